@@ -1,0 +1,42 @@
+/*  runner.h: starts the user's test command for a batch, with no shell.
+
+    The command's argv is used as given; an argument that is exactly "{}"
+    is replaced by the batch's units, one argument each; without "{}" the
+    units are appended. The child is started with posix_spawn, so it execs
+    at once and never touches satchel's ZeroMQ context. Its stdout and
+    stderr are satchel's, untouched.
+
+    Signals: runner_install_signals() makes SIGINT and SIGTERM set a flag
+    and pass the signal on to the running command; the caller stops after
+    the command has exited.                                                */
+#ifndef SATCHEL_RUNNER_H
+#define SATCHEL_RUNNER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+//  Nonzero (the signal number) once SIGINT or SIGTERM arrived.
+extern volatile sig_atomic_t runner_interrupted;
+
+//  Install the handlers (and stop czmq from installing its own). Call
+//  before creating any ZeroMQ socket. Returns 0 or -1.
+int runner_install_signals (void);
+
+//  Build the argv for a batch: command[0..command_count) with "{}" expanded
+//  or units appended. Returns a malloc'd NULL-terminated array whose
+//  strings are borrowed from command and units; free the array only.
+char **runner_argv (char *const *command, size_t command_count, char *const *units,
+                    size_t unit_count);
+
+//  Run argv and wait for it. Returns the exit status 0..255, -N if it was
+//  killed by signal N, or -1000 if it could not be started (why says, e.g.
+//  "command not found: rspec").
+int runner_run (char *const *argv, char *why, size_t why_size);
+
+//  Run argv with stdout captured (stderr discarded), for small helper
+//  commands such as git. Returns 0 and *output (malloc'd, trailing newline
+//  removed) if it exited 0, else -1.
+int runner_capture (char *const *argv, char **output);
+
+#endif

@@ -1,0 +1,60 @@
+/*  satchel: the agent a CI job runs. A thin main that dispatches to the
+    subcommand.                                                             */
+#include "log.h"
+#include "run.h"
+#include "run_options.h"
+#include "runner.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+static void
+s_usage (FILE *out)
+{
+    fputs ("Usage: satchel COMMAND [OPTIONS]\n"
+           "\n"
+           "Commands:\n"
+           "  run [OPTIONS] -- TEST_COMMAND [ARGS...]   run this node's share of a build\n"
+           "\n"
+           "  satchel run --help    options of run\n"
+           "  satchel --version     the version\n", out);
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage (stderr);
+        return 2;
+    }
+    if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "help") == 0) {
+        s_usage (stdout);
+        return 0;
+    }
+    if (strcmp (argv[1], "--version") == 0) {
+        printf ("satchel %s\n", SATCHEL_VERSION);
+        return 0;
+    }
+    if (strcmp (argv[1], "run") != 0) {
+        fprintf (stderr, "satchel: unknown command '%s'\n", argv[1]);
+        s_usage (stderr);
+        return 2;
+    }
+    run_options_t options;
+    run_options_result_t parsed = run_options_parse (argc - 1, argv + 1, &options);
+    if (parsed != RUN_OPTIONS_OK) {
+        run_options_clear (&options);
+        return parsed == RUN_OPTIONS_HELP ? 0 : 2;
+    }
+    log_setup (options.log_level, "satchel: ");
+    if (runner_install_signals () != 0) {
+        log_say ("error: cannot install signal handlers");
+        run_options_clear (&options);
+        return 1;
+    }
+    int rc = run_main (&options);
+    run_options_clear (&options);
+    zsys_shutdown ();
+    return rc;
+}

@@ -1,0 +1,194 @@
+/*  proto.h: the satchel wire protocol, version 1.
+
+    Transport: the agent's REQ socket talks to satcheld's ROUTER socket. Every
+    message is exactly one frame holding one msgpack map. Every map has
+        "v"     uint   protocol version, 1
+        "type"  str    one of the types below
+    Strings are UTF-8 or raw bytes; none may contain a NUL byte.
+
+    Requests (agent -> satcheld) also carry
+        "attempt" str  1..64 bytes of [A-Za-z0-9_-], fresh per agent run
+        "req"     uint 1..2^53, grows by one per new request of an attempt;
+                       a retry after a lost reply resends the same number and
+                       gets the same reply (idempotent requests)
+
+    join    enter a build as one node
+        "suite"      str  1..128 bytes of [A-Za-z0-9._/:@+-]
+        "build"      str  1..256 printable ASCII bytes, no space
+        "node_index" uint 0..node_total-1
+        "node_total" uint 1..max_nodes
+        "commit"     str  0..128 bytes
+        "branch"     str  0..256 bytes
+        "mode"       str  "queue"
+        "digest"     str  40 lowercase hex: proto_digest() of "units"
+        "units"      [str] 1..max_units names, each 1..max_name bytes,
+                          sorted by strcmp and unique
+    next    report the previous batch (if any) and ask for the next one
+        "report"     map, optional:
+            "batch"    uint  the batch number being reported (1-based)
+            "wall_ms"  uint  wall time of the runner for that batch
+            "exit"     int   runner exit status 0..255, or -N if killed by signal N
+            "times_ms" [uint] one per unit of the batch, in batch order
+
+    Replies (satcheld -> agent) echo "attempt" and "req" when the request
+    was readable enough to have them (an error reply may have neither).
+
+    joined  the node is in the build
+        "units"   uint  units in the build
+        "nodes"   uint  the build's node total
+        "created" bool  true if this join created the build
+    batch   units to run now
+        "batch"        uint  this node's batch number, 1-based, in order
+        "units"        [str] names, in the order to run them
+        "predicted_ms" [uint] predicted time of each unit
+    done    nothing left for this node: exit
+        "units_done"   uint  units of the build finished so far
+        "units_total"  uint  units in the build
+    error   the request was refused
+        "code"     str  one of PROTO_ERR_*
+        "field"    str  the offending field ("" if none)
+        "message"  str  one sentence a person can act on                   */
+#ifndef SATCHEL_PROTO_H
+#define SATCHEL_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+#define PROTO_ATTEMPT_MAX 64
+#define PROTO_SUITE_MAX 128
+#define PROTO_BUILD_MAX 256
+#define PROTO_COMMIT_MAX 128
+#define PROTO_BRANCH_MAX 256
+#define PROTO_DIGEST_LEN 40
+#define PROTO_CODE_MAX 64
+#define PROTO_MESSAGE_MAX 1024
+#define PROTO_REQ_MAX (UINT64_C (1) << 53)
+
+//  Error codes. User errors stop the agent with exit 1 and are never retried;
+//  the others are transient and retried (see proto_error_is_user).
+#define PROTO_ERR_BAD_REQUEST "bad_request"          //  malformed field; user error
+#define PROTO_ERR_TOO_LARGE "too_large"              //  frame over the size limit; user error
+#define PROTO_ERR_VERSION "bad_version"              //  protocol version unknown; user error
+#define PROTO_ERR_UNKNOWN_TYPE "unknown_type"        //  message type unknown; user error
+#define PROTO_ERR_LIST_MISMATCH "list_mismatch"      //  test list differs from the build's; user error
+#define PROTO_ERR_BUILD_MISMATCH "build_mismatch"    //  node total or mode differs from the build's; user error
+#define PROTO_ERR_LIMIT "limit"                      //  a daemon limit would be exceeded; user error
+#define PROTO_ERR_UNKNOWN_ATTEMPT "unknown_attempt"  //  next before join; user error (protocol misuse)
+#define PROTO_ERR_STALE "stale_request"              //  req older than the last one answered; transient
+#define PROTO_ERR_INTERNAL "internal"                //  daemon-side failure (storage); transient
+
+typedef enum {
+    PROTO_JOIN = 1,
+    PROTO_NEXT,
+    PROTO_JOINED,
+    PROTO_BATCH,
+    PROTO_DONE,
+    PROTO_ERROR
+} proto_type_t;
+
+//  Limits applied by proto_decode. The daemon sets them from its flags.
+typedef struct {
+    size_t max_frame;     //  largest frame, bytes
+    size_t max_units;     //  most units in one join or batch
+    size_t max_name;      //  longest unit name, bytes
+    uint32_t max_nodes;   //  largest node total
+} proto_limits_t;
+
+//  Defaults that serve a large farm.
+#define PROTO_DEFAULT_MAX_FRAME (64u * 1024 * 1024)
+#define PROTO_DEFAULT_MAX_UNITS 500000u
+#define PROTO_DEFAULT_MAX_NAME 4096u
+#define PROTO_DEFAULT_MAX_NODES 1024u
+
+void proto_limits_default (proto_limits_t *limits);
+
+//  One message. Fields are public; which ones matter depends on type (see
+//  the table above). Every pointer is owned by the message and freed by
+//  proto_msg_destroy. Strings are NUL-terminated copies.
+typedef struct {
+    proto_type_t type;          //  Message type
+    char *attempt;              //  Attempt id (requests, echoed in replies); may be NULL in an error reply
+    uint64_t req;               //  Request number (0 = absent, in error replies)
+
+    char *suite;                //  join: suite name
+    char *build;                //  join: build id
+    uint32_t node_index;        //  join: this node, 0-based
+    uint32_t node_total;        //  join: nodes in the build; joined: "nodes"
+    char *commit;               //  join: commit (may be "")
+    char *branch;               //  join: branch (may be "")
+    char *mode;                 //  join: "queue"
+    char *digest;               //  join: 40 hex chars
+
+    char **units;               //  join, batch: unit names
+    size_t unit_count;          //  join, batch: number of names
+    uint64_t *predicted_ms;     //  batch: one per unit
+
+    bool has_report;            //  next: a report is present
+    uint32_t report_batch;      //  next: batch being reported
+    uint64_t report_wall_ms;    //  next: runner wall time
+    int32_t report_exit;        //  next: exit status, or -signal
+    uint64_t *report_times_ms;  //  next: one per unit of the batch
+    size_t report_time_count;   //  next: number of times
+
+    uint64_t units_total;       //  joined: "units"; done: "units_total"
+    bool created;               //  joined: this join created the build
+    uint32_t batch;             //  batch: batch number, 1-based
+    uint64_t units_done;        //  done: units finished
+
+    char *code;                 //  error: PROTO_ERR_*
+    char *field;                //  error: offending field, "" if none
+    char *message;              //  error: sentence for a person
+} proto_msg_t;
+
+//  A decode failure: what to put in the error reply. The strings are
+//  NUL-terminated arrays inside the struct, so nothing to free.
+typedef struct {
+    char code[PROTO_CODE_MAX];         //  PROTO_ERR_*
+    char field[128];                   //  offending field, "" if none
+    char message[PROTO_MESSAGE_MAX];   //  sentence for a person
+    char attempt[PROTO_ATTEMPT_MAX + 1]; //  attempt id if it was readable, else ""
+    uint64_t req;                      //  req if it was readable, else 0
+} proto_error_t;
+
+//  Create an empty message of a type; all pointers NULL, numbers 0.
+proto_msg_t *proto_msg_new (proto_type_t type);
+
+//  Free a message and everything it owns; safe on NULL; sets *self_p NULL.
+void proto_msg_destroy (proto_msg_t **self_p);
+
+//  Setters that copy (abort on out-of-memory). set_str frees the old value.
+void proto_msg_set_str (char **field, const char *value);
+void proto_msg_set_units (proto_msg_t *self, const char *const *units, size_t count);
+
+//  Encode to one msgpack map. Returns 0 and a malloc'd buffer in *data
+//  (caller frees) with its size, or -1 if a required field is missing.
+int proto_encode (const proto_msg_t *self, char **data, size_t *size);
+
+//  Decode and validate one frame against limits: wire_check first, then
+//  msgpack unpack (MSGPACK_UNPACK_SUCCESS and no trailing bytes), then every
+//  field of the type for presence, type, range and length, and the rules in
+//  the table above (units sorted and unique, digest matching the units,
+//  node_index < node_total, report times count == ... checked by the daemon).
+//  Unknown extra keys are ignored (forward compatibility).
+//  Returns the message, or NULL with *err filled in.
+proto_msg_t *proto_decode (const void *data, size_t size,
+                           const proto_limits_t *limits, proto_error_t *err);
+
+//  Build an error reply from a decode failure or from parts.
+proto_msg_t *proto_error_new (const char *attempt, uint64_t req, const char *code,
+                              const char *field, const char *fmt, ...)
+    __attribute__ ((format (printf, 5, 6)));
+
+//  True if code is a user error: the agent exits 1, never retries.
+bool proto_error_is_user (const char *code);
+
+//  "join", "next", ... for logs.
+const char *proto_type_name (proto_type_t type);
+
+//  Digest of a sorted unit list: lowercase hex SHA-1 over each name as its
+//  decimal length, ':', the bytes, '\n'. Writes 41 bytes (with NUL) to out.
+void proto_digest (const char *const *units, size_t count, char out[PROTO_DIGEST_LEN + 1]);
+
+#endif

@@ -1,0 +1,53 @@
+/*  util.h: small helpers both sides share: clocks, checked number parsing,
+    string and file helpers.                                                */
+#ifndef SATCHEL_UTIL_H
+#define SATCHEL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+//  Milliseconds on CLOCK_MONOTONIC, for durations.
+int64_t util_mono_ms (void);
+
+//  Microseconds on CLOCK_MONOTONIC, for fine durations.
+int64_t util_mono_us (void);
+
+//  Milliseconds since the epoch (CLOCK_REALTIME), for what a person reads.
+int64_t util_wall_ms (void);
+
+//  Parse a whole decimal string into an unsigned value in [min, max].
+//  No sign, no spaces, no trailing bytes. Returns 0, or -1 if invalid.
+int util_parse_u64 (const char *text, uint64_t min, uint64_t max, uint64_t *out);
+
+//  Same as util_parse_u64, narrowed for convenience.
+int util_parse_u32 (const char *text, uint32_t min, uint32_t max, uint32_t *out);
+
+//  Parse a decimal number of seconds ("5", "0.25") into milliseconds in
+//  [min_ms, max_ms]. Returns 0, or -1 if invalid.
+int util_parse_seconds_ms (const char *text, int64_t min_ms, int64_t max_ms, int64_t *out);
+
+//  strdup that aborts on out-of-memory (memory exhaustion is not an error
+//  path we can recover from in either program).
+char *util_strdup (const char *text);
+
+//  Copy size bytes and NUL-terminate. Aborts on out-of-memory.
+char *util_strndup (const char *data, size_t size);
+
+//  malloc/calloc/realloc that abort on out-of-memory.
+void *util_malloc (size_t size);
+void *util_calloc (size_t count, size_t size);
+void *util_realloc (void *ptr, size_t size);
+
+//  Create a directory and its parents (like mkdir -p) with mode 0750.
+//  Returns 0, or -1 with errno set.
+int util_mkdir_p (const char *path);
+
+//  Write text to path atomically (temp file in the same folder, rename).
+//  Returns 0, or -1 with errno set.
+int util_write_file_atomic (const char *path, const char *text);
+
+//  True if text is valid UTF-8 (used to decide how to show a name).
+bool util_is_utf8 (const char *data, size_t size);
+
+#endif

@@ -1,0 +1,63 @@
+/*  requests.h: what satcheld does with one request frame.
+
+    Decodes and validates the frame, applies it to the builds (and the store,
+    inside the transaction the server holds open for the whole group of
+    requests), and returns the encoded reply. Replies to join and next are
+    remembered per attempt, so a retried request (same attempt, same req)
+    gets exactly the reply it got the first time and never a second batch. */
+#ifndef SATCHEL_REQUESTS_H
+#define SATCHEL_REQUESTS_H
+
+#include "proto.h"
+#include "scheduler.h"
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    proto_limits_t limits;   //  checks on every incoming frame
+    sched_policy_t policy;   //  batch sizing and estimates
+    double alpha;            //  weight of a new sample in the smoothed estimate
+    size_t max_cached;       //  finished builds kept in memory beyond this are dropped
+} requests_config_t;
+
+void requests_config_default (requests_config_t *config);
+
+//  Counters for status lines and logs.
+typedef struct {
+    uint64_t requests;       //  frames handled
+    uint64_t errors;         //  error replies sent
+    uint64_t retries;        //  duplicate requests answered from memory
+    uint64_t batches;        //  batches handed out
+    uint64_t units;          //  units handed out
+} requests_stats_t;
+
+typedef struct _requests_t requests_t;
+
+//  The store is borrowed and must outlive the handler.
+requests_t *requests_new (store_t *store, const requests_config_t *config);
+void requests_destroy (requests_t **self_p);
+
+//  Handle one frame. Always sets *reply (malloc'd, caller frees) and
+//  *reply_size. Returns 0, or -1 if the store failed: the caller must roll
+//  back the group's transaction, call requests_forget, and send an
+//  "internal" error instead of any reply of that group.
+int requests_handle (requests_t *self, const void *frame, size_t size,
+                     char **reply, size_t *reply_size);
+
+//  Encode a transient "internal" error reply for a frame whose group failed.
+void requests_internal_error (char **reply, size_t *reply_size);
+
+//  Drop the in-memory cache after a rolled-back group.
+void requests_forget (requests_t *self);
+
+//  After a committed group: bound the memory held by finished builds.
+void requests_after_commit (requests_t *self);
+
+const requests_stats_t *requests_stats (requests_t *self);
+
+//  Builds running, as far as memory knows.
+size_t requests_builds_running (requests_t *self);
+
+#endif

@@ -1,0 +1,194 @@
+/*  satcheld: the satchel coordinator daemon. A thin main: parse flags,
+    then run the server loop until SIGINT or SIGTERM.                       */
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+"Usage: satcheld [OPTIONS]\n"
+"\n"
+"The satchel coordinator: owns the queues of running builds and the timing\n"
+"history of every suite, and hands batches of tests to `satchel run` agents.\n"
+"\n"
+"Options:\n"
+"  --bind ENDPOINT        ZeroMQ endpoint to listen on (default tcp://127.0.0.1:7450;\n"
+"                         a port of * picks a free one, see --ready-file)\n"
+"  --db PATH              SQLite database (default $STATE_DIRECTORY/satchel.db under\n"
+"                         systemd, else ./satchel-state/satchel.db; folders are created)\n"
+"  --log-level LEVEL      error, warn, info or debug (default info)\n"
+"  --ready-file PATH      once serving, write the bound endpoint to PATH\n"
+"  --runner-startup SECS  predicted cost of one test-runner start, used to size\n"
+"                         batches (default 1)\n"
+"  --batch-factor F       each batch targets the remaining work / (F x nodes);\n"
+"                         larger F means smaller batches (default 2)\n"
+"  --default-estimate SECS  predicted time of a unit when the suite has no history\n"
+"                         at all (default 1)\n"
+"  --max-message BYTES    largest request accepted (default %u)\n"
+"  --max-units N          most units in one build (default %u)\n"
+"  --max-name BYTES       longest unit name (default %u)\n"
+"  --max-nodes N          largest node total of a build (default %u)\n"
+"  --help                 show this help\n"
+"  --version              show the version\n"
+"\n"
+"Signals: SIGINT and SIGTERM finish the requests in hand, close the database\n"
+"cleanly and exit 0.\n",
+             PROTO_DEFAULT_MAX_FRAME, PROTO_DEFAULT_MAX_UNITS, PROTO_DEFAULT_MAX_NAME,
+             PROTO_DEFAULT_MAX_NODES);
+}
+
+static int
+s_bad (const char *flag, const char *value, const char *expect)
+{
+    fprintf (stderr, "satcheld: %s: invalid value '%s' (%s)\n"
+                     "Try 'satcheld --help' for more information.\n", flag, value, expect);
+    return 2;
+}
+
+//  The default database path: under systemd's StateDirectory= if set.
+static char *
+s_default_db (void)
+{
+    const char *state = getenv ("STATE_DIRECTORY");
+    if (state && *state) {
+        //  STATE_DIRECTORY may list several folders separated by ':'.
+        size_t len = strcspn (state, ":");
+        char *path = util_malloc (len + 16);
+        snprintf (path, len + 16, "%.*s/satchel.db", (int) len, state);
+        return path;
+    }
+    return util_strdup ("satchel-state/satchel.db");
+}
+
+int
+main (int argc, char **argv)
+{
+    server_config_t config;
+    server_config_default (&config);
+    log_level_t level = LOG_LEVEL_INFO;
+    char *db = NULL;
+    enum {
+        OPT_BIND = 256, OPT_DB, OPT_LOG, OPT_READY, OPT_STARTUP, OPT_FACTOR, OPT_ESTIMATE,
+        OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_HELP, OPT_VERSION
+    };
+    static const struct option options[] = {
+        { "bind", required_argument, NULL, OPT_BIND },
+        { "db", required_argument, NULL, OPT_DB },
+        { "log-level", required_argument, NULL, OPT_LOG },
+        { "ready-file", required_argument, NULL, OPT_READY },
+        { "runner-startup", required_argument, NULL, OPT_STARTUP },
+        { "batch-factor", required_argument, NULL, OPT_FACTOR },
+        { "default-estimate", required_argument, NULL, OPT_ESTIMATE },
+        { "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+        { "max-units", required_argument, NULL, OPT_MAX_UNITS },
+        { "max-name", required_argument, NULL, OPT_MAX_NAME },
+        { "max-nodes", required_argument, NULL, OPT_MAX_NODES },
+        { "help", no_argument, NULL, OPT_HELP },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 }
+    };
+    proto_limits_t *limits = &config.requests.limits;
+    sched_policy_t *policy = &config.requests.policy;
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        uint64_t number = 0;
+        int64_t ms = 0;
+        switch (opt) {
+            case OPT_BIND: config.bind = optarg; break;
+            case OPT_DB: db = optarg; break;
+            case OPT_LOG:
+                if (log_level_parse (optarg, &level) != 0)
+                    return s_bad ("--log-level", optarg, "error, warn, info or debug");
+                break;
+            case OPT_READY: config.ready_file = optarg; break;
+            case OPT_STARTUP:
+                if (util_parse_seconds_ms (optarg, 0, 3600 * 1000, &ms) != 0)
+                    return s_bad ("--runner-startup", optarg, "seconds, 0 to 3600");
+                policy->startup_ms = (double) ms;
+                break;
+            case OPT_FACTOR: {
+                char *end = NULL;
+                errno = 0;
+                double factor = strtod (optarg, &end);
+                if (errno != 0 || *end != 0 || end == optarg || !(factor >= 1 && factor <= 100))
+                    return s_bad ("--batch-factor", optarg, "a number from 1 to 100");
+                policy->factor = factor;
+                break;
+            }
+            case OPT_ESTIMATE:
+                if (util_parse_seconds_ms (optarg, 1, 24 * 3600 * 1000, &ms) != 0)
+                    return s_bad ("--default-estimate", optarg, "seconds, 0.001 to 86400");
+                policy->default_ms = (double) ms;
+                break;
+            case OPT_MAX_MESSAGE:
+                if (util_parse_u64 (optarg, 4096, 1024u * 1024 * 1024, &number) != 0)
+                    return s_bad ("--max-message", optarg, "bytes, 4096 to 1 GiB");
+                limits->max_frame = (size_t) number;
+                break;
+            case OPT_MAX_UNITS:
+                if (util_parse_u64 (optarg, 1, 10000000, &number) != 0)
+                    return s_bad ("--max-units", optarg, "1 to 10000000");
+                limits->max_units = (size_t) number;
+                break;
+            case OPT_MAX_NAME:
+                if (util_parse_u64 (optarg, 16, 65536, &number) != 0)
+                    return s_bad ("--max-name", optarg, "bytes, 16 to 65536");
+                limits->max_name = (size_t) number;
+                break;
+            case OPT_MAX_NODES:
+                if (util_parse_u64 (optarg, 1, 100000, &number) != 0)
+                    return s_bad ("--max-nodes", optarg, "1 to 100000");
+                limits->max_nodes = (uint32_t) number;
+                break;
+            case OPT_HELP: s_usage (stdout); return 0;
+            case OPT_VERSION: printf ("satcheld %s\n", SATCHEL_VERSION); return 0;
+            default:
+                fprintf (stderr, "satcheld: unknown option '%s'\n"
+                                 "Try 'satcheld --help' for more information.\n",
+                         argv[optind - 1]);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "satcheld: unexpected argument '%s'\n"
+                         "Try 'satcheld --help' for more information.\n", argv[optind]);
+        return 2;
+    }
+    log_setup (level, "");
+    if (server_block_signals () != 0) {
+        log_error ("signal_setup_failed");
+        return 1;
+    }
+    char *db_path = db ? util_strdup (db) : s_default_db ();
+    char *folder = util_strdup (db_path);
+    if (util_mkdir_p (dirname (folder)) != 0) {
+        log_error ("db_folder_failed path=%s error=%s", log_quote (db_path),
+                   log_quote (strerror (errno)));
+        free (folder);
+        free (db_path);
+        return 1;
+    }
+    free (folder);
+    config.db_path = db_path;
+    server_t *server = server_new (&config);
+    int rc = 1;
+    if (server) {
+        rc = server_run (server) == 0 ? 0 : 1;
+        server_destroy (&server);
+    }
+    free (db_path);
+    //  czmq tears its context down at exit; make that quick.
+    zsys_shutdown ();
+    return rc;
+}

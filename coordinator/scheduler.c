@@ -1,0 +1,174 @@
+/*  scheduler.c: see scheduler.h. Pure functions: no I/O, no globals.      */
+#include "scheduler.h"
+#include "util.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  The smallest predicted time a unit may have: a unit that costs nothing
+//  would let a batch grow without bound and hide its real cost.
+#define SCHED_FLOOR_MS 1.0
+
+void
+sched_policy_default (sched_policy_t *policy)
+{
+    assert (policy);
+    policy->startup_ms = 1000.0;
+    policy->factor = 2.0;
+    policy->min_batch_ms = 0.0;
+    policy->max_batch_units = 1000;
+    policy->default_ms = 1000.0;
+}
+
+static int
+s_compare_double (const void *a, const void *b)
+{
+    double x = *(const double *) a;
+    double y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+void
+sched_fill_unseen (double *predicted, size_t count, double default_ms)
+{
+    assert (predicted || count == 0);
+    //  Raise small known values first, so the median of the known ones can
+    //  never itself be below the floor. NaN is neither < 0 nor >= 0: it
+    //  counts as unseen, since it is no usable estimate and would break the
+    //  ordering's comparator.
+    size_t known = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (predicted[i] >= 0) {
+            if (predicted[i] < SCHED_FLOOR_MS)
+                predicted[i] = SCHED_FLOOR_MS;
+            known++;
+        }
+    }
+    if (known == count)
+        return;
+
+    double fill = default_ms;
+    if (known > 0) {
+        double *values = util_malloc (known * sizeof (double));
+        size_t k = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (predicted[i] >= 0)
+                values[k++] = predicted[i];
+        }
+        qsort (values, known, sizeof (double), s_compare_double);
+        if (known % 2 == 1)
+            fill = values[known / 2];
+        else
+            fill = (values[known / 2 - 1] + values[known / 2]) / 2.0;
+        free (values);
+    }
+    //  default_ms comes from configuration: a zero, negative or NaN value
+    //  must not make new units free.
+    if (!(fill >= SCHED_FLOOR_MS))
+        fill = SCHED_FLOOR_MS;
+    for (size_t i = 0; i < count; i++) {
+        if (!(predicted[i] >= 0))
+            predicted[i] = fill;
+    }
+}
+
+typedef struct {
+    double ms;              //  sort key: predicted time, NaN mapped to -inf
+    const char *name;       //  tie-break: unit name (borrowed)
+    uint32_t idx;           //  final tie-break and the result: input index
+} s_order_key_t;
+
+//  Total order on (ms desc, name asc, idx asc). qsort is not stable, so the
+//  index is part of the key: equal (ms, name) pairs still sort the same way
+//  on every libc.
+static int
+s_compare_key (const void *a, const void *b)
+{
+    const s_order_key_t *x = a;
+    const s_order_key_t *y = b;
+    if (x->ms > y->ms)
+        return -1;
+    if (x->ms < y->ms)
+        return 1;
+    int rc = strcmp (x->name, y->name);
+    if (rc != 0)
+        return rc;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+void
+sched_order (const char *const *names, const double *predicted,
+             size_t count, uint32_t *order_out)
+{
+    if (count == 0)
+        return;
+    assert (names && predicted && order_out);
+    assert (count <= UINT32_MAX);
+    s_order_key_t *keys = util_malloc (count * sizeof (s_order_key_t));
+    for (size_t i = 0; i < count; i++) {
+        assert (names[i]);
+        //  NaN compares false both ways and would make the order depend on
+        //  qsort's internals; put such units last instead.
+        keys[i].ms = isnan (predicted[i]) ? -INFINITY : predicted[i];
+        keys[i].name = names[i];
+        keys[i].idx = (uint32_t) i;
+    }
+    qsort (keys, count, sizeof (s_order_key_t), s_compare_key);
+    for (size_t i = 0; i < count; i++)
+        order_out[i] = keys[i].idx;
+    free (keys);
+}
+
+size_t
+sched_batch_take (const double *queue_ms, size_t remaining, double remaining_ms,
+                  uint32_t nodes, const sched_policy_t *policy)
+{
+    assert (policy);
+    if (remaining == 0)
+        return 0;
+    assert (queue_ms);
+
+    //  nodes and factor come from configuration and the build request;
+    //  nonsense there must not divide by zero or flip the target's sign.
+    double factor = policy->factor > 0 ? policy->factor : 1.0;
+    double node_count = nodes > 0 ? (double) nodes : 1.0;
+    double target = remaining_ms / (factor * node_count);
+    //  fmax ignores a NaN argument, so a bad value in one term cannot
+    //  poison the target.
+    target = fmax (target, policy->min_batch_ms);
+    target = fmax (target, 2.0 * policy->startup_ms);
+
+    //  "At least one" wins over a max_batch_units of 0: a batch that takes
+    //  nothing would stall the queue.
+    size_t limit = policy->max_batch_units > 0 ? policy->max_batch_units : 1;
+    if (limit > remaining)
+        limit = remaining;
+
+    size_t taken = 1;
+    double sum = queue_ms[0];
+    while (taken < limit && sum + queue_ms[taken] <= target) {
+        sum += queue_ms[taken];
+        taken++;
+    }
+    return taken;
+}
+
+double
+sched_lower_bound (const double *times, size_t count, uint32_t nodes)
+{
+    if (count == 0)
+        return 0.0;
+    assert (times);
+    double sum = 0.0;
+    double longest = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        sum += times[i];
+        if (times[i] > longest)
+            longest = times[i];
+    }
+    double node_count = nodes > 0 ? (double) nodes : 1.0;
+    double share = sum / node_count;
+    return share > longest ? share : longest;
+}

@@ -1,0 +1,53 @@
+/*  scheduler.h: scheduling policy, as pure functions of unit names, predicted
+    times and node counts. No I/O, no state: easy to test and deterministic.
+
+    Queue mode hands units out longest first (sched_order). Each batch is
+    sized by predicted time, not by count: guided self-scheduling with a
+    factor, so early batches are large (few runner start-ups) and they
+    shrink as the queue drains, so every node finishes near the same moment
+    (sched_batch_take). A unit never seen before gets an estimate
+    (sched_fill_unseen), never zero.                                        */
+#ifndef SATCHEL_SCHEDULER_H
+#define SATCHEL_SCHEDULER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    double startup_ms;       //  predicted cost of starting the runner once
+    double factor;           //  a batch targets remaining / (factor * nodes)
+    double min_batch_ms;     //  smallest target for a batch's unit time
+    size_t max_batch_units;  //  most units in one batch
+    double default_ms;       //  estimate for units when the suite has no history at all
+} sched_policy_t;
+
+//  Defaults: startup 1000 ms, factor 2, min batch 0 ms (then 2 x startup
+//  rules), max 1000 units, default estimate 1000 ms.
+void sched_policy_default (sched_policy_t *policy);
+
+//  Fill in unseen units: every predicted[i] < 0 becomes the median of the
+//  known ones (>= 0) in the same list, or policy default_ms if none is
+//  known. Known values below 1 ms are raised to 1 ms so nothing is free.
+void sched_fill_unseen (double *predicted, size_t count, double default_ms);
+
+//  Write into order_out the indices 0..count-1 sorted by predicted time,
+//  longest first; equal times by name (strcmp), so the order is a pure
+//  function of the input.
+void sched_order (const char *const *names, const double *predicted,
+                  size_t count, uint32_t *order_out);
+
+//  How many units to take from the front of the queue for the next batch.
+//  queue_ms[0..remaining) are the predicted times of the queued units in
+//  handing-out order; remaining_ms is their sum; nodes is the build's node
+//  total. The batch targets
+//      target = max (remaining_ms / (factor * nodes), min_batch_ms, 2 * startup_ms)
+//  of unit time and takes units while their sum stays within target,
+//  always at least one, at most max_batch_units. Returns 0 only when
+//  remaining is 0.
+size_t sched_batch_take (const double *queue_ms, size_t remaining, double remaining_ms,
+                         uint32_t nodes, const sched_policy_t *policy);
+
+//  Lower bound of any split: max (sum / nodes, longest).
+double sched_lower_bound (const double *times, size_t count, uint32_t nodes);
+
+#endif

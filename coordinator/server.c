@@ -1,0 +1,303 @@
+/*  server.c: see server.h.                                                 */
+#include "server.h"
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+//  ROUTER envelope frames we keep per request: identity and delimiter.
+//  A REQ peer sends exactly two; more means a relay we do not support.
+#define ENVELOPE_MAX 4
+//  How long a frame may be beyond the limit and still reach us for an
+//  error reply; past it libzmq itself drops the connection.
+#define FRAME_SLACK (1024 * 1024)
+
+typedef struct {
+    zmq_msg_t envelope[ENVELOPE_MAX];  //  frames to echo back, delimiter included
+    size_t envelope_count;             //  how many
+    char *reply;                       //  encoded reply (owned)
+    size_t reply_size;                 //  its size
+} pending_t;
+
+struct _server_t {
+    server_config_t config;      //  copy of the configuration
+    zsock_t *router;             //  the one socket
+    int signal_fd;               //  signalfd for SIGINT, SIGTERM, SIGHUP
+    store_t *store;              //  the database
+    requests_t *requests;        //  request handlers
+    pending_t *pending;          //  max_group slots
+    zmq_msg_t payload;           //  scratch frame for receiving
+};
+
+void
+server_config_default (server_config_t *config)
+{
+    memset (config, 0, sizeof *config);
+    config->bind = "tcp://127.0.0.1:7450";
+    config->max_group = 256;
+    requests_config_default (&config->requests);
+}
+
+static sigset_t
+s_signals (void)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGTERM);
+    sigaddset (&set, SIGHUP);
+    return set;
+}
+
+int
+server_block_signals (void)
+{
+    //  czmq would install its own SIGINT/SIGTERM handlers; we read signals
+    //  from a signalfd instead.
+    zsys_handler_set (NULL);
+    sigset_t set = s_signals ();
+    return pthread_sigmask (SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
+}
+
+server_t *
+server_new (const server_config_t *config)
+{
+    server_t *self = util_calloc (1, sizeof *self);
+    self->config = *config;
+    if (self->config.max_group == 0)
+        self->config.max_group = 1;
+    self->signal_fd = -1;
+    self->pending = util_calloc (self->config.max_group, sizeof (pending_t));
+
+    sigset_t set = s_signals ();
+    self->signal_fd = signalfd (-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (self->signal_fd < 0) {
+        log_error ("signalfd_failed error=%s", log_quote (strerror (errno)));
+        goto fail;
+    }
+    self->store = store_open (config->db_path);
+    if (!self->store)
+        goto fail;      //  store_open logged why
+    self->requests = requests_new (self->store, &config->requests);
+
+    self->router = zsock_new (ZMQ_ROUTER);
+    if (!self->router) {
+        log_error ("socket_failed error=%s", log_quote (zmq_strerror (zmq_errno ())));
+        goto fail;
+    }
+    zsock_set_linger (self->router, 0);
+    //  Frames somewhat over the limit still arrive and get an error reply
+    //  that says so; far larger ones are cut off by libzmq.
+    size_t hard = config->requests.limits.max_frame + FRAME_SLACK;
+    zsock_set_maxmsgsize (self->router, hard > INT32_MAX ? INT32_MAX : (int) hard);
+    zsock_set_rcvhwm (self->router, 100000);
+    zsock_set_sndhwm (self->router, 100000);
+    if (zsock_bind (self->router, "%s", config->bind) < 0) {
+        log_error ("bind_failed endpoint=%s error=%s", log_quote (config->bind),
+                   log_quote (zmq_strerror (zmq_errno ())));
+        goto fail;
+    }
+    //  The resolved endpoint: a wildcard port ("tcp://127.0.0.1:*") becomes
+    //  the real port, which tests read from the ready file.
+    char endpoint[256] = "";
+    size_t endpoint_size = sizeof endpoint;
+    zmq_getsockopt (zsock_resolve (self->router), ZMQ_LAST_ENDPOINT, endpoint, &endpoint_size);
+    log_info ("serving endpoint=%s db=%s version=%s", log_quote (endpoint),
+              log_quote (config->db_path), SATCHEL_VERSION);
+    if (config->ready_file) {
+        char text[300];
+        snprintf (text, sizeof text, "%s\n", endpoint);
+        if (util_write_file_atomic (config->ready_file, text) != 0) {
+            log_error ("ready_file_failed path=%s error=%s", log_quote (config->ready_file),
+                       log_quote (strerror (errno)));
+            goto fail;
+        }
+    }
+    zmq_msg_init (&self->payload);
+    return self;
+fail:
+    zmq_msg_init (&self->payload);
+    server_destroy (&self);
+    return NULL;
+}
+
+void
+server_destroy (server_t **self_p)
+{
+    server_t *self = *self_p;
+    if (!self)
+        return;
+    zsock_destroy (&self->router);
+    requests_destroy (&self->requests);
+    store_destroy (&self->store);
+    if (self->signal_fd >= 0)
+        close (self->signal_fd);
+    zmq_msg_close (&self->payload);
+    free (self->pending);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_pending_clear (pending_t *slot)
+{
+    for (size_t i = 0; i < slot->envelope_count; i++)
+        zmq_msg_close (&slot->envelope[i]);
+    slot->envelope_count = 0;
+    free (slot->reply);
+    slot->reply = NULL;
+    slot->reply_size = 0;
+}
+
+//  Receive one whole message without waiting. Returns 1 if slot holds a
+//  request (payload in self->payload), 0 if nothing is waiting, -1 if a
+//  message arrived that cannot be answered (dropped).
+static int
+s_receive (server_t *self, pending_t *slot)
+{
+    void *socket = zsock_resolve (self->router);
+    slot->envelope_count = 0;
+    //  Envelope frames up to and including the empty delimiter.
+    while (true) {
+        zmq_msg_t *frame = &slot->envelope[slot->envelope_count];
+        zmq_msg_init (frame);
+        int flags = slot->envelope_count == 0 ? ZMQ_DONTWAIT : 0;
+        if (zmq_msg_recv (frame, socket, flags) < 0) {
+            zmq_msg_close (frame);
+            return slot->envelope_count == 0 ? 0 : -1;
+        }
+        slot->envelope_count++;
+        bool more = zmq_msg_more (frame);
+        if (zmq_msg_size (frame) == 0 && slot->envelope_count >= 2)
+            break;      //  the delimiter
+        if (!more || slot->envelope_count == ENVELOPE_MAX) {
+            //  No delimiter: not a REQ peer, nothing sane to reply to.
+            log_debug ("dropped reason=\"no envelope delimiter\"");
+            if (more) {
+                zmq_msg_t rest;
+                zmq_msg_init (&rest);
+                while (zmq_msg_recv (&rest, socket, 0) >= 0 && zmq_msg_more (&rest))
+                    ;
+                zmq_msg_close (&rest);
+            }
+            s_pending_clear (slot);
+            return -1;
+        }
+    }
+    zmq_msg_close (&self->payload);
+    zmq_msg_init (&self->payload);
+    if (zmq_msg_recv (&self->payload, socket, 0) < 0) {
+        s_pending_clear (slot);
+        return -1;
+    }
+    if (zmq_msg_more (&self->payload)) {
+        //  A request is one frame; swallow the rest and answer with an error.
+        zmq_msg_t rest;
+        zmq_msg_init (&rest);
+        while (zmq_msg_recv (&rest, socket, 0) >= 0 && zmq_msg_more (&rest))
+            ;
+        zmq_msg_close (&rest);
+        proto_msg_t *error = proto_error_new (NULL, 0, PROTO_ERR_BAD_REQUEST, "",
+                                              "a request is exactly one frame");
+        proto_encode (error, &slot->reply, &slot->reply_size);
+        proto_msg_destroy (&error);
+    }
+    return 1;
+}
+
+static void
+s_send (server_t *self, pending_t *slot)
+{
+    void *socket = zsock_resolve (self->router);
+    for (size_t i = 0; i < slot->envelope_count; i++)
+        zmq_msg_send (&slot->envelope[i], socket, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    //  A peer that went away is silently skipped by ROUTER; that is fine,
+    //  its reply is remembered and a retry will get it.
+    zmq_send (socket, slot->reply, slot->reply_size, ZMQ_DONTWAIT);
+}
+
+//  Take what is waiting, handle it in one transaction, reply after commit.
+static void
+s_handle_group (server_t *self)
+{
+    size_t count = 0;
+    bool failed = store_begin (self->store) != 0;
+    while (count < self->config.max_group) {
+        pending_t *slot = &self->pending[count];
+        int rc = s_receive (self, slot);
+        if (rc == 0)
+            break;
+        if (rc < 0)
+            continue;
+        count++;
+        if (slot->reply)
+            continue;   //  already answered (multipart request)
+        const void *data = zmq_msg_data (&self->payload);
+        size_t size = zmq_msg_size (&self->payload);
+        if (failed)
+            requests_internal_error (&slot->reply, &slot->reply_size);
+        else if (requests_handle (self->requests, data, size, &slot->reply, &slot->reply_size) != 0)
+            failed = true;
+    }
+    if (!failed && store_commit (self->store) != 0)
+        failed = true;
+    if (failed) {
+        //  Nothing of this group is durable, so nothing of it may be seen:
+        //  every reply becomes a transient error and memory is reloaded.
+        store_rollback (self->store);
+        requests_forget (self->requests);
+        for (size_t i = 0; i < count; i++) {
+            free (self->pending[i].reply);
+            requests_internal_error (&self->pending[i].reply, &self->pending[i].reply_size);
+        }
+        log_error ("group_failed requests=%zu", count);
+    }
+    else
+        requests_after_commit (self->requests);
+    for (size_t i = 0; i < count; i++) {
+        s_send (self, &self->pending[i]);
+        s_pending_clear (&self->pending[i]);
+    }
+}
+
+int
+server_run (server_t *self)
+{
+    void *socket = zsock_resolve (self->router);
+    while (true) {
+        zmq_pollitem_t items[] = {
+            { socket, 0, ZMQ_POLLIN, 0 },
+            { NULL, self->signal_fd, ZMQ_POLLIN, 0 }
+        };
+        if (zmq_poll (items, 2, -1) < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            log_error ("poll_failed error=%s", log_quote (zmq_strerror (zmq_errno ())));
+            return -1;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            s_handle_group (self);
+        if (items[1].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo info;
+            while (read (self->signal_fd, &info, sizeof info) == (ssize_t) sizeof info) {
+                if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) {
+                    const requests_stats_t *stats = requests_stats (self->requests);
+                    log_info ("stopping signal=%s requests=%llu batches=%llu",
+                              info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
+                              (unsigned long long) stats->requests,
+                              (unsigned long long) stats->batches);
+                    return 0;
+                }
+                log_info ("signal_ignored signal=SIGHUP reason=\"reload comes with configuration files\"");
+            }
+        }
+    }
+}

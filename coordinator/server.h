@@ -1,0 +1,41 @@
+/*  server.h: satcheld's socket loop.
+
+    One ROUTER socket and one loop. The loop waits on the socket and on a
+    signalfd (signals are blocked and read as events, so SIGHUP cannot end
+    the loop behind our back). When requests are waiting it takes up to
+    max_group of them, handles them inside one SQLite transaction, commits,
+    and only then sends their replies: durable before visible, with one
+    commit shared by requests that arrived together (group commit).       */
+#ifndef SATCHEL_SERVER_H
+#define SATCHEL_SERVER_H
+
+#include "requests.h"
+
+#include <stddef.h>
+
+typedef struct {
+    const char *bind;            //  ZeroMQ endpoint, e.g. tcp://127.0.0.1:7450
+    const char *db_path;         //  SQLite database file
+    const char *ready_file;      //  if set, the bound endpoint is written here once serving
+    size_t max_group;            //  most requests in one transaction
+    requests_config_t requests;  //  limits and scheduling policy
+} server_config_t;
+
+void server_config_default (server_config_t *config);
+
+typedef struct _server_t server_t;
+
+//  Block the signals the loop reads. Call first thing in main(), before
+//  any thread exists (ZeroMQ's I/O threads inherit the mask). Returns 0 or -1.
+int server_block_signals (void);
+
+//  Open the database, bind the socket. Returns NULL (and logs why) on error.
+server_t *server_new (const server_config_t *config);
+
+//  Run until SIGINT or SIGTERM. Returns 0 on a clean stop, -1 on a fatal error.
+int server_run (server_t *self);
+
+//  Close the socket and the database cleanly. Safe on NULL.
+void server_destroy (server_t **self_p);
+
+#endif

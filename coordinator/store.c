@@ -1,0 +1,838 @@
+/*  store.c: see store.h.
+
+    Every statement is prepared once in store_open and kept in self->stmt.
+    After each use it is reset and its bindings cleared, on error paths too:
+    a statement left mid-step holds a read transaction, and that pins the
+    WAL (no checkpoint can pass it, the -wal file grows without bound).
+    Because bindings are always cleared before a call returns, strings and
+    blobs are bound SQLITE_STATIC: SQLite never keeps the caller's pointer
+    past the call, and nothing is copied twice.
+
+    Bind results are OR-ed together: SQLITE_OK is 0, so any nonzero result
+    means some bind failed, and SQLite has put the reason in sqlite3_errmsg.
+
+    A write made of several statements (units, a batch and its units, a
+    sample and its timing) called outside store_begin gets a transaction of
+    its own, so kill -9 can never leave half of it behind, and it costs one
+    commit instead of one per row. Inside the caller's transaction it adds
+    nothing. After a -1 inside a transaction, roll the transaction back:
+    SQLite itself may already have rolled it back (I/O error, disk full).  */
+#include "store.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <assert.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Schema version 1. Constraints are there to catch our own bugs cheaply.
+//  samples.build_id is NULL for a sample from no build (build_id 0).
+//  "commit" is quoted because COMMIT is an SQL keyword.
+static const char s_schema_v1[] =
+    "CREATE TABLE suites ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE builds ("
+    "  id INTEGER PRIMARY KEY,"
+    "  suite_id INTEGER NOT NULL REFERENCES suites (id),"
+    "  build_key TEXT NOT NULL,"
+    "  node_total INTEGER NOT NULL CHECK (node_total >= 1),"
+    "  mode TEXT NOT NULL, \"commit\" TEXT NOT NULL, branch TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  unit_count INTEGER NOT NULL CHECK (unit_count >= 0),"
+    "  created_ms INTEGER NOT NULL,"
+    "  finished_ms INTEGER NOT NULL DEFAULT 0,"    //  0 while running
+    "  UNIQUE (suite_id, build_key));"
+    "CREATE TABLE units ("
+    "  build_id INTEGER NOT NULL REFERENCES builds (id),"
+    "  idx INTEGER NOT NULL CHECK (idx >= 0),"
+    "  name TEXT NOT NULL,"
+    "  predicted_ms REAL NOT NULL,"
+    "  PRIMARY KEY (build_id, idx)) WITHOUT ROWID;"
+    "CREATE TABLE attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  build_id INTEGER NOT NULL REFERENCES builds (id),"
+    "  node_index INTEGER NOT NULL CHECK (node_index >= 0),"
+    "  attempt TEXT NOT NULL UNIQUE,"
+    "  started_ms INTEGER NOT NULL,"
+    "  last_req INTEGER NOT NULL DEFAULT 0,"       //  uint64 stored bit for bit
+    "  last_reply BLOB);"
+    "CREATE INDEX attempts_by_node ON attempts (build_id, node_index);"
+    "CREATE TABLE batches ("
+    "  id INTEGER PRIMARY KEY,"
+    "  build_id INTEGER NOT NULL REFERENCES builds (id),"
+    "  node_index INTEGER NOT NULL CHECK (node_index >= 0),"
+    "  seq INTEGER NOT NULL CHECK (seq >= 1),"
+    "  attempt_id INTEGER NOT NULL REFERENCES attempts (id),"
+    "  created_ms INTEGER NOT NULL,"
+    "  reported_ms INTEGER, wall_ms INTEGER, exit_code INTEGER);"  //  NULL until reported
+    "CREATE INDEX batches_by_node ON batches (build_id, node_index, seq);"
+    "CREATE TABLE batch_units ("
+    "  batch_id INTEGER NOT NULL REFERENCES batches (id),"
+    "  pos INTEGER NOT NULL CHECK (pos >= 0),"
+    "  unit_idx INTEGER NOT NULL CHECK (unit_idx >= 0),"
+    "  PRIMARY KEY (batch_id, pos)) WITHOUT ROWID;"
+    "CREATE TABLE timings ("
+    "  suite_id INTEGER NOT NULL REFERENCES suites (id),"
+    "  name TEXT NOT NULL,"
+    "  estimate_ms REAL NOT NULL,"
+    "  samples INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (suite_id, name)) WITHOUT ROWID;"
+    "CREATE TABLE samples ("
+    "  id INTEGER PRIMARY KEY,"
+    "  suite_id INTEGER NOT NULL REFERENCES suites (id),"
+    "  build_id INTEGER REFERENCES builds (id),"
+    "  name TEXT NOT NULL,"
+    "  duration_ms REAL NOT NULL CHECK (duration_ms >= 0),"   //  NaN binds as NULL
+    "  ok INTEGER NOT NULL CHECK (ok IN (0, 1)),"
+    "  at_ms INTEGER NOT NULL);"
+    "CREATE INDEX samples_by_name ON samples (suite_id, name);";
+
+//  s_migrations[v] takes a database from user_version v to v + 1.
+static const char *const s_migrations[] = { s_schema_v1 };
+_Static_assert (sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERSION,
+                "one migration per schema version");
+
+typedef enum {
+    STMT_BEGIN, STMT_COMMIT, STMT_ROLLBACK,
+    STMT_SUITE_FIND, STMT_SUITE_INSERT, STMT_SUITE_COUNTS,
+    STMT_ESTIMATE, STMT_SAMPLE_INSERT, STMT_TIMING_UPSERT,
+    STMT_BUILD_FIND, STMT_BUILD_GET, STMT_BUILD_INSERT, STMT_BUILD_FINISH,
+    STMT_UNIT_INSERT, STMT_UNITS_LOAD,
+    STMT_ATTEMPT_INSERT, STMT_ATTEMPT_FIND, STMT_ATTEMPT_SAVE,
+    STMT_BATCH_INSERT, STMT_BATCH_UNIT_INSERT, STMT_BATCH_REPORT, STMT_BATCHES_LOAD,
+    STMT_COUNT
+} stmt_id_t;
+
+#define BUILD_COLUMNS "id, suite_id, build_key, node_total, mode, \"commit\", branch," \
+                      " digest, unit_count, created_ms, finished_ms"
+
+static const char *const s_sql[STMT_COUNT] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_SUITE_FIND] = "SELECT id FROM suites WHERE name = ?1",
+    [STMT_SUITE_INSERT] = "INSERT INTO suites (name) VALUES (?1)",
+    [STMT_SUITE_COUNTS] = "SELECT (SELECT count(*) FROM timings WHERE suite_id = ?1),"
+                          " (SELECT count(*) FROM samples WHERE suite_id = ?1)",
+    [STMT_ESTIMATE] = "SELECT estimate_ms FROM timings WHERE suite_id = ?1 AND name = ?2",
+    [STMT_SAMPLE_INSERT] =
+        "INSERT INTO samples (suite_id, build_id, name, duration_ms, ok, at_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    //  In DO UPDATE a bare column is the stored row, excluded.x the new one.
+    [STMT_TIMING_UPSERT] =
+        "INSERT INTO timings (suite_id, name, estimate_ms, samples, updated_ms)"
+        " VALUES (?1, ?2, ?3, 1, ?5) ON CONFLICT (suite_id, name) DO UPDATE SET"
+        " estimate_ms = estimate_ms + ?4 * (excluded.estimate_ms - estimate_ms),"
+        " samples = samples + 1, updated_ms = excluded.updated_ms",
+    [STMT_BUILD_FIND] =
+        "SELECT " BUILD_COLUMNS " FROM builds WHERE suite_id = ?1 AND build_key = ?2",
+    [STMT_BUILD_GET] = "SELECT " BUILD_COLUMNS " FROM builds WHERE id = ?1",
+    [STMT_BUILD_INSERT] =
+        "INSERT INTO builds (suite_id, build_key, node_total, mode, \"commit\", branch,"
+        " digest, unit_count, created_ms, finished_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [STMT_BUILD_FINISH] = "UPDATE builds SET finished_ms = ?2 WHERE id = ?1",
+    [STMT_UNIT_INSERT] =
+        "INSERT INTO units (build_id, idx, name, predicted_ms) VALUES (?1, ?2, ?3, ?4)",
+    [STMT_UNITS_LOAD] =
+        "SELECT idx, name, predicted_ms FROM units WHERE build_id = ?1 ORDER BY idx",
+    [STMT_ATTEMPT_INSERT] =
+        "INSERT INTO attempts (build_id, node_index, attempt, started_ms)"
+        " VALUES (?1, ?2, ?3, ?4)",
+    [STMT_ATTEMPT_FIND] =
+        "SELECT id, build_id, node_index, last_req, last_reply FROM attempts"
+        " WHERE attempt = ?1",
+    [STMT_ATTEMPT_SAVE] = "UPDATE attempts SET last_req = ?2, last_reply = ?3 WHERE id = ?1",
+    [STMT_BATCH_INSERT] =
+        "INSERT INTO batches (build_id, node_index, seq, attempt_id, created_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_BATCH_UNIT_INSERT] =
+        "INSERT INTO batch_units (batch_id, pos, unit_idx) VALUES (?1, ?2, ?3)",
+    [STMT_BATCH_REPORT] =
+        "UPDATE batches SET reported_ms = ?2, wall_ms = ?3, exit_code = ?4 WHERE id = ?1",
+    //  One pass over a build's batches and their units; LEFT JOIN keeps a
+    //  batch without units.
+    [STMT_BATCHES_LOAD] =
+        "SELECT b.id, b.node_index, b.seq, b.attempt_id, b.reported_ms IS NOT NULL,"
+        " b.exit_code, u.unit_idx"
+        " FROM batches b LEFT JOIN batch_units u ON u.batch_id = b.id"
+        " WHERE b.build_id = ?1 ORDER BY b.id, u.pos",
+};
+
+struct _store_t {
+    sqlite3 *db;                        //  the one connection
+    sqlite3_stmt *stmt[STMT_COUNT];     //  every statement, prepared at open
+    char *path;                         //  database file, for log lines
+};
+
+//  Log a failed operation with SQLite's own reason. Returns -1.
+static int
+s_fail (store_t *self, const char *op)
+{
+    log_error ("store_failed op=%s code=%d error=%s path=%s", op,
+               sqlite3_extended_errcode (self->db),
+               log_quote (sqlite3_errmsg (self->db)), log_quote (self->path));
+    return -1;
+}
+
+//  Step a statement after its binds. Returns SQLITE_ROW or SQLITE_DONE, or
+//  -1 after logging why (a bind or the step failed).
+static int
+s_step (store_t *self, sqlite3_stmt *stmt, int bind_rc, const char *op)
+{
+    if (bind_rc != SQLITE_OK)
+        return s_fail (self, op);
+    int rc = sqlite3_step (stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return s_fail (self, op);
+    return rc;
+}
+
+//  Make a statement ready for its next use and drop the caller's pointers.
+//  reset repeats the last step's error, which the caller has handled.
+static void
+s_release (sqlite3_stmt *stmt)
+{
+    sqlite3_reset (stmt);
+    sqlite3_clear_bindings (stmt);
+}
+
+//  Step a bound single-statement write and release it. If must_change, a
+//  write that matched no row is an error: the caller named a row that does
+//  not exist. Returns 0 or -1.
+static int
+s_write (store_t *self, stmt_id_t id, int bind_rc, const char *op, bool must_change)
+{
+    int rc = s_step (self, self->stmt[id], bind_rc, op);
+    s_release (self->stmt[id]);
+    if (rc == SQLITE_DONE && must_change && sqlite3_changes (self->db) != 1) {
+        log_error ("store_failed op=%s error=\"no such row\" path=%s", op,
+                   log_quote (self->path));
+        return -1;
+    }
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+//  Copy a text column byte for byte; NULL reads as "".
+static char *
+s_column_text (sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text (stmt, col);
+    if (!text)
+        return util_strdup ("");
+    return util_strndup ((const char *) text, (size_t) sqlite3_column_bytes (stmt, col));
+}
+
+static int
+s_bind_text (sqlite3_stmt *stmt, int index, const char *text)
+{
+    return sqlite3_bind_text (stmt, index, text ? text : "", -1, SQLITE_STATIC);
+}
+
+//  Run constant SQL at open (PRAGMAs, DDL; never data), one statement after
+//  the other. If value is given, the first column of the last row seen is
+//  copied into it. Returns 0 or -1.
+static int
+s_run (store_t *self, const char *op, const char *sql, char *value, size_t size)
+{
+    const char *next = sql;
+    while (*next) {
+        sqlite3_stmt *stmt = NULL;
+        if (sqlite3_prepare_v2 (self->db, next, -1, &stmt, &next) != SQLITE_OK)
+            return s_fail (self, op);
+        if (!stmt)
+            continue;       //  trailing blanks
+        int rc = s_step (self, stmt, SQLITE_OK, op);
+        if (rc == SQLITE_ROW && value) {
+            const unsigned char *text = sqlite3_column_text (stmt, 0);
+            snprintf (value, size, "%s", text ? (const char *) text : "");
+        }
+        sqlite3_finalize (stmt);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+//  Bring the schema to STORE_SCHEMA_VERSION in one write transaction: a
+//  crash mid-way leaves the old version, and two daemons started on one
+//  file cannot both migrate. A newer schema is refused untouched.
+static int
+s_migrate (store_t *self)
+{
+    char value[32] = "";
+    if (s_run (self, "migrate_begin", "BEGIN IMMEDIATE", NULL, 0) != 0)
+        return -1;
+    int result = -1;
+    if (s_run (self, "user_version", "PRAGMA user_version", value, sizeof value) != 0)
+        goto cleanup;
+    long version = strtol (value, NULL, 10);
+    if (version < 0 || version > STORE_SCHEMA_VERSION) {
+        log_error ("store_open_failed path=%s error=\"schema version %ld unknown, this"
+                   " satcheld knows up to %d: written by a newer satcheld?\"",
+                   log_quote (self->path), version, STORE_SCHEMA_VERSION);
+        goto cleanup;
+    }
+    if (version < STORE_SCHEMA_VERSION) {
+        for (long v = version; v < STORE_SCHEMA_VERSION; v++)
+            if (s_run (self, "migrate", s_migrations[v], NULL, 0) != 0)
+                goto cleanup;
+        char sql[64];
+        snprintf (sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+        if (s_run (self, "migrate_version", sql, NULL, 0) != 0)
+            goto cleanup;
+        log_info ("store_migrated path=%s from=%ld to=%d", log_quote (self->path), version,
+                  STORE_SCHEMA_VERSION);
+    }
+    if (s_run (self, "migrate_commit", "COMMIT", NULL, 0) != 0)
+        goto cleanup;
+    result = 0;
+cleanup:
+    if (!sqlite3_get_autocommit (self->db))
+        s_run (self, "migrate_rollback", "ROLLBACK", NULL, 0);
+    return result;
+}
+
+store_t *
+store_open (const char *path)
+{
+    assert (path);
+    store_t *self = util_calloc (1, sizeof *self);
+    self->path = util_strdup (path);
+    char value[32] = "";
+
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2 (path, &self->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        log_error ("store_open_failed path=%s error=%s", log_quote (path),
+                   log_quote (self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc)));
+        goto fail;
+    }
+    sqlite3_extended_result_codes (self->db, 1);
+    sqlite3_busy_timeout (self->db, 5000);
+
+    //  journal_mode answers with the mode in force, which is not WAL where
+    //  WAL is impossible (some network file systems): check it.
+    if (s_run (self, "journal_mode", "PRAGMA journal_mode = WAL", value, sizeof value) != 0)
+        goto fail;
+    if (strcmp (value, "wal") != 0) {
+        log_error ("store_open_failed path=%s error=\"journal_mode is %s, not wal\"",
+                   log_quote (path), log_quote (value));
+        goto fail;
+    }
+    //  The page cache is per connection and 2 MiB by default; the samples
+    //  index alone outgrows that, and then every insert is a pread.
+    if (s_run (self, "pragmas", "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;"
+               " PRAGMA foreign_keys = ON; PRAGMA foreign_keys", value, sizeof value) != 0)
+        goto fail;
+    //  foreign_keys is silently ignored where compiled out: read it back.
+    if (strcmp (value, "1") != 0) {
+        log_error ("store_open_failed path=%s error=\"foreign keys unsupported\"",
+                   log_quote (path));
+        goto fail;
+    }
+    if (s_migrate (self) != 0)
+        goto fail;
+    for (int id = 0; id < STMT_COUNT; id++) {
+        rc = sqlite3_prepare_v3 (self->db, s_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                 &self->stmt[id], NULL);
+        if (rc != SQLITE_OK) {
+            s_fail (self, "prepare");
+            goto fail;
+        }
+    }
+    return self;
+fail:
+    store_destroy (&self);
+    return NULL;
+}
+
+void
+store_destroy (store_t **self_p)
+{
+    //  Safe on NULL and on a pointer to NULL, so cleanup paths need no test.
+    if (!self_p || !*self_p)
+        return;
+    store_t *self = *self_p;
+    for (int id = 0; id < STMT_COUNT; id++)
+        sqlite3_finalize (self->stmt[id]);
+    //  Close rolls back an open transaction; closing the last connection
+    //  also checkpoints the WAL into the database and deletes it.
+    if (sqlite3_close (self->db) != SQLITE_OK)
+        log_error ("store_close_failed path=%s error=%s", log_quote (self->path),
+                   log_quote (sqlite3_errmsg (self->db)));
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+store_begin (store_t *self)
+{
+    return s_write (self, STMT_BEGIN, SQLITE_OK, "begin", false);
+}
+
+//  A failed COMMIT may leave the transaction open (SQLITE_BUSY): roll it
+//  back, so the connection is never stuck in a half-done transaction; the
+//  caller's store_rollback after this is then a no-op.
+int
+store_commit (store_t *self)
+{
+    int rc = s_write (self, STMT_COMMIT, SQLITE_OK, "commit", false);
+    if (rc != 0)
+        store_rollback (self);
+    return rc;
+}
+
+void
+store_rollback (store_t *self)
+{
+    //  Nothing to do if none was begun, or SQLite ended it after an error.
+    if (!sqlite3_get_autocommit (self->db))
+        s_write (self, STMT_ROLLBACK, SQLITE_OK, "rollback", false);
+}
+
+//  For multi-statement writes: open a transaction of our own if the caller
+//  has none; *owned tells s_own_end to end it.
+static int
+s_own_begin (store_t *self, bool *owned)
+{
+    *owned = sqlite3_get_autocommit (self->db) != 0;
+    return *owned ? store_begin (self) : 0;
+}
+
+static int
+s_own_end (store_t *self, bool owned, int result)
+{
+    if (owned && result == 0)
+        return store_commit (self);
+    if (owned)
+        store_rollback (self);
+    return result;
+}
+
+int
+store_suite_ensure (store_t *self, const char *name, int64_t *suite_id)
+{
+    assert (name && suite_id);
+    sqlite3_stmt *stmt = self->stmt[STMT_SUITE_FIND];
+    int rc = s_step (self, stmt, s_bind_text (stmt, 1, name), "suite_find");
+    if (rc == SQLITE_ROW)
+        *suite_id = sqlite3_column_int64 (stmt, 0);
+    s_release (stmt);
+    if (rc != SQLITE_DONE)
+        return rc == SQLITE_ROW ? 0 : -1;
+
+    stmt = self->stmt[STMT_SUITE_INSERT];
+    if (s_write (self, STMT_SUITE_INSERT, s_bind_text (stmt, 1, name), "suite_insert",
+                 false) != 0)
+        return -1;
+    *suite_id = sqlite3_last_insert_rowid (self->db);
+    return 0;
+}
+
+int
+store_estimates (store_t *self, int64_t suite_id, const char *const *names,
+                 size_t count, double *estimate_ms)
+{
+    assert (count == 0 || (names && estimate_ms));
+    sqlite3_stmt *stmt = self->stmt[STMT_ESTIMATE];
+    int result = 0;
+    //  suite_id stays bound across the loop: reset keeps bindings.
+    int bind = sqlite3_bind_int64 (stmt, 1, suite_id);
+    for (size_t i = 0; i < count && result == 0; i++) {
+        int rc = s_step (self, stmt, bind | s_bind_text (stmt, 2, names[i]), "estimates");
+        if (rc == SQLITE_ROW)
+            estimate_ms[i] = sqlite3_column_double (stmt, 0);
+        else
+        if (rc == SQLITE_DONE)
+            estimate_ms[i] = -1;
+        else
+            result = -1;
+        sqlite3_reset (stmt);
+    }
+    s_release (stmt);
+    return result;
+}
+
+int
+store_record_sample (store_t *self, int64_t suite_id, int64_t build_id,
+                     const char *name, double duration_ms, bool ok,
+                     double alpha, int64_t at_ms)
+{
+    assert (name);
+    assert (alpha > 0 && alpha <= 1);
+    bool owned;
+    if (s_own_begin (self, &owned) != 0)
+        return -1;
+    sqlite3_stmt *stmt = self->stmt[STMT_SAMPLE_INSERT];
+    int bind = sqlite3_bind_int64 (stmt, 1, suite_id)
+             | (build_id > 0 ? sqlite3_bind_int64 (stmt, 2, build_id)
+                             : sqlite3_bind_null (stmt, 2))
+             | s_bind_text (stmt, 3, name)
+             | sqlite3_bind_double (stmt, 4, duration_ms)
+             | sqlite3_bind_int (stmt, 5, ok ? 1 : 0)
+             | sqlite3_bind_int64 (stmt, 6, at_ms);
+    int result = s_write (self, STMT_SAMPLE_INSERT, bind, "sample_insert", false);
+    if (result == 0) {
+        stmt = self->stmt[STMT_TIMING_UPSERT];
+        bind = sqlite3_bind_int64 (stmt, 1, suite_id)
+             | s_bind_text (stmt, 2, name)
+             | sqlite3_bind_double (stmt, 3, duration_ms)
+             | sqlite3_bind_double (stmt, 4, alpha)
+             | sqlite3_bind_int64 (stmt, 5, at_ms);
+        result = s_write (self, STMT_TIMING_UPSERT, bind, "timing_upsert", false);
+    }
+    return s_own_end (self, owned, result);
+}
+
+void
+store_build_clear (store_build_t *row)
+{
+    if (!row)
+        return;
+    free (row->build_key);
+    free (row->mode);
+    free (row->commit);
+    free (row->branch);
+    free (row->digest);
+    row->build_key = row->mode = row->commit = row->branch = row->digest = NULL;
+}
+
+//  Step a bound SELECT of BUILD_COLUMNS into *row. Returns 0, 1 or -1.
+static int
+s_build_read (store_t *self, stmt_id_t id, int bind, const char *op, store_build_t *row)
+{
+    sqlite3_stmt *stmt = self->stmt[id];
+    memset (row, 0, sizeof *row);
+    int rc = s_step (self, stmt, bind, op);
+    if (rc == SQLITE_ROW) {
+        row->id = sqlite3_column_int64 (stmt, 0);
+        row->suite_id = sqlite3_column_int64 (stmt, 1);
+        row->build_key = s_column_text (stmt, 2);
+        row->node_total = (uint32_t) sqlite3_column_int64 (stmt, 3);
+        row->mode = s_column_text (stmt, 4);
+        row->commit = s_column_text (stmt, 5);
+        row->branch = s_column_text (stmt, 6);
+        row->digest = s_column_text (stmt, 7);
+        row->unit_count = (uint32_t) sqlite3_column_int64 (stmt, 8);
+        row->created_ms = sqlite3_column_int64 (stmt, 9);
+        row->finished_ms = sqlite3_column_int64 (stmt, 10);
+    }
+    s_release (stmt);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_build_find (store_t *self, int64_t suite_id, const char *build_key,
+                  store_build_t *row)
+{
+    assert (build_key && row);
+    sqlite3_stmt *stmt = self->stmt[STMT_BUILD_FIND];
+    int bind = sqlite3_bind_int64 (stmt, 1, suite_id) | s_bind_text (stmt, 2, build_key);
+    return s_build_read (self, STMT_BUILD_FIND, bind, "build_find", row);
+}
+
+int
+store_build_get (store_t *self, int64_t build_id, store_build_t *row)
+{
+    assert (row);
+    int bind = sqlite3_bind_int64 (self->stmt[STMT_BUILD_GET], 1, build_id);
+    return s_build_read (self, STMT_BUILD_GET, bind, "build_get", row);
+}
+
+//  mode, commit, branch and digest may be NULL: stored as "".
+int
+store_build_insert (store_t *self, store_build_t *row)
+{
+    assert (row && row->build_key);
+    sqlite3_stmt *stmt = self->stmt[STMT_BUILD_INSERT];
+    int bind = sqlite3_bind_int64 (stmt, 1, row->suite_id)
+             | s_bind_text (stmt, 2, row->build_key)
+             | sqlite3_bind_int64 (stmt, 3, row->node_total)
+             | s_bind_text (stmt, 4, row->mode)
+             | s_bind_text (stmt, 5, row->commit)
+             | s_bind_text (stmt, 6, row->branch)
+             | s_bind_text (stmt, 7, row->digest)
+             | sqlite3_bind_int64 (stmt, 8, row->unit_count)
+             | sqlite3_bind_int64 (stmt, 9, row->created_ms)
+             | sqlite3_bind_int64 (stmt, 10, row->finished_ms);
+    if (s_write (self, STMT_BUILD_INSERT, bind, "build_insert", false) != 0)
+        return -1;
+    row->id = sqlite3_last_insert_rowid (self->db);
+    return 0;
+}
+
+int
+store_units_insert (store_t *self, int64_t build_id, const char *const *names,
+                    const double *predicted_ms, size_t count)
+{
+    assert (count == 0 || (names && predicted_ms));
+    bool owned;
+    if (s_own_begin (self, &owned) != 0)
+        return -1;
+    sqlite3_stmt *stmt = self->stmt[STMT_UNIT_INSERT];
+    int result = 0;
+    int bind = sqlite3_bind_int64 (stmt, 1, build_id);    //  kept across the loop
+    for (size_t i = 0; i < count && result == 0; i++) {
+        assert (names[i]);
+        int rc = s_step (self, stmt, bind | sqlite3_bind_int64 (stmt, 2, (int64_t) i)
+                                          | s_bind_text (stmt, 3, names[i])
+                                          | sqlite3_bind_double (stmt, 4, predicted_ms[i]),
+                         "units_insert");
+        if (rc != SQLITE_DONE)
+            result = -1;
+        sqlite3_reset (stmt);
+    }
+    s_release (stmt);
+    return s_own_end (self, owned, result);
+}
+
+int
+store_units_load (store_t *self, int64_t build_id, char ***names_out,
+                  double **predicted_out, size_t *count_out)
+{
+    assert (names_out && predicted_out && count_out);
+    sqlite3_stmt *stmt = self->stmt[STMT_UNITS_LOAD];
+    char **names = NULL;
+    double *predicted = NULL;
+    size_t count = 0, capacity = 0;
+    int rc = s_step (self, stmt, sqlite3_bind_int64 (stmt, 1, build_id), "units_load");
+    while (rc == SQLITE_ROW) {
+        //  Stored as 0..count-1; a gap means someone edited the file.
+        if (sqlite3_column_int64 (stmt, 0) != (int64_t) count) {
+            log_error ("store_failed op=units_load build_id=%lld error=\"unit %zu missing\"",
+                       (long long) build_id, count);
+            rc = -1;
+            break;
+        }
+        if (count == capacity) {
+            capacity = capacity ? capacity * 2 : 64;
+            names = util_realloc (names, capacity * sizeof *names);
+            predicted = util_realloc (predicted, capacity * sizeof *predicted);
+        }
+        names[count] = s_column_text (stmt, 1);
+        predicted[count] = sqlite3_column_double (stmt, 2);
+        count++;
+        rc = s_step (self, stmt, SQLITE_OK, "units_load");
+    }
+    s_release (stmt);
+    if (rc != SQLITE_DONE) {
+        for (size_t i = 0; i < count; i++)
+            free (names[i]);
+        free (names);
+        free (predicted);
+        names = NULL;
+        predicted = NULL;
+        count = 0;
+    }
+    *names_out = names;
+    *predicted_out = predicted;
+    *count_out = count;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_build_finish (store_t *self, int64_t build_id, int64_t at_ms)
+{
+    sqlite3_stmt *stmt = self->stmt[STMT_BUILD_FINISH];
+    int bind = sqlite3_bind_int64 (stmt, 1, build_id) | sqlite3_bind_int64 (stmt, 2, at_ms);
+    return s_write (self, STMT_BUILD_FINISH, bind, "build_finish", true);
+}
+
+void
+store_attempt_clear (store_attempt_t *row)
+{
+    if (!row)
+        return;
+    free (row->attempt);
+    free (row->last_reply);
+    row->attempt = NULL;
+    row->last_reply = NULL;
+    row->last_reply_size = 0;
+}
+
+int
+store_attempt_insert (store_t *self, int64_t build_id, uint32_t node_index,
+                      const char *attempt, int64_t at_ms, int64_t *attempt_id)
+{
+    assert (attempt && attempt_id);
+    sqlite3_stmt *stmt = self->stmt[STMT_ATTEMPT_INSERT];
+    int bind = sqlite3_bind_int64 (stmt, 1, build_id)
+             | sqlite3_bind_int64 (stmt, 2, node_index)
+             | s_bind_text (stmt, 3, attempt)
+             | sqlite3_bind_int64 (stmt, 4, at_ms);
+    if (s_write (self, STMT_ATTEMPT_INSERT, bind, "attempt_insert", false) != 0)
+        return -1;
+    *attempt_id = sqlite3_last_insert_rowid (self->db);
+    return 0;
+}
+
+int
+store_attempt_find (store_t *self, const char *attempt, store_attempt_t *row)
+{
+    assert (attempt && row);
+    sqlite3_stmt *stmt = self->stmt[STMT_ATTEMPT_FIND];
+    memset (row, 0, sizeof *row);
+    int rc = s_step (self, stmt, s_bind_text (stmt, 1, attempt), "attempt_find");
+    if (rc == SQLITE_ROW) {
+        row->id = sqlite3_column_int64 (stmt, 0);
+        row->build_id = sqlite3_column_int64 (stmt, 1);
+        row->node_index = (uint32_t) sqlite3_column_int64 (stmt, 2);
+        row->attempt = util_strdup (attempt);
+        row->last_req = (uint64_t) sqlite3_column_int64 (stmt, 3);
+        //  An empty blob reads back as NULL, size 0: "none" either way.
+        const void *blob = sqlite3_column_blob (stmt, 4);
+        size_t size = (size_t) sqlite3_column_bytes (stmt, 4);
+        if (blob && size > 0) {
+            row->last_reply = util_malloc (size);
+            memcpy (row->last_reply, blob, size);
+            row->last_reply_size = size;
+        }
+    }
+    s_release (stmt);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_attempt_save_reply (store_t *self, int64_t attempt_id, uint64_t req,
+                          const void *reply, size_t size)
+{
+    assert (reply || size == 0);
+    if (size > (size_t) INT32_MAX) {
+        log_error ("store_failed op=attempt_save_reply error=\"reply too large\" size=%zu", size);
+        return -1;
+    }
+    sqlite3_stmt *stmt = self->stmt[STMT_ATTEMPT_SAVE];
+    int bind = sqlite3_bind_int64 (stmt, 1, attempt_id)
+             | sqlite3_bind_int64 (stmt, 2, (int64_t) req)
+             | (reply ? sqlite3_bind_blob (stmt, 3, reply, (int) size, SQLITE_STATIC)
+                      : sqlite3_bind_null (stmt, 3));
+    return s_write (self, STMT_ATTEMPT_SAVE, bind, "attempt_save_reply", true);
+}
+
+int
+store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
+                    uint32_t seq, int64_t attempt_id, const uint32_t *unit_idx,
+                    size_t count, int64_t at_ms, int64_t *batch_id)
+{
+    assert (batch_id && (unit_idx || count == 0));
+    bool owned;
+    if (s_own_begin (self, &owned) != 0)
+        return -1;
+    sqlite3_stmt *stmt = self->stmt[STMT_BATCH_INSERT];
+    int bind = sqlite3_bind_int64 (stmt, 1, build_id)
+             | sqlite3_bind_int64 (stmt, 2, node_index)
+             | sqlite3_bind_int64 (stmt, 3, seq)
+             | sqlite3_bind_int64 (stmt, 4, attempt_id)
+             | sqlite3_bind_int64 (stmt, 5, at_ms);
+    int result = s_write (self, STMT_BATCH_INSERT, bind, "batch_insert", false);
+    if (result != 0)
+        return s_own_end (self, owned, result);
+    int64_t id = sqlite3_last_insert_rowid (self->db);
+
+    stmt = self->stmt[STMT_BATCH_UNIT_INSERT];
+    bind = sqlite3_bind_int64 (stmt, 1, id);              //  kept across the loop
+    for (size_t pos = 0; pos < count && result == 0; pos++) {
+        int rc = s_step (self, stmt, bind | sqlite3_bind_int64 (stmt, 2, (int64_t) pos)
+                                          | sqlite3_bind_int64 (stmt, 3, unit_idx[pos]),
+                         "batch_units_insert");
+        if (rc != SQLITE_DONE)
+            result = -1;
+        sqlite3_reset (stmt);
+    }
+    s_release (stmt);
+    if (result == 0)
+        *batch_id = id;
+    return s_own_end (self, owned, result);
+}
+
+int
+store_batch_report (store_t *self, int64_t batch_id, uint64_t wall_ms,
+                    int32_t exit_code, int64_t at_ms)
+{
+    sqlite3_stmt *stmt = self->stmt[STMT_BATCH_REPORT];
+    int bind = sqlite3_bind_int64 (stmt, 1, batch_id)
+             | sqlite3_bind_int64 (stmt, 2, at_ms)
+             | sqlite3_bind_int64 (stmt, 3, (int64_t) wall_ms)
+             | sqlite3_bind_int (stmt, 4, exit_code);
+    return s_write (self, STMT_BATCH_REPORT, bind, "batch_report", true);
+}
+
+int
+store_batches_load (store_t *self, int64_t build_id, store_batch_t **batches_out,
+                    size_t *count_out)
+{
+    assert (batches_out && count_out);
+    sqlite3_stmt *stmt = self->stmt[STMT_BATCHES_LOAD];
+    store_batch_t *batches = NULL;
+    size_t count = 0, capacity = 0;
+    size_t unit_capacity = 0;           //  of the last batch, the only one growing
+    int rc = s_step (self, stmt, sqlite3_bind_int64 (stmt, 1, build_id), "batches_load");
+    while (rc == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64 (stmt, 0);
+        if (count == 0 || batches[count - 1].id != id) {
+            if (count == capacity) {
+                capacity = capacity ? capacity * 2 : 16;
+                batches = util_realloc (batches, capacity * sizeof *batches);
+            }
+            batches[count++] = (store_batch_t) {
+                .id = id,
+                .node_index = (uint32_t) sqlite3_column_int64 (stmt, 1),
+                .seq = (uint32_t) sqlite3_column_int64 (stmt, 2),
+                .attempt_id = sqlite3_column_int64 (stmt, 3),
+                .reported = sqlite3_column_int (stmt, 4) != 0,
+                .exit_code = (int32_t) sqlite3_column_int64 (stmt, 5),
+            };
+            unit_capacity = 0;
+        }
+        store_batch_t *batch = &batches[count - 1];
+        if (sqlite3_column_type (stmt, 6) != SQLITE_NULL) {
+            if (batch->unit_count == unit_capacity) {
+                unit_capacity = unit_capacity ? unit_capacity * 2 : 16;
+                batch->unit_idx = util_realloc (batch->unit_idx,
+                                                unit_capacity * sizeof *batch->unit_idx);
+            }
+            batch->unit_idx[batch->unit_count++] = (uint32_t) sqlite3_column_int64 (stmt, 6);
+        }
+        rc = s_step (self, stmt, SQLITE_OK, "batches_load");
+    }
+    s_release (stmt);
+    if (rc != SQLITE_DONE) {
+        store_batches_free (batches, count);
+        batches = NULL;
+        count = 0;
+    }
+    *batches_out = batches;
+    *count_out = count;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void
+store_batches_free (store_batch_t *batches, size_t count)
+{
+    if (!batches)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free (batches[i].unit_idx);
+    free (batches);
+}
+
+int
+store_suite_counts (store_t *self, int64_t suite_id, int64_t *timings, int64_t *samples)
+{
+    assert (timings && samples);
+    sqlite3_stmt *stmt = self->stmt[STMT_SUITE_COUNTS];
+    int rc = s_step (self, stmt, sqlite3_bind_int64 (stmt, 1, suite_id), "suite_counts");
+    if (rc == SQLITE_ROW) {
+        *timings = sqlite3_column_int64 (stmt, 0);
+        *samples = sqlite3_column_int64 (stmt, 1);
+    }
+    s_release (stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
+}

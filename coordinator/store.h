@@ -1,0 +1,161 @@
+/*  store.h: satcheld's SQLite database, the only state the daemon has.
+
+    WAL mode, synchronous=NORMAL (a commit survives kill -9 of the daemon;
+    only a power loss can drop the last commits), foreign_keys=ON, schema
+    versioned with PRAGMA user_version, prepared statements only, each
+    statement reset right after use. One connection, owned by the loop's
+    thread. Writes go inside store_begin / store_commit, which the server
+    wraps around a whole group of requests (group commit): replies are sent
+    only after store_commit returned 0.
+
+    Tables (see store.c for the DDL):
+      suites    (id, name)                              one per suite
+      builds    (id, suite_id, build_key, node_total, mode, commit, branch,
+                 digest, unit_count, created_ms, finished_ms)
+      units     (build_id, idx, name, predicted_ms)     a build's list in queue order
+      attempts  (id, build_id, node_index, attempt, started_ms, last_req, last_reply)
+      batches   (id, build_id, node_index, seq, attempt_id, created_ms,
+                 reported_ms, wall_ms, exit_code)
+      batch_units (batch_id, pos, unit_idx)             a batch's units in order
+      timings   (suite_id, name, estimate_ms, samples, updated_ms)  smoothed history
+      samples   (id, suite_id, build_id, name, duration_ms, ok, at_ms)  raw history
+
+    Every function returns 0 on success and -1 on a database error (logged
+    with the SQLite message), unless it says otherwise.                    */
+#ifndef SATCHEL_STORE_H
+#define SATCHEL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _store_t store_t;
+
+#define STORE_SCHEMA_VERSION 1
+
+//  Open (creating if needed) the database at path and migrate it to
+//  STORE_SCHEMA_VERSION. The folder must exist. Returns NULL on error and
+//  logs why. A database from a newer satchel (user_version higher) is
+//  refused.
+store_t *store_open (const char *path);
+
+//  Close cleanly (finalize statements, checkpoint). Safe on NULL.
+void store_destroy (store_t **self_p);
+
+//  BEGIN IMMEDIATE / COMMIT / ROLLBACK. rollback never fails visibly.
+int store_begin (store_t *self);
+int store_commit (store_t *self);
+void store_rollback (store_t *self);
+
+//  Find or create a suite by name; its id in *suite_id.
+int store_suite_ensure (store_t *self, const char *name, int64_t *suite_id);
+
+//  Smoothed estimates for names[0..count): estimate_ms[i] is the history's
+//  estimate, or -1 if the suite never ran that unit.
+int store_estimates (store_t *self, int64_t suite_id, const char *const *names,
+                     size_t count, double *estimate_ms);
+
+//  Record one measured run of a unit: insert a sample row and update the
+//  smoothed estimate (new = old + alpha * (sample - old); the first sample
+//  is taken as is).
+int store_record_sample (store_t *self, int64_t suite_id, int64_t build_id,
+                         const char *name, double duration_ms, bool ok,
+                         double alpha, int64_t at_ms);
+
+//  A build row.
+typedef struct {
+    int64_t id;              //  builds.id
+    int64_t suite_id;        //  suites.id
+    char *build_key;         //  the build id given by CI (owned)
+    uint32_t node_total;     //  nodes in the build
+    char *mode;              //  "queue" (owned)
+    char *commit;            //  commit (owned)
+    char *branch;            //  branch (owned)
+    char *digest;            //  digest of the unit list (owned)
+    uint32_t unit_count;     //  units in the build
+    int64_t created_ms;      //  wall clock
+    int64_t finished_ms;     //  wall clock, 0 while running
+} store_build_t;
+
+//  Free the strings of a build row (not the row itself).
+void store_build_clear (store_build_t *row);
+
+//  Look a build up by (suite_id, build_key). Returns 0 and fills *row
+//  (caller clears) if found, 1 if not found, -1 on error.
+int store_build_find (store_t *self, int64_t suite_id, const char *build_key,
+                      store_build_t *row);
+
+//  Load a build by id. Returns 0 found, 1 not found, -1 on error.
+int store_build_get (store_t *self, int64_t build_id, store_build_t *row);
+
+//  Insert a build; row->id is set. Strings are copied by SQLite.
+int store_build_insert (store_t *self, store_build_t *row);
+
+//  Insert a build's units in queue order: idx 0..count-1.
+int store_units_insert (store_t *self, int64_t build_id, const char *const *names,
+                        const double *predicted_ms, size_t count);
+
+//  Load a build's units in idx order. *names_out (count strings, each
+//  owned, array owned) and *predicted_out (owned) are malloc'd.
+int store_units_load (store_t *self, int64_t build_id, char ***names_out,
+                      double **predicted_out, size_t *count_out);
+
+//  Mark a build finished at at_ms.
+int store_build_finish (store_t *self, int64_t build_id, int64_t at_ms);
+
+//  An attempt row.
+typedef struct {
+    int64_t id;              //  attempts.id
+    int64_t build_id;        //  builds.id
+    uint32_t node_index;     //  node of the build
+    char *attempt;           //  the agent's attempt id (owned)
+    uint64_t last_req;       //  last request answered, 0 if none
+    void *last_reply;        //  encoded reply to last_req (owned), NULL if none
+    size_t last_reply_size;  //  its size
+} store_attempt_t;
+
+void store_attempt_clear (store_attempt_t *row);
+
+//  Insert an attempt; *attempt_id set.
+int store_attempt_insert (store_t *self, int64_t build_id, uint32_t node_index,
+                          const char *attempt, int64_t at_ms, int64_t *attempt_id);
+
+//  Find an attempt by its id string. Returns 0 found (row filled, caller
+//  clears), 1 not found, -1 on error.
+int store_attempt_find (store_t *self, const char *attempt, store_attempt_t *row);
+
+//  Remember the reply given to req (for idempotent retries).
+int store_attempt_save_reply (store_t *self, int64_t attempt_id, uint64_t req,
+                              const void *reply, size_t size);
+
+//  Insert a batch with its units (unit_idx in run order); *batch_id set.
+int store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
+                        uint32_t seq, int64_t attempt_id, const uint32_t *unit_idx,
+                        size_t count, int64_t at_ms, int64_t *batch_id);
+
+//  Record a batch's report.
+int store_batch_report (store_t *self, int64_t batch_id, uint64_t wall_ms,
+                        int32_t exit_code, int64_t at_ms);
+
+//  One batch as loaded back.
+typedef struct {
+    int64_t id;              //  batches.id
+    uint32_t node_index;     //  node it was given to
+    uint32_t seq;            //  node's batch number, 1-based
+    int64_t attempt_id;      //  attempt that received it
+    bool reported;           //  a report arrived
+    int32_t exit_code;       //  if reported
+    uint32_t *unit_idx;      //  units in order (owned)
+    size_t unit_count;       //  number of units
+} store_batch_t;
+
+//  Load every batch of a build, ordered by id. *batches_out is a malloc'd
+//  array of count rows; free with store_batches_free.
+int store_batches_load (store_t *self, int64_t build_id, store_batch_t **batches_out,
+                        size_t *count_out);
+void store_batches_free (store_batch_t *batches, size_t count);
+
+//  Count samples and timing rows of a suite (tests and admin use).
+int store_suite_counts (store_t *self, int64_t suite_id, int64_t *timings, int64_t *samples);
+
+#endif

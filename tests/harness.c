@@ -1,0 +1,272 @@
+/*  harness.c: see harness.h.                                               */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int64_t
+harness_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *
+harness_tmpdir (void)
+{
+    char *path = strdup ("/tmp/satchel-test-XXXXXX");
+    if (!path || !mkdtemp (path)) {
+        perror ("mkdtemp");
+        abort ();
+    }
+    return path;
+}
+
+static int
+s_remove (const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    (void) info;
+    (void) flag;
+    (void) ftw;
+    remove (path);
+    return 0;
+}
+
+void
+harness_rmtree (const char *path)
+{
+    if (path && strncmp (path, "/tmp/satchel-test-", 18) == 0)
+        nftw (path, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *
+s_join_path (const char *env_name, const char *fallback, const char *name)
+{
+    const char *dir = getenv (env_name);
+    if (!dir)
+        dir = fallback;
+    size_t size = strlen (dir) + strlen (name) + 2;
+    char *path = malloc (size);
+    if (!path)
+        abort ();
+    snprintf (path, size, "%s/%s", dir, name);
+    return path;
+}
+
+char *
+harness_bin (const char *name)
+{
+    return s_join_path ("SATCHEL_BIN_DIR", ".", name);
+}
+
+char *
+harness_source (const char *relative)
+{
+    return s_join_path ("SATCHEL_SOURCE_DIR", "..", relative);
+}
+
+char *
+harness_read_file (const char *path)
+{
+    FILE *file = fopen (path, "re");
+    if (!file)
+        return NULL;
+    size_t size = 0, alloc = 4096;
+    char *text = malloc (alloc);
+    while (text) {
+        size_t got = fread (text + size, 1, alloc - size - 1, file);
+        size += got;
+        if (got == 0)
+            break;
+        if (size + 1 >= alloc) {
+            alloc *= 2;
+            char *bigger = realloc (text, alloc);
+            if (!bigger) {
+                free (text);
+                text = NULL;
+            }
+            else
+                text = bigger;
+        }
+    }
+    fclose (file);
+    if (text)
+        text[size] = 0;
+    return text;
+}
+
+int
+harness_write_file (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "we");
+    if (!file)
+        return -1;
+    size_t size = strlen (text);
+    int rc = fwrite (text, 1, size, file) == size ? 0 : -1;
+    if (fclose (file) != 0)
+        rc = -1;
+    return rc;
+}
+
+pid_t
+harness_spawn (char *const *argv, const char *cwd, const char *const *env,
+               const char *out_path, const char *err_path)
+{
+    //  The child's environment: ours plus the extra entries.
+    size_t base = 0, extra = 0;
+    while (environ[base])
+        base++;
+    while (env && env[extra])
+        extra++;
+    char **envp = calloc (base + extra + 1, sizeof (char *));
+    if (!envp)
+        abort ();
+    memcpy (envp, environ, base * sizeof (char *));
+    memcpy (envp + base, env, extra * sizeof (char *));
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, out_path ? out_path : "/dev/null",
+                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen (&actions, STDERR_FILENO, err_path ? err_path : "/dev/null",
+                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (cwd)
+        posix_spawn_file_actions_addchdir_np (&actions, cwd);
+    pid_t pid = -1;
+    int rc = posix_spawn (&pid, argv[0], &actions, NULL, argv, envp);
+    posix_spawn_file_actions_destroy (&actions);
+    free (envp);
+    if (rc != 0) {
+        fprintf (stderr, "harness: cannot spawn %s: %s\n", argv[0], strerror (rc));
+        return -1;
+    }
+    return pid;
+}
+
+static int
+s_status (int status)
+{
+    if (WIFEXITED (status))
+        return WEXITSTATUS (status);
+    if (WIFSIGNALED (status))
+        return 128 + WTERMSIG (status);
+    return -1;
+}
+
+int
+harness_wait (pid_t pid, int64_t deadline_ms)
+{
+    int64_t until = harness_now_ms () + deadline_ms;
+    int status = 0;
+    //  Poll the child's state with a short period: a pidfd would be nicer
+    //  but needs Linux 5.3 headers; 5 ms granularity costs nothing here.
+    while (true) {
+        pid_t got = waitpid (pid, &status, WNOHANG);
+        if (got == pid)
+            return s_status (status);
+        if (got < 0 && errno != EINTR)
+            return -1;
+        if (harness_now_ms () >= until) {
+            fprintf (stderr, "harness: pid %d passed its deadline of %lld ms; killing it\n",
+                     (int) pid, (long long) deadline_ms);
+            kill (pid, SIGKILL);
+            waitpid (pid, &status, 0);
+            return -1;
+        }
+        poll (NULL, 0, 5);
+    }
+}
+
+int
+harness_run (char *const *argv, const char *cwd, const char *const *env, const char *out_path,
+             const char *err_path, int64_t deadline_ms)
+{
+    pid_t pid = harness_spawn (argv, cwd, env, out_path, err_path);
+    if (pid < 0)
+        return -1;
+    return harness_wait (pid, deadline_ms);
+}
+
+int
+harness_daemon_start (harness_daemon_t *daemon, char *dir, const char *const *extra)
+{
+    memset (daemon, 0, sizeof *daemon);
+    daemon->dir = dir;
+    size_t size = strlen (dir) + 32;
+    daemon->db = malloc (size);
+    daemon->log = malloc (size);
+    char *ready = malloc (size);
+    if (!daemon->db || !daemon->log || !ready)
+        abort ();
+    snprintf (daemon->db, size, "%s/satchel.db", dir);
+    snprintf (daemon->log, size, "%s/satcheld.log", dir);
+    snprintf (ready, size, "%s/ready", dir);
+    unlink (ready);
+    char *bin = harness_bin ("satcheld");
+    char *argv[64] = { bin, "--bind", "tcp://127.0.0.1:*", "--db", daemon->db,
+                       "--ready-file", ready, "--log-level", "debug" };
+    size_t argc = 9;
+    for (size_t i = 0; extra && extra[i] && argc < 63; i++)
+        argv[argc++] = (char *) extra[i];
+    argv[argc] = NULL;
+    daemon->pid = harness_spawn (argv, dir, NULL, NULL, daemon->log);
+    free (bin);
+    int rc = -1;
+    int64_t until = harness_now_ms () + 10000;
+    while (daemon->pid > 0 && harness_now_ms () < until) {
+        char *text = harness_read_file (ready);
+        if (text) {
+            text[strcspn (text, "\n")] = 0;
+            snprintf (daemon->endpoint, sizeof daemon->endpoint, "%s", text);
+            free (text);
+            rc = 0;
+            break;
+        }
+        int status;
+        if (waitpid (daemon->pid, &status, WNOHANG) == daemon->pid) {
+            fprintf (stderr, "harness: satcheld exited early with status %d; log %s\n",
+                     s_status (status), daemon->log);
+            daemon->pid = 0;
+            break;
+        }
+        poll (NULL, 0, 5);
+    }
+    free (ready);
+    if (rc != 0 && daemon->pid > 0) {
+        kill (daemon->pid, SIGKILL);
+        waitpid (daemon->pid, NULL, 0);
+        daemon->pid = 0;
+    }
+    return rc;
+}
+
+int
+harness_daemon_stop (harness_daemon_t *daemon)
+{
+    int rc = -1;
+    if (daemon->pid > 0) {
+        kill (daemon->pid, SIGTERM);
+        rc = harness_wait (daemon->pid, 10000);
+        daemon->pid = 0;
+    }
+    free (daemon->db);
+    free (daemon->log);
+    daemon->db = NULL;
+    daemon->log = NULL;
+    return rc;
+}

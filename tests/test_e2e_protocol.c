@@ -1,0 +1,421 @@
+/*  test_e2e_protocol.c: satcheld against a raw ZeroMQ client speaking the
+    wire protocol by hand: hostile frames get error replies and the daemon
+    keeps serving (invariant 7); a retried request gets the same answer and
+    never a second batch (invariant 3); a batch is in the database before
+    its reply is seen, even when satcheld is killed right after (invariant
+    4); a normal build with real agents succeeds after all the abuse.      */
+#include "harness.h"
+#include "proto.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <czmq.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define REPLY_TIMEOUT_MS 10000
+
+typedef struct {
+    char *dir;                   //  temp folder
+    harness_daemon_t daemon;     //  the real satcheld
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fixture = calloc (1, sizeof *fixture);
+    fixture->dir = harness_tmpdir ();
+    //  A small message limit, so an oversize frame is cheap to send.
+    const char *extra[] = { "--max-message", "65536", NULL };
+    if (harness_daemon_start (&fixture->daemon, fixture->dir, extra) != 0)
+        return -1;
+    *state = fixture;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fixture = *state;
+    int rc = 0;
+    if (fixture->daemon.pid > 0)
+        rc = harness_daemon_stop (&fixture->daemon) == 0 ? 0 : -1;
+    harness_rmtree (fixture->dir);
+    free (fixture->dir);
+    free (fixture);
+    return rc;
+}
+
+static zsock_t *
+s_connect (const char *endpoint)
+{
+    zsock_t *socket = zsock_new (ZMQ_REQ);
+    assert_non_null (socket);
+    zsock_set_linger (socket, 0);
+    zsock_set_rcvtimeo (socket, REPLY_TIMEOUT_MS);
+    assert_int_equal (zsock_connect (socket, "%s", endpoint), 0);
+    return socket;
+}
+
+//  Send raw bytes, return the raw reply (malloc'd) or fail the test.
+static char *
+s_exchange (zsock_t *socket, const void *data, size_t size, size_t *reply_size)
+{
+    assert_true (zmq_send (zsock_resolve (socket), data, size, 0) == (int) size);
+    zframe_t *frame = zframe_recv (socket);
+    assert_non_null (frame);        //  NULL means no reply within the timeout
+    *reply_size = zframe_size (frame);
+    char *reply = malloc (*reply_size + 1);
+    memcpy (reply, zframe_data (frame), *reply_size);
+    zframe_destroy (&frame);
+    return reply;
+}
+
+static proto_msg_t *
+s_decode (const char *data, size_t size)
+{
+    proto_limits_t limits;
+    proto_limits_default (&limits);
+    proto_error_t err;
+    proto_msg_t *msg = proto_decode (data, size, &limits, &err);
+    if (!msg)
+        fprintf (stderr, "undecodable reply: %s\n", err.message);
+    assert_non_null (msg);
+    return msg;
+}
+
+//  Send bytes on a fresh socket; assert the reply is an error with code.
+static void
+s_expect_error (const char *endpoint, const void *data, size_t size, const char *code,
+                const char *field)
+{
+    zsock_t *socket = s_connect (endpoint);
+    size_t reply_size = 0;
+    char *reply = s_exchange (socket, data, size, &reply_size);
+    proto_msg_t *msg = s_decode (reply, reply_size);
+    assert_int_equal (msg->type, PROTO_ERROR);
+    if (strcmp (msg->code, code) != 0)
+        fprintf (stderr, "expected %s, got %s: %s\n", code, msg->code, msg->message);
+    assert_string_equal (msg->code, code);
+    if (field)
+        assert_string_equal (msg->field, field);
+    assert_true (strlen (msg->message) > 10);       //  a sentence, not a blank
+    proto_msg_destroy (&msg);
+    free (reply);
+    zsock_destroy (&socket);
+}
+
+static proto_msg_t *
+s_join_msg (const char *attempt, uint64_t req, const char *build, uint32_t index, uint32_t total)
+{
+    static const char *units[] = { "a_test", "b_test", "c_test", "d_test" };
+    proto_msg_t *join = proto_msg_new (PROTO_JOIN);
+    proto_msg_set_str (&join->attempt, attempt);
+    join->req = req;
+    proto_msg_set_str (&join->suite, "proto");
+    proto_msg_set_str (&join->build, build);
+    join->node_index = index;
+    join->node_total = total;
+    proto_msg_set_str (&join->commit, "abc");
+    proto_msg_set_str (&join->branch, "main");
+    proto_msg_set_str (&join->mode, "queue");
+    char digest[PROTO_DIGEST_LEN + 1];
+    proto_digest (units, 4, digest);
+    proto_msg_set_str (&join->digest, digest);
+    proto_msg_set_units (join, units, 4);
+    return join;
+}
+
+//  Encode a map by hand, for the forms proto_encode would never write.
+static void
+s_pack_join_with (msgpack_sbuffer *buffer, const char *type, int64_t node_index,
+                  int64_t node_total, bool attempt_as_int)
+{
+    static const char *units[] = { "a_test", "b_test" };
+    char digest[PROTO_DIGEST_LEN + 1];
+    proto_digest (units, 2, digest);
+    msgpack_sbuffer_init (buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 12);
+#define KEY(k) msgpack_pack_str_with_body (&pk, k, strlen (k))
+    KEY ("v"); msgpack_pack_uint32 (&pk, 1);
+    KEY ("type"); msgpack_pack_str_with_body (&pk, type, strlen (type));
+    KEY ("attempt");
+    if (attempt_as_int)
+        msgpack_pack_int (&pk, 123);
+    else
+        KEY ("hostile1");
+    KEY ("req"); msgpack_pack_uint32 (&pk, 1);
+    KEY ("suite"); KEY ("proto");
+    KEY ("build"); KEY ("hostile");
+    KEY ("node_index"); msgpack_pack_int64 (&pk, node_index);
+    KEY ("node_total"); msgpack_pack_int64 (&pk, node_total);
+    KEY ("commit"); KEY ("abc");
+    KEY ("branch"); KEY ("main");
+    KEY ("digest"); KEY (digest);
+    KEY ("units"); msgpack_pack_array (&pk, 2); KEY (units[0]); KEY (units[1]);
+#undef KEY
+}
+
+static void
+test_hostile_frames_get_error_replies (void **state)
+{
+    fixture_t *fixture = *state;
+    const char *endpoint = fixture->daemon.endpoint;
+
+    //  Truncated msgpack: half of a valid join.
+    proto_msg_t *join = s_join_msg ("trunc1", 1, "hostile", 0, 2);
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal (proto_encode (join, &data, &size), 0);
+    s_expect_error (endpoint, data, size / 2, PROTO_ERR_BAD_REQUEST, NULL);
+    free (data);
+    proto_msg_destroy (&join);
+
+    //  Five bytes whose array header claims four billion elements.
+    const unsigned char huge_array[] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
+    s_expect_error (endpoint, huge_array, sizeof huge_array, PROTO_ERR_BAD_REQUEST, NULL);
+
+    //  A frame above the size limit (65536 here).
+    size_t big = 70000;
+    char *blob = calloc (1, big);
+    blob[0] = (char) 0xc6;      //  bin32 header; the content does not matter
+    s_expect_error (endpoint, blob, big, PROTO_ERR_TOO_LARGE, NULL);
+    free (blob);
+
+    //  Wrong type: attempt as an integer.
+    msgpack_sbuffer buffer;
+    s_pack_join_with (&buffer, "join", 0, 2, true);
+    s_expect_error (endpoint, buffer.data, buffer.size, PROTO_ERR_BAD_REQUEST, "attempt");
+    msgpack_sbuffer_destroy (&buffer);
+
+    //  Unknown message type.
+    s_pack_join_with (&buffer, "explode", 0, 2, false);
+    s_expect_error (endpoint, buffer.data, buffer.size, PROTO_ERR_UNKNOWN_TYPE, "type");
+    msgpack_sbuffer_destroy (&buffer);
+
+    //  A node total of 1,000,000.
+    s_pack_join_with (&buffer, "join", 0, 1000000, false);
+    s_expect_error (endpoint, buffer.data, buffer.size, PROTO_ERR_BAD_REQUEST, "node_total");
+    msgpack_sbuffer_destroy (&buffer);
+
+    //  A node index not below the total, and a negative one.
+    s_pack_join_with (&buffer, "join", 2, 2, false);
+    s_expect_error (endpoint, buffer.data, buffer.size, PROTO_ERR_BAD_REQUEST, "node_index");
+    msgpack_sbuffer_destroy (&buffer);
+    s_pack_join_with (&buffer, "join", -1, 2, false);
+    s_expect_error (endpoint, buffer.data, buffer.size, PROTO_ERR_BAD_REQUEST, "node_index");
+    msgpack_sbuffer_destroy (&buffer);
+
+    //  Not a map at all, and an empty frame.
+    const unsigned char not_map[] = { 0x93, 0x01, 0x02, 0x03 };
+    s_expect_error (endpoint, not_map, sizeof not_map, PROTO_ERR_BAD_REQUEST, NULL);
+    s_expect_error (endpoint, "", 0, PROTO_ERR_BAD_REQUEST, NULL);
+
+    //  Two frames in one request.
+    zsock_t *socket = s_connect (endpoint);
+    assert_int_equal (zstr_sendm (socket, "one"), 0);
+    assert_int_equal (zstr_send (socket, "two"), 0);
+    zframe_t *frame = zframe_recv (socket);
+    assert_non_null (frame);
+    proto_msg_t *msg = s_decode ((const char *) zframe_data (frame), zframe_size (frame));
+    assert_int_equal (msg->type, PROTO_ERROR);
+    assert_string_equal (msg->code, PROTO_ERR_BAD_REQUEST);
+    proto_msg_destroy (&msg);
+    zframe_destroy (&frame);
+    zsock_destroy (&socket);
+
+    //  The daemon is still alive and serving.
+    assert_int_equal (kill (fixture->daemon.pid, 0), 0);
+}
+
+static void
+test_normal_build_succeeds_after_abuse (void **state)
+{
+    fixture_t *fixture = *state;
+    //  Abuse first, on the same daemon.
+    const unsigned char huge_map[] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x00 };
+    s_expect_error (fixture->daemon.endpoint, huge_map, sizeof huge_map,
+                    PROTO_ERR_BAD_REQUEST, NULL);
+    //  Then real agents over a small suite.
+    char suite[512];
+    snprintf (suite, sizeof suite, "%s/suite", fixture->dir);
+    mkdir (suite, 0755);
+    for (int i = 0; i < 12; i++) {
+        char path[600];
+        snprintf (path, sizeof path, "%s/t%02d_test.txt", suite, i);
+        harness_write_file (path, "ms=1\n");
+    }
+    char *satchel = harness_bin ("satchel");
+    char *runner = harness_source ("tests/fixtures/fake_runner.sh");
+    char ran[600], env_ran[700];
+    snprintf (ran, sizeof ran, "%s/ran.log", fixture->dir);
+    snprintf (env_ran, sizeof env_ran, "RAN_LOG=%s", ran);
+    const char *env[] = { env_ran, NULL };
+    pid_t pids[2];
+    for (int n = 0; n < 2; n++) {
+        char index[8];
+        snprintf (index, sizeof index, "%d", n);
+        char *argv[] = { satchel, "run", "--coordinator", fixture->daemon.endpoint,
+                         "--suite", "after-abuse", "--build", "b1", "--node-index", index,
+                         "--node-total", "2", "--commit", "x", "--branch", "y",
+                         "--pattern", "*_test.txt", "--", "/bin/sh", runner, NULL };
+        pids[n] = harness_spawn (argv, suite, env, NULL, NULL);
+        assert_true (pids[n] > 0);
+    }
+    assert_int_equal (harness_wait (pids[0], 60000), 0);
+    assert_int_equal (harness_wait (pids[1], 60000), 0);
+    char *text = harness_read_file (ran);
+    assert_non_null (text);
+    int lines = 0;
+    for (char *p = text; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal (lines, 12);
+    free (text);
+    free (satchel);
+    free (runner);
+}
+
+static int64_t
+s_count (const char *db_path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout (db, 5000);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    int64_t value = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    return value;
+}
+
+static void
+test_retried_request_gets_the_same_reply (void **state)
+{
+    fixture_t *fixture = *state;
+    const char *endpoint = fixture->daemon.endpoint;
+    zsock_t *socket = s_connect (endpoint);
+    proto_msg_t *join = s_join_msg ("idem1", 1, "idem", 0, 1);
+    char *data = NULL;
+    size_t size = 0, reply_size = 0;
+    assert_int_equal (proto_encode (join, &data, &size), 0);
+    char *reply = s_exchange (socket, data, size, &reply_size);
+    proto_msg_t *msg = s_decode (reply, reply_size);
+    assert_int_equal (msg->type, PROTO_JOINED);
+    proto_msg_destroy (&msg);
+    free (reply);
+    free (data);
+    proto_msg_destroy (&join);
+
+    proto_msg_t *next = proto_msg_new (PROTO_NEXT);
+    proto_msg_set_str (&next->attempt, "idem1");
+    next->req = 2;
+    assert_int_equal (proto_encode (next, &data, &size), 0);
+    size_t first_size = 0;
+    char *first = s_exchange (socket, data, size, &first_size);
+    msg = s_decode (first, first_size);
+    assert_int_equal (msg->type, PROTO_BATCH);
+    proto_msg_destroy (&msg);
+    //  The reply "was lost": a fresh socket resends the same request.
+    zsock_destroy (&socket);
+    socket = s_connect (endpoint);
+    size_t second_size = 0;
+    char *second = s_exchange (socket, data, size, &second_size);
+    assert_int_equal (first_size, second_size);
+    assert_memory_equal (first, second, first_size);
+    //  ...and only one batch exists for that node.
+    assert_int_equal (s_count (fixture->daemon.db,
+                               "SELECT count(*) FROM batches b JOIN builds d ON d.id = b.build_id "
+                               "WHERE d.build_key = 'idem'"), 1);
+    //  An older request number is refused as stale, not answered with work.
+    free (data);
+    next->req = 1;
+    assert_int_equal (proto_encode (next, &data, &size), 0);
+    size_t stale_size = 0;
+    char *stale = s_exchange (socket, data, size, &stale_size);
+    msg = s_decode (stale, stale_size);
+    assert_int_equal (msg->type, PROTO_ERROR);
+    assert_string_equal (msg->code, PROTO_ERR_STALE);
+    proto_msg_destroy (&msg);
+    free (stale);
+    free (first);
+    free (second);
+    free (data);
+    proto_msg_destroy (&next);
+    zsock_destroy (&socket);
+
+    //  next from an attempt that never joined.
+    next = proto_msg_new (PROTO_NEXT);
+    proto_msg_set_str (&next->attempt, "neverjoined");
+    next->req = 1;
+    assert_int_equal (proto_encode (next, &data, &size), 0);
+    s_expect_error (endpoint, data, size, PROTO_ERR_UNKNOWN_ATTEMPT, "attempt");
+    free (data);
+    proto_msg_destroy (&next);
+}
+
+static void
+test_batch_is_durable_before_its_reply (void **state)
+{
+    fixture_t *fixture = *state;
+    zsock_t *socket = s_connect (fixture->daemon.endpoint);
+    proto_msg_t *join = s_join_msg ("durable1", 1, "durable", 0, 2);
+    char *data = NULL;
+    size_t size = 0, reply_size = 0;
+    assert_int_equal (proto_encode (join, &data, &size), 0);
+    char *reply = s_exchange (socket, data, size, &reply_size);
+    free (reply);
+    free (data);
+    proto_msg_destroy (&join);
+    proto_msg_t *next = proto_msg_new (PROTO_NEXT);
+    proto_msg_set_str (&next->attempt, "durable1");
+    next->req = 2;
+    assert_int_equal (proto_encode (next, &data, &size), 0);
+    reply = s_exchange (socket, data, size, &reply_size);
+    //  The moment the reply is here, kill -9 the daemon: no chance to
+    //  commit anything after the reply went out.
+    kill (fixture->daemon.pid, SIGKILL);
+    waitpid (fixture->daemon.pid, NULL, 0);
+    fixture->daemon.pid = 0;
+    proto_msg_t *msg = s_decode (reply, reply_size);
+    assert_int_equal (msg->type, PROTO_BATCH);
+    char sql[512];
+    snprintf (sql, sizeof sql,
+              "SELECT count(*) FROM batch_units bu JOIN batches b ON b.id = bu.batch_id "
+              "JOIN builds d ON d.id = b.build_id WHERE d.build_key = 'durable' AND b.seq = %u",
+              msg->batch);
+    assert_int_equal (s_count (fixture->daemon.db, sql), (int64_t) msg->unit_count);
+    proto_msg_destroy (&msg);
+    proto_msg_destroy (&next);
+    free (reply);
+    free (data);
+    zsock_destroy (&socket);
+    harness_daemon_stop (&fixture->daemon);
+}
+
+int
+main (void)
+{
+    zsys_handler_set (NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_hostile_frames_get_error_replies, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_normal_build_succeeds_after_abuse, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_retried_request_gets_the_same_reply, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_batch_is_durable_before_its_reply, s_setup, s_teardown),
+    };
+    int rc = cmocka_run_group_tests (tests, NULL, NULL);
+    zsys_shutdown ();
+    return rc;
+}

@@ -1,0 +1,228 @@
+/*  test_e2e_usage.c: bad use of the commands ends clearly (invariant 8):
+    usage errors exit 2 with a usage line; an unreachable daemon ends in
+    exit 1 with one clear message within the request budget, never a hang;
+    a signal to satchel reaches the running test command.                 */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEADLINE_MS 30000
+
+//  Run satchel with args; return its exit status and its stderr (malloc'd).
+static int
+s_satchel (char *const *args, const char *cwd, const char *const *env, char **err_text)
+{
+    char *dir = harness_tmpdir ();
+    char err_path[512];
+    snprintf (err_path, sizeof err_path, "%s/err", dir);
+    char *argv[64];
+    argv[0] = harness_bin ("satchel");
+    size_t n = 1;
+    for (size_t i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int status = harness_run (argv, cwd ? cwd : dir, env, NULL, err_path, DEADLINE_MS);
+    *err_text = harness_read_file (err_path);
+    if (!*err_text)
+        *err_text = strdup ("");
+    free (argv[0]);
+    harness_rmtree (dir);
+    free (dir);
+    return status;
+}
+
+static void
+test_missing_suite_is_a_usage_error (void **state)
+{
+    (void) state;
+    char *err = NULL;
+    char *args[] = { "run", "--build", "1", "--node-index", "0", "--node-total", "1",
+                     "--pattern", "*.rb", "--", "true", NULL };
+    const char *env[] = { "SATCHEL_SUITE=", NULL };
+    assert_int_equal (s_satchel (args, NULL, env, &err), 2);
+    assert_non_null (strstr (err, "--suite is required"));
+    assert_non_null (strstr (err, "Usage: satchel run"));
+    free (err);
+}
+
+static void
+test_bad_values_are_usage_errors (void **state)
+{
+    (void) state;
+    char *err = NULL;
+    char *total[] = { "run", "--suite", "s", "--build", "1", "--node-index", "0",
+                      "--node-total", "two", "--pattern", "*.rb", "--", "true", NULL };
+    assert_int_equal (s_satchel (total, NULL, NULL, &err), 2);
+    assert_non_null (strstr (err, "node total"));
+    free (err);
+    char *index[] = { "run", "--suite", "s", "--build", "1", "--node-index", "3",
+                      "--node-total", "3", "--pattern", "*.rb", "--", "true", NULL };
+    assert_int_equal (s_satchel (index, NULL, NULL, &err), 2);
+    assert_non_null (strstr (err, "node index 3 is not below node total 3"));
+    free (err);
+    char *nocommand[] = { "run", "--suite", "s", "--build", "1", "--node-index", "0",
+                          "--node-total", "1", "--pattern", "*.rb", NULL };
+    assert_int_equal (s_satchel (nocommand, NULL, NULL, &err), 2);
+    assert_non_null (strstr (err, "test command is missing"));
+    free (err);
+    char *unknown[] = { "run", "--frobnicate", NULL };
+    assert_int_equal (s_satchel (unknown, NULL, NULL, &err), 2);
+    assert_non_null (strstr (err, "unknown option '--frobnicate'"));
+    free (err);
+    char *command[] = { "launch", NULL };
+    assert_int_equal (s_satchel (command, NULL, NULL, &err), 2);
+    free (err);
+}
+
+static void
+test_daemon_flags (void **state)
+{
+    (void) state;
+    char *dir = harness_tmpdir ();
+    char out[512], err[512];
+    snprintf (out, sizeof out, "%s/out", dir);
+    snprintf (err, sizeof err, "%s/err", dir);
+    char *bin = harness_bin ("satcheld");
+    char *help[] = { bin, "--help", NULL };
+    assert_int_equal (harness_run (help, dir, NULL, out, err, DEADLINE_MS), 0);
+    char *text = harness_read_file (out);
+    const char *flags[] = { "--bind", "--db", "--log-level", "--max-message", "--max-nodes",
+                            "--runner-startup", "--batch-factor", NULL };
+    for (int i = 0; flags[i]; i++)
+        assert_non_null (strstr (text, flags[i]));
+    free (text);
+    char *bad[] = { bin, "--log-level", "loud", NULL };
+    assert_int_equal (harness_run (bad, dir, NULL, out, err, DEADLINE_MS), 2);
+    text = harness_read_file (err);
+    assert_non_null (strstr (text, "--log-level"));
+    free (text);
+    free (bin);
+    harness_rmtree (dir);
+    free (dir);
+}
+
+//  A loopback port with nothing listening on it: bound, then released.
+static int
+s_dead_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
+    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    assert_int_equal (bind (fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    assert_int_equal (getsockname (fd, (struct sockaddr *) &addr, &len), 0);
+    close (fd);
+    return ntohs (addr.sin_port);
+}
+
+static void
+test_unreachable_daemon_exits_1_within_budget (void **state)
+{
+    (void) state;
+    char *dir = harness_tmpdir ();
+    char test_file[512];
+    snprintf (test_file, sizeof test_file, "%s/one_test.txt", dir);
+    harness_write_file (test_file, "ms=0\n");
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", s_dead_port ());
+    char *err = NULL;
+    char *args[] = { "run", "--coordinator", endpoint, "--suite", "s", "--build", "1",
+                     "--node-index", "0", "--node-total", "1", "--pattern", "*_test.txt",
+                     "--timeout", "0.3", "--retries", "2", "--commit", "c", "--branch", "b",
+                     "--", "true", NULL };
+    int64_t start = harness_now_ms ();
+    //  The deadline (30 s) is far above the budget (3 tries x 0.3 s plus
+    //  back-off); a hang would be killed there and fail this assert.
+    assert_int_equal (s_satchel (args, dir, NULL, &err), 1);
+    fprintf (stderr, "unreachable daemon: exit 1 after %lld ms\n",
+             (long long) (harness_now_ms () - start));
+    assert_non_null (strstr (err, "cannot reach the coordinator"));
+    assert_non_null (strstr (err, endpoint));
+    free (err);
+    harness_rmtree (dir);
+    free (dir);
+}
+
+static void
+test_no_tests_found_is_an_error (void **state)
+{
+    (void) state;
+    char *err = NULL;
+    char *args[] = { "run", "--suite", "s", "--build", "1", "--node-index", "0",
+                     "--node-total", "1", "--pattern", "spec/**/*_spec.rb", "--", "true", NULL };
+    assert_int_equal (s_satchel (args, NULL, NULL, &err), 1);
+    assert_non_null (strstr (err, "no tests found"));
+    free (err);
+}
+
+static void
+test_signal_reaches_the_test_command (void **state)
+{
+    (void) state;
+    char *dir = harness_tmpdir ();
+    harness_daemon_t daemon;
+    assert_int_equal (harness_daemon_start (&daemon, dir, NULL), 0);
+    char test_file[512], started[512], mark[512], err_path[512];
+    snprintf (test_file, sizeof test_file, "%s/one_test.txt", dir);
+    snprintf (started, sizeof started, "%s/started", dir);
+    snprintf (mark, sizeof mark, "%s/mark", dir);
+    snprintf (err_path, sizeof err_path, "%s/agent.err", dir);
+    harness_write_file (test_file, "ms=0\n");
+    char env_started[600], env_mark[600];
+    snprintf (env_started, sizeof env_started, "RUNNER_STARTED=%s", started);
+    snprintf (env_mark, sizeof env_mark, "RUNNER_MARK=%s", mark);
+    const char *env[] = { env_started, env_mark, NULL };
+    char *satchel = harness_bin ("satchel");
+    char *runner = harness_source ("tests/fixtures/slow_runner.sh");
+    char *argv[] = { satchel, "run", "--coordinator", daemon.endpoint, "--suite", "sig",
+                     "--build", "1", "--node-index", "0", "--node-total", "1",
+                     "--pattern", "*_test.txt", "--commit", "c", "--branch", "b",
+                     "--", "/bin/sh", runner, NULL };
+    pid_t pid = harness_spawn (argv, dir, env, NULL, err_path);
+    assert_true (pid > 0);
+    //  Wait for the runner to be running (its file appears), then signal satchel.
+    int64_t until = harness_now_ms () + 20000;
+    char *text = NULL;
+    while (!(text = harness_read_file (started)) && harness_now_ms () < until)
+        usleep (5000);
+    assert_non_null (text);
+    free (text);
+    kill (pid, SIGTERM);
+    assert_int_equal (harness_wait (pid, 20000), 128 + SIGTERM);
+    text = harness_read_file (mark);
+    assert_non_null (text);
+    assert_non_null (strstr (text, "terminated"));
+    free (text);
+    free (satchel);
+    free (runner);
+    assert_int_equal (harness_daemon_stop (&daemon), 0);
+    harness_rmtree (dir);
+    free (dir);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_missing_suite_is_a_usage_error),
+        cmocka_unit_test (test_bad_values_are_usage_errors),
+        cmocka_unit_test (test_daemon_flags),
+        cmocka_unit_test (test_unreachable_daemon_exits_1_within_budget),
+        cmocka_unit_test (test_no_tests_found_is_an_error),
+        cmocka_unit_test (test_signal_reaches_the_test_command),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

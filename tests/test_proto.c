@@ -1,0 +1,1413 @@
+/*  test_proto.c: every message type survives encode then decode with all
+    its fields; every malformed message is refused with the code and field
+    the daemon will put in its error reply; a seeded fuzz loop mutates
+    valid frames and checks that decode never crashes and always answers.
+
+    Malformed maps are built with msgpack_packer from a small list of
+    key/value specs (kv_t), so each test states just the one field it
+    breaks.                                                                 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+
+#include "proto.h"
+
+//  ---------------------------------------------------------------------
+//  Hand-made maps
+
+typedef enum { KV_UINT, KV_NEG, KV_STR, KV_BOOL, KV_NIL, KV_FLOAT, KV_BIN, KV_STRS, KV_UINTS, KV_MAP } kv_kind_t;
+
+typedef struct kv_s {
+    const char *key;                //  Key (a string)
+    kv_kind_t kind;                 //  How the value is packed
+    uint64_t u;                     //  KV_UINT, KV_BOOL
+    int64_t i;                      //  KV_NEG
+    const char *s;                  //  KV_STR, KV_BIN
+    size_t len;                     //  KV_STR, KV_BIN: length, or 0 for strlen (s)
+    const char *const *strs;        //  KV_STRS
+    const uint64_t *uints;          //  KV_UINTS
+    size_t n;                       //  KV_STRS, KV_UINTS, KV_MAP: count
+    const struct kv_s *map;         //  KV_MAP
+} kv_t;
+
+#define U(k, v) ((kv_t) { .key = (k), .kind = KV_UINT, .u = (v) })
+#define NEG(k, v) ((kv_t) { .key = (k), .kind = KV_NEG, .i = (v) })
+#define STR(k, v) ((kv_t) { .key = (k), .kind = KV_STR, .s = (v) })
+#define STRN(k, v, l) ((kv_t) { .key = (k), .kind = KV_STR, .s = (v), .len = (l) })
+#define BOOL(k, v) ((kv_t) { .key = (k), .kind = KV_BOOL, .u = (v) })
+#define NIL(k) ((kv_t) { .key = (k), .kind = KV_NIL })
+#define FLOAT(k) ((kv_t) { .key = (k), .kind = KV_FLOAT })
+#define BIN(k, v) ((kv_t) { .key = (k), .kind = KV_BIN, .s = (v) })
+#define STRS(k, v, c) ((kv_t) { .key = (k), .kind = KV_STRS, .strs = (v), .n = (c) })
+#define UINTS(k, v, c) ((kv_t) { .key = (k), .kind = KV_UINTS, .uints = (v), .n = (c) })
+#define MAP(k, v, c) ((kv_t) { .key = (k), .kind = KV_MAP, .map = (v), .n = (c) })
+
+typedef struct {
+    kv_t kv[32];        //  Pairs, in packing order
+    size_t count;       //  Pairs used
+} kvs_t;
+
+//  Replace the pair with kv's key, or append it.
+static void
+kvs_set (kvs_t *self, kv_t kv)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        if (strcmp (self->kv[i].key, kv.key) == 0) {
+            self->kv[i] = kv;
+            return;
+        }
+    }
+    assert_true (self->count < 32);
+    self->kv[self->count++] = kv;
+}
+
+//  Append even if the key is there already (duplicate keys).
+static void
+kvs_add (kvs_t *self, kv_t kv)
+{
+    assert_true (self->count < 32);
+    self->kv[self->count++] = kv;
+}
+
+static void
+kvs_drop (kvs_t *self, const char *key)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        if (strcmp (self->kv[i].key, key) == 0) {
+            memmove (&self->kv[i], &self->kv[i + 1], (self->count - i - 1) * sizeof (kv_t));
+            self->count--;
+            return;
+        }
+    }
+    fail_msg ("no key %s to drop", key);
+}
+
+static void s_pack_pairs (msgpack_packer *pk, const kv_t *kv, size_t count);
+
+static void
+s_pack_value (msgpack_packer *pk, const kv_t *kv)
+{
+    size_t len = kv->s ? (kv->len ? kv->len : strlen (kv->s)) : 0;
+    switch (kv->kind) {
+        case KV_UINT: msgpack_pack_uint64 (pk, kv->u); break;
+        case KV_NEG: msgpack_pack_int64 (pk, kv->i); break;
+        case KV_STR: msgpack_pack_str_with_body (pk, kv->s, len); break;
+        case KV_BOOL:
+            if (kv->u)
+                msgpack_pack_true (pk);
+            else
+                msgpack_pack_false (pk);
+            break;
+        case KV_NIL: msgpack_pack_nil (pk); break;
+        case KV_FLOAT: msgpack_pack_double (pk, 1.5); break;
+        case KV_BIN: msgpack_pack_bin_with_body (pk, kv->s, len); break;
+        case KV_STRS:
+            msgpack_pack_array (pk, kv->n);
+            for (size_t i = 0; i < kv->n; i++)
+                msgpack_pack_str_with_body (pk, kv->strs[i], strlen (kv->strs[i]));
+            break;
+        case KV_UINTS:
+            msgpack_pack_array (pk, kv->n);
+            for (size_t i = 0; i < kv->n; i++)
+                msgpack_pack_uint64 (pk, kv->uints[i]);
+            break;
+        case KV_MAP:
+            s_pack_pairs (pk, kv->map, kv->n);
+            break;
+    }
+}
+
+static void
+s_pack_pairs (msgpack_packer *pk, const kv_t *kv, size_t count)
+{
+    msgpack_pack_map (pk, count);
+    for (size_t i = 0; i < count; i++) {
+        msgpack_pack_str_with_body (pk, kv[i].key, strlen (kv[i].key));
+        s_pack_value (pk, &kv[i]);
+    }
+}
+
+static proto_error_t s_err;
+static proto_limits_t s_limits;
+
+static proto_msg_t *
+s_decode_kvs (const kvs_t *kvs)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    s_pack_pairs (&pk, kvs->kv, kvs->count);
+    proto_msg_t *msg = proto_decode (buffer.data, buffer.size, &s_limits, &s_err);
+    msgpack_sbuffer_destroy (&buffer);
+    return msg;
+}
+
+//  Assert the map is refused with this code and field.
+static void
+s_refused (const kvs_t *kvs, const char *code, const char *field, int line)
+{
+    proto_msg_t *msg = s_decode_kvs (kvs);
+    if (msg) {
+        proto_msg_destroy (&msg);
+        fail_msg ("line %d: accepted, expected %s on \"%s\"", line, code, field);
+    }
+    if (strcmp (s_err.code, code) != 0 || strcmp (s_err.field, field) != 0)
+        fail_msg ("line %d: got %s on \"%s\" (%s), expected %s on \"%s\"", line,
+                  s_err.code, s_err.field, s_err.message, code, field);
+    assert_true (strlen (s_err.message) > 0);
+}
+#define REFUSED(kvs, code, field) s_refused ((kvs), (code), (field), __LINE__)
+#define BAD(kvs, field) REFUSED ((kvs), PROTO_ERR_BAD_REQUEST, (field))
+
+//  Assert the map decodes; returns the message.
+static proto_msg_t *
+s_accepted (const kvs_t *kvs, int line)
+{
+    proto_msg_t *msg = s_decode_kvs (kvs);
+    if (!msg)
+        fail_msg ("line %d: refused: %s on \"%s\": %s", line, s_err.code, s_err.field,
+                  s_err.message);
+    return msg;
+}
+#define ACCEPTED(kvs) do { \
+    proto_msg_t *accepted_ = s_accepted ((kvs), __LINE__); \
+    proto_msg_destroy (&accepted_); \
+} while (0)
+
+#define assert_message_has(text) do { \
+    if (!strstr (s_err.message, (text))) \
+        fail_msg ("message \"%s\" lacks \"%s\"", s_err.message, (text)); \
+} while (0)
+
+static const char *const s_units[] = { "a_spec.rb", "b/c_spec.rb", "d_spec.rb" };
+static char s_units_digest[PROTO_DIGEST_LEN + 1];
+
+static void
+s_join_kvs (kvs_t *kvs)
+{
+    proto_digest (s_units, 3, s_units_digest);
+    memset (kvs, 0, sizeof *kvs);
+    kvs_set (kvs, U ("v", 1));
+    kvs_set (kvs, STR ("type", "join"));
+    kvs_set (kvs, STR ("attempt", "att-1_X"));
+    kvs_set (kvs, U ("req", 7));
+    kvs_set (kvs, STR ("suite", "acme/web:rspec"));
+    kvs_set (kvs, STR ("build", "build-42"));
+    kvs_set (kvs, U ("node_index", 1));
+    kvs_set (kvs, U ("node_total", 4));
+    kvs_set (kvs, STR ("commit", "0123abc"));
+    kvs_set (kvs, STR ("branch", "main"));
+    kvs_set (kvs, STR ("mode", "queue"));
+    kvs_set (kvs, STR ("digest", s_units_digest));
+    kvs_set (kvs, STRS ("units", s_units, 3));
+}
+
+static int
+s_setup (void **state)
+{
+    proto_limits_default (&s_limits);
+    memset (&s_err, 0, sizeof s_err);
+    return 0;
+}
+
+//  The keys of an encoded map, joined by ','.
+static void
+s_keys_of (const char *data, size_t size, char *out, size_t out_size)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    assert_int_equal (msgpack_unpack_next (&unpacked, data, size, &offset), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal (offset, size);
+    assert_int_equal (unpacked.data.type, MSGPACK_OBJECT_MAP);
+    out[0] = 0;
+    for (uint32_t i = 0; i < unpacked.data.via.map.size; i++) {
+        const msgpack_object *key = &unpacked.data.via.map.ptr[i].key;
+        assert_int_equal (key->type, MSGPACK_OBJECT_STR);
+        size_t used = strlen (out);
+        snprintf (out + used, out_size - used, "%s%.*s", i ? "," : "",
+                  (int) key->via.str.size, key->via.str.ptr);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+}
+
+//  Encode, check the keys, decode; returns the decoded copy.
+static proto_msg_t *
+s_round_trip (const proto_msg_t *msg, const char *keys)
+{
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal (proto_encode (msg, &data, &size), 0);
+    assert_non_null (data);
+    char found[512];
+    s_keys_of (data, size, found, sizeof found);
+    assert_string_equal (found, keys);
+    proto_msg_t *copy = proto_decode (data, size, &s_limits, &s_err);
+    if (!copy)
+        fail_msg ("decode failed: %s on \"%s\": %s", s_err.code, s_err.field, s_err.message);
+    assert_int_equal (copy->type, msg->type);
+    free (data);
+    return copy;
+}
+
+//  ---------------------------------------------------------------------
+//  Round trips
+
+static void
+test_round_trip_join (void **state)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_JOIN);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = PROTO_REQ_MAX;
+    proto_msg_set_str (&msg->suite, "acme/web");
+    proto_msg_set_str (&msg->build, "ci#1234");
+    msg->node_index = 1023;
+    msg->node_total = 1024;
+    proto_msg_set_str (&msg->commit, "");
+    proto_msg_set_str (&msg->branch, "feature/é");
+    proto_msg_set_str (&msg->mode, "queue");
+    proto_msg_set_units (msg, s_units, 3);
+    char digest[PROTO_DIGEST_LEN + 1];
+    proto_digest (s_units, 3, digest);
+    proto_msg_set_str (&msg->digest, digest);
+
+    proto_msg_t *copy = s_round_trip (msg,
+        "v,type,attempt,req,suite,build,node_index,node_total,commit,branch,mode,digest,units");
+    assert_string_equal (copy->attempt, "a1");
+    assert_true (copy->req == PROTO_REQ_MAX);
+    assert_string_equal (copy->suite, "acme/web");
+    assert_string_equal (copy->build, "ci#1234");
+    assert_int_equal (copy->node_index, 1023);
+    assert_int_equal (copy->node_total, 1024);
+    assert_string_equal (copy->commit, "");
+    assert_string_equal (copy->branch, "feature/é");
+    assert_string_equal (copy->mode, "queue");
+    assert_string_equal (copy->digest, digest);
+    assert_int_equal (copy->unit_count, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal (copy->units[i], s_units[i]);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+    assert_null (msg);
+}
+
+static void
+test_round_trip_next (void **state)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_NEXT);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 2;
+    proto_msg_t *copy = s_round_trip (msg, "v,type,attempt,req");
+    assert_string_equal (copy->attempt, "a1");
+    assert_int_equal (copy->req, 2);
+    assert_false (copy->has_report);
+    assert_null (copy->report_times_ms);
+    proto_msg_destroy (&copy);
+
+    uint64_t times[] = { 0, 12, UINT64_MAX };
+    msg->has_report = true;
+    msg->report_batch = UINT32_MAX;
+    msg->report_wall_ms = 123456789012ull;
+    msg->report_exit = -9;
+    msg->report_times_ms = malloc (sizeof times);
+    memcpy (msg->report_times_ms, times, sizeof times);
+    msg->report_time_count = 3;
+    copy = s_round_trip (msg, "v,type,attempt,req,report");
+    assert_true (copy->has_report);
+    assert_int_equal (copy->report_batch, UINT32_MAX);
+    assert_true (copy->report_wall_ms == 123456789012ull);
+    assert_int_equal (copy->report_exit, -9);
+    assert_int_equal (copy->report_time_count, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true (copy->report_times_ms[i] == times[i]);
+    proto_msg_destroy (&copy);
+
+    msg->report_exit = 255;
+    copy = s_round_trip (msg, "v,type,attempt,req,report");
+    assert_int_equal (copy->report_exit, 255);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+}
+
+static void
+test_round_trip_replies (void **state)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_JOINED);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 1;
+    msg->units_total = 812;
+    msg->node_total = 8;
+    msg->created = true;
+    proto_msg_t *copy = s_round_trip (msg, "v,type,attempt,req,units,nodes,created");
+    assert_string_equal (copy->attempt, "a1");
+    assert_int_equal (copy->req, 1);
+    assert_int_equal (copy->units_total, 812);
+    assert_int_equal (copy->node_total, 8);
+    assert_true (copy->created);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    //  A batch runs in the order given, which need not be sorted.
+    const char *const names[] = { "z_spec.rb", "a_spec.rb" };
+    msg = proto_msg_new (PROTO_BATCH);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 3;
+    msg->batch = 2;
+    proto_msg_set_units (msg, names, 2);
+    msg->predicted_ms = calloc (2, sizeof (uint64_t));
+    msg->predicted_ms[0] = 5000;
+    msg->predicted_ms[1] = 1;
+    copy = s_round_trip (msg, "v,type,attempt,req,batch,units,predicted_ms");
+    assert_int_equal (copy->batch, 2);
+    assert_int_equal (copy->unit_count, 2);
+    assert_string_equal (copy->units[0], "z_spec.rb");
+    assert_string_equal (copy->units[1], "a_spec.rb");
+    assert_int_equal (copy->predicted_ms[0], 5000);
+    assert_int_equal (copy->predicted_ms[1], 1);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_DONE);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 9;
+    msg->units_done = 10;
+    msg->units_total = 12;
+    copy = s_round_trip (msg, "v,type,attempt,req,units_done,units_total");
+    assert_int_equal (copy->units_done, 10);
+    assert_int_equal (copy->units_total, 12);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    msg = proto_error_new ("a1", 4, PROTO_ERR_LIST_MISMATCH, "digest", "list of %d differs", 3);
+    copy = s_round_trip (msg, "v,type,attempt,req,code,field,message");
+    assert_string_equal (copy->attempt, "a1");
+    assert_int_equal (copy->req, 4);
+    assert_string_equal (copy->code, PROTO_ERR_LIST_MISMATCH);
+    assert_string_equal (copy->field, "digest");
+    assert_string_equal (copy->message, "list of 3 differs");
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    //  An error about an unreadable request has neither attempt nor req.
+    msg = proto_error_new (NULL, 0, PROTO_ERR_BAD_REQUEST, NULL, "unreadable");
+    copy = s_round_trip (msg, "v,type,code,field,message");
+    assert_null (copy->attempt);
+    assert_int_equal (copy->req, 0);
+    assert_string_equal (copy->field, "");
+    assert_string_equal (copy->message, "unreadable");
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+}
+
+static void
+test_encode_refuses_missing_fields (void **state)
+{
+    char *data = (char *) "untouched";
+    size_t size = 99;
+    proto_msg_t *msg = proto_msg_new (PROTO_JOIN);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 1;
+    assert_int_equal (proto_encode (msg, &data, &size), -1);      //  no suite and more
+    assert_null (data);
+    assert_int_equal (size, 0);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_NEXT);
+    msg->req = 1;
+    assert_int_equal (proto_encode (msg, &data, &size), -1);      //  no attempt
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 0;
+    assert_int_equal (proto_encode (msg, &data, &size), -1);      //  no req
+    msg->req = 1;
+    msg->has_report = true;
+    msg->report_time_count = 2;
+    assert_int_equal (proto_encode (msg, &data, &size), -1);      //  no times
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_ERROR);
+    proto_msg_set_str (&msg->message, "m");
+    assert_int_equal (proto_encode (msg, &data, &size), -1);      //  no code
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new ((proto_type_t) 99);
+    assert_int_equal (proto_encode (msg, &data, &size), -1);
+    proto_msg_destroy (&msg);
+}
+
+//  ---------------------------------------------------------------------
+//  Malformed joins
+
+static void
+test_join_missing_fields (void **state)
+{
+    kvs_t kvs;
+    s_join_kvs (&kvs);
+    ACCEPTED (&kvs);
+    const char *const keys[] = {
+        "v", "type", "attempt", "req", "suite", "build", "node_index", "node_total",
+        "commit", "branch", "mode", "digest", "units"
+    };
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        s_join_kvs (&kvs);
+        kvs_drop (&kvs, keys[k]);
+        BAD (&kvs, keys[k]);
+        char expected[64];
+        snprintf (expected, sizeof expected, "required field %s is missing", keys[k]);
+        assert_string_equal (s_err.message, expected);
+    }
+}
+
+static void
+test_join_wrong_types (void **state)
+{
+    kvs_t kvs;
+    //  Each field gets a value of some type it must not have.
+    const kv_t wrong[] = {
+        STR ("v", "1"), U ("type", 1), U ("attempt", 1), STR ("req", "7"),
+        BIN ("suite", "acme"), NIL ("build"), FLOAT ("node_index"),
+        BOOL ("node_total", 1), U ("commit", 0), STRS ("branch", s_units, 1),
+        U ("mode", 0), BIN ("digest", "0123456789abcdef0123456789abcdef01234567"),
+        STR ("units", "a_spec.rb"), NEG ("req", -1), NEG ("node_index", -1),
+        NEG ("node_total", -4)
+    };
+    for (size_t k = 0; k < sizeof wrong / sizeof wrong[0]; k++) {
+        s_join_kvs (&kvs);
+        kvs_set (&kvs, wrong[k]);
+        BAD (&kvs, wrong[k].key);
+    }
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, U ("suite", 5));
+    BAD (&kvs, "suite");
+    assert_string_equal (s_err.message, "suite must be a string, not an unsigned integer");
+
+    //  A unit that is not a string is named by its index.
+    const uint64_t numbers[] = { 1, 2 };
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, UINTS ("units", numbers, 2));
+    BAD (&kvs, "units[0]");
+}
+
+static void
+test_join_string_lengths (void **state)
+{
+    char text[300];
+    kvs_t kvs;
+    struct { const char *key; size_t max; } fields[] = {
+        { "attempt", PROTO_ATTEMPT_MAX }, { "suite", PROTO_SUITE_MAX },
+        { "build", PROTO_BUILD_MAX }, { "commit", PROTO_COMMIT_MAX },
+        { "branch", PROTO_BRANCH_MAX }
+    };
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        memset (text, 'a', fields[f].max + 1);
+        text[fields[f].max] = 0;
+        s_join_kvs (&kvs);
+        kvs_set (&kvs, STR (fields[f].key, text));
+        ACCEPTED (&kvs);
+        text[fields[f].max] = 'a';
+        text[fields[f].max + 1] = 0;
+        kvs_set (&kvs, STR (fields[f].key, text));
+        BAD (&kvs, fields[f].key);
+        char expected[128];
+        snprintf (expected, sizeof expected, "%s is %zu bytes, more than the %zu allowed",
+                  fields[f].key, fields[f].max + 1, fields[f].max);
+        assert_string_equal (s_err.message, expected);
+    }
+    //  Empty: refused where a value is needed, fine for commit and branch.
+    const char *const needed[] = { "attempt", "suite", "build", "mode" };
+    for (size_t f = 0; f < 4; f++) {
+        s_join_kvs (&kvs);
+        kvs_set (&kvs, STR (needed[f], ""));
+        BAD (&kvs, needed[f]);
+    }
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STR ("commit", ""));
+    kvs_set (&kvs, STR ("branch", ""));
+    ACCEPTED (&kvs);
+}
+
+static void
+test_join_unit_names (void **state)
+{
+    kvs_t kvs;
+    char digest[PROTO_DIGEST_LEN + 1];
+    //  A name over max_name is the daemon's limit; within it, fine.
+    s_limits.max_name = 9;
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, U ("req", 5));
+    REFUSED (&kvs, PROTO_ERR_LIMIT, "units[1]");         //  "b/c_spec.rb" is 11 bytes
+    assert_string_equal (s_err.message, "units[1] is 11 bytes, more than the 9 allowed");
+    assert_string_equal (s_err.attempt, "att-1_X");
+    assert_int_equal (s_err.req, 5);
+    s_limits.max_name = 11;
+    ACCEPTED (&kvs);
+
+    const char *const empty[] = { "", "a" };
+    proto_digest (empty, 2, digest);
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STRS ("units", empty, 2));
+    kvs_set (&kvs, STR ("digest", digest));
+    BAD (&kvs, "units[0]");
+
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STRS ("units", s_units, 0));
+    BAD (&kvs, "units");
+    assert_message_has ("empty");
+
+    //  A NUL inside a name: a C string would silently end there.
+    const char *const with_nul[] = { "a", "b\0c" };
+    s_join_kvs (&kvs);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    kvs_drop (&kvs, "units");
+    msgpack_pack_map (&pk, kvs.count + 1);
+    for (size_t i = 0; i < kvs.count; i++) {
+        msgpack_pack_str_with_body (&pk, kvs.kv[i].key, strlen (kvs.kv[i].key));
+        s_pack_value (&pk, &kvs.kv[i]);
+    }
+    msgpack_pack_str_with_body (&pk, "units", 5);
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_str_with_body (&pk, with_nul[0], 1);
+    msgpack_pack_str_with_body (&pk, with_nul[1], 3);
+    assert_null (proto_decode (buffer.data, buffer.size, &s_limits, &s_err));
+    assert_string_equal (s_err.code, PROTO_ERR_BAD_REQUEST);
+    assert_string_equal (s_err.field, "units[1]");
+    assert_string_equal (s_err.message, "units[1] holds a NUL byte at position 1");
+    msgpack_sbuffer_destroy (&buffer);
+}
+
+static void
+test_join_charsets (void **state)
+{
+    kvs_t kvs;
+    struct { const char *key; const char *value; bool ok; } cases[] = {
+        { "attempt", "a b", false }, { "attempt", "a.b", false },
+        { "attempt", "caf\xc3\xa9", false }, { "attempt", "Az09_-", true },
+        { "suite", "a b", false }, { "suite", "a#b", false }, { "suite", "a\tb", false },
+        { "suite", "org/repo:rspec@v1+x-y_z.1", true },
+        { "build", "12 34", false }, { "build", "a\x7f", false }, { "build", "a\tb", false },
+        { "build", "!~#/:?", true },
+        { "commit", "any thing \xff goes", true }, { "branch", "feature/caf\xc3\xa9", true },
+        { "digest", "F34882FB1D925E67F37F06F5750E62D76AFFA8DA", false },
+        { "digest", "g34882fb1d925e67f37f06f5750e62d76affa8da", false },
+        { "digest", "f34882fb1d925e67f37f06f5750e62d76affa8d", false },
+        { "digest", "f34882fb1d925e67f37f06f5750e62d76affa8da0", false },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        s_join_kvs (&kvs);
+        kvs_set (&kvs, STR (cases[c].key, cases[c].value));
+        if (cases[c].ok)
+            ACCEPTED (&kvs);
+        else
+            BAD (&kvs, cases[c].key);
+    }
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STR ("suite", "acme web"));
+    BAD (&kvs, "suite");
+    assert_string_equal (s_err.message,
+                         "suite holds byte 0x20 at position 4; allowed are A-Z a-z 0-9 . _ / : @ + -");
+
+    //  NUL bytes in the strings a C program would cut short
+    const char *const fields[] = { "commit", "branch", "build", "suite", "attempt" };
+    for (size_t f = 0; f < 5; f++) {
+        s_join_kvs (&kvs);
+        kvs_set (&kvs, STRN (fields[f], "ab\0cd", 5));
+        BAD (&kvs, fields[f]);
+        assert_message_has ("NUL byte at position 2");
+    }
+}
+
+static void
+test_join_numbers (void **state)
+{
+    kvs_t kvs;
+    struct { kv_t kv; bool ok; const char *field; } cases[] = {
+        { U ("req", 0), false, "req" },
+        { U ("req", 1), true, NULL },
+        { U ("req", PROTO_REQ_MAX), true, NULL },
+        { U ("req", PROTO_REQ_MAX + 1), false, "req" },
+        { U ("req", UINT64_MAX), false, "req" },
+        { NEG ("req", INT64_MIN), false, "req" },
+        { U ("node_total", 0), false, "node_total" },
+        { U ("node_total", 1000000), false, "node_total" },
+        { U ("node_total", 1025), false, "node_total" },
+        { U ("node_total", 1024), true, NULL },
+        { U ("node_index", 3), true, NULL },
+        { U ("node_index", 4), false, "node_index" },
+        { U ("node_index", (1ull << 32) + 1), false, "node_index" },
+        { U ("node_index", UINT64_MAX), false, "node_index" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        s_join_kvs (&kvs);
+        kvs_set (&kvs, cases[c].kv);
+        if (cases[c].ok)
+            ACCEPTED (&kvs);
+        else
+            BAD (&kvs, cases[c].field);
+    }
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, U ("req", 0));
+    BAD (&kvs, "req");
+    assert_string_equal (s_err.message, "req 0 is out of range 1..9007199254740992");
+
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, U ("node_index", 5));
+    BAD (&kvs, "node_index");
+    assert_string_equal (s_err.message, "node_index 5 is not below node_total 4");
+
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, U ("node_total", 1000000));
+    BAD (&kvs, "node_total");
+    assert_string_equal (s_err.message, "node_total 1000000 is out of range 1..1024");
+
+    //  A smaller farm's daemon
+    s_limits.max_nodes = 2;
+    s_join_kvs (&kvs);
+    BAD (&kvs, "node_total");
+}
+
+static void
+test_join_mode_and_digest (void **state)
+{
+    kvs_t kvs;
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STR ("mode", "regular"));
+    BAD (&kvs, "mode");
+    assert_string_equal (s_err.message, "mode \"regular\" is not supported; the only mode is \"queue\"");
+
+    //  A well-formed digest of some other list
+    const char *const other[] = { "a_spec.rb", "b/c_spec.rb" };
+    char digest[PROTO_DIGEST_LEN + 1];
+    proto_digest (other, 2, digest);
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STR ("digest", digest));
+    BAD (&kvs, "digest");
+    assert_message_has ("does not match the units");
+    assert_message_has (s_units_digest);
+}
+
+static void
+test_join_unit_order (void **state)
+{
+    kvs_t kvs;
+    char digest[PROTO_DIGEST_LEN + 1];
+    //  strcmp order: '/' (0x2f) sorts before letters, bytes as unsigned.
+    const char *const sorted[] = { "a", "a/b", "ab", "z", "\xc3\xa9" };
+    proto_digest (sorted, 5, digest);
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STRS ("units", sorted, 5));
+    kvs_set (&kvs, STR ("digest", digest));
+    ACCEPTED (&kvs);
+
+    const char *const unsorted[] = { "a", "c", "b", "d" };
+    proto_digest (unsorted, 4, digest);
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STRS ("units", unsorted, 4));
+    kvs_set (&kvs, STR ("digest", digest));
+    BAD (&kvs, "units[2]");
+    assert_string_equal (s_err.message,
+        "units[2] is not after units[1] in sorted order (the list must be sorted and unique)");
+
+    //  A prefix sorts first: "ab" after "abc" is out of order.
+    const char *const prefix[] = { "abc", "ab" };
+    proto_digest (prefix, 2, digest);
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STRS ("units", prefix, 2));
+    kvs_set (&kvs, STR ("digest", digest));
+    BAD (&kvs, "units[1]");
+
+    const char *const repeated[] = { "a", "b", "b" };
+    proto_digest (repeated, 3, digest);
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STRS ("units", repeated, 3));
+    kvs_set (&kvs, STR ("digest", digest));
+    BAD (&kvs, "units[2]");
+    assert_string_equal (s_err.message,
+                         "units[2] repeats units[1] (the list must be sorted and unique)");
+}
+
+static void
+test_join_unit_count_limit (void **state)
+{
+    kvs_t kvs;
+    s_limits.max_units = 2;
+    s_join_kvs (&kvs);
+    REFUSED (&kvs, PROTO_ERR_LIMIT, "units");
+    assert_string_equal (s_err.message, "units has 3 elements, more than the limit of 2");
+    s_limits.max_units = 3;
+    ACCEPTED (&kvs);
+
+    //  Far over a limit of 100: wire_check stops the frame before unpacking
+    //  and it is still reported as a limit, not as garbage.
+    s_limits.max_units = 100;
+    static char names[101][8];
+    const char *list[101];
+    for (int i = 0; i < 101; i++) {
+        snprintf (names[i], sizeof names[i], "u%03d", i);
+        list[i] = names[i];
+    }
+    char digest[PROTO_DIGEST_LEN + 1];
+    proto_digest (list, 101, digest);
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STRS ("units", list, 101));
+    kvs_set (&kvs, STR ("digest", digest));
+    REFUSED (&kvs, PROTO_ERR_LIMIT, "");
+    assert_message_has ("array of 101 elements exceeds the limit of 100");
+    s_limits.max_units = 101;
+    ACCEPTED (&kvs);
+}
+
+//  ---------------------------------------------------------------------
+//  Frames, version, type, keys
+
+static proto_msg_t *
+s_decode_bytes (const void *data, size_t size)
+{
+    return proto_decode (data, size, &s_limits, &s_err);
+}
+
+static void
+s_expect_bytes (const void *data, size_t size, const char *code, const char *message_part)
+{
+    proto_msg_t *msg = s_decode_bytes (data, size);
+    assert_null (msg);
+    assert_string_equal (s_err.code, code);
+    assert_string_equal (s_err.field, "");
+    if (!strstr (s_err.message, message_part))
+        fail_msg ("message \"%s\" lacks \"%s\"", s_err.message, message_part);
+}
+
+static void
+s_encode_join (char **data, size_t *size)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_JOIN);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 1;
+    proto_msg_set_str (&msg->suite, "s");
+    proto_msg_set_str (&msg->build, "b");
+    msg->node_total = 2;
+    proto_msg_set_str (&msg->mode, "queue");
+    proto_msg_set_units (msg, s_units, 3);
+    char digest[PROTO_DIGEST_LEN + 1];
+    proto_digest (s_units, 3, digest);
+    proto_msg_set_str (&msg->digest, digest);
+    assert_int_equal (proto_encode (msg, data, size), 0);
+    proto_msg_destroy (&msg);
+}
+
+static void
+test_truncated_and_trailing (void **state)
+{
+    char *data;
+    size_t size;
+    s_encode_join (&data, &size);
+    proto_msg_t *msg = s_decode_bytes (data, size);
+    assert_non_null (msg);
+    proto_msg_destroy (&msg);
+    //  Every prefix of a valid join, in a buffer of exactly that size so
+    //  that ASan catches any read past its end.
+    for (size_t length = 0; length < size; length++) {
+        char *prefix = malloc (length ? length : 1);
+        memcpy (prefix, data, length);
+        assert_null (s_decode_bytes (prefix, length));
+        assert_string_equal (s_err.code, PROTO_ERR_BAD_REQUEST);
+        assert_string_equal (s_err.field, "");
+        assert_true (strlen (s_err.message) > 0);
+        free (prefix);
+    }
+    char *longer = malloc (size + 1);
+    memcpy (longer, data, size);
+    longer[size] = (char) 0xc0;
+    s_expect_bytes (longer, size + 1, PROTO_ERR_BAD_REQUEST, "trailing bytes after message");
+    free (longer);
+
+    //  Over max_frame: refused by size alone, before any parsing.
+    s_limits.max_frame = size - 1;
+    s_expect_bytes (data, size, PROTO_ERR_TOO_LARGE, "more than the limit");
+    s_limits.max_frame = size;
+    msg = s_decode_bytes (data, size);
+    assert_non_null (msg);
+    proto_msg_destroy (&msg);
+    free (data);
+}
+
+static void
+test_hostile_frames (void **state)
+{
+    //  msgpack-c issue #1013: five bytes claiming four billion elements.
+    s_expect_bytes ("\xdd\xff\xff\xff\xff", 5, PROTO_ERR_BAD_REQUEST,
+                    "array of 4294967295 elements exceeds the 0 bytes left");
+    s_expect_bytes ("\xdf\xff\xff\xff\xff\xa1v\x01", 8, PROTO_ERR_BAD_REQUEST,
+                    "map of 4294967295 pairs exceeds the 3 bytes left");
+    s_expect_bytes ("\x81\xa1v\xdb\xff\xff\xff\xf0", 8, PROTO_ERR_BAD_REQUEST,
+                    "string of 4294967280 bytes exceeds the 0 bytes left");
+    s_expect_bytes ("\x81\xa1x\xd4\x01\x00", 6, PROTO_ERR_BAD_REQUEST, "ext type 0xd4");
+    s_expect_bytes ("\x81\xa1x\xc7\x01\x01\x00", 7, PROTO_ERR_BAD_REQUEST, "ext type 0xc7");
+    s_expect_bytes ("\x81\xa1x\xc1", 4, PROTO_ERR_BAD_REQUEST, "0xc1");
+    s_expect_bytes ("", 0, PROTO_ERR_BAD_REQUEST, "empty");
+    //  Depth: map > array > array > array is 4 deep and allowed by the
+    //  walk (then ignored as an unknown key); one more level is not.
+    kvs_t kvs;
+    s_join_kvs (&kvs);
+    ACCEPTED (&kvs);
+    s_expect_bytes ("\x81\xa1x\x91\x91\x91\x91\x01", 8, PROTO_ERR_BAD_REQUEST,
+                    "nested 5 deep, more than the limit of 4");
+}
+
+static void
+test_top_level (void **state)
+{
+    s_expect_bytes ("\x92\x01\x02", 3, PROTO_ERR_BAD_REQUEST, "must be a map, not an array");
+    s_expect_bytes ("\xa3joi", 4, PROTO_ERR_BAD_REQUEST, "must be a map, not a string");
+    s_expect_bytes ("\x01", 1, PROTO_ERR_BAD_REQUEST, "must be a map, not an unsigned integer");
+    s_expect_bytes ("\xc0", 1, PROTO_ERR_BAD_REQUEST, "must be a map, not nil");
+    //  A key that is not a string
+    s_expect_bytes ("\x82\xa1v\x01\x01\x02", 6, PROTO_ERR_BAD_REQUEST,
+                    "key 1 of the message map is an unsigned integer; keys must be strings");
+
+    kvs_t kvs;
+    s_join_kvs (&kvs);
+    kvs_add (&kvs, STR ("suite", "other"));
+    BAD (&kvs, "suite");
+    assert_string_equal (s_err.message, "suite appears more than once");
+    //  A duplicate of the same value is still refused: which one counts is
+    //  not a question the daemon should have to answer.
+    s_join_kvs (&kvs);
+    kvs_add (&kvs, U ("v", 1));
+    BAD (&kvs, "v");
+
+    //  Unknown keys are ignored, even repeated.
+    s_join_kvs (&kvs);
+    kvs_add (&kvs, STR ("future_field", "x"));
+    kvs_add (&kvs, U ("future_field", 2));
+    kvs_add (&kvs, MAP ("future_map", NULL, 0));
+    ACCEPTED (&kvs);
+}
+
+static void
+test_version_and_type (void **state)
+{
+    kvs_t kvs;
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, U ("v", 2));
+    REFUSED (&kvs, PROTO_ERR_VERSION, "v");
+    assert_string_equal (s_err.message,
+                         "protocol version 2 is not supported; this side speaks version 1");
+    kvs_set (&kvs, U ("v", 0));
+    REFUSED (&kvs, PROTO_ERR_VERSION, "v");
+    kvs_set (&kvs, NEG ("v", -1));
+    REFUSED (&kvs, PROTO_ERR_VERSION, "v");
+    assert_string_equal (s_err.message,
+                         "protocol version -1 is not supported; this side speaks version 1");
+    kvs_set (&kvs, FLOAT ("v"));
+    BAD (&kvs, "v");
+    assert_string_equal (s_err.message, "v must be an unsigned integer, not a float");
+
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STR ("type", "frob"));
+    REFUSED (&kvs, PROTO_ERR_UNKNOWN_TYPE, "type");
+    assert_string_equal (s_err.message, "unknown message type \"frob\"");
+    kvs_set (&kvs, STR ("type", "join\x1b[2J"));
+    REFUSED (&kvs, PROTO_ERR_UNKNOWN_TYPE, "type");
+    assert_string_equal (s_err.message, "unknown message type \"join?[2J\"");
+    kvs_set (&kvs, STR ("type", ""));
+    REFUSED (&kvs, PROTO_ERR_UNKNOWN_TYPE, "type");
+    kvs_set (&kvs, STR ("type", "joi"));
+    REFUSED (&kvs, PROTO_ERR_UNKNOWN_TYPE, "type");
+}
+
+static void
+test_error_echoes_attempt_and_req (void **state)
+{
+    kvs_t kvs;
+    //  Fails after attempt and req were read
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STR ("suite", "bad suite"));
+    BAD (&kvs, "suite");
+    assert_string_equal (s_err.attempt, "att-1_X");
+    assert_int_equal (s_err.req, 7);
+
+    //  Fails before them in the checking order, and they come last in the map
+    s_join_kvs (&kvs);
+    kvs_drop (&kvs, "attempt");
+    kvs_drop (&kvs, "req");
+    kvs_set (&kvs, U ("v", 3));
+    kvs_add (&kvs, STR ("attempt", "late"));
+    kvs_add (&kvs, U ("req", 12));
+    REFUSED (&kvs, PROTO_ERR_VERSION, "v");
+    assert_string_equal (s_err.attempt, "late");
+    assert_int_equal (s_err.req, 12);
+
+    //  A duplicate elsewhere still lets them through
+    s_join_kvs (&kvs);
+    kvs_add (&kvs, STR ("build", "again"));
+    BAD (&kvs, "build");
+    assert_string_equal (s_err.attempt, "att-1_X");
+    assert_int_equal (s_err.req, 7);
+
+    //  An invalid attempt is not echoed; the valid req still is.
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STR ("attempt", "not valid"));
+    BAD (&kvs, "attempt");
+    assert_string_equal (s_err.attempt, "");
+    assert_int_equal (s_err.req, 7);
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, U ("req", 0));
+    BAD (&kvs, "req");
+    assert_string_equal (s_err.attempt, "att-1_X");
+    assert_int_equal (s_err.req, 0);
+
+    //  A duplicated attempt is not echoed: which one would it be?
+    s_join_kvs (&kvs);
+    kvs_add (&kvs, STR ("attempt", "other"));
+    BAD (&kvs, "attempt");
+    assert_string_equal (s_err.attempt, "");
+
+    //  Unreadable frames echo nothing, and nothing is left from before.
+    s_expect_bytes ("\xc1", 1, PROTO_ERR_BAD_REQUEST, "0xc1");
+    assert_string_equal (s_err.attempt, "");
+    assert_int_equal (s_err.req, 0);
+
+    //  The daemon's error reply carries them back.
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, U ("node_index", 9));
+    BAD (&kvs, "node_index");
+    proto_msg_t *reply = proto_error_new (s_err.attempt, s_err.req, s_err.code, s_err.field,
+                                          "%s", s_err.message);
+    assert_string_equal (reply->attempt, "att-1_X");
+    assert_int_equal (reply->req, 7);
+    assert_string_equal (reply->field, "node_index");
+    assert_string_equal (reply->message, "node_index 9 is not below node_total 4");
+    proto_msg_destroy (&reply);
+}
+
+//  ---------------------------------------------------------------------
+//  next, and the replies
+
+static void
+s_next_kvs (kvs_t *kvs, kv_t *report, size_t report_count)
+{
+    static const uint64_t times[] = { 10, 20 };
+    memset (kvs, 0, sizeof *kvs);
+    kvs_set (kvs, U ("v", 1));
+    kvs_set (kvs, STR ("type", "next"));
+    kvs_set (kvs, STR ("attempt", "a1"));
+    kvs_set (kvs, U ("req", 2));
+    report[0] = U ("batch", 1);
+    report[1] = U ("wall_ms", 40);
+    report[2] = U ("exit", 0);
+    report[3] = UINTS ("times_ms", times, 2);
+    kvs_set (kvs, MAP ("report", report, report_count));
+}
+
+static void
+test_next_report (void **state)
+{
+    kvs_t kvs;
+    kv_t report[5];
+    s_next_kvs (&kvs, report, 4);
+    proto_msg_t *msg = s_accepted (&kvs, __LINE__);
+    assert_true (msg->has_report);
+    assert_int_equal (msg->report_time_count, 2);
+    proto_msg_destroy (&msg);
+
+    kvs_drop (&kvs, "report");
+    msg = s_accepted (&kvs, __LINE__);
+    assert_false (msg->has_report);
+    proto_msg_destroy (&msg);
+    kvs_drop (&kvs, "attempt");
+    BAD (&kvs, "attempt");
+    s_next_kvs (&kvs, report, 4);
+    kvs_drop (&kvs, "req");
+    BAD (&kvs, "req");
+
+    s_next_kvs (&kvs, report, 4);
+    kvs_set (&kvs, U ("report", 1));
+    BAD (&kvs, "report");
+
+    //  Each part of the report is required
+    const char *const parts[] = { "report.batch", "report.wall_ms", "report.exit", "report.times_ms" };
+    for (size_t p = 0; p < 4; p++) {
+        s_next_kvs (&kvs, report, 4);
+        report[p] = report[3];
+        kvs_set (&kvs, MAP ("report", report, 3));
+        BAD (&kvs, parts[p]);
+        assert_message_has ("is missing");
+    }
+
+    struct { size_t slot; kv_t kv; const char *field; } bad[] = {
+        { 0, U ("batch", 0), "report.batch" },
+        { 0, U ("batch", 1ull << 32), "report.batch" },
+        { 0, STR ("batch", "1"), "report.batch" },
+        { 1, NEG ("wall_ms", -1), "report.wall_ms" },
+        { 2, U ("exit", 256), "report.exit" },
+        { 2, NEG ("exit", -65), "report.exit" },
+        { 2, STR ("exit", "0"), "report.exit" },
+        { 2, FLOAT ("exit"), "report.exit" },
+        { 3, STRS ("times_ms", s_units, 2), "report.times_ms[0]" },
+        { 3, U ("times_ms", 3), "report.times_ms" },
+    };
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        s_next_kvs (&kvs, report, 4);
+        report[bad[b].slot] = bad[b].kv;
+        BAD (&kvs, bad[b].field);
+    }
+    const int64_t good_exits[] = { -64, -9, -1 };
+    for (size_t e = 0; e < 3; e++) {
+        s_next_kvs (&kvs, report, 4);
+        report[2] = NEG ("exit", good_exits[e]);
+        msg = s_accepted (&kvs, __LINE__);
+        assert_int_equal (msg->report_exit, good_exits[e]);
+        proto_msg_destroy (&msg);
+    }
+    s_next_kvs (&kvs, report, 4);
+    report[2] = NEG ("exit", -65);
+    BAD (&kvs, "report.exit");
+    assert_string_equal (s_err.message, "report.exit -65 is out of range -64..255");
+
+    //  A duplicate inside the report is named with its path.
+    s_next_kvs (&kvs, report, 5);
+    report[4] = U ("exit", 1);
+    BAD (&kvs, "report.exit");
+    assert_string_equal (s_err.message, "report.exit appears more than once");
+
+    //  More times than max_units is a limit.
+    s_limits.max_units = 1;
+    s_next_kvs (&kvs, report, 4);
+    REFUSED (&kvs, PROTO_ERR_LIMIT, "report.times_ms");
+}
+
+static void
+test_replies_validated (void **state)
+{
+    static const uint64_t predicted[] = { 100, 200, 300 };
+    kvs_t kvs;
+    memset (&kvs, 0, sizeof kvs);
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "batch"));
+    kvs_set (&kvs, U ("batch", 1));
+    kvs_set (&kvs, STRS ("units", s_units, 3));
+    kvs_set (&kvs, UINTS ("predicted_ms", predicted, 3));
+    ACCEPTED (&kvs);                        //  no attempt or req: fine in a reply
+    kvs_set (&kvs, STR ("attempt", "a b"));
+    BAD (&kvs, "attempt");                  //  but if present, checked
+    kvs_drop (&kvs, "attempt");
+    kvs_set (&kvs, U ("req", 0));
+    BAD (&kvs, "req");
+    kvs_drop (&kvs, "req");
+    kvs_set (&kvs, UINTS ("predicted_ms", predicted, 2));
+    BAD (&kvs, "predicted_ms");
+    assert_string_equal (s_err.message, "predicted_ms has 2 values but units has 3 names");
+    kvs_set (&kvs, UINTS ("predicted_ms", predicted, 3));
+    kvs_set (&kvs, U ("batch", 0));
+    BAD (&kvs, "batch");
+    kvs_set (&kvs, U ("batch", 1));
+    kvs_set (&kvs, STRS ("units", s_units, 0));
+    kvs_set (&kvs, UINTS ("predicted_ms", predicted, 0));
+    BAD (&kvs, "units");
+
+    memset (&kvs, 0, sizeof kvs);
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "joined"));
+    kvs_set (&kvs, U ("units", 10));
+    kvs_set (&kvs, U ("nodes", 2));
+    kvs_set (&kvs, BOOL ("created", 0));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, U ("created", 1));
+    BAD (&kvs, "created");
+    kvs_set (&kvs, BOOL ("created", 1));
+    kvs_set (&kvs, U ("nodes", 0));
+    BAD (&kvs, "nodes");
+    kvs_set (&kvs, U ("nodes", 2));
+    kvs_set (&kvs, STRS ("units", s_units, 3));
+    BAD (&kvs, "units");
+
+    memset (&kvs, 0, sizeof kvs);
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "done"));
+    kvs_set (&kvs, U ("units_done", 5));
+    kvs_set (&kvs, U ("units_total", 5));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, U ("units_done", 6));
+    BAD (&kvs, "units_done");
+    assert_string_equal (s_err.message, "units_done 6 is more than units_total 5");
+
+    memset (&kvs, 0, sizeof kvs);
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "error"));
+    kvs_set (&kvs, STR ("code", "some_future_code"));
+    kvs_set (&kvs, STR ("field", ""));
+    kvs_set (&kvs, STR ("message", "try again"));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, STR ("code", ""));
+    BAD (&kvs, "code");
+    kvs_set (&kvs, STR ("code", "a code"));
+    BAD (&kvs, "code");
+    kvs_set (&kvs, STR ("code", "limit"));
+    kvs_set (&kvs, STR ("message", ""));
+    BAD (&kvs, "message");
+    static char long_message[PROTO_MESSAGE_MAX + 1];
+    memset (long_message, 'm', PROTO_MESSAGE_MAX);
+    kvs_set (&kvs, STR ("message", long_message));
+    BAD (&kvs, "message");
+    long_message[PROTO_MESSAGE_MAX - 1] = 0;
+    kvs_set (&kvs, STR ("message", long_message));
+    ACCEPTED (&kvs);
+}
+
+static void
+test_replies_missing_fields (void **state)
+{
+    static const uint64_t predicted[] = { 1, 2, 3 };
+    struct { const char *type; kv_t fields[3]; } replies[] = {
+        { "joined", { U ("units", 3), U ("nodes", 1), BOOL ("created", 1) } },
+        { "batch", { U ("batch", 1), STRS ("units", s_units, 3), UINTS ("predicted_ms", predicted, 3) } },
+        { "done", { U ("units_done", 1), U ("units_total", 2), STR ("ignored", "x") } },
+        { "error", { STR ("code", "internal"), STR ("field", ""), STR ("message", "m") } },
+    };
+    for (size_t r = 0; r < 4; r++) {
+        kvs_t kvs;
+        memset (&kvs, 0, sizeof kvs);
+        kvs_set (&kvs, U ("v", 1));
+        kvs_set (&kvs, STR ("type", replies[r].type));
+        for (size_t f = 0; f < 3; f++)
+            kvs_set (&kvs, replies[r].fields[f]);
+        ACCEPTED (&kvs);
+        for (size_t f = 0; f < 3; f++) {
+            if (strcmp (replies[r].fields[f].key, "ignored") == 0)
+                continue;
+            kvs_t missing = kvs;
+            kvs_drop (&missing, replies[r].fields[f].key);
+            BAD (&missing, replies[r].fields[f].key);
+        }
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Helpers
+
+static void
+test_digest (void **state)
+{
+    char digest[PROTO_DIGEST_LEN + 1];
+    //  sha1 ("1:a\n2:bc\n"), by sha1sum
+    const char *const units[] = { "a", "bc" };
+    proto_digest (units, 2, digest);
+    assert_string_equal (digest, "f34882fb1d925e67f37f06f5750e62d76affa8da");
+    proto_digest (NULL, 0, digest);
+    assert_string_equal (digest, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    //  Length prefixes keep "a\nb" apart from "a", "b" even if newlines
+    //  were ever allowed in a name.
+    const char *const split[] = { "a", "b" };
+    const char *const joined[] = { "a\n1:b" };
+    char other[PROTO_DIGEST_LEN + 1];
+    proto_digest (split, 2, digest);
+    proto_digest (joined, 1, other);
+    assert_string_not_equal (digest, other);
+}
+
+static void
+test_error_helpers (void **state)
+{
+    proto_msg_t *msg = proto_error_new ("", 0, PROTO_ERR_INTERNAL, "", "disk %s", "full");
+    assert_int_equal (msg->type, PROTO_ERROR);
+    assert_null (msg->attempt);             //  "" from proto_error_t means absent
+    assert_string_equal (msg->code, PROTO_ERR_INTERNAL);
+    assert_string_equal (msg->message, "disk full");
+    proto_msg_destroy (&msg);
+
+    char huge[3000];
+    memset (huge, 'x', sizeof huge - 1);
+    huge[sizeof huge - 1] = 0;
+    msg = proto_error_new ("a", 1, PROTO_ERR_LIMIT, "units", "%s", huge);
+    assert_int_equal (strlen (msg->message), PROTO_MESSAGE_MAX - 1);
+    //  The truncated message must still encode and decode.
+    proto_msg_t *copy = s_round_trip (msg, "v,type,attempt,req,code,field,message");
+    assert_string_equal (copy->message, msg->message);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    const char *const user[] = {
+        PROTO_ERR_BAD_REQUEST, PROTO_ERR_TOO_LARGE, PROTO_ERR_VERSION, PROTO_ERR_UNKNOWN_TYPE,
+        PROTO_ERR_LIST_MISMATCH, PROTO_ERR_BUILD_MISMATCH, PROTO_ERR_LIMIT,
+        PROTO_ERR_UNKNOWN_ATTEMPT, "some_future_code"
+    };
+    for (size_t u = 0; u < sizeof user / sizeof user[0]; u++)
+        assert_true (proto_error_is_user (user[u]));
+    assert_false (proto_error_is_user (PROTO_ERR_STALE));
+    assert_false (proto_error_is_user (PROTO_ERR_INTERNAL));
+
+    assert_string_equal (proto_type_name (PROTO_JOIN), "join");
+    assert_string_equal (proto_type_name (PROTO_NEXT), "next");
+    assert_string_equal (proto_type_name (PROTO_JOINED), "joined");
+    assert_string_equal (proto_type_name (PROTO_BATCH), "batch");
+    assert_string_equal (proto_type_name (PROTO_DONE), "done");
+    assert_string_equal (proto_type_name (PROTO_ERROR), "error");
+    assert_string_equal (proto_type_name ((proto_type_t) 0), "unknown");
+    assert_string_equal (proto_type_name ((proto_type_t) 42), "unknown");
+}
+
+static void
+test_msg_setters (void **state)
+{
+    proto_msg_t *msg = NULL;
+    proto_msg_destroy (&msg);               //  safe on NULL
+    msg = proto_msg_new (PROTO_BATCH);
+    assert_null (msg->units);
+    assert_int_equal (msg->unit_count, 0);
+    proto_msg_set_str (&msg->suite, "one");
+    proto_msg_set_str (&msg->suite, "two");
+    assert_string_equal (msg->suite, "two");
+    proto_msg_set_str (&msg->suite, NULL);
+    assert_null (msg->suite);
+    proto_msg_set_units (msg, s_units, 3);
+    proto_msg_set_units (msg, s_units + 1, 2);
+    assert_int_equal (msg->unit_count, 2);
+    assert_string_equal (msg->units[0], "b/c_spec.rb");
+    assert_true (msg->units[0] != s_units[1]);      //  a copy
+    proto_msg_set_units (msg, NULL, 0);
+    assert_null (msg->units);
+    assert_int_equal (msg->unit_count, 0);
+    proto_msg_destroy (&msg);
+    assert_null (msg);
+}
+
+//  ---------------------------------------------------------------------
+//  Fuzz
+
+static uint64_t
+s_next_random (uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return x;
+}
+
+static void
+test_fuzz (void **state)
+{
+    //  Seeds: one valid frame of each type with most fields.
+    char *seeds[4];
+    size_t sizes[4];
+    s_encode_join (&seeds[0], &sizes[0]);
+
+    proto_msg_t *msg = proto_msg_new (PROTO_NEXT);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 5;
+    msg->has_report = true;
+    msg->report_batch = 2;
+    msg->report_exit = -9;
+    msg->report_times_ms = calloc (3, sizeof (uint64_t));
+    msg->report_time_count = 3;
+    assert_int_equal (proto_encode (msg, &seeds[1], &sizes[1]), 0);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_BATCH);
+    msg->batch = 1;
+    proto_msg_set_units (msg, s_units, 3);
+    msg->predicted_ms = calloc (3, sizeof (uint64_t));
+    assert_int_equal (proto_encode (msg, &seeds[2], &sizes[2]), 0);
+    proto_msg_destroy (&msg);
+
+    msg = proto_error_new ("a1", 3, PROTO_ERR_LIMIT, "units", "too many");
+    assert_int_equal (proto_encode (msg, &seeds[3], &sizes[3]), 0);
+    proto_msg_destroy (&msg);
+
+    //  Small limits, so mutations reach the limit checks too.
+    s_limits.max_units = 8;
+    s_limits.max_name = 32;
+    s_limits.max_nodes = 16;
+
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    size_t decoded = 0, refused = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t which = s_next_random (&seed) % 4;
+        size_t size = sizes[which];
+        char *frame = malloc (size);
+        memcpy (frame, seeds[which], size);
+        int flips = 1 + (int) (s_next_random (&seed) % 3);
+        for (int f = 0; f < flips; f++) {
+            uint64_t r = s_next_random (&seed);
+            //  Small values and type bytes are more interesting than noise.
+            static const uint8_t picks[] = { 0x00, 0x01, 0x7f, 0x80, 0x90, 0xa0, 0xc0, 0xc1,
+                                             0xc3, 0xcc, 0xd4, 0xdb, 0xdd, 0xdf, 0xe0, 0xff };
+            uint8_t byte = (r >> 40) & 1 ? picks[(r >> 32) % 16] : (uint8_t) (r >> 32);
+            frame[r % size] = (char) byte;
+        }
+        size_t length = s_next_random (&seed) % 10 == 0 ? s_next_random (&seed) % size : size;
+        memset (&s_err, 0x55, sizeof s_err);        //  stale garbage must be overwritten
+        msg = proto_decode (frame, length, &s_limits, &s_err);
+        if (msg) {
+            //  A message decode accepts must encode and decode again.
+            decoded++;
+            char *again = NULL;
+            size_t again_size = 0;
+            assert_int_equal (proto_encode (msg, &again, &again_size), 0);
+            proto_msg_t *copy = proto_decode (again, again_size, &s_limits, &s_err);
+            assert_non_null (copy);
+            assert_int_equal (copy->type, msg->type);
+            proto_msg_destroy (&copy);
+            free (again);
+            proto_msg_destroy (&msg);
+        }
+        else {
+            refused++;
+            assert_non_null (memchr (s_err.code, 0, sizeof s_err.code));
+            assert_non_null (memchr (s_err.field, 0, sizeof s_err.field));
+            assert_non_null (memchr (s_err.message, 0, sizeof s_err.message));
+            assert_non_null (memchr (s_err.attempt, 0, sizeof s_err.attempt));
+            assert_true (strlen (s_err.code) > 0);
+            assert_true (strlen (s_err.message) > 0);
+        }
+        free (frame);
+    }
+    for (size_t s = 0; s < 4; s++)
+        free (seeds[s]);
+    assert_true (decoded > 100);
+    assert_true (refused > 100);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup (test_round_trip_join, s_setup),
+        cmocka_unit_test_setup (test_round_trip_next, s_setup),
+        cmocka_unit_test_setup (test_round_trip_replies, s_setup),
+        cmocka_unit_test_setup (test_encode_refuses_missing_fields, s_setup),
+        cmocka_unit_test_setup (test_join_missing_fields, s_setup),
+        cmocka_unit_test_setup (test_join_wrong_types, s_setup),
+        cmocka_unit_test_setup (test_join_string_lengths, s_setup),
+        cmocka_unit_test_setup (test_join_unit_names, s_setup),
+        cmocka_unit_test_setup (test_join_charsets, s_setup),
+        cmocka_unit_test_setup (test_join_numbers, s_setup),
+        cmocka_unit_test_setup (test_join_mode_and_digest, s_setup),
+        cmocka_unit_test_setup (test_join_unit_order, s_setup),
+        cmocka_unit_test_setup (test_join_unit_count_limit, s_setup),
+        cmocka_unit_test_setup (test_truncated_and_trailing, s_setup),
+        cmocka_unit_test_setup (test_hostile_frames, s_setup),
+        cmocka_unit_test_setup (test_top_level, s_setup),
+        cmocka_unit_test_setup (test_version_and_type, s_setup),
+        cmocka_unit_test_setup (test_error_echoes_attempt_and_req, s_setup),
+        cmocka_unit_test_setup (test_next_report, s_setup),
+        cmocka_unit_test_setup (test_replies_validated, s_setup),
+        cmocka_unit_test_setup (test_replies_missing_fields, s_setup),
+        cmocka_unit_test_setup (test_digest, s_setup),
+        cmocka_unit_test_setup (test_error_helpers, s_setup),
+        cmocka_unit_test_setup (test_msg_setters, s_setup),
+        cmocka_unit_test_setup (test_fuzz, s_setup),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

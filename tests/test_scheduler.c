@@ -1,0 +1,664 @@
+/*  test_scheduler.c: unit tests for the scheduling policy (scheduler.h).  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheduler.h"
+
+//  A fixed-seed generator of our own (splitmix64), so the suites below are
+//  the same on every libc and every run.
+typedef struct {
+    uint64_t state;         //  generator state
+} s_rng_t;
+
+static uint64_t
+s_rng_next (s_rng_t *rng)
+{
+    rng->state += 0x9E3779B97F4A7C15ull;
+    uint64_t z = rng->state;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+//  Uniform in (0, 1): never 0, so log() below is finite.
+static double
+s_rng_unit (s_rng_t *rng)
+{
+    return ((double) (s_rng_next (rng) >> 11) + 0.5) / 9007199254740992.0;
+}
+
+//  Long-tailed unit times: log-normal with a median of 3 s and sigma 1.2,
+//  the shape real suites show (many short files, a few very slow ones).
+static void
+s_longtail_suite (uint64_t seed, double *times, size_t count)
+{
+    s_rng_t rng = { seed };
+    for (size_t i = 0; i < count; i++) {
+        double u1 = s_rng_unit (&rng);
+        double u2 = s_rng_unit (&rng);
+        double z = sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);
+        double ms = 3000.0 * exp (1.2 * z);
+        times[i] = ms < 10.0 ? 10.0 : ms;
+    }
+}
+
+static int
+s_compare_desc (const void *a, const void *b)
+{
+    double x = *(const double *) a;
+    double y = *(const double *) b;
+    return (x < y) - (x > y);
+}
+
+static double
+s_sum (const double *times, size_t count)
+{
+    double sum = 0;
+    for (size_t i = 0; i < count; i++)
+        sum += times[i];
+    return sum;
+}
+
+//  The same target formula as scheduler.h documents, restated here so the tests
+//  check the function against the contract rather than against itself.
+static double
+s_target (double remaining_ms, uint32_t nodes, const sched_policy_t *policy)
+{
+    double target = remaining_ms / (policy->factor * nodes);
+    if (target < policy->min_batch_ms)
+        target = policy->min_batch_ms;
+    if (target < 2 * policy->startup_ms)
+        target = 2 * policy->startup_ms;
+    return target;
+}
+
+//  --------------------------------------------------------------------------
+//  sched_policy_default
+
+static void
+test_policy_default (void **state)
+{
+    sched_policy_t policy;
+    memset (&policy, 0xff, sizeof (policy));
+    sched_policy_default (&policy);
+    assert_true (policy.startup_ms == 1000.0);
+    assert_true (policy.factor == 2.0);
+    assert_true (policy.min_batch_ms == 0.0);
+    assert_int_equal (policy.max_batch_units, 1000);
+    assert_true (policy.default_ms == 1000.0);
+}
+
+//  --------------------------------------------------------------------------
+//  sched_order
+
+static void
+test_order_longest_first (void **state)
+{
+    const char *names[] = { "a", "b", "c", "d", "e" };
+    double predicted[] = { 10, 500, 30, 7000, 0.5 };
+    uint32_t order[5];
+    sched_order (names, predicted, 5, order);
+    uint32_t expected[] = { 3, 1, 2, 0, 4 };
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal (order[i], expected[i]);
+}
+
+static void
+test_order_ties_by_name (void **state)
+{
+    //  Names deliberately out of order in the input; equal times must come
+    //  out by strcmp, which puts upper case before lower case.
+    const char *names[] = { "spec/zeta_spec.rb", "spec/alpha_spec.rb",
+                            "spec/Mid_spec.rb", "spec/mid_spec.rb", "spec/big_spec.rb" };
+    double predicted[] = { 100, 100, 100, 100, 900 };
+    uint32_t order[5];
+    sched_order (names, predicted, 5, order);
+    const char *expected[] = { "spec/big_spec.rb", "spec/Mid_spec.rb",
+                               "spec/alpha_spec.rb", "spec/mid_spec.rb",
+                               "spec/zeta_spec.rb" };
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal (names[order[i]], expected[i]);
+}
+
+static void
+test_order_duplicates_by_index (void **state)
+{
+    //  Same name and time twice (a caller bug, but the order must still be
+    //  a pure function of the input): the lower index comes first.
+    const char *names[] = { "x", "x", "y", "x" };
+    double predicted[] = { 5, 5, 9, 5 };
+    uint32_t order[4];
+    sched_order (names, predicted, 4, order);
+    uint32_t expected[] = { 2, 0, 1, 3 };
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal (order[i], expected[i]);
+}
+
+static void
+test_order_empty (void **state)
+{
+    //  No units: nothing is written, nothing is read.
+    sched_order (NULL, NULL, 0, NULL);
+}
+
+#define ORDER_UNITS 300
+
+static void
+test_order_deterministic (void **state)
+{
+    //  Many ties (times drawn from only 7 values) so the tie-break carries
+    //  most of the order; then the same units shuffled several times must
+    //  give the same sequence of names.
+    static char storage[ORDER_UNITS][32];
+    const char *names[ORDER_UNITS];
+    double predicted[ORDER_UNITS];
+    s_rng_t rng = { 42 };
+    for (size_t i = 0; i < ORDER_UNITS; i++) {
+        snprintf (storage[i], sizeof (storage[i]), "test/unit_%03zu.py",
+                  (size_t) (s_rng_next (&rng) % 1000));
+        names[i] = storage[i];
+        predicted[i] = (double) (100 * (s_rng_next (&rng) % 7));
+    }
+    uint32_t order[ORDER_UNITS];
+    sched_order (names, predicted, ORDER_UNITS, order);
+    const char *reference[ORDER_UNITS];
+    double reference_ms[ORDER_UNITS];
+    for (size_t i = 0; i < ORDER_UNITS; i++) {
+        reference[i] = names[order[i]];
+        reference_ms[i] = predicted[order[i]];
+    }
+    //  The reference itself is sorted by (time desc, name asc).
+    for (size_t i = 1; i < ORDER_UNITS; i++) {
+        assert_true (reference_ms[i - 1] >= reference_ms[i]);
+        if (reference_ms[i - 1] == reference_ms[i])
+            assert_true (strcmp (reference[i - 1], reference[i]) <= 0);
+    }
+    for (int round = 0; round < 5; round++) {
+        //  Fisher-Yates shuffle of (name, time) pairs together.
+        for (size_t i = ORDER_UNITS - 1; i > 0; i--) {
+            size_t j = (size_t) (s_rng_next (&rng) % (i + 1));
+            const char *name = names[i];
+            names[i] = names[j];
+            names[j] = name;
+            double ms = predicted[i];
+            predicted[i] = predicted[j];
+            predicted[j] = ms;
+        }
+        sched_order (names, predicted, ORDER_UNITS, order);
+        for (size_t i = 0; i < ORDER_UNITS; i++) {
+            assert_string_equal (names[order[i]], reference[i]);
+            assert_true (predicted[order[i]] == reference_ms[i]);
+        }
+    }
+}
+
+static void
+test_order_is_permutation (void **state)
+{
+    const char *names[] = { "b", "a", "c", "a", "b", "c" };
+    double predicted[] = { 1, 2, 3, 3, 2, 1 };
+    uint32_t order[6];
+    sched_order (names, predicted, 6, order);
+    int seen[6] = { 0 };
+    for (size_t i = 0; i < 6; i++) {
+        assert_true (order[i] < 6);
+        seen[order[i]]++;
+    }
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal (seen[i], 1);
+    //  3:a(3) 3:c(2) 2:a(1) 2:b(4) 1:b(0) 1:c(5)
+    uint32_t expected[] = { 3, 2, 1, 4, 0, 5 };
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal (order[i], expected[i]);
+}
+
+//  --------------------------------------------------------------------------
+//  sched_fill_unseen
+
+static void
+test_fill_median_odd (void **state)
+{
+    double predicted[] = { 300, -1, 100, 200, -1 };
+    sched_fill_unseen (predicted, 5, 1000);
+    double expected[] = { 300, 200, 100, 200, 200 };
+    for (size_t i = 0; i < 5; i++)
+        assert_true (predicted[i] == expected[i]);
+}
+
+static void
+test_fill_median_even (void **state)
+{
+    double predicted[] = { 400, -1, 100, 200, 900, -5 };
+    sched_fill_unseen (predicted, 6, 1000);
+    //  Known: 100 200 400 900 -> (200 + 400) / 2.
+    double expected[] = { 400, 300, 100, 200, 900, 300 };
+    for (size_t i = 0; i < 6; i++)
+        assert_true (predicted[i] == expected[i]);
+}
+
+static void
+test_fill_none_known (void **state)
+{
+    double predicted[] = { -1, -1, -1 };
+    sched_fill_unseen (predicted, 3, 2500);
+    for (size_t i = 0; i < 3; i++)
+        assert_true (predicted[i] == 2500);
+}
+
+static void
+test_fill_raises_small (void **state)
+{
+    //  0 and values in (0, 1) become 1 ms; 1 and above stay; nothing new is
+    //  free even when the only known values were 0.
+    double predicted[] = { 0, 0.25, 1, 1.5, 0.999 };
+    sched_fill_unseen (predicted, 5, 1000);
+    double expected[] = { 1, 1, 1, 1.5, 1 };
+    for (size_t i = 0; i < 5; i++)
+        assert_true (predicted[i] == expected[i]);
+
+    double zeros[] = { 0, -1, 0 };
+    sched_fill_unseen (zeros, 3, 1000);
+    for (size_t i = 0; i < 3; i++)
+        assert_true (zeros[i] == 1);
+}
+
+static void
+test_fill_bad_default (void **state)
+{
+    //  A configured default of 0 or below still gives new units a cost.
+    double predicted[] = { -1, -1 };
+    sched_fill_unseen (predicted, 2, 0);
+    assert_true (predicted[0] == 1 && predicted[1] == 1);
+    predicted[0] = predicted[1] = -1;
+    sched_fill_unseen (predicted, 2, -30);
+    assert_true (predicted[0] == 1 && predicted[1] == 1);
+}
+
+static void
+test_fill_nan_is_unseen (void **state)
+{
+    double predicted[] = { NAN, 10, 30 };
+    sched_fill_unseen (predicted, 3, 1000);
+    assert_true (predicted[0] == 20);
+}
+
+static void
+test_fill_all_known_untouched (void **state)
+{
+    double predicted[] = { 5, 7, 1e6 };
+    sched_fill_unseen (predicted, 3, 1000);
+    assert_true (predicted[0] == 5 && predicted[1] == 7 && predicted[2] == 1e6);
+    sched_fill_unseen (NULL, 0, 1000);
+}
+
+//  --------------------------------------------------------------------------
+//  sched_batch_take
+
+static void
+test_take_remaining_zero (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    double queue[] = { 5 };
+    assert_int_equal (sched_batch_take (queue, 0, 0, 4, &policy), 0);
+    assert_int_equal (sched_batch_take (NULL, 0, 0, 4, &policy), 0);
+}
+
+static void
+test_take_long_unit_alone (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    //  Remaining 104000 ms on 2 nodes, factor 2: target 26000. The head
+    //  unit alone exceeds it: it goes alone, never zero units.
+    double queue[] = { 100000, 1000, 1000, 1000, 1000 };
+    assert_int_equal (sched_batch_take (queue, 5, 104000, 2, &policy), 1);
+}
+
+static void
+test_take_within_target (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    //  Remaining 80000 on 2 nodes: target 20000. 8000 + 6000 + 5000 = 19000
+    //  fits; adding 4000 would not; the 1000 after it is not looked at
+    //  (units go in queue order, no skipping).
+    double queue[] = { 8000, 6000, 5000, 4000, 1000, 56000 };
+    assert_int_equal (sched_batch_take (queue, 6, 80000, 2, &policy), 3);
+    //  Exactly equal to the target is within it.
+    double exact[] = { 10000, 10000, 1 };
+    assert_int_equal (sched_batch_take (exact, 3, 80000, 2, &policy), 2);
+}
+
+static void
+test_take_max_units_cap (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.max_batch_units = 3;
+    double queue[20];
+    for (size_t i = 0; i < 20; i++)
+        queue[i] = 10;
+    //  The target (2 x startup = 2000) would fit all 20.
+    assert_int_equal (sched_batch_take (queue, 20, 200, 4, &policy), 3);
+    //  A cap of 0 from a bad configuration still hands out one unit.
+    policy.max_batch_units = 0;
+    assert_int_equal (sched_batch_take (queue, 20, 200, 4, &policy), 1);
+}
+
+static void
+test_take_min_target_startup (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 500;
+    //  Remaining 1000 on 8 nodes would give a target of 62.5 ms; the floor
+    //  2 x startup = 1000 ms takes the whole queue.
+    double queue[] = { 300, 300, 200, 100, 100 };
+    assert_int_equal (sched_batch_take (queue, 5, 1000, 8, &policy), 5);
+    //  With a bigger startup cost the floor rises with it.
+    double more[] = { 600, 600, 600, 600 };
+    assert_int_equal (sched_batch_take (more, 4, 2400, 8, &policy), 1);
+    policy.startup_ms = 600;
+    assert_int_equal (sched_batch_take (more, 4, 2400, 8, &policy), 2);
+}
+
+static void
+test_take_min_batch_ms (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 0;
+    policy.min_batch_ms = 250;
+    double queue[] = { 100, 100, 100, 100 };
+    //  remaining / (2 * 4) = 50 < 250.
+    assert_int_equal (sched_batch_take (queue, 4, 400, 4, &policy), 2);
+    policy.min_batch_ms = 0;
+    //  Now the target is 50: only the mandatory single unit.
+    assert_int_equal (sched_batch_take (queue, 4, 400, 4, &policy), 1);
+}
+
+static void
+test_take_never_more_than_remaining (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    //  queue_ms points into a longer array; only `remaining` may be taken.
+    double queue[] = { 1, 1, 1, 1, 1, 1 };
+    assert_int_equal (sched_batch_take (queue, 4, 4, 1, &policy), 4);
+    assert_int_equal (sched_batch_take (queue, 1, 1, 1, &policy), 1);
+}
+
+static void
+test_take_bad_config (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 0;
+    double queue[10];
+    for (size_t i = 0; i < 10; i++)
+        queue[i] = 100;
+    //  nodes 0 is treated as 1: target 1000 / 2 = 500 -> 5 units.
+    assert_int_equal (sched_batch_take (queue, 10, 1000, 0, &policy), 5);
+    //  factor 0 and negative are treated as 1: target 1000 -> 10 units.
+    policy.factor = 0;
+    assert_int_equal (sched_batch_take (queue, 10, 1000, 1, &policy), 10);
+    policy.factor = -3;
+    assert_int_equal (sched_batch_take (queue, 10, 1000, 1, &policy), 10);
+    policy.factor = NAN;
+    assert_int_equal (sched_batch_take (queue, 10, 1000, 1, &policy), 10);
+}
+
+//  Drain a queue the way the daemon does: longest first, one batch at a
+//  time, remaining_ms kept up to date. Records each batch's unit count,
+//  predicted sum and target.
+#define DRAIN_UNITS 500
+
+typedef struct {
+    size_t units;           //  units in the batch
+    double sum;             //  their predicted time
+    double target;          //  the target the batch was cut against
+} s_batch_t;
+
+static size_t
+s_drain (const double *queue, size_t count, uint32_t nodes,
+         const sched_policy_t *policy, s_batch_t *batches, size_t max_batches)
+{
+    double remaining_ms = s_sum (queue, count);
+    size_t pos = 0;
+    size_t n = 0;
+    while (pos < count) {
+        size_t take = sched_batch_take (queue + pos, count - pos, remaining_ms,
+                                        nodes, policy);
+        assert_true (take >= 1);
+        assert_true (take <= count - pos);
+        assert_true (take <= policy->max_batch_units);
+        assert_true (n < max_batches);
+        batches[n].units = take;
+        batches[n].sum = s_sum (queue + pos, take);
+        batches[n].target = s_target (remaining_ms, nodes, policy);
+        remaining_ms -= batches[n].sum;
+        pos += take;
+        n++;
+    }
+    return n;
+}
+
+static void
+test_take_drain_shrinks (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    const uint32_t nodes = 4;
+    double queue[DRAIN_UNITS];
+    s_longtail_suite (7, queue, DRAIN_UNITS);
+    qsort (queue, DRAIN_UNITS, sizeof (double), s_compare_desc);
+    double total = s_sum (queue, DRAIN_UNITS);
+
+    s_batch_t batches[DRAIN_UNITS];
+    size_t count = s_drain (queue, DRAIN_UNITS, nodes, &policy, batches, DRAIN_UNITS);
+    printf ("drain: %d units, total %.0f ms, %zu batches; first %zu units "
+            "%.0f ms, last %zu units %.0f ms\n", DRAIN_UNITS, total, count,
+            batches[0].units, batches[0].sum,
+            batches[count - 1].units, batches[count - 1].sum);
+
+    //  The first batch is large: close to total / (factor x nodes), an
+    //  eighth of the suite (it can fall short by less than one unit, the
+    //  next one that did not fit), and no later batch holds more. It has
+    //  few units only because the longest ones go first.
+    assert_true (batches[0].sum > total / (policy.factor * nodes) - queue[0]);
+    assert_true (batches[0].sum >= total / 10);
+    for (size_t i = 1; i < count; i++)
+        assert_true (batches[i].sum <= batches[0].sum);
+
+    for (size_t i = 0; i < count; i++) {
+        //  Every batch stays within its target, unless it is a single unit
+        //  that alone is over it.
+        if (batches[i].units > 1)
+            assert_true (batches[i].sum <= batches[i].target);
+        //  Targets never grow as the queue drains.
+        if (i > 0)
+            assert_true (batches[i].target <= batches[i - 1].target);
+    }
+    //  Sums shrink, but not strictly batch by batch: a batch can fall short
+    //  of its target by up to one unit (the next one did not fit), and the
+    //  following batch may then be a little larger. What does hold is that
+    //  a multi-unit batch never exceeds the previous batch's target; local
+    //  rises are counted and must stay rare (3 in 50 on this suite, all in
+    //  the tail where every target is the 2 x startup floor).
+    size_t rises = 0;
+    for (size_t i = 1; i < count; i++) {
+        if (batches[i].sum > batches[i - 1].sum && batches[i].units > 1)
+            rises++;
+        //  A multi-unit batch never exceeds the previous batch's target,
+        //  and so never a batch cut earlier.
+        if (batches[i].units > 1)
+            assert_true (batches[i].sum <= batches[i - 1].target);
+    }
+    printf ("drain: %zu local rises in %zu batches\n", rises, count);
+    assert_true (rises * 4 < count);
+
+    //  The tail: the final batches are small, within the 2 x startup floor,
+    //  so no node is left running a long batch while the others idle.
+    for (size_t i = count - 4; i < count; i++)
+        assert_true (batches[i].sum <= 2 * policy.startup_ms);
+    assert_true (batches[count - 1].sum < batches[0].sum / 20);
+}
+
+//  --------------------------------------------------------------------------
+//  sched_lower_bound
+
+static void
+test_lower_bound (void **state)
+{
+    assert_true (sched_lower_bound (NULL, 0, 4) == 0);
+    double even[] = { 10, 10, 10, 10 };
+    assert_true (sched_lower_bound (even, 4, 2) == 20);
+    assert_true (sched_lower_bound (even, 4, 4) == 10);
+    //  More nodes than units: the longest unit bounds it.
+    assert_true (sched_lower_bound (even, 4, 100) == 10);
+    double skewed[] = { 100, 1, 1, 1 };
+    assert_true (sched_lower_bound (skewed, 4, 2) == 100);
+    assert_true (sched_lower_bound (skewed, 4, 1) == 103);
+    //  nodes 0 from a bad configuration counts as 1.
+    assert_true (sched_lower_bound (skewed, 4, 0) == 103);
+    double one[] = { 42 };
+    assert_true (sched_lower_bound (one, 1, 8) == 42);
+}
+
+//  --------------------------------------------------------------------------
+//  Property: queue mode with exact predictions finishes close to the bound.
+//
+//  Event simulation: every node is free at 0; the earliest free node (ties
+//  by index) takes the next batch and is busy for startup + the batch's
+//  unit time. The bound is the one DESIGN.md gives for runs that pay a
+//  start-up per batch: the nodes' combined capacity after one start-up each
+//  must cover the work, and the longest unit must fit after one start-up:
+//      bound = startup + max (total / nodes, longest)
+//  It is a true lower bound (no schedule can beat it), so the ratio below
+//  is the whole cost of batching: extra start-ups plus imbalance at the end.
+//
+//  Measured with this file's suites (log-normal, median 3 s, sigma 1.2,
+//  500 units, 4 nodes, default policy: startup 1 s, factor 2): ratios
+//  1.0141 to 1.0186 over seeds 1..20, with 50 to 52 batches. Nearly all of
+//  the excess is the ~12 extra start-ups per node; the nodes end within a
+//  batch of the floor size of each other. Deterministic (fixed seeds), so
+//  MAKESPAN_BOUND only leaves room for that measured spread. Mutations
+//  checked against it while writing this test, all of which fail it: no
+//  2 x startup floor (worst 1.026), a target that ignores what remains
+//  (1.087), factor 4 (1.034), fixed batches of 25 units (1.12 to 1.48).
+//  For the record, factor 1 gives 1.007 to 1.009 here: with exact
+//  predictions fewer start-ups win; factor 2 buys slack for wrong ones.
+
+#define MAKESPAN_BOUND 1.022
+#define SIM_NODES 4
+
+static double
+s_simulate (const double *queue, size_t count, uint32_t nodes,
+            const sched_policy_t *policy, size_t *batches_out)
+{
+    double free_at[SIM_NODES] = { 0 };
+    assert_true (nodes <= SIM_NODES);
+    double remaining_ms = s_sum (queue, count);
+    size_t pos = 0;
+    size_t batches = 0;
+    while (pos < count) {
+        uint32_t node = 0;
+        for (uint32_t n = 1; n < nodes; n++) {
+            if (free_at[n] < free_at[node])
+                node = n;
+        }
+        size_t take = sched_batch_take (queue + pos, count - pos, remaining_ms,
+                                        nodes, policy);
+        double sum = s_sum (queue + pos, take);
+        free_at[node] += policy->startup_ms + sum;
+        remaining_ms -= sum;
+        pos += take;
+        batches++;
+    }
+    double makespan = 0;
+    for (uint32_t n = 0; n < nodes; n++) {
+        if (free_at[n] > makespan)
+            makespan = free_at[n];
+    }
+    *batches_out = batches;
+    return makespan;
+}
+
+static void
+test_queue_makespan_property (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    double worst = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        double raw[DRAIN_UNITS];
+        s_longtail_suite (seed, raw, DRAIN_UNITS);
+        //  Order through sched_order, as the daemon does.
+        char storage[DRAIN_UNITS][16];
+        const char *names[DRAIN_UNITS];
+        for (size_t i = 0; i < DRAIN_UNITS; i++) {
+            snprintf (storage[i], sizeof (storage[i]), "u%zu", i);
+            names[i] = storage[i];
+        }
+        uint32_t order[DRAIN_UNITS];
+        sched_order (names, raw, DRAIN_UNITS, order);
+        double queue[DRAIN_UNITS];
+        for (size_t i = 0; i < DRAIN_UNITS; i++)
+            queue[i] = raw[order[i]];
+
+        size_t batches = 0;
+        double makespan = s_simulate (queue, DRAIN_UNITS, SIM_NODES, &policy, &batches);
+        double bound = policy.startup_ms
+                     + sched_lower_bound (queue, DRAIN_UNITS, SIM_NODES);
+        double ratio = makespan / bound;
+        printf ("queue sim: seed %2d makespan %.0f ms bound %.0f ms ratio %.4f "
+                "batches %zu\n", (int) seed, makespan, bound, ratio, batches);
+        assert_true (makespan >= bound);
+        assert_true (ratio <= MAKESPAN_BOUND);
+        if (ratio > worst)
+            worst = ratio;
+    }
+    printf ("queue sim: worst ratio %.4f (bound %.3f)\n", worst, MAKESPAN_BOUND);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_policy_default),
+        cmocka_unit_test (test_order_longest_first),
+        cmocka_unit_test (test_order_ties_by_name),
+        cmocka_unit_test (test_order_duplicates_by_index),
+        cmocka_unit_test (test_order_empty),
+        cmocka_unit_test (test_order_deterministic),
+        cmocka_unit_test (test_order_is_permutation),
+        cmocka_unit_test (test_fill_median_odd),
+        cmocka_unit_test (test_fill_median_even),
+        cmocka_unit_test (test_fill_none_known),
+        cmocka_unit_test (test_fill_raises_small),
+        cmocka_unit_test (test_fill_bad_default),
+        cmocka_unit_test (test_fill_nan_is_unseen),
+        cmocka_unit_test (test_fill_all_known_untouched),
+        cmocka_unit_test (test_take_remaining_zero),
+        cmocka_unit_test (test_take_long_unit_alone),
+        cmocka_unit_test (test_take_within_target),
+        cmocka_unit_test (test_take_max_units_cap),
+        cmocka_unit_test (test_take_min_target_startup),
+        cmocka_unit_test (test_take_min_batch_ms),
+        cmocka_unit_test (test_take_never_more_than_remaining),
+        cmocka_unit_test (test_take_bad_config),
+        cmocka_unit_test (test_take_drain_shrinks),
+        cmocka_unit_test (test_lower_bound),
+        cmocka_unit_test (test_queue_makespan_property),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,980 @@
+/*  test_store.c: the SQLite store, against real database files in a fresh
+    temporary folder per test. What the store wrote is checked with a
+    second, raw sqlite3 connection where that proves more than reading it
+    back through the store would (schema, durability, visibility).         */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+
+typedef struct {
+    char dir[64];            //  temporary folder, removed in teardown
+    char path[128];          //  database file inside it
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fx = calloc (1, sizeof *fx);
+    assert_non_null (fx);
+    snprintf (fx->dir, sizeof fx->dir, "/tmp/satchel-store-XXXXXX");
+    assert_non_null (mkdtemp (fx->dir));
+    snprintf (fx->path, sizeof fx->path, "%s/satchel.db", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fx = *state;
+    DIR *dir = opendir (fx->dir);
+    assert_non_null (dir);
+    struct dirent *entry = readdir (dir);
+    while (entry) {
+        if (strcmp (entry->d_name, ".") != 0 && strcmp (entry->d_name, "..") != 0) {
+            char file[512];
+            snprintf (file, sizeof file, "%s/%s", fx->dir, entry->d_name);
+            assert_int_equal (unlink (file), 0);
+        }
+        entry = readdir (dir);
+    }
+    closedir (dir);
+    assert_int_equal (rmdir (fx->dir), 0);
+    free (fx);
+    return 0;
+}
+
+//  A second connection, as another process would see the file.
+static sqlite3 *
+s_raw_open (const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    return db;
+}
+
+static int64_t
+s_raw_int (sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    int64_t value = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    return value;
+}
+
+static void
+s_raw_text (sqlite3 *db, const char *sql, char *out, size_t size)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    snprintf (out, size, "%s", (const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_finalize (stmt);
+}
+
+//  Count rows the way another process sees them right now.
+static int64_t
+s_other_count (const char *path, const char *table)
+{
+    char sql[128];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    sqlite3 *db = s_raw_open (path);
+    int64_t count = s_raw_int (db, sql);
+    sqlite3_close (db);
+    return count;
+}
+
+//  A suite, a build of it and one attempt: what most tests start from.
+typedef struct {
+    int64_t suite_id;
+    int64_t build_id;
+    int64_t attempt_id;
+} world_t;
+
+static void
+s_world (store_t *store, world_t *world)
+{
+    assert_int_equal (store_suite_ensure (store, "web", &world->suite_id), 0);
+    store_build_t build = {
+        .suite_id = world->suite_id, .build_key = "ci-1", .node_total = 2,
+        .mode = "queue", .commit = "abc", .branch = "main", .digest = "d1",
+        .unit_count = 3, .created_ms = 1000
+    };
+    assert_int_equal (store_build_insert (store, &build), 0);
+    world->build_id = build.id;
+    assert_int_equal (store_attempt_insert (store, world->build_id, 0, "att-0", 1000,
+                                            &world->attempt_id), 0);
+}
+
+static void
+test_destroy_null_is_safe (void **state)
+{
+    store_destroy (NULL);
+    store_t *store = NULL;
+    store_destroy (&store);
+    assert_null (store);
+    store_build_clear (NULL);
+    store_attempt_clear (NULL);
+    store_batches_free (NULL, 0);
+}
+
+static void
+test_schema_created (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    store_destroy (&store);
+    assert_null (store);
+
+    sqlite3 *db = s_raw_open (fx->path);
+    assert_int_equal (s_raw_int (db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    char mode[16];
+    s_raw_text (db, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal (mode, "wal");
+    const char *tables[] = { "suites", "builds", "units", "attempts", "batches",
+                             "batch_units", "timings", "samples" };
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[128];
+        snprintf (sql, sizeof sql,
+                  "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '%s'",
+                  tables[i]);
+        assert_int_equal (s_raw_int (db, sql), 1);
+    }
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_index_info('samples_by_name')"), 2);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_index_info('batches_by_node')"), 3);
+    sqlite3_close (db);
+
+    //  Opening again leaves the version as it is (no second migration).
+    store = store_open (fx->path);
+    assert_non_null (store);
+    store_destroy (&store);
+    db = s_raw_open (fx->path);
+    assert_int_equal (s_raw_int (db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    sqlite3_close (db);
+}
+
+static void
+test_foreign_keys_enforced (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    const char *names[] = { "a" };
+    double predicted[] = { 1 };
+    //  No build 42: foreign_keys=ON refuses the rows.
+    assert_int_equal (store_units_insert (store, 42, names, predicted, 1), -1);
+    int64_t id = 0;
+    assert_int_equal (store_attempt_insert (store, 42, 0, "x", 1, &id), -1);
+    store_build_t build = { .suite_id = 42, .build_key = "k", .node_total = 1 };
+    assert_int_equal (store_build_insert (store, &build), -1);
+    world_t world;
+    s_world (store, &world);
+    uint32_t units[] = { 0 };
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, 999, units, 1, 5, &id), -1);
+    store_destroy (&store);
+    assert_int_equal (s_other_count (fx->path, "units"), 0);
+    assert_int_equal (s_other_count (fx->path, "batches"), 0);
+    assert_int_equal (s_other_count (fx->path, "batch_units"), 0);
+}
+
+static void
+test_newer_version_refused (void **state)
+{
+    fixture_t *fx = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (fx->path, &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+    char sql[64];
+    snprintf (sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 1);
+    assert_int_equal (sqlite3_exec (db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close (db);
+
+    store_t *store = store_open (fx->path);
+    assert_null (store);
+
+    //  Refused means untouched: no tables were added, the version stands.
+    db = s_raw_open (fx->path);
+    assert_int_equal (s_raw_int (db, "PRAGMA user_version"), STORE_SCHEMA_VERSION + 1);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM sqlite_schema"), 0);
+    sqlite3_close (db);
+}
+
+static void
+test_open_missing_folder_fails (void **state)
+{
+    fixture_t *fx = *state;
+    char path[256];
+    snprintf (path, sizeof path, "%s/no/such/folder/satchel.db", fx->dir);
+    assert_null (store_open (path));
+}
+
+static void
+test_suite_ensure_idempotent (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    int64_t web = 0, again = 0, api = 0;
+    assert_int_equal (store_suite_ensure (store, "web", &web), 0);
+    assert_int_equal (store_suite_ensure (store, "web", &again), 0);
+    assert_int_equal (store_suite_ensure (store, "api", &api), 0);
+    assert_true (web > 0);
+    assert_int_equal (web, again);
+    assert_int_not_equal (web, api);
+    store_destroy (&store);
+    assert_int_equal (s_other_count (fx->path, "suites"), 2);
+}
+
+static void
+test_build_roundtrip (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    int64_t suite = 0;
+    assert_int_equal (store_suite_ensure (store, "web", &suite), 0);
+    store_build_t in = {
+        .suite_id = suite, .build_key = "gh-123 \"retry\"", .node_total = 8,
+        .mode = "queue", .commit = "0123456789abcdef", .branch = "feature/x y",
+        .digest = "sha256:ff", .unit_count = 812, .created_ms = 1700000000123,
+        .finished_ms = 0
+    };
+    assert_int_equal (store_build_insert (store, &in), 0);
+    assert_true (in.id > 0);
+
+    store_build_t found;
+    assert_int_equal (store_build_find (store, suite, "gh-123 \"retry\"", &found), 0);
+    store_build_t got;
+    assert_int_equal (store_build_get (store, in.id, &got), 0);
+    store_build_t *rows[] = { &found, &got };
+    for (int i = 0; i < 2; i++) {
+        store_build_t *row = rows[i];
+        assert_int_equal (row->id, in.id);
+        assert_int_equal (row->suite_id, suite);
+        assert_string_equal (row->build_key, in.build_key);
+        assert_int_equal (row->node_total, 8);
+        assert_string_equal (row->mode, "queue");
+        assert_string_equal (row->commit, in.commit);
+        assert_string_equal (row->branch, in.branch);
+        assert_string_equal (row->digest, in.digest);
+        assert_int_equal (row->unit_count, 812);
+        assert_int_equal (row->created_ms, 1700000000123);
+        assert_int_equal (row->finished_ms, 0);
+        store_build_clear (row);
+        assert_null (row->build_key);
+    }
+
+    //  Not found is 1, and the row is left empty (clear is still safe).
+    store_build_t missing;
+    assert_int_equal (store_build_find (store, suite, "gh-124", &missing), 1);
+    assert_null (missing.build_key);
+    store_build_clear (&missing);
+    assert_int_equal (store_build_find (store, suite + 1, "gh-123 \"retry\"", &missing), 1);
+    assert_int_equal (store_build_get (store, in.id + 100, &missing), 1);
+
+    assert_int_equal (store_build_finish (store, in.id, 1700000099999), 0);
+    assert_int_equal (store_build_get (store, in.id, &got), 0);
+    assert_int_equal (got.finished_ms, 1700000099999);
+    store_build_clear (&got);
+    assert_int_equal (store_build_finish (store, in.id + 100, 1), -1);
+
+    //  Optional strings may be NULL; they read back as "".
+    store_build_t bare = { .suite_id = suite, .build_key = "bare", .node_total = 1 };
+    assert_int_equal (store_build_insert (store, &bare), 0);
+    assert_int_equal (store_build_get (store, bare.id, &got), 0);
+    assert_string_equal (got.commit, "");
+    assert_string_equal (got.mode, "");
+    store_build_clear (&got);
+    store_destroy (&store);
+}
+
+static void
+test_build_key_unique_per_suite (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    int64_t web = 0, api = 0;
+    assert_int_equal (store_suite_ensure (store, "web", &web), 0);
+    assert_int_equal (store_suite_ensure (store, "api", &api), 0);
+    store_build_t first = { .suite_id = web, .build_key = "42", .node_total = 2,
+                            .mode = "queue", .digest = "a" };
+    assert_int_equal (store_build_insert (store, &first), 0);
+    store_build_t second = first;
+    second.id = 0;
+    second.digest = "b";
+    assert_int_equal (store_build_insert (store, &second), -1);
+    //  The same CI build id in another suite is another build.
+    store_build_t other = first;
+    other.id = 0;
+    other.suite_id = api;
+    assert_int_equal (store_build_insert (store, &other), 0);
+    assert_int_not_equal (other.id, first.id);
+
+    store_build_t row;
+    assert_int_equal (store_build_find (store, web, "42", &row), 0);
+    assert_string_equal (row.digest, "a");
+    store_build_clear (&row);
+    store_destroy (&store);
+    assert_int_equal (s_other_count (fx->path, "builds"), 2);
+}
+
+static void
+test_units_roundtrip (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    const char *names[] = {
+        "spec/models/user_spec.rb",
+        "test with spaces and \"double\" 'single' quotes",
+        "line one\nline two\ttab",
+        "latin1 caf\xe9 and stray \xff\xfe bytes",
+        "",
+    };
+    double predicted[] = { 1500.5, 0, 3.25, 1e9, 42 };
+    size_t count = sizeof names / sizeof names[0];
+    assert_int_equal (store_units_insert (store, world.build_id, names, predicted, count), 0);
+
+    char **loaded = NULL;
+    double *times = NULL;
+    size_t loaded_count = 0;
+    assert_int_equal (store_units_load (store, world.build_id, &loaded, &times, &loaded_count), 0);
+    assert_int_equal (loaded_count, count);
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal (strlen (loaded[i]), strlen (names[i]));
+        assert_memory_equal (loaded[i], names[i], strlen (names[i]) + 1);
+        assert_true (times[i] == predicted[i]);
+        free (loaded[i]);
+    }
+    free (loaded);
+    free (times);
+
+    //  A build without units loads as an empty list.
+    store_build_t empty = { .suite_id = world.suite_id, .build_key = "none", .node_total = 1 };
+    assert_int_equal (store_build_insert (store, &empty), 0);
+    assert_int_equal (store_units_load (store, empty.id, &loaded, &times, &loaded_count), 0);
+    assert_int_equal (loaded_count, 0);
+    free (loaded);
+    free (times);
+
+    //  Inserting the list twice collides on (build_id, idx) and adds nothing.
+    assert_int_equal (store_units_insert (store, world.build_id, names, predicted, count), -1);
+    store_destroy (&store);
+    assert_int_equal (s_other_count (fx->path, "units"), (int64_t) count);
+}
+
+static void
+test_units_many_in_order (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    enum { COUNT = 5000 };
+    char **names = calloc (COUNT, sizeof *names);
+    double *predicted = calloc (COUNT, sizeof *predicted);
+    assert_non_null (names);
+    assert_non_null (predicted);
+    for (size_t i = 0; i < COUNT; i++) {
+        //  Names that sort differently from their index: order is by idx.
+        names[i] = malloc (32);
+        assert_non_null (names[i]);
+        snprintf (names[i], 32, "t/%zu.rb", COUNT - i);
+        predicted[i] = (double) i * 0.5;
+    }
+    assert_int_equal (store_units_insert (store, world.build_id, (const char *const *) names,
+                                          predicted, COUNT), 0);
+    char **loaded = NULL;
+    double *times = NULL;
+    size_t count = 0;
+    assert_int_equal (store_units_load (store, world.build_id, &loaded, &times, &count), 0);
+    assert_int_equal (count, COUNT);
+    for (size_t i = 0; i < COUNT; i++) {
+        assert_string_equal (loaded[i], names[i]);
+        assert_true (times[i] == predicted[i]);
+        free (loaded[i]);
+        free (names[i]);
+    }
+    free (loaded);
+    free (times);
+    free (names);
+    free (predicted);
+    store_destroy (&store);
+}
+
+static void
+test_estimates_and_smoothing (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    const char *names[] = { "a_spec.rb", "b_spec.rb", "never_ran.rb" };
+    double estimate[3] = { 0, 0, 0 };
+
+    assert_int_equal (store_estimates (store, world.suite_id, names, 3, estimate), 0);
+    assert_true (estimate[0] == -1 && estimate[1] == -1 && estimate[2] == -1);
+
+    //  First sample is taken as is.
+    assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "a_spec.rb",
+                                           100, true, 0.3, 2000), 0);
+    assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "b_spec.rb",
+                                           7.5, false, 0.3, 2000), 0);
+    assert_int_equal (store_estimates (store, world.suite_id, names, 3, estimate), 0);
+    assert_float_equal (estimate[0], 100, 1e-9);
+    assert_float_equal (estimate[1], 7.5, 1e-9);
+    assert_true (estimate[2] == -1);
+
+    //  Second: new = old + alpha * (sample - old) = 100 + 0.3 * 100 = 130.
+    assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "a_spec.rb",
+                                           200, true, 0.3, 3000), 0);
+    assert_int_equal (store_estimates (store, world.suite_id, names, 1, estimate), 0);
+    assert_float_equal (estimate[0], 130, 1e-9);
+    //  Third, with another alpha: 130 + 0.5 * (30 - 130) = 80.
+    assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "a_spec.rb",
+                                           30, true, 0.5, 4000), 0);
+    assert_int_equal (store_estimates (store, world.suite_id, names, 1, estimate), 0);
+    assert_float_equal (estimate[0], 80, 1e-9);
+
+    //  Another suite has its own history.
+    int64_t other = 0;
+    assert_int_equal (store_suite_ensure (store, "api", &other), 0);
+    assert_int_equal (store_estimates (store, other, names, 1, estimate), 0);
+    assert_true (estimate[0] == -1);
+
+    //  A sample from no build (build_id 0) is kept too.
+    assert_int_equal (store_record_sample (store, other, 0, "a_spec.rb", 5, true, 0.3, 1), 0);
+    assert_int_equal (store_estimates (store, other, names, 1, estimate), 0);
+    assert_float_equal (estimate[0], 5, 1e-9);
+    //  A negative or NaN duration is refused and changes nothing.
+    assert_int_equal (store_record_sample (store, other, 0, "a_spec.rb", -1, true, 0.3, 1), -1);
+    assert_int_equal (store_estimates (store, other, names, 1, estimate), 0);
+    assert_float_equal (estimate[0], 5, 1e-9);
+
+    int64_t timings = -1, samples = -1;
+    assert_int_equal (store_suite_counts (store, world.suite_id, &timings, &samples), 0);
+    assert_int_equal (timings, 2);
+    assert_int_equal (samples, 4);
+    assert_int_equal (store_suite_counts (store, other, &timings, &samples), 0);
+    assert_int_equal (timings, 1);
+    assert_int_equal (samples, 1);
+    assert_int_equal (store_suite_counts (store, other + 1, &timings, &samples), 0);
+    assert_int_equal (timings, 0);
+    assert_int_equal (samples, 0);
+    store_destroy (&store);
+
+    sqlite3 *db = s_raw_open (fx->path);
+    char sql[160];
+    snprintf (sql, sizeof sql, "SELECT samples * 10000 + updated_ms FROM timings"
+              " WHERE name = 'a_spec.rb' AND suite_id = %lld", (long long) world.suite_id);
+    assert_int_equal (s_raw_int (db, sql), 3 * 10000 + 4000);
+    assert_int_equal (s_raw_int (db, "SELECT ok FROM samples WHERE name = 'b_spec.rb'"), 0);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM samples WHERE build_id IS NULL"), 1);
+    sqlite3_close (db);
+}
+
+static void
+test_attempts (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+
+    int64_t id = 0;
+    assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-1 \xff", 5000, &id), 0);
+    assert_true (id > 0);
+    assert_int_not_equal (id, world.attempt_id);
+
+    store_attempt_t row;
+    assert_int_equal (store_attempt_find (store, "att-1 \xff", &row), 0);
+    assert_int_equal (row.id, id);
+    assert_int_equal (row.build_id, world.build_id);
+    assert_int_equal (row.node_index, 1);
+    assert_string_equal (row.attempt, "att-1 \xff");
+    assert_int_equal (row.last_req, 0);
+    assert_null (row.last_reply);
+    assert_int_equal (row.last_reply_size, 0);
+    store_attempt_clear (&row);
+    assert_null (row.attempt);
+
+    //  Every byte value, NULs included, round-trips.
+    unsigned char reply[300];
+    for (size_t i = 0; i < sizeof reply; i++)
+        reply[i] = (unsigned char) (i * 7);
+    reply[0] = 0;
+    assert_int_equal (store_attempt_save_reply (store, id, 3, reply, sizeof reply), 0);
+    assert_int_equal (store_attempt_find (store, "att-1 \xff", &row), 0);
+    assert_int_equal (row.last_req, 3);
+    assert_int_equal (row.last_reply_size, sizeof reply);
+    assert_memory_equal (row.last_reply, reply, sizeof reply);
+    store_attempt_clear (&row);
+
+    //  The next reply replaces it; a huge request number survives.
+    const char second[] = "\x81\xa4type\xa5" "batch";
+    uint64_t big = UINT64_C (0xfedcba9876543210);
+    assert_int_equal (store_attempt_save_reply (store, id, big, second, sizeof second - 1), 0);
+    assert_int_equal (store_attempt_find (store, "att-1 \xff", &row), 0);
+    assert_true (row.last_req == big);
+    assert_int_equal (row.last_reply_size, sizeof second - 1);
+    assert_memory_equal (row.last_reply, second, sizeof second - 1);
+    store_attempt_clear (&row);
+
+    //  The other attempt is untouched.
+    assert_int_equal (store_attempt_find (store, "att-0", &row), 0);
+    assert_int_equal (row.id, world.attempt_id);
+    assert_int_equal (row.last_req, 0);
+    assert_null (row.last_reply);
+    store_attempt_clear (&row);
+
+    assert_int_equal (store_attempt_find (store, "att-9", &row), 1);
+    assert_null (row.attempt);
+    store_attempt_clear (&row);
+    assert_int_equal (store_attempt_save_reply (store, id + 100, 1, reply, 4), -1);
+    //  The attempt id string is unique.
+    int64_t dup = 0;
+    assert_int_equal (store_attempt_insert (store, world.build_id, 0, "att-0", 6000, &dup), -1);
+    store_destroy (&store);
+    assert_int_equal (s_other_count (fx->path, "attempts"), 2);
+}
+
+static void
+test_batches (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    int64_t attempt1 = 0;
+    assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-1", 1000, &attempt1), 0);
+
+    uint32_t first_units[] = { 7, 2, 9, 0 };
+    uint32_t second_units[] = { 5 };
+    uint32_t third_units[] = { 4, 1 };
+    int64_t b1 = 0, b2 = 0, b3 = 0, b4 = 0;
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
+                                          first_units, 4, 1100, &b1), 0);
+    assert_int_equal (store_batch_insert (store, world.build_id, 1, 1, attempt1,
+                                          second_units, 1, 1200, &b2), 0);
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 2, world.attempt_id,
+                                          third_units, 2, 1300, &b3), 0);
+    assert_int_equal (store_batch_insert (store, world.build_id, 1, 2, attempt1,
+                                          NULL, 0, 1400, &b4), 0);
+    assert_true (b1 < b2 && b2 < b3 && b3 < b4);
+
+    assert_int_equal (store_batch_report (store, b1, 12345, 0, 2000), 0);
+    assert_int_equal (store_batch_report (store, b2, 99, -7, 2100), 0);
+    assert_int_equal (store_batch_report (store, b4 + 100, 1, 0, 1), -1);
+
+    store_batch_t *batches = NULL;
+    size_t count = 0;
+    assert_int_equal (store_batches_load (store, world.build_id, &batches, &count), 0);
+    assert_int_equal (count, 4);
+    assert_int_equal (batches[0].id, b1);
+    assert_int_equal (batches[0].node_index, 0);
+    assert_int_equal (batches[0].seq, 1);
+    assert_int_equal (batches[0].attempt_id, world.attempt_id);
+    assert_true (batches[0].reported);
+    assert_int_equal (batches[0].exit_code, 0);
+    assert_int_equal (batches[0].unit_count, 4);
+    assert_memory_equal (batches[0].unit_idx, first_units, sizeof first_units);
+
+    assert_int_equal (batches[1].id, b2);
+    assert_int_equal (batches[1].node_index, 1);
+    assert_int_equal (batches[1].attempt_id, attempt1);
+    assert_true (batches[1].reported);
+    assert_int_equal (batches[1].exit_code, -7);
+    assert_int_equal (batches[1].unit_count, 1);
+    assert_int_equal (batches[1].unit_idx[0], 5);
+
+    assert_int_equal (batches[2].id, b3);
+    assert_int_equal (batches[2].seq, 2);
+    assert_false (batches[2].reported);
+    assert_int_equal (batches[2].unit_count, 2);
+    assert_memory_equal (batches[2].unit_idx, third_units, sizeof third_units);
+
+    assert_int_equal (batches[3].id, b4);
+    assert_false (batches[3].reported);
+    assert_int_equal (batches[3].unit_count, 0);
+    store_batches_free (batches, count);
+
+    //  Another build has none.
+    store_build_t other = { .suite_id = world.suite_id, .build_key = "ci-2", .node_total = 1 };
+    assert_int_equal (store_build_insert (store, &other), 0);
+    assert_int_equal (store_batches_load (store, other.id, &batches, &count), 0);
+    assert_int_equal (count, 0);
+    store_batches_free (batches, count);
+    store_destroy (&store);
+
+    sqlite3 *db = s_raw_open (fx->path);
+    char sql[128];
+    snprintf (sql, sizeof sql, "SELECT wall_ms FROM batches WHERE id = %lld", (long long) b1);
+    assert_int_equal (s_raw_int (db, sql), 12345);
+    snprintf (sql, sizeof sql, "SELECT reported_ms FROM batches WHERE id = %lld", (long long) b2);
+    assert_int_equal (s_raw_int (db, sql), 2100);
+    sqlite3_close (db);
+}
+
+//  Everything committed before store_destroy is there after store_open.
+static void
+test_persistence_across_reopen (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    assert_int_equal (store_begin (store), 0);
+    s_world (store, &world);
+    const char *names[] = { "a", "b", "c" };
+    double predicted[] = { 3, 2, 1 };
+    assert_int_equal (store_units_insert (store, world.build_id, names, predicted, 3), 0);
+    uint32_t units[] = { 2, 0 };
+    int64_t batch = 0;
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
+                                          units, 2, 1500, &batch), 0);
+    assert_int_equal (store_attempt_save_reply (store, world.attempt_id, 1, "reply", 5), 0);
+    assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "a", 250,
+                                           true, 0.3, 1600), 0);
+    assert_int_equal (store_batch_report (store, batch, 260, 1, 1700), 0);
+    assert_int_equal (store_build_finish (store, world.build_id, 1800), 0);
+    assert_int_equal (store_commit (store), 0);
+    store_destroy (&store);
+    //  A clean close checkpoints everything into the database file.
+    char wal[160];
+    snprintf (wal, sizeof wal, "%s-wal", fx->path);
+    assert_int_equal (access (wal, F_OK), -1);
+
+    store = store_open (fx->path);
+    assert_non_null (store);
+    int64_t suite = 0;
+    assert_int_equal (store_suite_ensure (store, "web", &suite), 0);
+    assert_int_equal (suite, world.suite_id);
+    store_build_t build;
+    assert_int_equal (store_build_find (store, suite, "ci-1", &build), 0);
+    assert_int_equal (build.id, world.build_id);
+    assert_int_equal (build.finished_ms, 1800);
+    store_build_clear (&build);
+
+    char **loaded = NULL;
+    double *times = NULL;
+    size_t count = 0;
+    assert_int_equal (store_units_load (store, world.build_id, &loaded, &times, &count), 0);
+    assert_int_equal (count, 3);
+    for (size_t i = 0; i < count; i++) {
+        assert_string_equal (loaded[i], names[i]);
+        assert_true (times[i] == predicted[i]);
+        free (loaded[i]);
+    }
+    free (loaded);
+    free (times);
+
+    store_attempt_t attempt;
+    assert_int_equal (store_attempt_find (store, "att-0", &attempt), 0);
+    assert_int_equal (attempt.last_req, 1);
+    assert_int_equal (attempt.last_reply_size, 5);
+    assert_memory_equal (attempt.last_reply, "reply", 5);
+    store_attempt_clear (&attempt);
+
+    store_batch_t *batches = NULL;
+    assert_int_equal (store_batches_load (store, world.build_id, &batches, &count), 0);
+    assert_int_equal (count, 1);
+    assert_int_equal (batches[0].id, batch);
+    assert_true (batches[0].reported);
+    assert_int_equal (batches[0].exit_code, 1);
+    assert_int_equal (batches[0].unit_count, 2);
+    assert_int_equal (batches[0].unit_idx[0], 2);
+    assert_int_equal (batches[0].unit_idx[1], 0);
+    store_batches_free (batches, count);
+
+    double estimate = 0;
+    const char *one[] = { "a" };
+    assert_int_equal (store_estimates (store, suite, one, 1, &estimate), 0);
+    assert_float_equal (estimate, 250, 1e-9);
+    store_destroy (&store);
+}
+
+//  Invariant 4 at the store's level: a process killed with SIGKILL right
+//  after store_commit returned, with no store_destroy, loses nothing it
+//  committed; what it had not committed yet is gone.
+static void
+test_commit_survives_kill (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    store_destroy (&store);
+
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        //  No cmocka asserts in the child: any failure is exit code 1.
+        store_t *child = store_open (fx->path);
+        uint32_t units[] = { 2, 1 };
+        int64_t batch = 0;
+        if (!child
+        ||  store_begin (child) != 0
+        ||  store_batch_insert (child, world.build_id, 0, 1, world.attempt_id, units, 2,
+                                10, &batch) != 0
+        ||  store_attempt_save_reply (child, world.attempt_id, 1, "r1", 2) != 0
+        ||  store_commit (child) != 0
+        ||  store_begin (child) != 0
+        ||  store_batch_insert (child, world.build_id, 0, 2, world.attempt_id, units, 1,
+                                20, &batch) != 0
+        ||  store_attempt_save_reply (child, world.attempt_id, 2, "r2", 2) != 0)
+            _exit (1);
+        raise (SIGKILL);
+        _exit (2);
+    }
+    int status = 0;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    assert_true (WIFSIGNALED (status));
+    assert_int_equal (WTERMSIG (status), SIGKILL);
+
+    store = store_open (fx->path);
+    assert_non_null (store);
+    store_batch_t *batches = NULL;
+    size_t count = 0;
+    assert_int_equal (store_batches_load (store, world.build_id, &batches, &count), 0);
+    assert_int_equal (count, 1);
+    assert_int_equal (batches[0].seq, 1);
+    assert_int_equal (batches[0].unit_count, 2);
+    assert_int_equal (batches[0].unit_idx[0], 2);
+    assert_int_equal (batches[0].unit_idx[1], 1);
+    store_batches_free (batches, count);
+    store_attempt_t attempt;
+    assert_int_equal (store_attempt_find (store, "att-0", &attempt), 0);
+    assert_int_equal (attempt.last_req, 1);
+    assert_int_equal (attempt.last_reply_size, 2);
+    assert_memory_equal (attempt.last_reply, "r1", 2);
+    store_attempt_clear (&attempt);
+    store_destroy (&store);
+}
+
+static void
+test_rollback_discards (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+
+    assert_int_equal (store_begin (store), 0);
+    int64_t suite = 0;
+    assert_int_equal (store_suite_ensure (store, "discarded", &suite), 0);
+    store_build_t build = { .suite_id = world.suite_id, .build_key = "ci-rolled",
+                            .node_total = 1 };
+    assert_int_equal (store_build_insert (store, &build), 0);
+    uint32_t units[] = { 0, 1 };
+    int64_t batch = 0;
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
+                                          units, 2, 1, &batch), 0);
+    assert_int_equal (store_attempt_save_reply (store, world.attempt_id, 9, "x", 1), 0);
+    assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "t", 1,
+                                           true, 0.3, 1), 0);
+    store_rollback (store);
+
+    store_build_t row;
+    assert_int_equal (store_build_find (store, world.suite_id, "ci-rolled", &row), 1);
+    store_batch_t *batches = NULL;
+    size_t count = 99;
+    assert_int_equal (store_batches_load (store, world.build_id, &batches, &count), 0);
+    assert_int_equal (count, 0);
+    store_batches_free (batches, count);
+    store_attempt_t attempt;
+    assert_int_equal (store_attempt_find (store, "att-0", &attempt), 0);
+    assert_int_equal (attempt.last_req, 0);
+    assert_null (attempt.last_reply);
+    store_attempt_clear (&attempt);
+    int64_t timings = -1, samples = -1;
+    assert_int_equal (store_suite_counts (store, world.suite_id, &timings, &samples), 0);
+    assert_int_equal (timings, 0);
+    assert_int_equal (samples, 0);
+
+    //  Rollback with no transaction, or twice, is harmless; the store goes on.
+    store_rollback (store);
+    assert_int_equal (store_commit (store), -1);
+    assert_int_equal (store_begin (store), 0);
+    assert_int_equal (store_begin (store), -1);      //  no nesting
+    assert_int_equal (store_suite_ensure (store, "kept", &suite), 0);
+    assert_int_equal (store_commit (store), 0);
+    store_destroy (&store);
+
+    sqlite3 *db = s_raw_open (fx->path);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM suites WHERE name = 'discarded'"), 0);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM suites WHERE name = 'kept'"), 1);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM batch_units"), 0);
+    sqlite3_close (db);
+}
+
+//  Invariant 4 in miniature: what is inside an open transaction is not in
+//  the file for anyone else; after store_commit returns 0 it is.
+static void
+test_durable_after_commit_only (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    assert_int_equal (store_begin (store), 0);
+    uint32_t units[] = { 0 };
+    int64_t batch = 0;
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
+                                          units, 1, 1, &batch), 0);
+    assert_int_equal (s_other_count (fx->path, "batches"), 0);
+    assert_int_equal (store_commit (store), 0);
+    assert_int_equal (s_other_count (fx->path, "batches"), 1);
+    assert_int_equal (s_other_count (fx->path, "batch_units"), 1);
+    store_destroy (&store);
+}
+
+//  Without store_begin every call commits on its own, and leaves no
+//  transaction open behind it (another writer can get in at once).
+static void
+test_autocommit_writes (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    const char *names[] = { "a", "b" };
+    double predicted[] = { 1, 2 };
+    assert_int_equal (store_units_insert (store, world.build_id, names, predicted, 2), 0);
+    uint32_t units[] = { 1, 0 };
+    int64_t batch = 0;
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
+                                          units, 2, 1, &batch), 0);
+    assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "a", 3,
+                                           true, 0.3, 1), 0);
+
+    //  Visible to another connection while the store is still open.
+    assert_int_equal (s_other_count (fx->path, "units"), 2);
+    assert_int_equal (s_other_count (fx->path, "batch_units"), 2);
+    assert_int_equal (s_other_count (fx->path, "timings"), 1);
+    assert_int_equal (s_other_count (fx->path, "samples"), 1);
+
+    sqlite3 *db = s_raw_open (fx->path);
+    assert_int_equal (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close (db);
+    store_destroy (&store);
+}
+
+//  Every path, failures included, resets its statement: otherwise a read
+//  transaction stays open and no checkpoint can empty the WAL.
+static void
+test_no_statement_left_open (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    const char *names[] = { "a", "b" };
+    double predicted[] = { 1, 2 }, estimate[2];
+    assert_int_equal (store_units_insert (store, world.build_id, names, predicted, 2), 0);
+    assert_int_equal (store_units_insert (store, world.build_id, names, predicted, 2), -1);
+    assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "a", 3,
+                                           true, 0.3, 1), 0);
+    assert_int_equal (store_estimates (store, world.suite_id, names, 2, estimate), 0);
+    store_build_t build;
+    assert_int_equal (store_build_find (store, world.suite_id, "ci-1", &build), 0);
+    store_build_clear (&build);
+    assert_int_equal (store_build_find (store, world.suite_id, "nope", &build), 1);
+    assert_int_equal (store_build_get (store, world.build_id, &build), 0);
+    store_build_clear (&build);
+    store_attempt_t attempt;
+    assert_int_equal (store_attempt_find (store, "att-0", &attempt), 0);
+    store_attempt_clear (&attempt);
+    assert_int_equal (store_attempt_find (store, "nope", &attempt), 1);
+    int64_t id = 0;
+    assert_int_equal (store_attempt_insert (store, world.build_id, 0, "att-0", 1, &id), -1);
+    uint32_t units[] = { 0 };
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, 12345, units, 1, 1, &id), -1);
+    char **loaded = NULL;
+    double *times = NULL;
+    size_t count = 0;
+    assert_int_equal (store_units_load (store, world.build_id, &loaded, &times, &count), 0);
+    for (size_t i = 0; i < count; i++)
+        free (loaded[i]);
+    free (loaded);
+    free (times);
+    store_batch_t *batches = NULL;
+    assert_int_equal (store_batches_load (store, world.build_id, &batches, &count), 0);
+    store_batches_free (batches, count);
+    int64_t timings, samples;
+    assert_int_equal (store_suite_counts (store, world.suite_id, &timings, &samples), 0);
+
+    sqlite3 *db = s_raw_open (fx->path);
+    //  A read first: a connection learns the file is in WAL mode on first use.
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM suites"), 1);
+    int wal_frames = -1, done = -1;
+    assert_int_equal (sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                                                 &wal_frames, &done), SQLITE_OK);
+    assert_int_equal (wal_frames, 0);
+    sqlite3_close (db);
+    char wal[160];
+    snprintf (wal, sizeof wal, "%s-wal", fx->path);
+    struct stat st;
+    assert_int_equal (stat (wal, &st), 0);
+    assert_int_equal (st.st_size, 0);
+    store_destroy (&store);
+}
+
+int
+main (void)
+{
+    //  The store logs every refused write as an error line; the tests
+    //  provoke several on purpose, so "error store_failed" lines are expected.
+    log_setup (LOG_LEVEL_WARN, "");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_destroy_null_is_safe),
+        cmocka_unit_test_setup_teardown (test_schema_created, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_foreign_keys_enforced, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_newer_version_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_open_missing_folder_fails, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_suite_ensure_idempotent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_build_roundtrip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_build_key_unique_per_suite, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_units_roundtrip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_units_many_in_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_estimates_and_smoothing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_attempts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_batches, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_persistence_across_reopen, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_commit_survives_kill, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rollback_discards, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_durable_after_commit_only, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_autocommit_writes, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_no_statement_left_open, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
