@@ -39,7 +39,7 @@ log_level (void)
     return s_level;
 }
 
-static void
+static void __attribute__ ((format (printf, 2, 0)))
 s_emit (const char *head, const char *fmt, va_list args)
 {
     char line[4096];

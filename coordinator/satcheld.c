@@ -32,6 +32,7 @@ s_usage (FILE *out)
 "                         batches (default 1)\n"
 "  --batch-factor F       each batch targets the remaining work / (F x nodes);\n"
 "                         larger F means smaller batches (default 2)\n"
+"  --max-batch-units N    most units in one batch (default 1000)\n"
 "  --default-estimate SECS  predicted time of a unit when the suite has no history\n"
 "                         at all (default 1)\n"
 "  --max-message BYTES    largest request accepted (default %u)\n"
@@ -79,6 +80,7 @@ main (int argc, char **argv)
     char *db = NULL;
     enum {
         OPT_BIND = 256, OPT_DB, OPT_LOG, OPT_READY, OPT_STARTUP, OPT_FACTOR, OPT_ESTIMATE,
+        OPT_BATCH_UNITS,
         OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_HELP, OPT_VERSION
     };
     static const struct option options[] = {
@@ -89,6 +91,7 @@ main (int argc, char **argv)
         { "runner-startup", required_argument, NULL, OPT_STARTUP },
         { "batch-factor", required_argument, NULL, OPT_FACTOR },
         { "default-estimate", required_argument, NULL, OPT_ESTIMATE },
+        { "max-batch-units", required_argument, NULL, OPT_BATCH_UNITS },
         { "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
         { "max-units", required_argument, NULL, OPT_MAX_UNITS },
         { "max-name", required_argument, NULL, OPT_MAX_NAME },
@@ -130,6 +133,11 @@ main (int argc, char **argv)
                 if (util_parse_seconds_ms (optarg, 1, 24 * 3600 * 1000, &ms) != 0)
                     return s_bad ("--default-estimate", optarg, "seconds, 0.001 to 86400");
                 policy->default_ms = (double) ms;
+                break;
+            case OPT_BATCH_UNITS:
+                if (util_parse_u64 (optarg, 1, 100000, &number) != 0)
+                    return s_bad ("--max-batch-units", optarg, "1 to 100000");
+                policy->max_batch_units = (size_t) number;
                 break;
             case OPT_MAX_MESSAGE:
                 if (util_parse_u64 (optarg, 4096, 1024u * 1024 * 1024, &number) != 0)
