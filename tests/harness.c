@@ -136,7 +136,8 @@ harness_spawn (char *const *argv, const char *cwd, const char *const *env,
     if (!envp)
         abort ();
     memcpy (envp, environ, base * sizeof (char *));
-    memcpy (envp + base, env, extra * sizeof (char *));
+    if (extra > 0)
+        memcpy (envp + base, env, extra * sizeof (char *));
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
