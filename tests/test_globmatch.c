@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "globmatch.h"
+#include "test_rng.h"
 #include "util.h"
 
 typedef struct {
@@ -359,24 +360,10 @@ test_pathological_stars (void **state)
 //  parser. Paths are drawn partly from the pattern (so about half match)
 //  and partly at random, then sometimes mutated.
 
-typedef struct {
-    uint64_t state;         //  splitmix64 state
-} s_rng_t;
-
-static uint64_t
-s_rng_next (s_rng_t *rng)
-{
-    rng->state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = rng->state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static size_t
-s_pick (s_rng_t *rng, size_t count)
+s_pick (test_rng_t *rng, size_t count)
 {
-    return (size_t) (s_rng_next (rng) % count);
+    return (size_t) (test_rng_next (rng) % count);
 }
 
 //  Tokens of an ordinary segment, with their glob text and regex.
@@ -432,7 +419,7 @@ s_reference_regex (const s_gen_segment_t *segs, size_t count, char *regex, size_
 }
 
 static void
-s_random_pattern (s_rng_t *rng, s_gen_segment_t *segs, size_t *count_p)
+s_random_pattern (test_rng_t *rng, s_gen_segment_t *segs, size_t *count_p)
 {
     size_t count = 1 + s_pick (rng, MAX_SEGMENTS);
     size_t n = 0;
@@ -474,7 +461,7 @@ s_pattern_text (const s_gen_segment_t *segs, size_t count, char *text, size_t si
 }
 
 static void
-s_random_segment (s_rng_t *rng, char *path, size_t size)
+s_random_segment (test_rng_t *rng, char *path, size_t size)
 {
     size_t chars = s_pick (rng, 4);
     for (size_t c = 0; c < chars; c++)
@@ -483,7 +470,7 @@ s_random_segment (s_rng_t *rng, char *path, size_t size)
 
 //  A path the pattern should match (before any mutation).
 static void
-s_instantiate (s_rng_t *rng, const s_gen_segment_t *segs, size_t count,
+s_instantiate (test_rng_t *rng, const s_gen_segment_t *segs, size_t count,
                char *path, size_t size)
 {
     path[0] = 0;
@@ -525,7 +512,7 @@ s_instantiate (s_rng_t *rng, const s_gen_segment_t *segs, size_t count,
 static void
 test_differential_regex (void **state)
 {
-    s_rng_t rng = { 2024 };
+    test_rng_t rng = { 2024 };
     size_t matched = 0;
     size_t failed = 0;
     for (size_t n = 0; n < DIFF_CASES; n++) {

@@ -11,39 +11,17 @@
 #include <string.h>
 
 #include "scheduler.h"
-
-//  A fixed-seed generator of our own (splitmix64), so the suites below are
-//  the same on every libc and every run.
-typedef struct {
-    uint64_t state;         //  generator state
-} s_rng_t;
-
-static uint64_t
-s_rng_next (s_rng_t *rng)
-{
-    rng->state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = rng->state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-//  Uniform in (0, 1): never 0, so log() below is finite.
-static double
-s_rng_unit (s_rng_t *rng)
-{
-    return ((double) (s_rng_next (rng) >> 11) + 0.5) / 9007199254740992.0;
-}
+#include "test_rng.h"
 
 //  Long-tailed unit times: log-normal with a median of 3 s and sigma 1.2,
 //  the shape real suites show (many short files, a few very slow ones).
 static void
 s_longtail_suite (uint64_t seed, double *times, size_t count)
 {
-    s_rng_t rng = { seed };
+    test_rng_t rng = { seed };
     for (size_t i = 0; i < count; i++) {
-        double u1 = s_rng_unit (&rng);
-        double u2 = s_rng_unit (&rng);
+        double u1 = test_rng_unit (&rng);
+        double u2 = test_rng_unit (&rng);
         double z = sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);
         double ms = 3000.0 * exp (1.2 * z);
         times[i] = ms < 10.0 ? 10.0 : ms;
@@ -160,12 +138,12 @@ test_order_deterministic (void **state)
     static char storage[ORDER_UNITS][32];
     const char *names[ORDER_UNITS];
     double predicted[ORDER_UNITS];
-    s_rng_t rng = { 42 };
+    test_rng_t rng = { 42 };
     for (size_t i = 0; i < ORDER_UNITS; i++) {
         snprintf (storage[i], sizeof (storage[i]), "test/unit_%03zu.py",
-                  (size_t) (s_rng_next (&rng) % 1000));
+                  (size_t) (test_rng_next (&rng) % 1000));
         names[i] = storage[i];
-        predicted[i] = (double) (100 * (s_rng_next (&rng) % 7));
+        predicted[i] = (double) (100 * (test_rng_next (&rng) % 7));
     }
     uint32_t order[ORDER_UNITS];
     sched_order (names, predicted, ORDER_UNITS, order);
@@ -184,7 +162,7 @@ test_order_deterministic (void **state)
     for (int round = 0; round < 5; round++) {
         //  Fisher-Yates shuffle of (name, time) pairs together.
         for (size_t i = ORDER_UNITS - 1; i > 0; i--) {
-            size_t j = (size_t) (s_rng_next (&rng) % (i + 1));
+            size_t j = (size_t) (test_rng_next (&rng) % (i + 1));
             const char *name = names[i];
             names[i] = names[j];
             names[j] = name;

@@ -14,6 +14,7 @@
 
 #include <msgpack.h>
 
+#include "test_rng.h"
 #include "wire.h"
 
 //  Roomy limits, so each test trips only the check it is about.
@@ -314,18 +315,7 @@ test_reason_buffer (void **state)
     assert_string_equal (small, "");
 }
 
-//  xorshift64: a fixed seed makes every run test the same inputs.
-static uint64_t
-s_next_random (uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *state = x;
-    return x;
-}
-
+//  A fixed seed (test_rng.h) makes every run test the same inputs.
 static void
 test_fuzz_agrees_with_msgpack (void **state)
 {
@@ -333,7 +323,7 @@ test_fuzz_agrees_with_msgpack (void **state)
     msgpack_sbuffer_init (&buffer);
     s_pack_sample (&buffer, 4);
     size_t size = buffer.size;
-    uint64_t seed = 0x5a7c4e1d2b3f6a79;
+    test_rng_t seed = { 0x5a7c4e1d2b3f6a79 };
     size_t accepted = 0, refused = 0;
     uint8_t *frame = malloc (size);
     assert_non_null (frame);
@@ -341,11 +331,11 @@ test_fuzz_agrees_with_msgpack (void **state)
         memcpy (frame, buffer.data, size);
         //  One frame in eight is also cut short.
         size_t length = size;
-        if (s_next_random (&seed) % 8 == 0)
-            length = 1 + s_next_random (&seed) % size;
-        int flips = 1 + (int) (s_next_random (&seed) % 4);
+        if (test_rng_next (&seed) % 8 == 0)
+            length = 1 + test_rng_next (&seed) % size;
+        int flips = 1 + (int) (test_rng_next (&seed) % 4);
         for (int f = 0; f < flips; f++) {
-            uint64_t r = s_next_random (&seed);
+            uint64_t r = test_rng_next (&seed);
             frame[r % length] = (uint8_t) (r >> 32);
         }
         if (wire_check (frame, length, &s_roomy, s_reason, sizeof s_reason) != 0) {
