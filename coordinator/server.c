@@ -176,11 +176,13 @@ s_receive (server_t *self, pending_t *slot)
         }
         slot->envelope_count++;
         bool more = zmq_msg_more (frame);
-        if (zmq_msg_size (frame) == 0 && slot->envelope_count >= 2)
-            break;      //  the delimiter
+        if (zmq_msg_size (frame) == 0 && slot->envelope_count >= 2 && more)
+            break;      //  the delimiter, with the request after it
         if (!more || slot->envelope_count == ENVELOPE_MAX) {
-            //  No delimiter: not a REQ peer, nothing sane to reply to.
-            log_debug ("dropped reason=\"no envelope delimiter\"");
+            //  No delimiter, or nothing after it: not a REQ peer, nothing
+            //  sane to reply to. Never wait for more: the next frame on the
+            //  socket would be another peer's.
+            log_debug ("dropped reason=\"no request after the envelope\"");
             if (more) {
                 zmq_msg_t rest;
                 zmq_msg_init (&rest);

@@ -235,6 +235,21 @@ test_hostile_frames_get_error_replies (void **state)
     zframe_destroy (&frame);
     zsock_destroy (&socket);
 
+    //  A DEALER peer sending frames a REQ socket never would: a lone empty
+    //  frame (a delimiter with no request), then a frame with no delimiter.
+    //  Neither can be answered; both must be dropped without satcheld
+    //  waiting for more, so the REQ request right after is still served.
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    assert_non_null (dealer);
+    zsock_set_linger (dealer, 0);
+    assert_int_equal (zsock_connect (dealer, "%s", endpoint), 0);
+    assert_int_equal (zstr_send (dealer, ""), 0);
+    assert_int_equal (zstr_send (dealer, "no delimiter"), 0);
+    s_pack_join_with (&buffer, "explode", 0, 2, false);
+    s_expect_error (endpoint, buffer.data, buffer.size, PROTO_ERR_UNKNOWN_TYPE, "type");
+    msgpack_sbuffer_destroy (&buffer);
+    zsock_destroy (&dealer);
+
     //  The daemon is still alive and serving.
     assert_int_equal (kill (fixture->daemon.pid, 0), 0);
 }
