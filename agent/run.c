@@ -116,8 +116,10 @@ s_join (run_state_t *state, char **units, size_t count)
     return rc;
 }
 
-//  Run one batch and keep its report for the next request.
-static void
+//  Run one batch and keep its report for the next request. Returns 0, or
+//  1 if the command could not be started at all: then nothing ran, so the
+//  batch must not be reported as run (its units stay assigned, not done).
+static int
 s_run_batch (run_state_t *state, const proto_msg_t *batch)
 {
     const run_options_t *options = state->options;
@@ -129,8 +131,8 @@ s_run_batch (run_state_t *state, const proto_msg_t *batch)
     int64_t wall = util_mono_ms () - start;
     free (argv);
     if (status == -1000) {
-        log_say ("error: batch %u: %s", batch->batch, why);
-        status = 127;
+        log_say ("error: batch %u: %s; check the test command after --", batch->batch, why);
+        return 1;
     }
     if (status != 0)
         state->failed = true;
@@ -163,6 +165,7 @@ s_run_batch (run_state_t *state, const proto_msg_t *batch)
     log_say ("batch %u: %zu unit%s in %.2f s, %s; this node has run %zu of the build's %zu units",
              batch->batch, batch->unit_count, batch->unit_count == 1 ? "" : "s",
              (double) wall / 1000.0, status_text, state->units_done, state->build_units);
+    return 0;
 }
 
 static int
@@ -190,8 +193,10 @@ s_loop (run_state_t *state)
             proto_msg_destroy (&reply);
             return 1;
         }
-        s_run_batch (state, reply);
+        rc = s_run_batch (state, reply);
         proto_msg_destroy (&reply);
+        if (rc != 0)
+            return rc;
     }
 }
 

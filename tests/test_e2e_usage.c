@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,43 @@ test_no_tests_found_is_an_error (void **state)
 }
 
 static void
+test_missing_test_command_is_an_error (void **state)
+{
+    (void) state;
+    char *dir = harness_tmpdir ();
+    harness_daemon_t daemon;
+    assert_int_equal (harness_daemon_start (&daemon, dir, NULL), 0);
+    char test_file[512];
+    snprintf (test_file, sizeof test_file, "%s/one_test.txt", dir);
+    harness_write_file (test_file, "ms=0\n");
+    char *err = NULL;
+    char *args[] = { "run", "--coordinator", daemon.endpoint, "--suite", "s", "--build", "1",
+                     "--node-index", "0", "--node-total", "1", "--pattern", "*_test.txt",
+                     "--commit", "c", "--branch", "b", "--", "no-such-runner-xyz", "{}", NULL };
+    assert_int_equal (s_satchel (args, dir, NULL, &err), 1);
+    assert_non_null (strstr (err, "cannot start no-such-runner-xyz"));
+    free (err);
+    char db_path[600];
+    snprintf (db_path, sizeof db_path, "%s", daemon.db);
+    assert_int_equal (harness_daemon_stop (&daemon), 0);
+    //  Nothing ran, so nothing may count as run: the batch is unreported
+    //  and the build is not finished.
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db, "SELECT (SELECT count(*) FROM batches WHERE "
+                                          "reported_ms IS NULL), (SELECT finished_ms FROM builds)",
+                                          -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_int64 (stmt, 0), 1);
+    assert_int_equal (sqlite3_column_int64 (stmt, 1), 0);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    harness_rmtree (dir);
+    free (dir);
+}
+
+static void
 test_signal_reaches_the_test_command (void **state)
 {
     (void) state;
@@ -222,6 +260,7 @@ main (void)
         cmocka_unit_test (test_daemon_flags),
         cmocka_unit_test (test_unreachable_daemon_exits_1_within_budget),
         cmocka_unit_test (test_no_tests_found_is_an_error),
+        cmocka_unit_test (test_missing_test_command_is_an_error),
         cmocka_unit_test (test_signal_reaches_the_test_command),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
