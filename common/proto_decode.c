@@ -257,11 +257,18 @@ s_units (s_decoder_t *self, const msgpack_object *obj, const char *name, bool so
     msg->units = util_calloc (count, sizeof (char *));
     msg->unit_count = count;
     const msgpack_object *items = obj->via.array.ptr;
-    char item_name[128];
+    char item_name[128] = "";
     for (size_t i = 0; i < count; i++) {
-        snprintf (item_name, sizeof item_name, "%s[%zu]", name, i);
-        if (s_check_str (self, &items[i], item_name, 1, self->limits->max_name,
-                         S_ANY, PROTO_ERR_LIMIT) != 0)
+        //  The usual case is checked without naming the item: formatting
+        //  "units[i]" for every element was a quarter of a join's cost.
+        const msgpack_object *item = &items[i];
+        bool plainly_ok = item->type == MSGPACK_OBJECT_STR && item->via.str.size >= 1
+                          && item->via.str.size <= self->limits->max_name
+                          && !memchr (item->via.str.ptr, 0, item->via.str.size);
+        if (!plainly_ok)
+            snprintf (item_name, sizeof item_name, "%s[%zu]", name, i);
+        if (!plainly_ok && s_check_str (self, item, item_name, 1, self->limits->max_name,
+                                        S_ANY, PROTO_ERR_LIMIT) != 0)
             return -1;
         if (sorted && i > 0) {
             //  Without NUL bytes, memcmp then length is exactly strcmp.
@@ -271,6 +278,8 @@ s_units (s_decoder_t *self, const msgpack_object *obj, const char *name, bool so
             int order = memcmp (a->ptr, b->ptr, common);
             if (order == 0)
                 order = (a->size > b->size) - (a->size < b->size);
+            if (order >= 0)
+                snprintf (item_name, sizeof item_name, "%s[%zu]", name, i);
             if (order == 0)
                 return s_fail (self, PROTO_ERR_BAD_REQUEST, item_name,
                                "%s repeats %s[%zu] (the list must be sorted and unique)",
@@ -295,8 +304,13 @@ s_uints (s_decoder_t *self, const msgpack_object *obj, const char *name,
     *out = util_calloc (*count, sizeof (uint64_t));
     char item_name[128];
     for (size_t i = 0; i < *count; i++) {
+        const msgpack_object *item = &obj->via.array.ptr[i];
+        if (item->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            (*out)[i] = item->via.u64;      //  any uint64 is in range
+            continue;
+        }
         snprintf (item_name, sizeof item_name, "%s[%zu]", name, i);
-        if (s_uint (self, &obj->via.array.ptr[i], item_name, 0, UINT64_MAX, &(*out)[i]) != 0)
+        if (s_uint (self, item, item_name, 0, UINT64_MAX, &(*out)[i]) != 0)
             return -1;
     }
     return 0;

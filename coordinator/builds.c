@@ -35,6 +35,7 @@ s_build_free (build_t **self_p)
     free (self->state);
     free (self->queue);
     free (self->queue_ms);
+    free (self->guessed);
     for (uint32_t n = 0; self->nodes && n < self->node_total; n++) {
         for (size_t b = 0; b < self->nodes[n].batch_count; b++)
             free (self->nodes[n].batches[b].unit_idx);
@@ -160,6 +161,7 @@ s_load (builds_t *self, int64_t build_id, build_t **result)
     if (store_batches_load (self->store, build_id, &batches, &batch_count) != 0)
         goto cleanup;
     build->state = util_calloc (build->unit_count, 1);
+    build->guessed = util_calloc (build->unit_count, 1);
     for (size_t b = 0; b < batch_count; b++) {
         store_batch_t *stored = &batches[b];
         if (stored->node_index >= build->node_total)
@@ -240,7 +242,8 @@ int
 builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *key,
                uint32_t node_total, const char *mode, const char *commit,
                const char *branch, const char *digest, char **names,
-               const double *predicted, size_t count, build_t **result)
+               const double *predicted, const uint8_t *guessed, size_t count,
+               build_t **result)
 {
     store_build_t row = {
         .suite_id = suite_id, .build_key = (char *) key, .node_total = node_total,
@@ -257,7 +260,12 @@ builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *
     build->state = util_calloc (count, 1);
     build->queue = util_calloc (count, sizeof (uint32_t));
     build->queue_ms = util_calloc (count, sizeof (double));
+    build->guessed = util_calloc (count, 1);
     for (size_t i = 0; i < count; i++) {
+        if (guessed[i]) {
+            build->guessed[i] = 1;
+            build->guess_ms = predicted[i];    //  every guess is the same fill value
+        }
         build->names[i] = util_strdup (names[i]);
         build->predicted_ms[i] = predicted[i];
         build->queue[i] = (uint32_t) i;
@@ -403,6 +411,34 @@ builds_batch_complete (build_t *build, build_batch_t *batch)
     }
     build->done_count += newly;
     return newly;
+}
+
+void
+builds_learn_guess (build_t *build, uint32_t unit_idx, double measured_ms)
+{
+    if (unit_idx >= build->unit_count || !build->guessed[unit_idx])
+        return;
+    build->guessed[unit_idx] = 0;
+    build->guess_sum_ms += measured_ms;
+    build->guess_count++;
+    double mean = build->guess_sum_ms / (double) build->guess_count;
+    if (mean < 1)
+        mean = 1;
+    //  Re-applying walks the waiting queue; the 10% band keeps that to a
+    //  handful of walks per build as the mean settles.
+    if (build->guess_ms > 0 && mean > build->guess_ms * 0.9 && mean < build->guess_ms * 1.1)
+        return;
+    for (size_t q = build->queue_head; q < build->queue_len; q++) {
+        uint32_t idx = build->queue[q];
+        if (!build->guessed[idx])
+            continue;
+        build->remaining_ms += mean - build->predicted_ms[idx];
+        build->predicted_ms[idx] = mean;
+        build->queue_ms[q] = mean;
+    }
+    if (build->remaining_ms < 0)
+        build->remaining_ms = 0;
+    build->guess_ms = mean;
 }
 
 void

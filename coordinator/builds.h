@@ -54,6 +54,10 @@ typedef struct {
     size_t queue_len;        //  entries in queue (waiting ones are [head, len))
     double remaining_ms;     //  predicted time of the waiting units
     size_t done_count;       //  units in state UNIT_DONE
+    uint8_t *guessed;        //  per unit: 1 if its prediction is a guess (no history) (owned)
+    double guess_ms;         //  the prediction the waiting guessed units have now
+    double guess_sum_ms;     //  measured time of the guessed units done so far
+    size_t guess_count;      //  how many of them
     bool finished;           //  every unit done; finished_ms written
     build_node_t *nodes;     //  node_total entries (owned)
     int64_t touched_ms;      //  last use, monotonic, for trimming
@@ -85,7 +89,16 @@ int builds_find (builds_t *self, int64_t suite_id, const char *key, build_t **bu
 int builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *key,
                    uint32_t node_total, const char *mode, const char *commit,
                    const char *branch, const char *digest, char **names,
-                   const double *predicted, size_t count, build_t **build);
+                   const double *predicted, const uint8_t *guessed, size_t count,
+                   build_t **build);
+
+//  Learn from a reported unit: if its prediction was a guess, its measured
+//  time joins the mean of the guessed units done so far. When that mean
+//  has moved more than 10% from what the waiting guessed units predict,
+//  they all take it (a build without history should not keep sizing its
+//  batches by a default that its own reports have proved wrong). Memory
+//  only: after a restart the stored guesses are used again.
+void builds_learn_guess (build_t *build, uint32_t unit_idx, double measured_ms);
 
 //  Find an attempt: memory, else the store (loading its build). Returns 0
 //  and *attempt, 1 if unknown, -1 on a store error.

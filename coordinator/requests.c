@@ -112,7 +112,7 @@ s_repeat (requests_t *self, const attempt_t *attempt, const proto_msg_t *req,
 //  Put the build's units in queue order with their estimates.
 static int
 s_plan (requests_t *self, int64_t suite_id, char **names, size_t count,
-        char ***ordered_names, double **ordered_ms)
+        char ***ordered_names, double **ordered_ms, uint8_t **ordered_guessed)
 {
     double *estimates = util_malloc (count * sizeof (double));
     uint32_t *order = util_malloc (count * sizeof (uint32_t));
@@ -120,14 +120,20 @@ s_plan (requests_t *self, int64_t suite_id, char **names, size_t count,
     if (store_estimates (self->store, suite_id, (const char *const *) names, count,
                          estimates) != 0)
         goto cleanup;
+    uint8_t *unseen = util_malloc (count);
+    for (size_t i = 0; i < count; i++)
+        unseen[i] = estimates[i] < 0;
     sched_fill_unseen (estimates, count, self->config.policy.default_ms);
     sched_order ((const char *const *) names, estimates, count, order);
     *ordered_names = util_malloc (count * sizeof (char *));
     *ordered_ms = util_malloc (count * sizeof (double));
+    *ordered_guessed = util_malloc (count);
     for (size_t i = 0; i < count; i++) {
         (*ordered_names)[i] = names[order[i]];    //  borrowed from the request
         (*ordered_ms)[i] = estimates[order[i]];
+        (*ordered_guessed)[i] = unseen[order[i]];
     }
+    free (unseen);
     rc = 0;
 cleanup:
     free (estimates);
@@ -142,6 +148,7 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
     build_t *build = NULL;
     char **ordered = NULL;
     double *ordered_ms = NULL;
+    uint8_t *ordered_guessed = NULL;
     int64_t suite_id = 0;
     bool created = false;
     int rc = builds_attempt_find (self->builds, req->attempt, &attempt);
@@ -169,13 +176,15 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
         if (rc < 0)
             return -1;
         if (rc == 1) {
-            if (s_plan (self, suite_id, req->units, req->unit_count, &ordered, &ordered_ms) != 0)
+            if (s_plan (self, suite_id, req->units, req->unit_count, &ordered, &ordered_ms,
+                        &ordered_guessed) != 0)
                 return -1;
             rc = builds_create (self->builds, suite_id, req->suite, req->build, req->node_total,
                                 req->mode, req->commit, req->branch, req->digest, ordered,
-                                ordered_ms, req->unit_count, &build);
+                                ordered_ms, ordered_guessed, req->unit_count, &build);
             free (ordered);
             free (ordered_ms);
+            free (ordered_guessed);
             if (rc != 0)
                 return -1;
             created = true;
@@ -258,6 +267,7 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
         if (store_record_sample (self->store, build->suite_id, build->id, build->names[idx],
                                  (double) ms, req->report_exit == 0, self->config.alpha, now) != 0)
             return -1;
+        builds_learn_guess (build, idx, (double) ms);
     }
     builds_batch_complete (build, batch);
     log_debug ("batch_done build=%s node=%u batch=%u units=%zu wall_ms=%llu exit=%d done=%zu/%zu",

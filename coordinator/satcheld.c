@@ -2,6 +2,7 @@
     then run the server loop until SIGINT or SIGTERM.                       */
 #include "log.h"
 #include "server.h"
+#include "store.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -189,6 +190,7 @@ main (int argc, char **argv)
     }
     free (folder);
     config.db_path = db_path;
+    store_init_process ();
     server_t *server = server_new (&config);
     int rc = 1;
     if (server) {

@@ -298,6 +298,13 @@ cleanup:
     return result;
 }
 
+void
+store_init_process (void)
+{
+    //  Fails harmlessly (SQLITE_MISUSE) if SQLite was already initialized.
+    sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 store_t *
 store_open (const char *path)
 {
@@ -328,6 +335,10 @@ store_open (const char *path)
     //  The page cache is per connection and 2 MiB by default; the samples
     //  index alone outgrows that, and then every insert is a pread.
     if (s_run (self, "pragmas", "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;"
+               //  Checkpoint every 10000 pages (~40 MB of WAL) rather than
+               //  1000: each checkpoint stalls the loop on the disk, and
+               //  fewer, larger ones measured 13% more requests a second.
+               " PRAGMA wal_autocheckpoint = 10000;"
                " PRAGMA foreign_keys = ON; PRAGMA foreign_keys", value, sizeof value) != 0)
         goto fail;
     //  foreign_keys is silently ignored where compiled out: read it back.

@@ -1,0 +1,170 @@
+/*  test_builds.c: the daemon's in-memory build state over a real store:
+    the queue, batches, and re-estimating units that had no history.      */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builds.h"
+#include "store.h"
+
+typedef struct {
+    char dir[64];            //  temp folder
+    char path[96];           //  database in it
+    store_t *store;          //  open store
+    builds_t *builds;        //  the registry under test
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fx = calloc (1, sizeof *fx);
+    snprintf (fx->dir, sizeof fx->dir, "/tmp/satchel-builds-XXXXXX");
+    if (!mkdtemp (fx->dir))
+        return -1;
+    snprintf (fx->path, sizeof fx->path, "%s/test.db", fx->dir);
+    fx->store = store_open (fx->path);
+    if (!fx->store)
+        return -1;
+    fx->builds = builds_new (fx->store);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fx = *state;
+    builds_destroy (&fx->builds);
+    store_destroy (&fx->store);
+    char file[128];
+    const char *suffixes[] = { "", "-wal", "-shm" };
+    for (int i = 0; i < 3; i++) {
+        snprintf (file, sizeof file, "%s%s", fx->path, suffixes[i]);
+        unlink (file);
+    }
+    rmdir (fx->dir);
+    free (fx);
+    return 0;
+}
+
+//  Six units: two with history (5000, 4000 ms), four guessed at 1000 ms.
+static build_t *
+s_make_build (fixture_t *fx, attempt_t **attempt)
+{
+    char *names[] = { "slow_a", "slow_b", "new_c", "new_d", "new_e", "new_f" };
+    double predicted[] = { 5000, 4000, 1000, 1000, 1000, 1000 };
+    uint8_t guessed[] = { 0, 0, 1, 1, 1, 1 };
+    int64_t suite_id = 0;
+    assert_int_equal (store_suite_ensure (fx->store, "s", &suite_id), 0);
+    build_t *build = NULL;
+    assert_int_equal (builds_create (fx->builds, suite_id, "s", "b1", 2, "queue", "c", "main",
+                                     "0123456789012345678901234567890123456789", names,
+                                     predicted, guessed, 6, &build), 0);
+    assert_int_equal (builds_attempt_add (fx->builds, build, 0, "att0", attempt), 0);
+    return build;
+}
+
+static void
+test_guessed_units_take_the_measured_mean (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *attempt = NULL;
+    build_t *build = s_make_build (fx, &attempt);
+    assert_true (build->remaining_ms == 13000);
+    //  Hand out the two known units and one guessed unit.
+    build_batch_t *batch = NULL;
+    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 3, &batch), 0);
+    assert_int_equal (batch->unit_count, 3);
+    assert_true (build->remaining_ms == 3000);
+    //  A known unit's time teaches nothing about the guesses.
+    builds_learn_guess (build, 0, 4800);
+    assert_true (build->predicted_ms[3] == 1000);
+    //  The guessed unit took 200 ms: the three waiting guesses follow.
+    builds_learn_guess (build, 2, 200);
+    for (uint32_t i = 3; i < 6; i++)
+        assert_true (build->predicted_ms[i] == 200);
+    assert_true (build->remaining_ms == 600);
+    assert_true (build->queue_ms[build->queue_head] == 200);
+    //  The same unit reported again (a duplicate) changes nothing.
+    builds_learn_guess (build, 2, 900);
+    assert_true (build->predicted_ms[3] == 200);
+    //  A second guessed unit at 210 ms: the mean (205) is within 10% of
+    //  200, so the waiting units keep 200 (no walk of the queue).
+    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 1, &batch), 0);
+    builds_learn_guess (build, 3, 210);
+    assert_true (build->predicted_ms[4] == 200);
+    //  A third at 800 ms: mean 403 is far off, so the rest take it.
+    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 1, &batch), 0);
+    builds_learn_guess (build, 4, 800);
+    assert_true (build->predicted_ms[5] > 403 && build->predicted_ms[5] < 404);
+    assert_true (build->remaining_ms > 403 && build->remaining_ms < 404);
+}
+
+static void
+test_batches_take_the_queue_front_in_order (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *attempt = NULL;
+    build_t *build = s_make_build (fx, &attempt);
+    build_batch_t *batch = NULL;
+    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 2, &batch), 0);
+    assert_int_equal (batch->seq, 1);
+    assert_string_equal (build->names[batch->unit_idx[0]], "slow_a");
+    assert_string_equal (build->names[batch->unit_idx[1]], "slow_b");
+    assert_int_equal (build->state[batch->unit_idx[0]], UNIT_ASSIGNED);
+    assert_ptr_equal (builds_batch_find (build, 0, 1), batch);
+    assert_null (builds_batch_find (build, 0, 2));
+    assert_null (builds_batch_find (build, 1, 1));
+    assert_int_equal (builds_batch_complete (build, batch), 2);
+    assert_int_equal (build->done_count, 2);
+    //  Completing twice counts nothing twice.
+    assert_int_equal (builds_batch_complete (build, batch), 0);
+    assert_int_equal (build->done_count, 2);
+    //  Asking for more than is waiting takes what is left.
+    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 99, &batch), 0);
+    assert_int_equal (batch->seq, 2);
+    assert_int_equal (batch->unit_count, 4);
+    assert_true (build->remaining_ms == 0);
+}
+
+static void
+test_forgotten_build_loads_back_from_the_store (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *attempt = NULL;
+    build_t *build = s_make_build (fx, &attempt);
+    build_batch_t *batch = NULL;
+    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 2, &batch), 0);
+    int64_t suite_id = build->suite_id;
+    builds_forget_all (fx->builds);
+    build_t *loaded = NULL;
+    assert_int_equal (builds_find (fx->builds, suite_id, "b1", &loaded), 0);
+    assert_int_equal (loaded->unit_count, 6);
+    assert_int_equal (loaded->queue_len - loaded->queue_head, 4);
+    assert_true (loaded->remaining_ms == 4000);
+    assert_int_equal (loaded->nodes[0].batch_count, 1);
+    assert_int_equal (loaded->state[0], UNIT_ASSIGNED);
+    attempt_t *found = NULL;
+    assert_int_equal (builds_attempt_find (fx->builds, "att0", &found), 0);
+    assert_ptr_equal (found->build, loaded);
+    assert_int_equal (builds_attempt_find (fx->builds, "nobody", &found), 1);
+    assert_int_equal (builds_find (fx->builds, suite_id, "b2", &loaded), 1);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_guessed_units_take_the_measured_mean, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_batches_take_the_queue_front_in_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_forgotten_build_loads_back_from_the_store, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
