@@ -1,0 +1,145 @@
+/*  store_sql.h: the SQL of store.c: the schema, one migration per version,
+    and every statement the store prepares. Included by store.c only; kept
+    apart so that the SQL reads as one piece and store.c as code.          */
+#ifndef SATCHEL_STORE_SQL_H
+#define SATCHEL_STORE_SQL_H
+
+#include "store.h"
+
+//  Schema version 1. Constraints are there to catch our own bugs cheaply.
+//  samples.build_id is NULL for a sample from no build (build_id 0).
+//  "commit" is quoted because COMMIT is an SQL keyword.
+static const char s_schema_v1[] =
+    "CREATE TABLE suites ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE builds ("
+    "  id INTEGER PRIMARY KEY,"
+    "  suite_id INTEGER NOT NULL REFERENCES suites (id),"
+    "  build_key TEXT NOT NULL,"
+    "  node_total INTEGER NOT NULL CHECK (node_total >= 1),"
+    "  mode TEXT NOT NULL, \"commit\" TEXT NOT NULL, branch TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  unit_count INTEGER NOT NULL CHECK (unit_count >= 0),"
+    "  created_ms INTEGER NOT NULL,"
+    "  finished_ms INTEGER NOT NULL DEFAULT 0,"    //  0 while running
+    "  UNIQUE (suite_id, build_key));"
+    "CREATE TABLE units ("
+    "  build_id INTEGER NOT NULL REFERENCES builds (id),"
+    "  idx INTEGER NOT NULL CHECK (idx >= 0),"
+    "  name TEXT NOT NULL,"
+    "  predicted_ms REAL NOT NULL,"
+    "  PRIMARY KEY (build_id, idx)) WITHOUT ROWID;"
+    "CREATE TABLE attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  build_id INTEGER NOT NULL REFERENCES builds (id),"
+    "  node_index INTEGER NOT NULL CHECK (node_index >= 0),"
+    "  attempt TEXT NOT NULL UNIQUE,"
+    "  started_ms INTEGER NOT NULL,"
+    "  last_req INTEGER NOT NULL DEFAULT 0,"       //  uint64 stored bit for bit
+    "  last_reply BLOB);"
+    "CREATE INDEX attempts_by_node ON attempts (build_id, node_index);"
+    "CREATE TABLE batches ("
+    "  id INTEGER PRIMARY KEY,"
+    "  build_id INTEGER NOT NULL REFERENCES builds (id),"
+    "  node_index INTEGER NOT NULL CHECK (node_index >= 0),"
+    "  seq INTEGER NOT NULL CHECK (seq >= 1),"
+    "  attempt_id INTEGER NOT NULL REFERENCES attempts (id),"
+    "  created_ms INTEGER NOT NULL,"
+    "  reported_ms INTEGER, wall_ms INTEGER, exit_code INTEGER);"  //  NULL until reported
+    "CREATE INDEX batches_by_node ON batches (build_id, node_index, seq);"
+    "CREATE TABLE batch_units ("
+    "  batch_id INTEGER NOT NULL REFERENCES batches (id),"
+    "  pos INTEGER NOT NULL CHECK (pos >= 0),"
+    "  unit_idx INTEGER NOT NULL CHECK (unit_idx >= 0),"
+    "  PRIMARY KEY (batch_id, pos)) WITHOUT ROWID;"
+    "CREATE TABLE timings ("
+    "  suite_id INTEGER NOT NULL REFERENCES suites (id),"
+    "  name TEXT NOT NULL,"
+    "  estimate_ms REAL NOT NULL,"
+    "  samples INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (suite_id, name)) WITHOUT ROWID;"
+    "CREATE TABLE samples ("
+    "  id INTEGER PRIMARY KEY,"
+    "  suite_id INTEGER NOT NULL REFERENCES suites (id),"
+    "  build_id INTEGER REFERENCES builds (id),"
+    "  name TEXT NOT NULL,"
+    "  duration_ms REAL NOT NULL CHECK (duration_ms >= 0),"   //  NaN binds as NULL
+    "  ok INTEGER NOT NULL CHECK (ok IN (0, 1)),"
+    "  at_ms INTEGER NOT NULL);"
+    "CREATE INDEX samples_by_name ON samples (suite_id, name);";
+
+//  s_migrations[v] takes a database from user_version v to v + 1.
+static const char *const s_migrations[] = { s_schema_v1 };
+_Static_assert (sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERSION,
+                "one migration per schema version");
+
+typedef enum {
+    STMT_BEGIN, STMT_COMMIT, STMT_ROLLBACK,
+    STMT_SUITE_FIND, STMT_SUITE_INSERT, STMT_SUITE_COUNTS,
+    STMT_ESTIMATE, STMT_SAMPLE_INSERT, STMT_TIMING_UPSERT,
+    STMT_BUILD_FIND, STMT_BUILD_GET, STMT_BUILD_INSERT, STMT_BUILD_FINISH,
+    STMT_UNIT_INSERT, STMT_UNITS_LOAD,
+    STMT_ATTEMPT_INSERT, STMT_ATTEMPT_FIND, STMT_ATTEMPT_SAVE,
+    STMT_BATCH_INSERT, STMT_BATCH_UNIT_INSERT, STMT_BATCH_REPORT, STMT_BATCHES_LOAD,
+    STMT_COUNT
+} stmt_id_t;
+
+#define BUILD_COLUMNS "id, suite_id, build_key, node_total, mode, \"commit\", branch," \
+                      " digest, unit_count, created_ms, finished_ms"
+
+static const char *const s_sql[STMT_COUNT] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_SUITE_FIND] = "SELECT id FROM suites WHERE name = ?1",
+    [STMT_SUITE_INSERT] = "INSERT INTO suites (name) VALUES (?1)",
+    [STMT_SUITE_COUNTS] = "SELECT (SELECT count(*) FROM timings WHERE suite_id = ?1),"
+                          " (SELECT count(*) FROM samples WHERE suite_id = ?1)",
+    [STMT_ESTIMATE] = "SELECT estimate_ms FROM timings WHERE suite_id = ?1 AND name = ?2",
+    [STMT_SAMPLE_INSERT] =
+        "INSERT INTO samples (suite_id, build_id, name, duration_ms, ok, at_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    //  In DO UPDATE a bare column is the stored row, excluded.x the new one.
+    [STMT_TIMING_UPSERT] =
+        "INSERT INTO timings (suite_id, name, estimate_ms, samples, updated_ms)"
+        " VALUES (?1, ?2, ?3, 1, ?5) ON CONFLICT (suite_id, name) DO UPDATE SET"
+        " estimate_ms = estimate_ms + ?4 * (excluded.estimate_ms - estimate_ms),"
+        " samples = samples + 1, updated_ms = excluded.updated_ms",
+    [STMT_BUILD_FIND] =
+        "SELECT " BUILD_COLUMNS " FROM builds WHERE suite_id = ?1 AND build_key = ?2",
+    [STMT_BUILD_GET] = "SELECT " BUILD_COLUMNS " FROM builds WHERE id = ?1",
+    [STMT_BUILD_INSERT] =
+        "INSERT INTO builds (suite_id, build_key, node_total, mode, \"commit\", branch,"
+        " digest, unit_count, created_ms, finished_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [STMT_BUILD_FINISH] = "UPDATE builds SET finished_ms = ?2 WHERE id = ?1",
+    [STMT_UNIT_INSERT] =
+        "INSERT INTO units (build_id, idx, name, predicted_ms) VALUES (?1, ?2, ?3, ?4)",
+    [STMT_UNITS_LOAD] =
+        "SELECT idx, name, predicted_ms FROM units WHERE build_id = ?1 ORDER BY idx",
+    [STMT_ATTEMPT_INSERT] =
+        "INSERT INTO attempts (build_id, node_index, attempt, started_ms)"
+        " VALUES (?1, ?2, ?3, ?4)",
+    [STMT_ATTEMPT_FIND] =
+        "SELECT id, build_id, node_index, last_req, last_reply FROM attempts"
+        " WHERE attempt = ?1",
+    [STMT_ATTEMPT_SAVE] = "UPDATE attempts SET last_req = ?2, last_reply = ?3 WHERE id = ?1",
+    [STMT_BATCH_INSERT] =
+        "INSERT INTO batches (build_id, node_index, seq, attempt_id, created_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_BATCH_UNIT_INSERT] =
+        "INSERT INTO batch_units (batch_id, pos, unit_idx) VALUES (?1, ?2, ?3)",
+    [STMT_BATCH_REPORT] =
+        "UPDATE batches SET reported_ms = ?2, wall_ms = ?3, exit_code = ?4 WHERE id = ?1",
+    //  One pass over a build's batches and their units; LEFT JOIN keeps a
+    //  batch without units.
+    [STMT_BATCHES_LOAD] =
+        "SELECT b.id, b.node_index, b.seq, b.attempt_id, b.reported_ms IS NOT NULL,"
+        " b.exit_code, u.unit_idx"
+        " FROM batches b LEFT JOIN batch_units u ON u.batch_id = b.id"
+        " WHERE b.build_id = ?1 ORDER BY b.id, u.pos",
+};
+
+#endif
