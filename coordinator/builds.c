@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  Reports of guessed units needed before their mean replaces the guess.
+#define GUESS_MIN_SAMPLES 3
+
 //  Room for "suite_id:build_key".
 #define BUILDS_KEY_SIZE (24 + PROTO_BUILD_MAX + 1)
 
@@ -422,11 +425,14 @@ builds_learn_guess (build_t *build, uint32_t unit_idx, double measured_ms)
     build->guess_sum_ms += measured_ms;
     build->guess_count++;
     double mean = build->guess_sum_ms / (double) build->guess_count;
-    if (mean < 1)
-        mean = 1;
-    //  Re-applying walks the waiting queue; the 10% band keeps that to a
-    //  handful of walks per build as the mean settles.
-    if (build->guess_ms > 0 && mean > build->guess_ms * 0.9 && mean < build->guess_ms * 1.1)
+    //  Guesses only grow. The first reports come from the batches that
+    //  finished first, which lean towards short units, so a low early mean
+    //  is weak evidence; and a guess too low is the harmful error (it packs
+    //  too much real work into the last batches), while a guess too high
+    //  only costs a few more runner start-ups. A few samples first, so one
+    //  odd unit cannot move them, and then only past 10%, which also keeps
+    //  the walks of the queue below to a handful per build.
+    if (build->guess_count < GUESS_MIN_SAMPLES || mean <= build->guess_ms * 1.1)
         return;
     for (size_t q = build->queue_head; q < build->queue_len; q++) {
         uint32_t idx = build->queue[q];

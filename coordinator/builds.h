@@ -93,11 +93,12 @@ int builds_create (builds_t *self, int64_t suite_id, const char *suite, const ch
                    build_t **build);
 
 //  Learn from a reported unit: if its prediction was a guess, its measured
-//  time joins the mean of the guessed units done so far. When that mean
-//  has moved more than 10% from what the waiting guessed units predict,
-//  they all take it (a build without history should not keep sizing its
-//  batches by a default that its own reports have proved wrong). Memory
-//  only: after a restart the stored guesses are used again.
+//  time joins the mean of the guessed units done so far. Once 3 have been
+//  reported and that mean is more than 10% above what the waiting guessed
+//  units predict, they all take it: a build without history should not
+//  keep packing batches by a default its own reports have proved too low.
+//  Guesses never shrink (see builds.c for why). Memory only: after a
+//  restart the stored guesses are used again.
 void builds_learn_guess (build_t *build, uint32_t unit_idx, double measured_ms);
 
 //  Find an attempt: memory, else the store (loading its build). Returns 0

@@ -54,57 +54,73 @@ s_teardown (void **state)
     return 0;
 }
 
-//  Six units: two with history (5000, 4000 ms), four guessed at 1000 ms.
+//  Eight units: two with history (5000, 4000 ms), six guessed at 1000 ms.
 static build_t *
 s_make_build (fixture_t *fx, attempt_t **attempt)
 {
-    char *names[] = { "slow_a", "slow_b", "new_c", "new_d", "new_e", "new_f" };
-    double predicted[] = { 5000, 4000, 1000, 1000, 1000, 1000 };
-    uint8_t guessed[] = { 0, 0, 1, 1, 1, 1 };
+    char *names[] = { "slow_a", "slow_b", "new_c", "new_d", "new_e", "new_f", "new_g", "new_h" };
+    double predicted[] = { 5000, 4000, 1000, 1000, 1000, 1000, 1000, 1000 };
+    uint8_t guessed[] = { 0, 0, 1, 1, 1, 1, 1, 1 };
     int64_t suite_id = 0;
     assert_int_equal (store_suite_ensure (fx->store, "s", &suite_id), 0);
     build_t *build = NULL;
     assert_int_equal (builds_create (fx->builds, suite_id, "s", "b1", 2, "queue", "c", "main",
                                      "0123456789012345678901234567890123456789", names,
-                                     predicted, guessed, 6, &build), 0);
+                                     predicted, guessed, 8, &build), 0);
     assert_int_equal (builds_attempt_add (fx->builds, build, 0, "att0", attempt), 0);
     return build;
 }
 
 static void
-test_guessed_units_take_the_measured_mean (void **state)
+test_guesses_grow_to_the_measured_mean (void **state)
 {
     fixture_t *fx = *state;
     attempt_t *attempt = NULL;
     build_t *build = s_make_build (fx, &attempt);
-    assert_true (build->remaining_ms == 13000);
-    //  Hand out the two known units and one guessed unit.
+    assert_true (build->remaining_ms == 15000);
+    //  Hand out the two known units and three guessed ones (c, d, e).
     build_batch_t *batch = NULL;
-    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 3, &batch), 0);
-    assert_int_equal (batch->unit_count, 3);
+    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 5, &batch), 0);
     assert_true (build->remaining_ms == 3000);
     //  A known unit's time teaches nothing about the guesses.
-    builds_learn_guess (build, 0, 4800);
-    assert_true (build->predicted_ms[3] == 1000);
-    //  The guessed unit took 200 ms: the three waiting guesses follow.
-    builds_learn_guess (build, 2, 200);
-    for (uint32_t i = 3; i < 6; i++)
-        assert_true (build->predicted_ms[i] == 200);
-    assert_true (build->remaining_ms == 600);
-    assert_true (build->queue_ms[build->queue_head] == 200);
-    //  The same unit reported again (a duplicate) changes nothing.
-    builds_learn_guess (build, 2, 900);
-    assert_true (build->predicted_ms[3] == 200);
-    //  A second guessed unit at 210 ms: the mean (205) is within 10% of
-    //  200, so the waiting units keep 200 (no walk of the queue).
+    builds_learn_guess (build, 0, 9000);
+    assert_true (build->predicted_ms[5] == 1000);
+    //  Two guessed units far above the guess: not yet enough samples.
+    builds_learn_guess (build, 2, 3000);
+    builds_learn_guess (build, 3, 4000);
+    assert_true (build->predicted_ms[5] == 1000);
+    //  The same unit reported again (a duplicate) does not count twice.
+    builds_learn_guess (build, 3, 4000);
+    assert_true (build->predicted_ms[5] == 1000);
+    //  The third: mean (3000 + 4000 + 2000) / 3 = 3000, so the three
+    //  waiting guesses take it.
+    builds_learn_guess (build, 4, 2000);
+    for (uint32_t i = 5; i < 8; i++)
+        assert_true (build->predicted_ms[i] == 3000);
+    assert_true (build->remaining_ms == 9000);
+    assert_true (build->queue_ms[build->queue_head] == 3000);
+    //  A fourth at 3200 ms: mean 3050 is within 10% of 3000, nothing moves.
     assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 1, &batch), 0);
-    builds_learn_guess (build, 3, 210);
-    assert_true (build->predicted_ms[4] == 200);
-    //  A third at 800 ms: mean 403 is far off, so the rest take it.
-    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 1, &batch), 0);
-    builds_learn_guess (build, 4, 800);
-    assert_true (build->predicted_ms[5] > 403 && build->predicted_ms[5] < 404);
-    assert_true (build->remaining_ms > 403 && build->remaining_ms < 404);
+    builds_learn_guess (build, 5, 3200);
+    assert_true (build->predicted_ms[6] == 3000);
+}
+
+static void
+test_guesses_never_shrink (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *attempt = NULL;
+    build_t *build = s_make_build (fx, &attempt);
+    build_batch_t *batch = NULL;
+    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 5, &batch), 0);
+    //  The first batches to report are the short ones; their low mean must
+    //  not shrink the guesses, or the next batch would swallow the queue.
+    builds_learn_guess (build, 2, 100);
+    builds_learn_guess (build, 3, 100);
+    builds_learn_guess (build, 4, 100);
+    for (uint32_t i = 5; i < 8; i++)
+        assert_true (build->predicted_ms[i] == 1000);
+    assert_true (build->remaining_ms == 3000);
 }
 
 static void
@@ -130,7 +146,7 @@ test_batches_take_the_queue_front_in_order (void **state)
     //  Asking for more than is waiting takes what is left.
     assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 99, &batch), 0);
     assert_int_equal (batch->seq, 2);
-    assert_int_equal (batch->unit_count, 4);
+    assert_int_equal (batch->unit_count, 6);
     assert_true (build->remaining_ms == 0);
 }
 
@@ -146,9 +162,9 @@ test_forgotten_build_loads_back_from_the_store (void **state)
     builds_forget_all (fx->builds);
     build_t *loaded = NULL;
     assert_int_equal (builds_find (fx->builds, suite_id, "b1", &loaded), 0);
-    assert_int_equal (loaded->unit_count, 6);
-    assert_int_equal (loaded->queue_len - loaded->queue_head, 4);
-    assert_true (loaded->remaining_ms == 4000);
+    assert_int_equal (loaded->unit_count, 8);
+    assert_int_equal (loaded->queue_len - loaded->queue_head, 6);
+    assert_true (loaded->remaining_ms == 6000);
     assert_int_equal (loaded->nodes[0].batch_count, 1);
     assert_int_equal (loaded->state[0], UNIT_ASSIGNED);
     attempt_t *found = NULL;
@@ -162,7 +178,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_guessed_units_take_the_measured_mean, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_guesses_grow_to_the_measured_mean, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_guesses_never_shrink, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_batches_take_the_queue_front_in_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_forgotten_build_loads_back_from_the_store, s_setup, s_teardown),
     };
