@@ -248,10 +248,15 @@ harness_daemon_start (harness_daemon_t *daemon, char *dir, const char *const *ex
         poll (NULL, 0, 5);
     }
     free (ready);
-    if (rc != 0 && daemon->pid > 0) {
-        kill (daemon->pid, SIGKILL);
-        waitpid (daemon->pid, NULL, 0);
-        daemon->pid = 0;
+    if (rc != 0) {
+        if (daemon->pid > 0) {
+            kill (daemon->pid, SIGKILL);
+            waitpid (daemon->pid, NULL, 0);
+            daemon->pid = 0;
+        }
+        //  Keep the log path for the caller's message; nothing else to free.
+        free (daemon->db);
+        daemon->db = NULL;
     }
     return rc;
 }

@@ -1,0 +1,40 @@
+/*  bench_throughput.h: what bench_throughput.c (the cases and the report)
+    and bench_throughput_loadgen.c (the load generator) share.             */
+#ifndef SATCHEL_BENCH_THROUGHPUT_H
+#define SATCHEL_BENCH_THROUGHPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AGENTS_MAX 64
+#define CASE_DEADLINE_MS 120000    //  one case may take at most this long
+#define STALL_MS 15000             //  no reply at all for this long: give up
+
+typedef struct {
+    const char *label;       //  what was measured
+    bool one_unit;           //  --max-batch-units 1 --runner-startup 0, else defaults
+    bool real;               //  real agents (no per-request latency)
+    unsigned units;          //  units in the build
+    uint64_t batches;        //  batch replies
+    uint64_t units_got;      //  units in them
+    uint64_t requests;       //  requests answered in the timed window
+    int64_t elapsed_us;      //  the timed window
+    double p50_ms;           //  request latency, median
+    double p99_ms;           //  99th percentile
+    double daemon_cpu;       //  satcheld CPU seconds in the window
+    double daemon_written;   //  bytes satcheld wrote to storage in the window
+    double self_cpu;         //  our CPU seconds in the window (load generator)
+    bool ok;                 //  completed, every unit exactly once
+} throughput_case_t;
+
+//  Drive agent_count REQ sockets against the daemon at endpoint (process
+//  daemon_pid) through one build of the unit_count names (sorted, unique),
+//  one request outstanding per socket, until every node gets done; fill
+//  result's rates, latencies and CPU figures. Returns 0, or -1 (printed on
+//  stderr) on a timeout, an interrupt, an unexpected reply or a unit count
+//  that does not add up.
+int throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
+                        unsigned agent_count, pid_t daemon_pid, throughput_case_t *result);
+
+#endif

@@ -1,0 +1,281 @@
+/*  bench_throughput_loadgen.c: bench_throughput's load generator. One
+    process drives one REQ socket per node, one request outstanding each
+    (zmq_poll), speaking common/proto.h: join with the sorted unit list and
+    its digest, then next -> batch -> next with the report of that batch
+    (times all 0, wall 0, exit 0) until done.                              */
+#include "bench_throughput.h"
+#include "bench_util.h"
+#include "proto.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static int
+s_compare_i64 (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    void *socket;                //  REQ socket to satcheld
+    char attempt[48];            //  this node's attempt id
+    uint64_t req;                //  last request number sent
+    uint32_t batch;              //  batch to report with the next request (0: none)
+    size_t batch_units;          //  its unit count
+    int64_t sent_us;             //  when the outstanding request went out
+    bool waiting;                //  a request is outstanding
+    bool done;                   //  got done
+} node_t;
+
+static int
+s_send (node_t *node, proto_msg_t *msg)
+{
+    char *data = NULL;
+    size_t size = 0;
+    proto_msg_set_str (&msg->attempt, node->attempt);
+    msg->req = ++node->req;
+    if (proto_encode (msg, &data, &size) != 0) {
+        fprintf (stderr, "bench_throughput: cannot encode %s\n", proto_type_name (msg->type));
+        return -1;
+    }
+    int rc = zmq_send (node->socket, data, size, 0) == (int) size ? 0 : -1;
+    free (data);
+    if (rc != 0)
+        fprintf (stderr, "bench_throughput: send: %s\n", zmq_strerror (zmq_errno ()));
+    node->sent_us = util_mono_us ();
+    node->waiting = rc == 0;
+    return rc;
+}
+
+static int
+s_send_next (node_t *node, uint64_t *zeros)
+{
+    proto_msg_t *next = proto_msg_new (PROTO_NEXT);
+    if (node->batch > 0) {
+        next->has_report = true;
+        next->report_batch = node->batch;
+        next->report_wall_ms = 0;
+        next->report_exit = 0;
+        next->report_time_count = node->batch_units;
+        //  Borrowed for encoding only; detached before destroy.
+        next->report_times_ms = zeros;
+    }
+    int rc = s_send (node, next);
+    next->report_times_ms = NULL;
+    proto_msg_destroy (&next);
+    return rc;
+}
+
+//  Receive one reply. Returns the decoded message or NULL (message printed).
+static proto_msg_t *
+s_receive (node_t *node, const proto_limits_t *limits)
+{
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    if (zmq_msg_recv (&frame, node->socket, 0) < 0) {
+        fprintf (stderr, "bench_throughput: recv: %s\n", zmq_strerror (zmq_errno ()));
+        zmq_msg_close (&frame);
+        return NULL;
+    }
+    node->waiting = false;
+    proto_error_t err;
+    proto_msg_t *msg = proto_decode (zmq_msg_data (&frame), zmq_msg_size (&frame), limits, &err);
+    zmq_msg_close (&frame);
+    if (!msg)
+        fprintf (stderr, "bench_throughput: unreadable reply: %s\n", err.message);
+    else if (msg->type == PROTO_ERROR) {
+        fprintf (stderr, "bench_throughput: error reply: %s: %s\n", msg->code, msg->message);
+        proto_msg_destroy (&msg);
+    }
+    return msg;
+}
+
+//  Wait for one reply on any waiting node, at most STALL_MS and never past
+//  deadline_us. The scan starts after the node served last, so no node is
+//  always served first. Returns the node's index, -1 on timeout or error.
+static int
+s_poll (node_t *nodes, unsigned count, unsigned *cursor, int64_t deadline_us)
+{
+    zmq_pollitem_t items[AGENTS_MAX];
+    unsigned map[AGENTS_MAX];
+    unsigned n_items = 0;
+    for (unsigned j = 0; j < count; j++) {
+        unsigned i = (*cursor + j) % count;
+        if (nodes[i].waiting) {
+            items[n_items] = (zmq_pollitem_t) { nodes[i].socket, 0, ZMQ_POLLIN, 0 };
+            map[n_items++] = i;
+        }
+    }
+    if (n_items == 0)
+        return -1;
+    int64_t stall_until = util_mono_us () + (int64_t) STALL_MS * 1000;
+    if (stall_until > deadline_us)
+        stall_until = deadline_us;
+    while (true) {
+        int64_t left = (stall_until - util_mono_us ()) / 1000;
+        if (left <= 0)
+            return -1;
+        int rc = zmq_poll (items, (int) n_items, (long) (left > 1000 ? 1000 : left));
+        if ((rc < 0 && zmq_errno () != EINTR) || bench_interrupted ())
+            return -1;
+        for (unsigned k = 0; rc > 0 && k < n_items; k++) {
+            if (items[k].revents & ZMQ_POLLIN) {
+                *cursor = map[k] + 1;
+                return (int) map[k];
+            }
+        }
+    }
+}
+
+int
+throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
+                    unsigned agent_count, pid_t daemon_pid, throughput_case_t *result)
+{
+    proto_limits_t limits;
+    proto_limits_default (&limits);
+    void *ctx = zmq_ctx_new ();
+    node_t nodes[AGENTS_MAX];
+    memset (nodes, 0, sizeof nodes);
+    size_t latency_count = 0, latency_alloc = (size_t) unit_count + agent_count + 16;
+    int64_t *latency = util_calloc (latency_alloc, sizeof (int64_t));
+    uint64_t *zeros = util_calloc (PROTO_DEFAULT_MAX_UNITS, sizeof (uint64_t));
+    char digest[PROTO_DIGEST_LEN + 1];
+    proto_msg_t *join = NULL;
+    int rc = -1;
+    if (!ctx)
+        goto cleanup;
+    int64_t deadline = util_mono_us () + (int64_t) CASE_DEADLINE_MS * 1000;
+    for (unsigned i = 0; i < agent_count; i++) {
+        nodes[i].socket = zmq_socket (ctx, ZMQ_REQ);
+        if (!nodes[i].socket) {
+            fprintf (stderr, "bench_throughput: socket: %s\n", zmq_strerror (zmq_errno ()));
+            goto cleanup;
+        }
+        int linger = 0;
+        zmq_setsockopt (nodes[i].socket, ZMQ_LINGER, &linger, sizeof linger);
+        snprintf (nodes[i].attempt, sizeof nodes[i].attempt, "bench-%d-%u", (int) getpid (), i);
+        if (zmq_connect (nodes[i].socket, endpoint) != 0) {
+            fprintf (stderr, "bench_throughput: connect %s: %s\n", endpoint,
+                     zmq_strerror (zmq_errno ()));
+            goto cleanup;
+        }
+    }
+
+    //  Join every node (untimed): the first join creates the build.
+    proto_digest ((const char *const *) names, unit_count, digest);
+    join = proto_msg_new (PROTO_JOIN);
+    proto_msg_set_str (&join->suite, "bench-throughput");
+    proto_msg_set_str (&join->build, "throughput-1");
+    join->node_total = agent_count;
+    proto_msg_set_str (&join->commit, "bench");
+    proto_msg_set_str (&join->branch, "bench");
+    proto_msg_set_str (&join->mode, "queue");
+    proto_msg_set_str (&join->digest, digest);
+    //  The names are borrowed for encoding; detached before destroy.
+    join->units = names;
+    join->unit_count = unit_count;
+    for (unsigned i = 0; i < agent_count; i++) {
+        join->node_index = i;
+        if (s_send (&nodes[i], join) != 0)
+            goto cleanup;
+    }
+    unsigned cursor = 0;
+    for (unsigned joined = 0; joined < agent_count; joined++) {
+        int i = s_poll (nodes, agent_count, &cursor, deadline);
+        if (i < 0) {
+            fprintf (stderr, "bench_throughput: no joined reply in time\n");
+            goto cleanup;
+        }
+        proto_msg_t *reply = s_receive (&nodes[i], &limits);
+        bool good = reply && reply->type == PROTO_JOINED && reply->units_total == unit_count;
+        proto_msg_destroy (&reply);
+        if (!good) {
+            fprintf (stderr, "bench_throughput: join of node %d failed\n", i);
+            goto cleanup;
+        }
+    }
+
+    //  The timed window: first next to last done.
+    double daemon_cpu0 = bench_proc_cpu (daemon_pid);
+    double written0 = bench_proc_written (daemon_pid);
+    double self_cpu0 = bench_self_cpu ();
+    int64_t start = util_mono_us ();
+    for (unsigned i = 0; i < agent_count; i++)
+        if (s_send_next (&nodes[i], zeros) != 0)
+            goto cleanup;
+    unsigned done = 0;
+    while (done < agent_count) {
+        int i = s_poll (nodes, agent_count, &cursor, deadline);
+        if (i < 0 && bench_interrupted ())
+            goto cleanup;
+        if (i < 0) {
+            fprintf (stderr, "bench_throughput: no reply for %d ms or past the deadline; "
+                             "%u of %u nodes done, %" PRIu64 " batches\n",
+                     STALL_MS, done, agent_count, result->batches);
+            goto cleanup;
+        }
+        node_t *node = &nodes[i];
+        proto_msg_t *reply = s_receive (node, &limits);
+        if (!reply)
+            goto cleanup;
+        if (latency_count < latency_alloc)
+            latency[latency_count++] = util_mono_us () - node->sent_us;
+        result->requests++;
+        if (reply->type == PROTO_BATCH) {
+            result->batches++;
+            result->units_got += reply->unit_count;
+            node->batch = reply->batch;
+            node->batch_units = reply->unit_count;
+            proto_msg_destroy (&reply);
+            if (s_send_next (node, zeros) != 0)
+                goto cleanup;
+        }
+        else if (reply->type == PROTO_DONE) {
+            node->done = true;
+            done++;
+            proto_msg_destroy (&reply);
+        }
+        else {
+            fprintf (stderr, "bench_throughput: unexpected %s reply\n",
+                     proto_type_name (reply->type));
+            proto_msg_destroy (&reply);
+            goto cleanup;
+        }
+    }
+    result->elapsed_us = util_mono_us () - start;
+    result->daemon_cpu = bench_proc_cpu (daemon_pid) - daemon_cpu0;
+    result->daemon_written = bench_proc_written (daemon_pid) - written0;
+    result->self_cpu = bench_self_cpu () - self_cpu0;
+    qsort (latency, latency_count, sizeof (int64_t), s_compare_i64);
+    if (latency_count > 0) {
+        result->p50_ms = (double) latency[latency_count / 2] / 1000.0;
+        result->p99_ms = (double) latency[(latency_count * 99) / 100] / 1000.0;
+    }
+    if (result->units_got != unit_count) {
+        fprintf (stderr, "bench_throughput: %" PRIu64 " units handed out for %u in the build\n",
+                 result->units_got, unit_count);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (join) {
+        join->units = NULL;
+        join->unit_count = 0;
+        proto_msg_destroy (&join);
+    }
+    for (unsigned i = 0; i < agent_count; i++)
+        if (nodes[i].socket)
+            zmq_close (nodes[i].socket);
+    if (ctx)
+        zmq_ctx_term (ctx);
+    free (latency);
+    free (zeros);
+    return rc;
+}
