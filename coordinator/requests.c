@@ -141,8 +141,11 @@ cleanup:
     return rc;
 }
 
+//  The handlers: each returns 0 with *out (a reply, or NULL for "answer
+//  from the attempt's memory") and *handled (the attempt it worked on, or
+//  NULL), or -1 on a store error.
 static int
-s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
+s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t **handled)
 {
     attempt_t *attempt = NULL;
     build_t *build = NULL;
@@ -157,6 +160,7 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
     if (rc == 0) {
         //  A join resent after a lost reply is answered from memory by the
         //  caller; a later join from the same attempt must name the same node.
+        *handled = attempt;
         if (s_repeat (self, attempt, req, out))
             return 0;
         if (strcmp (attempt->build->key, req->build) != 0
@@ -219,6 +223,7 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
     if (!attempt && builds_attempt_add (self->builds, build, req->node_index, req->attempt,
                                         &attempt) != 0)
         return -1;
+    *handled = attempt;
     log_info ("node_joined suite=%s build=%s node=%u/%u attempt=%s created=%s",
               log_quote (req->suite), log_quote (req->build), req->node_index,
               req->node_total, req->attempt, created ? "yes" : "no");
@@ -285,7 +290,7 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
 }
 
 static int
-s_next (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
+s_next (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t **handled)
 {
     attempt_t *attempt = NULL;
     int rc = builds_attempt_find (self->builds, req->attempt, &attempt);
@@ -296,6 +301,7 @@ s_next (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
                                 "attempt %s never joined a build; send join first", req->attempt);
         return 0;
     }
+    *handled = attempt;
     if (s_repeat (self, attempt, req, out))
         return 0;
     if (req->has_report) {
@@ -347,6 +353,7 @@ requests_handle (requests_t *self, const void *frame, size_t size, char **reply,
 {
     proto_error_t err;
     proto_msg_t *out = NULL;
+    attempt_t *attempt = NULL;
     int rc = 0;
     self->stats.requests++;
     proto_msg_t *req = proto_decode (frame, size, &self->config.limits, &err);
@@ -357,9 +364,9 @@ requests_handle (requests_t *self, const void *frame, size_t size, char **reply,
                   log_quote (err.message));
     }
     else if (req->type == PROTO_JOIN)
-        rc = s_join (self, req, &out);
+        rc = s_join (self, req, &out, &attempt);
     else if (req->type == PROTO_NEXT)
-        rc = s_next (self, req, &out);
+        rc = s_next (self, req, &out, &attempt);
     else
         out = proto_error_new (req->attempt, req->req, PROTO_ERR_UNKNOWN_TYPE, "type",
                                "satcheld does not accept %s messages", proto_type_name (req->type));
@@ -373,10 +380,7 @@ requests_handle (requests_t *self, const void *frame, size_t size, char **reply,
     }
     if (!out) {
         //  Answered from memory: a retry of the last request.
-        attempt_t *attempt = NULL;
-        int found = builds_attempt_find (self->builds, req->attempt, &attempt);
-        assert (found == 0 && attempt->last_reply);
-        (void) found;
+        assert (attempt && attempt->last_reply);
         *reply = util_malloc (attempt->last_reply_size);
         memcpy (*reply, attempt->last_reply, attempt->last_reply_size);
         *reply_size = attempt->last_reply_size;
@@ -386,9 +390,8 @@ requests_handle (requests_t *self, const void *frame, size_t size, char **reply,
         if (out->type == PROTO_ERROR)
             self->stats.errors++;
         else {
-            attempt_t *attempt = NULL;
-            if (builds_attempt_find (self->builds, req->attempt, &attempt) != 0
-                || builds_attempt_reply (self->builds, attempt, req->req, *reply, *reply_size) != 0) {
+            assert (attempt);   //  every non-error reply answers an attempt
+            if (builds_attempt_reply (self->builds, attempt, req->req, *reply, *reply_size) != 0) {
                 free (*reply);
                 requests_internal_error (reply, reply_size);
                 rc = -1;
