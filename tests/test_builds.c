@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "builds.h"
+#include "harness.h"
 #include "store.h"
 
 typedef struct {
-    char dir[64];            //  temp folder
+    char *dir;               //  temp folder (harness_tmpdir)
     char path[96];           //  database in it
     store_t *store;          //  open store
     builds_t *builds;        //  the registry under test
@@ -25,9 +25,7 @@ static int
 s_setup (void **state)
 {
     fixture_t *fx = calloc (1, sizeof *fx);
-    snprintf (fx->dir, sizeof fx->dir, "/tmp/satchel-builds-XXXXXX");
-    if (!mkdtemp (fx->dir))
-        return -1;
+    fx->dir = harness_tmpdir ();
     snprintf (fx->path, sizeof fx->path, "%s/test.db", fx->dir);
     fx->store = store_open (fx->path);
     if (!fx->store)
@@ -43,13 +41,8 @@ s_teardown (void **state)
     fixture_t *fx = *state;
     builds_destroy (&fx->builds);
     store_destroy (&fx->store);
-    char file[128];
-    const char *suffixes[] = { "", "-wal", "-shm" };
-    for (int i = 0; i < 3; i++) {
-        snprintf (file, sizeof file, "%s%s", fx->path, suffixes[i]);
-        unlink (file);
-    }
-    rmdir (fx->dir);
+    harness_rmtree (fx->dir);
+    free (fx->dir);
     free (fx);
     return 0;
 }
