@@ -47,7 +47,4 @@ int util_mkdir_p (const char *path);
 //  Returns 0, or -1 with errno set.
 int util_write_file_atomic (const char *path, const char *text);
 
-//  True if text is valid UTF-8 (used to decide how to show a name).
-bool util_is_utf8 (const char *data, size_t size);
-
 #endif

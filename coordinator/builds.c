@@ -480,13 +480,3 @@ builds_trim (builds_t *self, size_t max_cached)
     }
     zlistx_destroy (&keys);
 }
-
-size_t
-builds_running (builds_t *self)
-{
-    size_t running = 0;
-    for (build_t *build = zhashx_first (self->by_key); build; build = zhashx_next (self->by_key))
-        if (!build->finished)
-            running++;
-    return running;
-}

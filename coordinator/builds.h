@@ -133,7 +133,4 @@ void builds_forget_all (builds_t *self);
 //  builds are in memory.
 void builds_trim (builds_t *self, size_t max_cached);
 
-//  Builds in memory that are not finished.
-size_t builds_running (builds_t *self);
-
 #endif

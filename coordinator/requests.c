@@ -53,12 +53,6 @@ requests_stats (requests_t *self)
     return &self->stats;
 }
 
-size_t
-requests_builds_running (requests_t *self)
-{
-    return builds_running (self->builds);
-}
-
 void
 requests_forget (requests_t *self)
 {

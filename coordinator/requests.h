@@ -57,7 +57,4 @@ void requests_after_commit (requests_t *self);
 
 const requests_stats_t *requests_stats (requests_t *self);
 
-//  Builds running, as far as memory knows.
-size_t requests_builds_running (requests_t *self);
-
 #endif
