@@ -131,6 +131,13 @@ client_result_t
 client_request (client_t *self, const proto_msg_t *request, proto_msg_t **reply, char *why,
                 size_t why_size)
 {
+    return client_request_tries (self, request, self->config.retries + 1, reply, why, why_size);
+}
+
+client_result_t
+client_request_tries (client_t *self, const proto_msg_t *request, uint32_t tries,
+                      proto_msg_t **reply, char *why, size_t why_size)
+{
     char *data = NULL;
     size_t size = 0;
     *reply = NULL;
@@ -142,7 +149,8 @@ client_request (client_t *self, const proto_msg_t *request, proto_msg_t **reply,
     client_result_t result = CLIENT_UNREACHABLE;
     int64_t backoff = self->config.backoff_ms;
     int64_t started = util_mono_ms ();
-    uint32_t tries = self->config.retries + 1;
+    if (tries == 0)
+        tries = 1;
     for (uint32_t attempt = 0; attempt < tries; attempt++) {
         if (attempt > 0) {
             s_pause (self, backoff);

@@ -40,4 +40,10 @@ void client_destroy (client_t **self_p);
 client_result_t client_request (client_t *self, const proto_msg_t *request,
                                 proto_msg_t **reply, char *why, size_t why_size);
 
+//  The same with a budget of tries of its own (at least 1), for requests
+//  that may fail without harm, such as heartbeats.
+client_result_t client_request_tries (client_t *self, const proto_msg_t *request,
+                                      uint32_t tries, proto_msg_t **reply, char *why,
+                                      size_t why_size);
+
 #endif

@@ -4,6 +4,8 @@
 #include "util.h"
 
 #include <getopt.h>
+#include <stddef.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +36,27 @@ run_options_usage (FILE *out)
 "  --tests-from FILE       one test a line; - for stdin     SATCHEL_TESTS_FROM\n"
 "  --timeout SECONDS       wait for each reply (default 5)  SATCHEL_TIMEOUT\n"
 "  --retries N             resends per request (default 3)  SATCHEL_RETRIES\n"
+"  --only-failed           a retried node replays only the  SATCHEL_RETRY_ONLY_FAILED=1\n"
+"                          tests that did not pass before\n"
+"  --fixed-split           name the build by commit, branch SATCHEL_FIXED_QUEUE_SPLIT=1\n"
+"                          and node total, so a retry with a new build id replays\n"
+"                          each node's tests (for CI systems that renumber retries)\n"
+"  --no-wait               exit once the queue is empty      SATCHEL_NO_WAIT=1\n"
+"                          instead of waiting to take over batches of lost nodes\n"
+"  --fail-fast             the first failure stops every    SATCHEL_FAIL_FAST=1\n"
+"                          node after its current batch (set by the first node)\n"
 "  --verbose               more of satchel's own messages\n"
 "  --quiet                 only warnings and errors\n"
 "  --help                  show this help\n"
 "\n"
-"Exit status: 0 if every batch passed, 1 if a batch failed or satchel could\n"
-"not do its work (the message says why), 2 for a usage error.\n", out);
+"A retried CI job (a new run on a node that already had batches in this\n"
+"build) is given the same tests again, batch by batch, then carries on with\n"
+"the queue.\n"
+"\n"
+"Exit status: 0 if every test this node ran passed in the end (a failure\n"
+"that passed when run again is flaky, not failed), 1 if one failed, the\n"
+"build stopped (--fail-fast) or satchel could not do its work (the message\n"
+"says why), 2 for a usage error.\n", out);
 }
 
 static run_options_result_t __attribute__ ((format (printf, 1, 2)))
@@ -62,6 +79,23 @@ s_env (const char *name)
     return value && *value ? value : NULL;
 }
 
+//  A yes/no variable: unset or empty keeps *out. Returns 0, or -1 if the
+//  value is neither.
+static int
+s_env_bool (const char *name, bool *out)
+{
+    const char *value = s_env (name);
+    if (!value)
+        return 0;
+    if (!strcmp (value, "1") || !strcasecmp (value, "true") || !strcasecmp (value, "yes"))
+        *out = true;
+    else if (!strcmp (value, "0") || !strcasecmp (value, "false") || !strcasecmp (value, "no"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
 run_options_result_t
 run_options_parse (int argc, char **argv, run_options_t *options)
 {
@@ -70,7 +104,8 @@ run_options_parse (int argc, char **argv, run_options_t *options)
     enum {
         OPT_COORDINATOR = 256, OPT_SUITE, OPT_BUILD, OPT_INDEX, OPT_TOTAL, OPT_COMMIT,
         OPT_BRANCH, OPT_PATTERN, OPT_EXCLUDE, OPT_TESTS_FROM, OPT_TIMEOUT, OPT_RETRIES,
-        OPT_VERBOSE, OPT_QUIET, OPT_HELP
+        OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_ONLY_FAILED, OPT_FIXED_SPLIT, OPT_NO_WAIT,
+        OPT_FAIL_FAST
     };
     static const struct option table[] = {
         { "coordinator", required_argument, NULL, OPT_COORDINATOR },
@@ -85,6 +120,10 @@ run_options_parse (int argc, char **argv, run_options_t *options)
         { "tests-from", required_argument, NULL, OPT_TESTS_FROM },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "retries", required_argument, NULL, OPT_RETRIES },
+        { "only-failed", no_argument, NULL, OPT_ONLY_FAILED },
+        { "fixed-split", no_argument, NULL, OPT_FIXED_SPLIT },
+        { "no-wait", no_argument, NULL, OPT_NO_WAIT },
+        { "fail-fast", no_argument, NULL, OPT_FAIL_FAST },
         { "verbose", no_argument, NULL, OPT_VERBOSE },
         { "quiet", no_argument, NULL, OPT_QUIET },
         { "help", no_argument, NULL, OPT_HELP },
@@ -106,6 +145,16 @@ run_options_parse (int argc, char **argv, run_options_t *options)
     options->pattern = s_env ("SATCHEL_TEST_PATTERN");
     options->tests_from = s_env ("SATCHEL_TESTS_FROM");
     const char *env_exclude = s_env ("SATCHEL_TEST_EXCLUDE");
+    static const struct { const char *name; size_t offset; } bools[] = {
+        { "SATCHEL_RETRY_ONLY_FAILED", offsetof (run_options_t, only_failed) },
+        { "SATCHEL_FIXED_QUEUE_SPLIT", offsetof (run_options_t, fixed_split) },
+        { "SATCHEL_NO_WAIT", offsetof (run_options_t, no_wait) },
+        { "SATCHEL_FAIL_FAST", offsetof (run_options_t, fail_fast) },
+    };
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+        if (s_env_bool (bools[i].name, (bool *) ((char *) options + bools[i].offset)) != 0)
+            return s_usage_error ("%s must be 1 or 0 (true/false, yes/no), not '%s'",
+                                  bools[i].name, getenv (bools[i].name));
     options->excludes = util_calloc ((size_t) argc + 1, sizeof (char *));
     bool flag_excludes = false;
 
@@ -131,6 +180,10 @@ run_options_parse (int argc, char **argv, run_options_t *options)
             case OPT_TESTS_FROM: options->tests_from = optarg; break;
             case OPT_TIMEOUT: timeout_text = optarg; timeout_from = "--timeout"; break;
             case OPT_RETRIES: retries_text = optarg; retries_from = "--retries"; break;
+            case OPT_ONLY_FAILED: options->only_failed = true; break;
+            case OPT_FIXED_SPLIT: options->fixed_split = true; break;
+            case OPT_NO_WAIT: options->no_wait = true; break;
+            case OPT_FAIL_FAST: options->fail_fast = true; break;
             case OPT_VERBOSE: options->log_level = LOG_LEVEL_DEBUG; break;
             case OPT_QUIET: options->log_level = LOG_LEVEL_WARN; break;
             case OPT_HELP:

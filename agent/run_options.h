@@ -25,6 +25,10 @@ typedef struct {
     const char *tests_from;      //  file of tests, "-" for stdin
     int64_t timeout_ms;          //  per request
     uint32_t retries;            //  resends per request
+    bool only_failed;            //  a replay holds only what did not pass
+    bool fixed_split;            //  build named by commit, branch, node total
+    bool no_wait;                //  done when the queue is empty, no waiting
+    bool fail_fast;              //  the first failure stops the build
     log_level_t log_level;       //  satchel's own messages
     char **command;              //  test command and its arguments (borrowed from argv)
     size_t command_count;        //  how many

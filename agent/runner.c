@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,13 +87,8 @@ s_spawn_attr (posix_spawnattr_t *attr)
 }
 
 static int
-s_wait (pid_t pid)
+s_status (int status)
 {
-    int status = 0;
-    while (waitpid (pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return -1000;
-    }
     if (WIFEXITED (status))
         return WEXITSTATUS (status);
     if (WIFSIGNALED (status))
@@ -99,8 +96,19 @@ s_wait (pid_t pid)
     return -1000;
 }
 
-int
-runner_run (char *const *argv, char *why, size_t why_size)
+static int
+s_wait (pid_t pid)
+{
+    int status = 0;
+    while (waitpid (pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -1000;
+    }
+    return s_status (status);
+}
+
+pid_t
+runner_start (char *const *argv, char *why, size_t why_size)
 {
     posix_spawnattr_t attr;
     s_spawn_attr (&attr);
@@ -109,12 +117,72 @@ runner_run (char *const *argv, char *why, size_t why_size)
     posix_spawnattr_destroy (&attr);
     if (rc != 0) {
         snprintf (why, why_size, "cannot start %s: %s", argv[0], strerror (rc));
-        return -1000;
+        return -1;
     }
     s_child = pid;
     //  A signal that came between spawn and here was not passed on yet.
     if (runner_interrupted)
         kill (pid, runner_interrupted);
+    return pid;
+}
+
+//  A pidfd turns "has the child exited?" into a descriptor poll can wait on
+//  with a timeout; without one (kernels before 5.3) we look every 20 ms.
+static int
+s_pidfd_open (pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int) syscall (SYS_pidfd_open, pid, 0);
+#else
+    (void) pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int
+runner_wait (pid_t pid, int64_t timeout_ms, int *status)
+{
+    int64_t deadline = util_mono_ms () + timeout_ms;
+    int fd = s_pidfd_open (pid);
+    while (true) {
+        int raw = 0;
+        pid_t done = waitpid (pid, &raw, WNOHANG);
+        if (done == pid) {
+            if (fd >= 0)
+                close (fd);
+            s_child = 0;
+            *status = s_status (raw);
+            return 1;
+        }
+        if (done < 0 && errno != EINTR) {
+            if (fd >= 0)
+                close (fd);
+            s_child = 0;
+            *status = -1000;
+            return 1;
+        }
+        int64_t left = deadline - util_mono_ms ();
+        if (left <= 0)
+            break;
+        if (fd >= 0) {
+            struct pollfd item = { .fd = fd, .events = POLLIN };
+            poll (&item, 1, (int) (left > 1000000 ? 1000000 : left));
+        }
+        else
+            usleep ((useconds_t) (left < 20 ? left : 20) * 1000);
+    }
+    if (fd >= 0)
+        close (fd);
+    return 0;
+}
+
+int
+runner_run (char *const *argv, char *why, size_t why_size)
+{
+    pid_t pid = runner_start (argv, why, why_size);
+    if (pid < 0)
+        return -1000;
     int status = s_wait (pid);
     s_child = 0;
     if (status == 127 && why)

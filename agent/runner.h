@@ -13,6 +13,7 @@
 #define SATCHEL_RUNNER_H
 
 #include <signal.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,15 @@ int runner_install_signals (void);
 //  strings are borrowed from command and units; free the array only.
 char **runner_argv (char *const *command, size_t command_count, char *const *units,
                     size_t unit_count);
+
+//  Start argv without waiting. Returns the child's pid, or -1 with why
+//  filled in if it could not be started.
+pid_t runner_start (char *const *argv, char *why, size_t why_size);
+
+//  Wait up to timeout_ms for the child started by runner_start. Returns 1
+//  with *status as runner_run's (0..255, -N for signal N, -1000 if it
+//  could not be waited for), or 0 if it is still running.
+int runner_wait (pid_t pid, int64_t timeout_ms, int *status);
 
 //  Run argv and wait for it. Returns the exit status 0..255, -N if it was
 //  killed by signal N, or -1000 if it could not be started (why says, e.g.

@@ -29,6 +29,7 @@ typedef struct {
     uint64_t req;                //  last request number sent
     uint32_t batch;              //  batch to report with the next request (0: none)
     size_t batch_units;          //  its unit count
+    uint64_t lease;              //  its lease number
     int64_t sent_us;             //  when the outstanding request went out
     bool waiting;                //  a request is outstanding
     bool done;                   //  got done
@@ -61,6 +62,7 @@ s_send_next (node_t *node, uint64_t *zeros)
     if (node->batch > 0) {
         next->has_report = true;
         next->report_batch = node->batch;
+        next->report_lease = node->lease;
         next->report_wall_ms = 0;
         next->report_exit = 0;
         next->report_time_count = node->batch_units;
@@ -177,6 +179,8 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
     proto_msg_set_str (&join->commit, "bench");
     proto_msg_set_str (&join->branch, "bench");
     proto_msg_set_str (&join->mode, "queue");
+    //  Load, not a farm: a client is done when the queue is empty.
+    join->no_wait = true;
     proto_msg_set_str (&join->digest, digest);
     //  The names are borrowed for encoding; detached before destroy.
     join->units = names;
@@ -233,6 +237,7 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
             result->units_got += reply->unit_count;
             node->batch = reply->batch;
             node->batch_units = reply->unit_count;
+            node->lease = reply->lease;
             proto_msg_destroy (&reply);
             if (s_send_next (node, zeros) != 0)
                 goto cleanup;

@@ -24,7 +24,10 @@ static const char *const s_type_names[] = {
     [PROTO_JOINED] = "joined",
     [PROTO_BATCH] = "batch",
     [PROTO_DONE] = "done",
-    [PROTO_ERROR] = "error"
+    [PROTO_ERROR] = "error",
+    [PROTO_HEARTBEAT] = "heartbeat",
+    [PROTO_ACK] = "ack",
+    [PROTO_WAIT] = "wait"
 };
 #define S_TYPE_COUNT (sizeof (s_type_names) / sizeof (s_type_names[0]))
 
@@ -43,6 +46,17 @@ proto_type_name (proto_type_t type)
     if ((size_t) type >= S_TYPE_COUNT || !s_type_names[type])
         return "unknown";
     return s_type_names[type];
+}
+
+const char *
+proto_kind_name (proto_kind_t kind)
+{
+    switch (kind) {
+        case PROTO_KIND_QUEUE: return "queue";
+        case PROTO_KIND_REPLAY: return "replay";
+        case PROTO_KIND_RETRY: return "retry";
+    }
+    return "unknown";
 }
 
 proto_msg_t *
@@ -83,6 +97,7 @@ proto_msg_destroy (proto_msg_t **self_p)
     free (self->code);
     free (self->field);
     free (self->message);
+    free (self->reason);
     free (self);
     *self_p = NULL;
 }
@@ -280,9 +295,14 @@ s_encodable (const proto_msg_t *self)
             return self->attempt && self->req
                 && (!self->has_report || self->report_times_ms
                     || self->report_time_count == 0);
+        case PROTO_HEARTBEAT:
+            return self->attempt && self->req;
         case PROTO_JOINED:
-        case PROTO_DONE:
+        case PROTO_ACK:
+        case PROTO_WAIT:
             return true;
+        case PROTO_DONE:
+            return self->reason != NULL;
         case PROTO_BATCH:
             return has_units && (self->predicted_ms || self->unit_count == 0);
         case PROTO_ERROR:
@@ -323,11 +343,20 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
             s_put_str (&enc, "mode", self->mode);
             s_put_str (&enc, "digest", self->digest);
             s_put_strs (&enc, "units", self->units, self->unit_count);
+            //  Options are sent only when they differ from the default.
+            if (self->only_failed)
+                s_put_bool (&enc, "only_failed", true);
+            if (self->fixed_split)
+                s_put_bool (&enc, "fixed_split", true);
+            if (self->no_wait)
+                s_put_bool (&enc, "wait", false);
+            if (self->fail_fast)
+                s_put_bool (&enc, "fail_fast", true);
             break;
         case PROTO_NEXT:
             if (self->has_report) {
                 s_put_key (&enc, "report");
-                msgpack_pack_map (&enc.pk, 4);
+                msgpack_pack_map (&enc.pk, self->report_returned ? 6 : 5);
                 s_pack_str (&enc.pk, "batch");
                 msgpack_pack_uint64 (&enc.pk, self->report_batch);
                 s_pack_str (&enc.pk, "wall_ms");
@@ -336,22 +365,48 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
                 msgpack_pack_int64 (&enc.pk, self->report_exit);
                 s_pack_str (&enc.pk, "times_ms");
                 s_pack_uints (&enc.pk, self->report_times_ms, self->report_time_count);
+                s_pack_str (&enc.pk, "lease");
+                msgpack_pack_uint64 (&enc.pk, self->report_lease);
+                if (self->report_returned) {
+                    s_pack_str (&enc.pk, "returned");
+                    msgpack_pack_true (&enc.pk);
+                }
             }
+            break;
+        case PROTO_HEARTBEAT:
+            s_put_uint (&enc, "batch", self->batch);
+            s_put_uint (&enc, "lease", self->lease);
+            break;
+        case PROTO_ACK:
+            s_put_bool (&enc, "held", self->held);
+            s_put_bool (&enc, "stop", self->stop);
+            break;
+        case PROTO_WAIT:
+            s_put_uint (&enc, "retry_ms", self->retry_ms);
+            s_put_uint (&enc, "units_done", self->units_done);
+            s_put_uint (&enc, "units_total", self->units_total);
             break;
         case PROTO_JOINED:
             s_put_uint (&enc, "units", self->units_total);
             s_put_uint (&enc, "nodes", self->node_total);
             s_put_bool (&enc, "created", self->created);
+            s_put_uint (&enc, "replay", self->replay);
+            s_put_uint (&enc, "heartbeat_ms", self->heartbeat_ms);
             break;
         case PROTO_BATCH:
             s_put_uint (&enc, "batch", self->batch);
             s_put_strs (&enc, "units", self->units, self->unit_count);
             s_put_key (&enc, "predicted_ms");
             s_pack_uints (&enc.pk, self->predicted_ms, self->unit_count);
+            s_put_uint (&enc, "lease", self->lease);
+            s_put_str (&enc, "kind", proto_kind_name (self->kind));
             break;
         case PROTO_DONE:
             s_put_uint (&enc, "units_done", self->units_done);
             s_put_uint (&enc, "units_total", self->units_total);
+            s_put_str (&enc, "reason", self->reason);
+            s_put_uint (&enc, "failed", self->failed);
+            s_put_uint (&enc, "flaky", self->flaky);
             break;
         case PROTO_ERROR:
             s_put_str (&enc, "code", self->code);

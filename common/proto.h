@@ -23,12 +23,30 @@
         "digest"     str  40 lowercase hex: proto_digest() of "units"
         "units"      [str] 1..max_units names, each 1..max_name bytes,
                           sorted by strcmp and unique
+        Optional, false when absent unless said otherwise:
+        "only_failed" bool  a replay holds only the units that did not pass
+                            in this node's earlier attempts
+        "fixed_split" bool  the build is named by (suite, commit, branch,
+                            node total) instead of by "build", so a retry
+                            that CI gives a new build id replays the split
+        "wait"        bool  true when absent: with the queue empty but
+                            batches still out, answer wait instead of done
+        "fail_fast"   bool  the first failure stops every node of the
+                            build after its current batch (set by the join
+                            that creates the build)
     next    report the previous batch (if any) and ask for the next one
         "report"     map, optional:
             "batch"    uint  the batch number being reported (1-based)
             "wall_ms"  uint  wall time of the runner for that batch
             "exit"     int   runner exit status 0..255, or -N if killed by signal N
             "times_ms" [uint] one per unit of the batch, in batch order
+            "lease"    uint  the lease number the batch came with
+            "returned" bool  optional: the runner could not work, nothing
+                             ran; the units go back to the queue and this
+                             node gets done (times_ms may then be empty)
+    heartbeat  the batch is still running: renew its lease
+        "batch"      uint  the batch number
+        "lease"      uint  its lease number
 
     Replies (satcheld -> agent) echo "attempt" and "req" when the request
     was readable enough to have them (an error reply may have neither).
@@ -37,13 +55,33 @@
         "units"   uint  units in the build
         "nodes"   uint  the build's node total
         "created" bool  true if this join created the build
+        "replay"  uint  batches of earlier attempts of this node that this
+                        attempt will be given again first
+        "heartbeat_ms" uint  how often to send heartbeat while a batch runs
     batch   units to run now
         "batch"        uint  this node's batch number, 1-based, in order
         "units"        [str] names, in the order to run them
         "predicted_ms" [uint] predicted time of each unit
+        "lease"        uint  lease number, sent back in heartbeats and report
+        "kind"         str   "queue", "replay" (an earlier attempt's batch
+                             again) or "retry" (units that failed elsewhere)
+    wait    nothing to hand out now, but batches are still running and one
+            may come back: ask again (a new next) after retry_ms
+        "retry_ms"     uint  1..60000
+        "units_done"   uint  units of the build finished so far
+        "units_total"  uint  units in the build
+    ack     answer to heartbeat
+        "held"  bool  false if the lease was lost (expired, or a newer
+                      attempt of the node took the batch): finish the batch
+                      anyway, its report is kept as history only
+        "stop"  bool  the build is stopping (fail-fast): ask for no more
     done    nothing left for this node: exit
         "units_done"   uint  units of the build finished so far
         "units_total"  uint  units in the build
+        "reason"       str   "complete", "no_wait", "fail_fast" or
+                             "returned" (this node handed its batch back)
+        "failed"       uint  units this node ran whose latest run failed
+        "flaky"        uint  units of the build that failed, then passed
     error   the request was refused
         "code"     str  one of PROTO_ERR_*
         "field"    str  the offending field ("" if none)
@@ -85,8 +123,23 @@ typedef enum {
     PROTO_JOINED,
     PROTO_BATCH,
     PROTO_DONE,
-    PROTO_ERROR
+    PROTO_ERROR,
+    PROTO_HEARTBEAT,
+    PROTO_ACK,
+    PROTO_WAIT,
+    PROTO_TYPE_LAST = PROTO_WAIT
 } proto_type_t;
+
+//  What a batch is (the "kind" of a batch reply).
+typedef enum {
+    PROTO_KIND_QUEUE = 0,
+    PROTO_KIND_REPLAY = 1,
+    PROTO_KIND_RETRY = 2
+} proto_kind_t;
+
+//  Longest "reason" of a done reply.
+#define PROTO_REASON_MAX 32
+#define PROTO_RETRY_MS_MAX 60000
 
 //  Limits applied by proto_decode. The daemon sets them from its flags.
 typedef struct {
@@ -120,6 +173,10 @@ typedef struct {
     char *branch;               //  join: branch (may be "")
     char *mode;                 //  join: "queue"
     char *digest;               //  join: 40 hex chars
+    bool only_failed;           //  join: replay only what did not pass
+    bool fixed_split;           //  join: build named by commit, branch, node total
+    bool no_wait;               //  join: "wait" false
+    bool fail_fast;             //  join: stop the build at the first failure
 
     char **units;               //  join, batch: unit names
     size_t unit_count;          //  join, batch: number of names
@@ -131,11 +188,23 @@ typedef struct {
     int32_t report_exit;        //  next: exit status, or -signal
     uint64_t *report_times_ms;  //  next: one per unit of the batch
     size_t report_time_count;   //  next: number of times
+    uint64_t report_lease;      //  next: lease of the batch reported
+    bool report_returned;       //  next: the batch is handed back unrun
 
     uint64_t units_total;       //  joined: "units"; done: "units_total"
     bool created;               //  joined: this join created the build
-    uint32_t batch;             //  batch: batch number, 1-based
-    uint64_t units_done;        //  done: units finished
+    uint32_t batch;             //  batch, heartbeat: batch number, 1-based
+    uint64_t lease;             //  batch, heartbeat: lease number
+    proto_kind_t kind;          //  batch: queue, replay or retry
+    uint32_t replay;            //  joined: batches to replay
+    uint64_t heartbeat_ms;      //  joined: heartbeat interval
+    uint64_t retry_ms;          //  wait: ask again after this long
+    bool held;                  //  ack: the lease is still this attempt's
+    bool stop;                  //  ack: the build is stopping
+    uint64_t units_done;        //  done, wait: units finished
+    char *reason;               //  done: why this node is done
+    uint64_t failed;            //  done: units of this node failing
+    uint64_t flaky;             //  done: flaky units of the build
 
     char *code;                 //  error: PROTO_ERR_*
     char *field;                //  error: offending field, "" if none
@@ -186,6 +255,9 @@ bool proto_error_is_user (const char *code);
 
 //  "join", "next", ... for logs.
 const char *proto_type_name (proto_type_t type);
+
+//  "queue", "replay", "retry".
+const char *proto_kind_name (proto_kind_t kind);
 
 //  Digest of a sorted unit list: lowercase hex SHA-1 over each name as its
 //  decimal length, ':', the bytes, '\n'. Writes 41 bytes (with NUL) to out.

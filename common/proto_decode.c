@@ -27,6 +27,9 @@ typedef enum {
     K_MODE, K_DIGEST, K_UNITS, K_REPORT,
     K_NODES, K_CREATED, K_BATCH, K_PREDICTED_MS, K_UNITS_DONE, K_UNITS_TOTAL,
     K_CODE, K_FIELD, K_MESSAGE,
+    K_ONLY_FAILED, K_FIXED_SPLIT, K_WAIT, K_FAIL_FAST,
+    K_REPLAY, K_HEARTBEAT_MS, K_LEASE, K_KIND, K_RETRY_MS, K_HELD, K_STOP,
+    K_REASON, K_FAILED, K_FLAKY,
     K_COUNT
 } s_key_t;
 
@@ -35,13 +38,18 @@ static const char *const s_keys[K_COUNT] = {
     "suite", "build", "node_index", "node_total", "commit", "branch",
     "mode", "digest", "units", "report",
     "nodes", "created", "batch", "predicted_ms", "units_done", "units_total",
-    "code", "field", "message"
+    "code", "field", "message",
+    "only_failed", "fixed_split", "wait", "fail_fast",
+    "replay", "heartbeat_ms", "lease", "kind", "retry_ms", "held", "stop",
+    "reason", "failed", "flaky"
 };
 
 //  The keys of the "report" map of a next.
-typedef enum { R_BATCH, R_WALL_MS, R_EXIT, R_TIMES_MS, R_COUNT } s_report_key_t;
+typedef enum {
+    R_BATCH, R_WALL_MS, R_EXIT, R_TIMES_MS, R_LEASE, R_RETURNED, R_COUNT
+} s_report_key_t;
 static const char *const s_report_keys[R_COUNT] = {
-    "batch", "wall_ms", "exit", "times_ms"
+    "batch", "wall_ms", "exit", "times_ms", "lease", "returned"
 };
 
 //  Which bytes a string field may hold.
@@ -220,6 +228,13 @@ s_bool (s_decoder_t *self, const msgpack_object *obj, const char *name, bool *ou
         return s_wrong_type (self, obj, name, "a boolean");
     *out = obj->via.boolean;
     return 0;
+}
+
+//  An optional boolean: *out keeps its default when the key is absent.
+static int
+s_opt_bool (s_decoder_t *self, const msgpack_object *obj, const char *name, bool *out)
+{
+    return obj ? s_bool (self, obj, name, out) : 0;
 }
 
 //  Check that an array has min..max_units elements. Over max_units is the
@@ -416,6 +431,25 @@ s_decode_join (s_decoder_t *self)
         return s_fail (self, PROTO_ERR_BAD_REQUEST, "digest",
                        "digest %s does not match the units, which hash to %s "
                        "(the list was changed after it was hashed)", msg->digest, digest);
+    bool wait = true;
+    if (s_opt_bool (self, S_FIELD (K_ONLY_FAILED), &msg->only_failed) != 0
+    ||  s_opt_bool (self, S_FIELD (K_FIXED_SPLIT), &msg->fixed_split) != 0
+    ||  s_opt_bool (self, S_FIELD (K_WAIT), &wait) != 0
+    ||  s_opt_bool (self, S_FIELD (K_FAIL_FAST), &msg->fail_fast) != 0)
+        return -1;
+    msg->no_wait = !wait;
+    return 0;
+}
+
+static int
+s_decode_heartbeat (s_decoder_t *self)
+{
+    proto_msg_t *msg = self->msg;
+    uint64_t batch;
+    if (s_uint (self, S_FIELD (K_BATCH), 1, UINT32_MAX, &batch) != 0
+    ||  s_uint (self, S_FIELD (K_LEASE), 1, PROTO_REQ_MAX, &msg->lease) != 0)
+        return -1;
+    msg->batch = (uint32_t) batch;
     return 0;
 }
 
@@ -459,7 +493,9 @@ s_decode_next (s_decoder_t *self)
     //  That there is one time per unit of the batch only the daemon can
     //  tell, knowing the batch.
     if (s_uints (self, slots[R_TIMES_MS], "report.times_ms", &msg->report_times_ms,
-                 &msg->report_time_count) != 0)
+                 &msg->report_time_count) != 0
+    ||  s_uint (self, slots[R_LEASE], "report.lease", 1, PROTO_REQ_MAX, &msg->report_lease) != 0
+    ||  s_opt_bool (self, slots[R_RETURNED], "report.returned", &msg->report_returned) != 0)
         return -1;
     msg->has_report = true;
     return 0;
@@ -478,6 +514,10 @@ s_decode_reply (s_decoder_t *self)
             ||  s_bool (self, S_FIELD (K_CREATED), &msg->created) != 0)
                 return -1;
             msg->node_total = (uint32_t) value;
+            if (s_uint (self, S_FIELD (K_REPLAY), 0, UINT32_MAX, &value) != 0
+            ||  s_uint (self, S_FIELD (K_HEARTBEAT_MS), 1, UINT32_MAX, &msg->heartbeat_ms) != 0)
+                return -1;
+            msg->replay = (uint32_t) value;
             return 0;
         case PROTO_BATCH: {
             size_t count;
@@ -490,8 +530,36 @@ s_decode_reply (s_decoder_t *self)
                 return s_fail (self, PROTO_ERR_BAD_REQUEST, "predicted_ms",
                                "predicted_ms has %zu values but units has %zu names",
                                count, msg->unit_count);
+            char *kind = NULL;
+            if (s_uint (self, S_FIELD (K_LEASE), 1, PROTO_REQ_MAX, &msg->lease) != 0
+            ||  s_str (self, S_FIELD (K_KIND), 1, 16, S_IDENT, &kind) != 0)
+                return -1;
+            int found = -1;
+            for (int k = PROTO_KIND_QUEUE; k <= PROTO_KIND_RETRY; k++)
+                if (strcmp (kind, proto_kind_name ((proto_kind_t) k)) == 0)
+                    found = k;
+            free (kind);
+            if (found < 0)
+                return s_fail (self, PROTO_ERR_BAD_REQUEST, "kind",
+                               "kind must be queue, replay or retry");
+            msg->kind = (proto_kind_t) found;
             return 0;
         }
+        case PROTO_WAIT:
+            if (s_uint (self, S_FIELD (K_RETRY_MS), 1, PROTO_RETRY_MS_MAX, &msg->retry_ms) != 0
+            ||  s_uint (self, S_FIELD (K_UNITS_DONE), 0, UINT64_MAX, &msg->units_done) != 0
+            ||  s_uint (self, S_FIELD (K_UNITS_TOTAL), 0, UINT64_MAX, &msg->units_total) != 0)
+                return -1;
+            if (msg->units_done > msg->units_total)
+                return s_fail (self, PROTO_ERR_BAD_REQUEST, "units_done",
+                               "units_done %" PRIu64 " is more than units_total %" PRIu64,
+                               msg->units_done, msg->units_total);
+            return 0;
+        case PROTO_ACK:
+            if (s_bool (self, S_FIELD (K_HELD), &msg->held) != 0
+            ||  s_bool (self, S_FIELD (K_STOP), &msg->stop) != 0)
+                return -1;
+            return 0;
         case PROTO_DONE:
             if (s_uint (self, S_FIELD (K_UNITS_DONE), 0, UINT64_MAX, &msg->units_done) != 0
             ||  s_uint (self, S_FIELD (K_UNITS_TOTAL), 0, UINT64_MAX, &msg->units_total) != 0)
@@ -500,6 +568,10 @@ s_decode_reply (s_decoder_t *self)
                 return s_fail (self, PROTO_ERR_BAD_REQUEST, "units_done",
                                "units_done %" PRIu64 " is more than units_total %" PRIu64,
                                msg->units_done, msg->units_total);
+            if (s_str (self, S_FIELD (K_REASON), 1, PROTO_REASON_MAX, S_IDENT, &msg->reason) != 0
+            ||  s_uint (self, S_FIELD (K_FAILED), 0, UINT64_MAX, &msg->failed) != 0
+            ||  s_uint (self, S_FIELD (K_FLAKY), 0, UINT64_MAX, &msg->flaky) != 0)
+                return -1;
             return 0;
         case PROTO_ERROR:
             //  The code is not checked against the known ones: a newer
@@ -547,7 +619,7 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
     if (type->type != MSGPACK_OBJECT_STR)
         return s_wrong_type (self, type, "type", "a string");
     proto_type_t found = 0;         //  the types start at 1, so 0 is none
-    for (int t = PROTO_JOIN; t <= PROTO_ERROR; t++) {
+    for (int t = PROTO_JOIN; t <= PROTO_TYPE_LAST; t++) {
         const char *name = proto_type_name ((proto_type_t) t);
         if (strlen (name) == type->via.str.size
         &&  memcmp (name, type->via.str.ptr, type->via.str.size) == 0)
@@ -563,7 +635,7 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
     //  A request must say who sends it and which request it is; a reply
     //  echoes them when it can, so they are optional there but still
     //  checked.
-    bool request = found == PROTO_JOIN || found == PROTO_NEXT;
+    bool request = found == PROTO_JOIN || found == PROTO_NEXT || found == PROTO_HEARTBEAT;
     if (request || self->slots[K_ATTEMPT]) {
         if (s_str (self, S_FIELD (K_ATTEMPT), 1, PROTO_ATTEMPT_MAX, S_IDENT,
                    &self->msg->attempt) != 0)
@@ -577,6 +649,8 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
         return s_decode_join (self);
     if (found == PROTO_NEXT)
         return s_decode_next (self);
+    if (found == PROTO_HEARTBEAT)
+        return s_decode_heartbeat (self);
     return s_decode_reply (self);
 }
 

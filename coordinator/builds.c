@@ -19,6 +19,7 @@
 #define BUILDS_KEY_SIZE (24 + PROTO_BUILD_MAX + 1)
 
 struct _builds_t {
+    builds_config_t config;  //  retry limits
     store_t *store;          //  borrowed
     zhashx_t *by_key;        //  "suite_id:key" -> build_t (owned)
     zhashx_t *by_id;         //  "id" -> build_t (borrowed from by_key)
@@ -39,6 +40,17 @@ s_build_free (build_t **self_p)
     free (self->queue);
     free (self->queue_ms);
     free (self->guessed);
+    free (self->holder_node);
+    free (self->holder_seq);
+    free (self->last_ok);
+    free (self->last_node);
+    free (self->fails);
+    free (self->passes);
+    free (self->queue_runs);
+    free (self->retries);
+    free (self->retry);
+    free (self->contacts);
+    free (self->stop_reason);
     for (uint32_t n = 0; self->nodes && n < self->node_total; n++) {
         for (size_t b = 0; b < self->nodes[n].batch_count; b++)
             free (self->nodes[n].batches[b].unit_idx);
@@ -78,10 +90,11 @@ s_key (char *out, size_t size, int64_t suite_id, const char *key)
 }
 
 builds_t *
-builds_new (store_t *store)
+builds_new (store_t *store, const builds_config_t *config)
 {
     builds_t *self = util_calloc (1, sizeof *self);
     self->store = store;
+    self->config = *config;
     self->by_key = zhashx_new ();
     self->by_id = zhashx_new ();
     self->attempts = zhashx_new ();
@@ -127,8 +140,62 @@ s_build_alloc (const store_build_t *row, const char *suite)
     build->node_total = row->node_total;
     build->nodes = util_calloc (row->node_total, sizeof (build_node_t));
     build->finished = row->finished_ms != 0;
+    build->fail_fast = row->fail_fast;
+    build->created_ms = row->created_ms;
+    build->next_lease = 1;
     build->touched_ms = util_mono_ms ();
     return build;
+}
+
+//  The per-unit arrays, for unit_count units, nothing run yet.
+static void
+s_alloc_units (build_t *build)
+{
+    size_t count = build->unit_count;
+    build->state = util_calloc (count, 1);
+    build->guessed = util_calloc (count, 1);
+    build->holder_node = util_calloc (count, sizeof (uint32_t));
+    build->holder_seq = util_calloc (count, sizeof (uint32_t));
+    build->last_ok = util_malloc (count ? count : 1);
+    memset (build->last_ok, -1, count);
+    build->last_node = util_calloc (count, sizeof (uint32_t));
+    build->fails = util_calloc (count, sizeof (uint16_t));
+    build->passes = util_calloc (count, sizeof (uint16_t));
+    build->queue_runs = util_calloc (count, sizeof (uint16_t));
+    build->retries = util_calloc (count, 1);
+    build->queue = util_calloc (count, sizeof (uint32_t));
+    build->queue_ms = util_calloc (count, sizeof (double));
+}
+
+static void
+s_inc16 (uint16_t *value)
+{
+    if (*value < UINT16_MAX)
+        (*value)++;
+}
+
+//  Count one completed run of a unit on a node.
+static void
+s_count_run (build_t *build, uint32_t idx, uint32_t node_index, bool ok, bool from_queue)
+{
+    bool was_flaky = build->fails[idx] > 0 && build->passes[idx] > 0;
+    if (build->last_ok[idx] == 0)
+        build->failing_count--;
+    s_inc16 (ok ? &build->passes[idx] : &build->fails[idx]);
+    if (!ok)
+        build->failing_count++;
+    build->last_ok[idx] = ok ? 1 : 0;
+    build->last_node[idx] = node_index;
+    if (from_queue)
+        s_inc16 (&build->queue_runs[idx]);
+    if (!was_flaky && build->fails[idx] > 0 && build->passes[idx] > 0)
+        build->flaky_count++;
+}
+
+static bool
+s_live (int state)
+{
+    return state == STORE_BATCH_RUNNING || state == STORE_BATCH_PLANNED;
 }
 
 static build_batch_t *
@@ -143,9 +210,55 @@ s_node_append (build_node_t *node)
     return batch;
 }
 
-//  Load a build and everything about it from the store. Units in reported
-//  batches are done, units in other batches assigned, the rest queued in
-//  queue order.
+//  A reported batch and its node, for counting runs in report order.
+typedef struct {
+    const build_batch_t *batch;
+    uint32_t node_index;
+} s_reported_t;
+
+static int
+s_compare_reported (const void *a, const void *b)
+{
+    const build_batch_t *x = ((const s_reported_t *) a)->batch;
+    const build_batch_t *y = ((const s_reported_t *) b)->batch;
+    if (x->reported_ms != y->reported_ms)
+        return x->reported_ms < y->reported_ms ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+//  Count the runs of every reported batch in the order the reports came
+//  (a late report of an old batch may come after a newer batch's), so a
+//  unit's latest result is the same after a restart as before.
+static void
+s_count_reported (build_t *build)
+{
+    size_t count = 0;
+    for (uint32_t n = 0; n < build->node_total; n++)
+        for (size_t b = 0; b < build->nodes[n].batch_count; b++)
+            count += build->nodes[n].batches[b].reported;
+    s_reported_t *reported = util_malloc ((count ? count : 1) * sizeof (s_reported_t));
+    size_t k = 0;
+    for (uint32_t n = 0; n < build->node_total; n++)
+        for (size_t b = 0; b < build->nodes[n].batch_count; b++)
+            if (build->nodes[n].batches[b].reported)
+                reported[k++] = (s_reported_t) { &build->nodes[n].batches[b], n };
+    qsort (reported, count, sizeof (s_reported_t), s_compare_reported);
+    for (size_t r = 0; r < count; r++) {
+        const build_batch_t *batch = reported[r].batch;
+        for (size_t u = 0; u < batch->unit_count; u++)
+            if (batch->unit_idx[u] < build->unit_count)
+                s_count_run (build, batch->unit_idx[u], reported[r].node_index,
+                             batch->exit_code == 0, batch->kind == PROTO_KIND_QUEUE);
+    }
+    free (reported);
+}
+
+//  Load a build and everything about it from the store, and work out
+//  again what was only in memory: units in batches reported by their
+//  holders are done, units in running or planned batches held, each unit's
+//  results counted in report order, failed units due for another run put
+//  in the retry list, the rest queued in queue order. Running batches get
+//  a fresh lease period from now: their agents are reconnecting.
 static int
 s_load (builds_t *self, int64_t build_id, build_t **result)
 {
@@ -157,14 +270,15 @@ s_load (builds_t *self, int64_t build_id, build_t **result)
     if (rc != 0)
         goto cleanup;
     rc = -1;
-    build = s_build_alloc (&row, NULL);
+    build = s_build_alloc (&row, row.suite);
     if (store_units_load (self->store, build_id, &build->names, &build->predicted_ms,
                           &build->unit_count) != 0)
         goto cleanup;
     if (store_batches_load (self->store, build_id, &batches, &batch_count) != 0)
         goto cleanup;
-    build->state = util_calloc (build->unit_count, 1);
-    build->guessed = util_calloc (build->unit_count, 1);
+    s_alloc_units (build);
+    uint8_t *in_live_retry = util_calloc (build->unit_count ? build->unit_count : 1, 1);
+    int64_t now = util_mono_ms ();
     for (size_t b = 0; b < batch_count; b++) {
         store_batch_t *stored = &batches[b];
         if (stored->node_index >= build->node_total)
@@ -172,23 +286,44 @@ s_load (builds_t *self, int64_t build_id, build_t **result)
         build_batch_t *batch = s_node_append (&build->nodes[stored->node_index]);
         batch->id = stored->id;
         batch->seq = stored->seq;
+        batch->attempt_id = stored->attempt_id;
+        batch->state = (uint8_t) stored->state;
+        batch->kind = (uint8_t) stored->kind;
         batch->reported = stored->reported;
+        batch->exit_code = stored->exit_code;
+        batch->lease = stored->lease;
+        batch->origin = stored->origin;
+        batch->wall_ms = stored->wall_ms;
+        batch->created_ms = stored->created_ms;
+        batch->reported_ms = stored->reported_ms;
+        batch->handed_mono_ms = now;
         batch->unit_count = stored->unit_count;
         batch->unit_idx = stored->unit_idx;
         stored->unit_idx = NULL;
         stored->unit_count = 0;
+        if (batch->lease >= build->next_lease)
+            build->next_lease = batch->lease + 1;
+        if (batch->kind == PROTO_KIND_RETRY && s_live (batch->state))
+            build->retry_live++;
         for (size_t u = 0; u < batch->unit_count; u++) {
             uint32_t idx = batch->unit_idx[u];
             if (idx >= build->unit_count)
                 continue;
-            if (batch->reported)
+            if (batch->kind == PROTO_KIND_RETRY) {
+                build->retries[idx]++;
+                if (s_live (batch->state))
+                    in_live_retry[idx] = 1;
+            }
+            if (batch->state == STORE_BATCH_DONE)
                 build->state[idx] = UNIT_DONE;
-            else if (build->state[idx] == UNIT_QUEUED)
+            else if (s_live (batch->state) && build->state[idx] != UNIT_DONE) {
                 build->state[idx] = UNIT_ASSIGNED;
+                build->holder_node[idx] = stored->node_index;
+                build->holder_seq[idx] = batch->seq;
+            }
         }
     }
-    build->queue = util_calloc (build->unit_count, sizeof (uint32_t));
-    build->queue_ms = util_calloc (build->unit_count, sizeof (double));
+    s_count_reported (build);
     for (size_t i = 0; i < build->unit_count; i++) {
         if (build->state[i] == UNIT_QUEUED) {
             build->queue_ms[build->queue_len] = build->predicted_ms[i];
@@ -197,7 +332,21 @@ s_load (builds_t *self, int64_t build_id, build_t **result)
         }
         else if (build->state[i] == UNIT_DONE)
             build->done_count++;
+        build->retry_used += build->retries[i];
+        if (build->fail_fast && build->fails[i] > 0 && !build->stopping) {
+            build->stopping = true;
+            char reason[256];
+            snprintf (reason, sizeof reason, "fail-fast: %.200s failed", build->names[i]);
+            build->stop_reason = util_strdup (reason);
+        }
     }
+    //  Failed units due for another run: done, latest run failed, not held
+    //  by a live batch, and within both limits.
+    for (size_t i = 0; i < build->unit_count && !build->stopping; i++) {
+        if (build->state[i] == UNIT_DONE && build->last_ok[i] == 0 && !in_live_retry[i])
+            builds_retry_offer (self, build, (uint32_t) i);
+    }
+    free (in_live_retry);
     s_register (self, build);
     log_debug ("build_loaded build_id=%lld build=%s units=%zu done=%zu queued=%zu",
                (long long) build->id, log_quote (build->key), build->unit_count,
@@ -244,7 +393,7 @@ builds_find (builds_t *self, int64_t suite_id, const char *key, build_t **build)
 int
 builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *key,
                uint32_t node_total, const char *mode, const char *commit,
-               const char *branch, const char *digest, char **names,
+               const char *branch, const char *digest, bool fail_fast, char **names,
                const double *predicted, const uint8_t *guessed, size_t count,
                build_t **result)
 {
@@ -252,7 +401,7 @@ builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *
         .suite_id = suite_id, .build_key = (char *) key, .node_total = node_total,
         .mode = (char *) mode, .commit = (char *) commit, .branch = (char *) branch,
         .digest = (char *) digest, .unit_count = (uint32_t) count,
-        .created_ms = util_wall_ms (), .finished_ms = 0
+        .created_ms = util_wall_ms (), .finished_ms = 0, .fail_fast = fail_fast
     };
     if (store_build_insert (self->store, &row) != 0)
         return -1;
@@ -260,10 +409,7 @@ builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *
     build->unit_count = count;
     build->names = util_calloc (count, sizeof (char *));
     build->predicted_ms = util_calloc (count, sizeof (double));
-    build->state = util_calloc (count, 1);
-    build->queue = util_calloc (count, sizeof (uint32_t));
-    build->queue_ms = util_calloc (count, sizeof (double));
-    build->guessed = util_calloc (count, 1);
+    s_alloc_units (build);
     for (size_t i = 0; i < count; i++) {
         if (guessed[i]) {
             build->guessed[i] = 1;
@@ -315,6 +461,9 @@ builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **result)
     attempt->last_req = row.last_req;
     attempt->last_reply = row.last_reply;
     attempt->last_reply_size = row.last_reply_size;
+    attempt->only_failed = row.only_failed;
+    attempt->no_wait = row.no_wait;
+    attempt->stopped = row.stopped;
     row.last_reply = NULL;
     store_attempt_clear (&row);
     zhashx_insert (self->attempts, attempt_id, attempt);
@@ -324,17 +473,20 @@ builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **result)
 
 int
 builds_attempt_add (builds_t *self, build_t *build, uint32_t node_index,
-                    const char *attempt_id, attempt_t **result)
+                    const char *attempt_id, bool only_failed, bool no_wait,
+                    attempt_t **result)
 {
     int64_t id = 0;
     if (store_attempt_insert (self->store, build->id, node_index, attempt_id,
-                              util_wall_ms (), &id) != 0)
+                              util_wall_ms (), only_failed, no_wait, &id) != 0)
         return -1;
     attempt_t *attempt = util_calloc (1, sizeof *attempt);
     attempt->id = id;
     attempt->attempt = util_strdup (attempt_id);
     attempt->build = build;
     attempt->node_index = node_index;
+    attempt->only_failed = only_failed;
+    attempt->no_wait = no_wait;
     zhashx_insert (self->attempts, attempt_id, attempt);
     *result = attempt;
     return 0;
@@ -354,37 +506,106 @@ builds_attempt_reply (builds_t *self, attempt_t *attempt, uint64_t req,
     return 0;
 }
 
+store_t *
+builds_store (builds_t *self)
+{
+    return self->store;
+}
+
+uint64_t
+builds_lease_next (build_t *build)
+{
+    return build->next_lease++;
+}
+
 int
-builds_batch_assign (builds_t *self, build_t *build, attempt_t *attempt, size_t take,
+builds_batch_append (builds_t *self, build_t *build, attempt_t *attempt,
+                     const uint32_t *units, size_t count, const store_batch_meta_t *meta,
                      build_batch_t **result)
+{
+    build_node_t *node = &build->nodes[attempt->node_index];
+    uint32_t seq = (uint32_t) node->batch_count + 1;
+    int64_t now = util_wall_ms ();
+    int64_t batch_id = 0;
+    if (store_batch_insert (self->store, build->id, attempt->node_index, seq, attempt->id,
+                            units, count, now, meta, &batch_id) != 0)
+        return -1;
+    build_batch_t *batch = s_node_append (node);
+    batch->id = batch_id;
+    batch->seq = seq;
+    batch->attempt_id = attempt->id;
+    batch->state = (uint8_t) meta->state;
+    batch->kind = (uint8_t) meta->kind;
+    batch->lease = meta->lease;
+    batch->origin = meta->origin;
+    batch->created_ms = now;
+    batch->handed_mono_ms = util_mono_ms ();
+    batch->unit_count = count;
+    batch->unit_idx = util_malloc ((count ? count : 1) * sizeof (uint32_t));
+    memcpy (batch->unit_idx, units, count * sizeof (uint32_t));
+    for (size_t i = 0; i < count; i++) {
+        uint32_t idx = units[i];
+        if (build->state[idx] == UNIT_DONE)
+            continue;
+        build->state[idx] = UNIT_ASSIGNED;
+        build->holder_node[idx] = attempt->node_index;
+        build->holder_seq[idx] = seq;
+    }
+    if (batch->kind == PROTO_KIND_RETRY && s_live (batch->state))
+        build->retry_live++;
+    *result = batch;
+    return 0;
+}
+
+int
+builds_batch_from_queue (builds_t *self, build_t *build, attempt_t *attempt, size_t take,
+                         build_batch_t **result)
 {
     size_t waiting = build->queue_len - build->queue_head;
     if (take > waiting)
         take = waiting;
     assert (take > 0);
-    build_node_t *node = &build->nodes[attempt->node_index];
-    uint32_t seq = (uint32_t) node->batch_count + 1;
     const uint32_t *units = build->queue + build->queue_head;
-    int64_t batch_id = 0;
-    if (store_batch_insert (self->store, build->id, attempt->node_index, seq, attempt->id,
-                            units, take, util_wall_ms (), &batch_id) != 0)
+    store_batch_meta_t meta = {
+        .state = STORE_BATCH_RUNNING, .lease = build->next_lease, .kind = PROTO_KIND_QUEUE
+    };
+    if (builds_batch_append (self, build, attempt, units, take, &meta, result) != 0)
         return -1;
-    build_batch_t *batch = s_node_append (node);
-    batch->id = batch_id;
-    batch->seq = seq;
-    batch->unit_count = take;
-    batch->unit_idx = util_malloc (take * sizeof (uint32_t));
-    memcpy (batch->unit_idx, units, take * sizeof (uint32_t));
-    for (size_t i = 0; i < take; i++) {
-        build->state[units[i]] = UNIT_ASSIGNED;
+    build->next_lease++;
+    for (size_t i = 0; i < take; i++)
         build->remaining_ms -= build->predicted_ms[units[i]];
-    }
     build->queue_head += take;
     //  Subtracting doubles drifts; an empty queue has exactly nothing left.
     if (build->queue_head == build->queue_len || build->remaining_ms < 0)
         build->remaining_ms = 0;
-    *result = batch;
     return 0;
+}
+
+void
+builds_queue_push_front (build_t *build, const uint32_t *units, size_t count)
+{
+    if (count == 0)
+        return;
+    size_t waiting = build->queue_len - build->queue_head;
+    //  Every unit is in the queue at most once, so waiting + count never
+    //  passes unit_count; make room before head when there is not enough.
+    if (build->queue_head < count) {
+        memmove (build->queue + count, build->queue + build->queue_head,
+                 waiting * sizeof (uint32_t));
+        memmove (build->queue_ms + count, build->queue_ms + build->queue_head,
+                 waiting * sizeof (double));
+        build->queue_head = count;
+        build->queue_len = count + waiting;
+    }
+    build->queue_head -= count;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t idx = units[i];
+        assert (build->state[idx] != UNIT_DONE);
+        build->state[idx] = UNIT_QUEUED;
+        build->queue[build->queue_head + i] = idx;
+        build->queue_ms[build->queue_head + i] = build->predicted_ms[idx];
+        build->remaining_ms += build->predicted_ms[idx];
+    }
 }
 
 build_batch_t *
@@ -401,19 +622,143 @@ builds_batch_find (build_t *build, uint32_t node_index, uint32_t seq)
 }
 
 size_t
-builds_batch_complete (build_t *build, build_batch_t *batch)
+builds_batch_held_units (const build_t *build, uint32_t node_index, const build_batch_t *batch,
+                         uint32_t *out)
 {
-    size_t newly = 0;
-    batch->reported = true;
+    size_t count = 0;
     for (size_t i = 0; i < batch->unit_count; i++) {
         uint32_t idx = batch->unit_idx[i];
-        if (build->state[idx] != UNIT_DONE) {
+        if (build->state[idx] == UNIT_ASSIGNED && build->holder_node[idx] == node_index
+        &&  build->holder_seq[idx] == batch->seq)
+            out[count++] = idx;
+    }
+    return count;
+}
+
+//  A retry batch that stops being live no longer keeps the build open.
+static void
+s_leave_live (build_t *build, build_batch_t *batch, int state)
+{
+    if (batch->kind == PROTO_KIND_RETRY && s_live (batch->state) && !s_live (state)
+    &&  build->retry_live > 0)
+        build->retry_live--;
+}
+
+int
+builds_batch_set_state (builds_t *self, build_t *build, build_batch_t *batch, int state,
+                        uint64_t lease)
+{
+    if (store_batch_state (self->store, batch->id, state, lease) != 0)
+        return -1;
+    s_leave_live (build, batch, state);
+    batch->state = (uint8_t) state;
+    batch->lease = lease;
+    return 0;
+}
+
+int
+builds_batch_from_retry (builds_t *self, build_t *build, attempt_t *attempt, bool any_node,
+                         size_t max_units, build_batch_t **result)
+{
+    *result = NULL;
+    uint32_t *units = util_malloc ((build->retry_count ? build->retry_count : 1)
+                                   * sizeof (uint32_t));
+    size_t take = 0, kept = 0;
+    for (size_t i = 0; i < build->retry_count; i++) {
+        build_retry_t entry = build->retry[i];
+        if (take < max_units && (any_node || entry.avoid_node != attempt->node_index))
+            units[take++] = entry.unit;
+        else
+            build->retry[kept++] = entry;
+    }
+    int rc = 0;
+    if (take > 0) {
+        store_batch_meta_t meta = {
+            .state = STORE_BATCH_RUNNING, .lease = build->next_lease, .kind = PROTO_KIND_RETRY
+        };
+        rc = builds_batch_append (self, build, attempt, units, take, &meta, result);
+        if (rc == 0) {
+            build->next_lease++;
+            build->retry_count = kept;
+            build->retry_used += take;
+            for (size_t i = 0; i < take; i++)
+                build->retries[units[i]]++;
+        }
+    }
+    free (units);
+    return rc;
+}
+
+int
+builds_batch_report (builds_t *self, build_t *build, uint32_t node_index, build_batch_t *batch,
+                     bool holder, uint64_t wall_ms, int32_t exit_code, int64_t at_ms)
+{
+    int state = holder ? STORE_BATCH_DONE : batch->state;
+    if (store_batch_report (self->store, batch->id, wall_ms, exit_code, at_ms, state) != 0)
+        return -1;
+    s_leave_live (build, batch, state);
+    batch->state = (uint8_t) state;
+    batch->reported = true;
+    batch->exit_code = exit_code;
+    batch->wall_ms = wall_ms;
+    batch->reported_ms = at_ms;
+    int newly = 0;
+    for (size_t i = 0; i < batch->unit_count; i++) {
+        uint32_t idx = batch->unit_idx[i];
+        s_count_run (build, idx, node_index, exit_code == 0, batch->kind == PROTO_KIND_QUEUE);
+        if (holder && build->state[idx] != UNIT_DONE) {
             build->state[idx] = UNIT_DONE;
             newly++;
         }
     }
-    build->done_count += newly;
+    build->done_count += (size_t) newly;
     return newly;
+}
+
+int
+builds_batch_release (builds_t *self, build_t *build, uint32_t node_index, build_batch_t *batch,
+                      int state, size_t *requeued)
+{
+    uint32_t *held = util_malloc ((batch->unit_count ? batch->unit_count : 1) * sizeof (uint32_t));
+    size_t count = builds_batch_held_units (build, node_index, batch, held);
+    int rc = builds_batch_set_state (self, build, batch, state, batch->lease);
+    if (rc == 0) {
+        builds_queue_push_front (build, held, count);
+        //  A replay let go takes its original with it: those units now
+        //  belong to whichever node takes them from the queue, and a later
+        //  attempt of this node must not replay them as its own.
+        build_batch_t *origin = batch->kind == PROTO_KIND_REPLAY
+                              ? builds_batch_find (build, node_index, batch->origin) : NULL;
+        if (origin && origin->state == STORE_BATCH_SUPERSEDED)
+            rc = builds_batch_set_state (self, build, origin, state, origin->lease);
+        //  A run again that never happened is still owed (its units are
+        //  done, so nothing went back to the queue).
+        for (size_t i = 0; rc == 0 && batch->kind == PROTO_KIND_RETRY && i < batch->unit_count;
+             i++)
+            if (build->last_ok[batch->unit_idx[i]] == 0)
+                builds_retry_offer (self, build, batch->unit_idx[i]);
+    }
+    free (held);
+    *requeued = count;
+    return rc;
+}
+
+void
+builds_retry_offer (builds_t *self, build_t *build, uint32_t unit_idx)
+{
+    if (build->stopping || build->retries[unit_idx] >= self->config.requeue_failed
+    ||  build->retry_used + build->retry_count >= self->config.requeue_budget)
+        return;
+    for (size_t i = 0; i < build->retry_count; i++)
+        if (build->retry[i].unit == unit_idx)
+            return;
+    if (build->retry_count == build->retry_alloc) {
+        build->retry_alloc = build->retry_alloc ? build->retry_alloc * 2 : 8;
+        build->retry = util_realloc (build->retry, build->retry_alloc * sizeof (build_retry_t));
+    }
+    build->retry[build->retry_count++] = (build_retry_t) {
+        .unit = unit_idx, .avoid_node = build->last_node[unit_idx]
+    };
 }
 
 void

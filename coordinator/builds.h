@@ -15,18 +15,28 @@
 #include <stdint.h>
 
 typedef enum {
-    UNIT_QUEUED = 0,     //  waiting in the queue
-    UNIT_ASSIGNED = 1,   //  in a batch that has not been reported
-    UNIT_DONE = 2        //  in a reported batch
+    UNIT_QUEUED = 0,     //  waiting in the queue (or, done and failed, in the retry list)
+    UNIT_ASSIGNED = 1,   //  held by a running or planned batch (holder_*)
+    UNIT_DONE = 2        //  ran to completion at least once
 } unit_state_t;
 
-//  One batch handed to a node.
+//  One batch of a node.
 typedef struct {
     int64_t id;              //  batches.id
     uint32_t seq;            //  node's batch number, 1-based
     uint32_t *unit_idx;      //  units in run order (owned)
     size_t unit_count;       //  number of units
-    bool reported;           //  a report arrived for it
+    int64_t attempt_id;      //  attempts.id that holds (or held) it
+    uint8_t state;           //  STORE_BATCH_*
+    uint8_t kind;            //  proto_kind_t
+    bool reported;           //  a report arrived (from the holder, or late)
+    int32_t exit_code;       //  if reported
+    uint64_t lease;          //  lease number; 0 while planned
+    uint32_t origin;         //  for a replay: seq of the batch it repeats
+    uint64_t wall_ms;        //  runner wall time, if reported
+    int64_t created_ms;      //  wall clock of the assignment
+    int64_t reported_ms;     //  wall clock of the report, 0 if none
+    int64_t handed_mono_ms;  //  monotonic start of its lease (or of the load)
 } build_batch_t;
 
 //  One node of a build.
@@ -34,7 +44,21 @@ typedef struct {
     build_batch_t *batches;  //  batches in seq order (owned array)
     size_t batch_count;      //  number of batches
     size_t batch_alloc;      //  allocated slots
+    size_t live_from;        //  no batch before this index is running or planned
 } build_node_t;
+
+//  A failed unit waiting to run again on another node.
+typedef struct {
+    uint32_t unit;           //  unit index
+    uint32_t avoid_node;     //  the node where it failed
+} build_retry_t;
+
+//  When an attempt was last heard from (monotonic), for its leases.
+typedef struct {
+    int64_t attempt_id;      //  attempts.id
+    uint32_t node_index;     //  its node
+    int64_t mono_ms;         //  last request; INT64_MIN once it was told done
+} build_contact_t;
 
 typedef struct {
     int64_t id;              //  builds.id
@@ -48,17 +72,41 @@ typedef struct {
     char **names;            //  unit names in queue order (owned)
     double *predicted_ms;    //  predicted time per unit (owned)
     uint8_t *state;          //  unit_state_t per unit (owned)
+    uint32_t *holder_node;   //  per unit: node of the batch holding it, if assigned (owned)
+    uint32_t *holder_seq;    //  per unit: seq of that batch (owned)
+    int8_t *last_ok;         //  per unit: latest run passed 1, failed 0, none -1 (owned)
+    uint32_t *last_node;     //  per unit: node of the latest run (owned)
+    uint16_t *fails;         //  per unit: failed runs, saturating (owned)
+    uint16_t *passes;        //  per unit: passed runs, saturating (owned)
+    uint16_t *queue_runs;    //  per unit: runs from queue batches, saturating (owned)
+    uint8_t *retries;        //  per unit: times requeued after failing (owned)
     uint32_t *queue;         //  unit indices waiting, handed out from queue_head (owned)
     double *queue_ms;        //  predicted time of each queue entry, for sched_batch_take (owned)
     size_t queue_head;       //  first waiting entry of queue
     size_t queue_len;        //  entries in queue (waiting ones are [head, len))
     double remaining_ms;     //  predicted time of the waiting units
     size_t done_count;       //  units in state UNIT_DONE
+    size_t failing_count;    //  units whose latest run failed
+    size_t flaky_count;      //  units that failed and passed
+    build_retry_t *retry;    //  failed units to run again elsewhere (owned)
+    size_t retry_count;      //  entries in retry
+    size_t retry_alloc;      //  allocated
+    size_t retry_used;       //  requeues handed out, from the build's budget
+    size_t retry_live;       //  retry batches running or planned
     uint8_t *guessed;        //  per unit: 1 if its prediction is a guess (no history) (owned)
     double guess_ms;         //  the prediction the waiting guessed units have now
     double guess_sum_ms;     //  measured time of the guessed units done so far
     size_t guess_count;      //  how many of them
+    uint64_t next_lease;     //  lease number for the next batch handed out
+    bool fail_fast;          //  the first failure stops the build
+    bool stopping;           //  fail-fast fired: every node stops after its batch
+    char *stop_reason;       //  why, for done replies and logs (owned)
     bool finished;           //  every unit done; finished_ms written
+    int64_t created_ms;      //  wall clock of the first join
+    build_contact_t *contacts; //  per attempt, last heard (owned)
+    size_t contact_count;    //  entries
+    size_t contact_alloc;    //  allocated
+    int64_t next_expiry_check_ms; //  monotonic: leases are checked no more often
     build_node_t *nodes;     //  node_total entries (owned)
     int64_t touched_ms;      //  last use, monotonic, for trimming
 } build_t;
@@ -71,11 +119,21 @@ typedef struct {
     uint64_t last_req;       //  last request answered
     char *last_reply;        //  its encoded reply (owned), NULL if none
     size_t last_reply_size;  //  its size
+    bool only_failed;        //  replays hold only what did not pass
+    bool no_wait;            //  done instead of wait
+    bool stopped;            //  handed its batch back: no more work
+    size_t plan_pos;         //  node batch index from which to look for its planned batches
 } attempt_t;
 
 typedef struct _builds_t builds_t;
 
-builds_t *builds_new (store_t *store);
+//  How failed units are run again (--requeue-failed, --requeue-budget).
+typedef struct {
+    uint32_t requeue_failed;   //  runs again per failed unit, 0 = never
+    uint32_t requeue_budget;   //  runs again per build, all units together
+} builds_config_t;
+
+builds_t *builds_new (store_t *store, const builds_config_t *config);
 void builds_destroy (builds_t **self_p);
 
 //  Find a build by (suite_id, key): from memory, else loaded from the
@@ -88,7 +146,7 @@ int builds_find (builds_t *self, int64_t suite_id, const char *key, build_t **bu
 //  first. Returns 0 and *build, or -1 on a store error.
 int builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *key,
                    uint32_t node_total, const char *mode, const char *commit,
-                   const char *branch, const char *digest, char **names,
+                   const char *branch, const char *digest, bool fail_fast, char **names,
                    const double *predicted, const uint8_t *guessed, size_t count,
                    build_t **build);
 
@@ -107,23 +165,74 @@ int builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **att
 
 //  Register a new attempt of a node in the store and in memory.
 int builds_attempt_add (builds_t *self, build_t *build, uint32_t node_index,
-                        const char *attempt_id, attempt_t **attempt);
+                        const char *attempt_id, bool only_failed, bool no_wait,
+                        attempt_t **attempt);
 
 //  Remember the reply given to req, in memory and in the store.
 int builds_attempt_reply (builds_t *self, attempt_t *attempt, uint64_t req,
                           const char *reply, size_t size);
 
-//  Append a batch to a node: moves units from the queue front, writes the
-//  batch. Returns 0 and *batch (borrowed), or -1 on a store error.
-int builds_batch_assign (builds_t *self, build_t *build, attempt_t *attempt, size_t take,
+//  Append a batch to a node and write it. units[0..count) become held by
+//  it (assigned), unless done already. meta says its state, lease, kind
+//  and origin. The pointer is valid until the node's next append.
+//  Returns 0 and *batch, or -1 on a store error.
+int builds_batch_append (builds_t *self, build_t *build, attempt_t *attempt,
+                         const uint32_t *units, size_t count, const store_batch_meta_t *meta,
                          build_batch_t **batch);
+
+//  Take count units off the queue front into a new running batch of the
+//  attempt's node, with a fresh lease. Returns 0 and *batch, or -1.
+int builds_batch_from_queue (builds_t *self, build_t *build, attempt_t *attempt, size_t count,
+                             build_batch_t **batch);
+
+//  Put units back at the front of the queue, in the order given (they go
+//  first); each must be in no batch's hands any more.
+void builds_queue_push_front (build_t *build, const uint32_t *units, size_t count);
 
 //  The node's batch with number seq, or NULL.
 build_batch_t *builds_batch_find (build_t *build, uint32_t node_index, uint32_t seq);
 
-//  Mark a batch reported: its units become done. Returns the number of
-//  units newly done.
-size_t builds_batch_complete (build_t *build, build_batch_t *batch);
+//  A fresh lease number of the build.
+uint64_t builds_lease_next (build_t *build);
+
+//  Units of the batch that it still holds (assigned to it), into out
+//  (room for batch->unit_count). Returns how many.
+size_t builds_batch_held_units (const build_t *build, uint32_t node_index,
+                                const build_batch_t *batch, uint32_t *out);
+
+//  Change a batch's state (and lease) in the store and in memory.
+int builds_batch_set_state (builds_t *self, build_t *build, build_batch_t *batch, int state,
+                            uint64_t lease);
+
+//  Let go of a live batch that will not be reported by its holder: state
+//  becomes EXPIRED or RETURNED, the units it held go back to the queue
+//  front (*requeued says how many), a replay's superseded original goes
+//  with it, and a retry batch's failed units are owed their run again.
+//  Returns 0 or -1 on a store error.
+int builds_batch_release (builds_t *self, build_t *build, uint32_t node_index,
+                          build_batch_t *batch, int state, size_t *requeued);
+
+//  Take units of the retry list into a new running retry batch of the
+//  attempt's node: those that failed on another node, or any if any_node;
+//  at most max_units. Returns 0 with *batch NULL if none was eligible.
+int builds_batch_from_retry (builds_t *self, build_t *build, attempt_t *attempt, bool any_node,
+                             size_t max_units, build_batch_t **batch);
+
+//  Record a report of a batch: its state after the report (DONE if the
+//  holder reported it, else unchanged), units done if DONE, each unit's
+//  result (ok = exit status 0) counted. Returns the number of units newly
+//  done, or -1 on a store error.
+int builds_batch_report (builds_t *self, build_t *build, uint32_t node_index,
+                         build_batch_t *batch, bool holder, uint64_t wall_ms,
+                         int32_t exit_code, int64_t at_ms);
+
+//  Offer a unit whose latest run failed for one more run on another node:
+//  queued in the retry list if the build is not stopping, the unit has runs
+//  again left and the build's budget too.
+void builds_retry_offer (builds_t *self, build_t *build, uint32_t unit_idx);
+
+//  The store this registry writes to.
+store_t *builds_store (builds_t *self);
 
 //  Drop everything cached (after a failed commit: memory may be ahead of
 //  the database).

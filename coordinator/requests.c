@@ -2,10 +2,14 @@
 #include "requests.h"
 
 #include "builds.h"
+#include "completion.h"
+#include "leases.h"
 #include "log.h"
+#include "replay.h"
 #include "util.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +28,11 @@ requests_config_default (requests_config_t *config)
     sched_policy_default (&config->policy);
     config->alpha = 0.3;
     config->max_cached = 256;
+    config->leases.lease_ms = REQUESTS_DEFAULT_LEASE_MS;
+    config->leases.lease_max_ms = REQUESTS_DEFAULT_LEASE_MAX_MS;
+    config->retry.requeue_failed = 0;
+    config->retry.requeue_budget = REQUESTS_DEFAULT_REQUEUE_BUDGET;
+    config->wait_ms = REQUESTS_DEFAULT_WAIT_MS;
 }
 
 requests_t *
@@ -32,7 +41,7 @@ requests_new (store_t *store, const requests_config_t *config)
     requests_t *self = util_calloc (1, sizeof *self);
     self->store = store;
     self->config = *config;
-    self->builds = builds_new (store);
+    self->builds = builds_new (store, &config->retry);
     return self;
 }
 
@@ -135,6 +144,103 @@ cleanup:
     return rc;
 }
 
+//  The name of the build a join enters: its build id, or with a fixed
+//  split "fixed-" and a digest of commit, branch and node total. Returns
+//  0, or -1 with an error reply in *out.
+static int
+s_build_key (const proto_msg_t *req, char key[PROTO_BUILD_MAX + 1], proto_msg_t **out)
+{
+    if (!req->fixed_split) {
+        snprintf (key, PROTO_BUILD_MAX + 1, "%s", req->build);
+        return 0;
+    }
+    if (!req->commit || !*req->commit) {
+        *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BAD_REQUEST, "commit",
+                                "a fixed split names the build by its commit, but this node "
+                                "sent none; set --commit (SATCHEL_COMMIT) or run in a git "
+                                "checkout");
+        return -1;
+    }
+    char total[16];
+    snprintf (total, sizeof total, "%u", req->node_total);
+    const char *parts[] = { req->commit, req->branch ? req->branch : "", total };
+    char digest[PROTO_DIGEST_LEN + 1];
+    proto_digest (parts, 3, digest);
+    snprintf (key, PROTO_BUILD_MAX + 1, "fixed-%s", digest);
+    return 0;
+}
+
+//  Planned batches of the attempt not handed out yet.
+static uint32_t
+s_planned_count (const build_t *build, const attempt_t *attempt)
+{
+    const build_node_t *node = &build->nodes[attempt->node_index];
+    uint32_t count = 0;
+    for (size_t b = attempt->plan_pos; b < node->batch_count; b++)
+        if (node->batches[b].attempt_id == attempt->id
+        &&  node->batches[b].state == STORE_BATCH_PLANNED)
+            count++;
+    return count;
+}
+
+//  A new attempt on a node that already had batches: every live batch of
+//  the node is superseded (a newer attempt owns the node now, so a late
+//  report of the old one is fenced), and the node's batches are planned
+//  again for this attempt (replay.h). Units a superseded batch held that
+//  no planned batch holds now go back to the queue, so none is stranded.
+static int
+s_plan_replay (requests_t *self, build_t *build, attempt_t *attempt, uint32_t *replay)
+{
+    *replay = 0;
+    build_node_t *node = &build->nodes[attempt->node_index];
+    size_t before = node->batch_count;
+    if (before == 0)
+        return 0;
+    for (size_t b = 0; b < before; b++) {
+        build_batch_t *batch = &node->batches[b];
+        if ((batch->state == STORE_BATCH_RUNNING || batch->state == STORE_BATCH_PLANNED)
+        &&  builds_batch_set_state (self->builds, build, batch, STORE_BATCH_SUPERSEDED,
+                                    batch->lease) != 0)
+            return -1;
+    }
+    replay_batch_t *plan = NULL;
+    size_t count = replay_plan (build, attempt->node_index, attempt->only_failed, &plan);
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        store_batch_meta_t meta = {
+            .state = STORE_BATCH_PLANNED, .lease = 0, .kind = PROTO_KIND_REPLAY,
+            .origin = plan[i].origin
+        };
+        build_batch_t *batch = NULL;
+        rc = builds_batch_append (self->builds, build, attempt, plan[i].units, plan[i].count,
+                                  &meta, &batch);
+    }
+    replay_plan_free (plan, count);
+    if (rc != 0)
+        return -1;
+    node = &build->nodes[attempt->node_index];     //  appends may have moved it
+    for (size_t b = 0; b < before; b++) {
+        build_batch_t *batch = &node->batches[b];
+        if (batch->state != STORE_BATCH_SUPERSEDED || batch->unit_count == 0)
+            continue;
+        uint32_t *held = util_malloc (batch->unit_count * sizeof (uint32_t));
+        size_t stranded = builds_batch_held_units (build, attempt->node_index, batch, held);
+        if (stranded > 0) {
+            builds_queue_push_front (build, held, stranded);
+            log_warn ("replay_requeued build=%s node=%u batch=%u units=%zu",
+                      log_quote (build->key), attempt->node_index, batch->seq, stranded);
+        }
+        free (held);
+    }
+    attempt->plan_pos = before;
+    *replay = (uint32_t) count;
+    if (count > 0)
+        log_info ("node_replay suite=%s build=%s node=%u attempt=%s batches=%zu only_failed=%s",
+                  log_quote (build->suite), log_quote (build->key), attempt->node_index,
+                  attempt->attempt, count, attempt->only_failed ? "yes" : "no");
+    return 0;
+}
+
 //  The handlers: each returns 0 with *out (a reply, or NULL for "answer
 //  from the attempt's memory") and *handled (the attempt it worked on, or
 //  NULL), or -1 on a store error.
@@ -148,6 +254,12 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
     uint8_t *ordered_guessed = NULL;
     int64_t suite_id = 0;
     bool created = false;
+    uint32_t replay = 0;
+    //  With a fixed split the build is named by what stays the same when
+    //  CI retries it under a new build id.
+    char key[PROTO_BUILD_MAX + 1];
+    if (s_build_key (req, key, out) != 0)
+        return 0;
     int rc = builds_attempt_find (self->builds, req->attempt, &attempt);
     if (rc < 0)
         return -1;
@@ -157,7 +269,7 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
         *handled = attempt;
         if (s_repeat (self, attempt, req, out))
             return 0;
-        if (strcmp (attempt->build->key, req->build) != 0
+        if (strcmp (attempt->build->key, key) != 0
             || strcmp (attempt->build->suite, req->suite) != 0
             || attempt->node_index != req->node_index) {
             *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BAD_REQUEST, "attempt",
@@ -170,38 +282,41 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
     else {
         if (store_suite_ensure (self->store, req->suite, &suite_id) != 0)
             return -1;
-        rc = builds_find (self->builds, suite_id, req->build, &build);
+        rc = builds_find (self->builds, suite_id, key, &build);
         if (rc < 0)
             return -1;
         if (rc == 1) {
             if (s_plan (self, suite_id, req->units, req->unit_count, &ordered, &ordered_ms,
                         &ordered_guessed) != 0)
                 return -1;
-            rc = builds_create (self->builds, suite_id, req->suite, req->build, req->node_total,
-                                req->mode, req->commit, req->branch, req->digest, ordered,
-                                ordered_ms, ordered_guessed, req->unit_count, &build);
+            rc = builds_create (self->builds, suite_id, req->suite, key, req->node_total,
+                                req->mode, req->commit, req->branch, req->digest,
+                                req->fail_fast, ordered, ordered_ms, ordered_guessed,
+                                req->unit_count, &build);
             free (ordered);
             free (ordered_ms);
             free (ordered_guessed);
             if (rc != 0)
                 return -1;
             created = true;
-            log_info ("build_started suite=%s build=%s nodes=%u units=%zu commit=%s branch=%s",
-                      log_quote (req->suite), log_quote (req->build), req->node_total,
-                      req->unit_count, log_quote (req->commit), log_quote (req->branch));
+            log_info ("build_started suite=%s build=%s ci_build=%s nodes=%u units=%zu commit=%s "
+                      "branch=%s fail_fast=%s", log_quote (req->suite), log_quote (key),
+                      log_quote (req->build), req->node_total, req->unit_count,
+                      log_quote (req->commit), log_quote (req->branch),
+                      req->fail_fast ? "yes" : "no");
         }
     }
     if (build->node_total != req->node_total) {
         *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BUILD_MISMATCH, "node_total",
                                 "build %s of suite %s was started with %u nodes, but this node "
                                 "says %u; every node of a build must use the same node total",
-                                req->build, req->suite, build->node_total, req->node_total);
+                                key, req->suite, build->node_total, req->node_total);
         return 0;
     }
     if (strcmp (build->mode, req->mode) != 0) {
         *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BUILD_MISMATCH, "mode",
                                 "build %s of suite %s runs in %s mode, but this node asks for %s",
-                                req->build, req->suite, build->mode, req->mode);
+                                key, req->suite, build->mode, req->mode);
         return 0;
     }
     if (strcmp (build->digest, req->digest) != 0) {
@@ -210,29 +325,119 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
                                 "the one build %s was started with (%zu units, digest %.12s); "
                                 "every node must find the same tests: check --pattern, "
                                 "--exclude and that all nodes run the same checkout",
-                                req->unit_count, req->digest, req->build, build->unit_count,
+                                req->unit_count, req->digest, key, build->unit_count,
                                 build->digest);
         return 0;
     }
-    if (!attempt && builds_attempt_add (self->builds, build, req->node_index, req->attempt,
-                                        &attempt) != 0)
-        return -1;
+    if (!attempt) {
+        if (builds_attempt_add (self->builds, build, req->node_index, req->attempt,
+                                req->only_failed, req->no_wait, &attempt) != 0)
+            return -1;
+        if (s_plan_replay (self, build, attempt, &replay) != 0)
+            return -1;
+    }
+    else
+        replay = s_planned_count (build, attempt);
     *handled = attempt;
-    log_info ("node_joined suite=%s build=%s node=%u/%u attempt=%s created=%s",
-              log_quote (req->suite), log_quote (req->build), req->node_index,
-              req->node_total, req->attempt, created ? "yes" : "no");
+    leases_touch (build, attempt->id, attempt->node_index, util_mono_ms ());
+    log_info ("node_joined suite=%s build=%s node=%u/%u attempt=%s created=%s replay=%u",
+              log_quote (req->suite), log_quote (build->key), req->node_index,
+              req->node_total, req->attempt, created ? "yes" : "no", replay);
     proto_msg_t *reply = proto_msg_new (PROTO_JOINED);
     proto_msg_set_str (&reply->attempt, req->attempt);
     reply->req = req->req;
     reply->units_total = build->unit_count;
     reply->node_total = build->node_total;
     reply->created = created;
+    reply->replay = replay;
+    int64_t heartbeat = self->config.leases.lease_ms / 3;
+    reply->heartbeat_ms = (uint64_t) (heartbeat > 0 ? heartbeat : 1);
     *out = reply;
     return 0;
 }
 
-//  Apply a report of a finished batch. Returns 0, 1 if *out holds an error
-//  reply, -1 on a store error.
+//  A reply telling the attempt it is done, and why.
+static proto_msg_t *
+s_done (requests_t *self, attempt_t *attempt, const char *reason)
+{
+    (void) self;
+    build_t *build = attempt->build;
+    proto_msg_t *reply = proto_msg_new (PROTO_DONE);
+    reply->units_done = build->done_count;
+    reply->units_total = build->unit_count;
+    proto_msg_set_str (&reply->reason, reason);
+    //  The node's failures are the units it ran whose latest run anywhere
+    //  failed: one that passed on another node since was flaky, not failed.
+    const build_node_t *node = &build->nodes[attempt->node_index];
+    uint8_t *counted = util_calloc (build->unit_count ? build->unit_count : 1, 1);
+    for (size_t b = 0; b < node->batch_count; b++) {
+        const build_batch_t *batch = &node->batches[b];
+        if (!batch->reported)
+            continue;
+        for (size_t u = 0; u < batch->unit_count; u++) {
+            uint32_t idx = batch->unit_idx[u];
+            if (!counted[idx] && build->last_ok[idx] == 0) {
+                counted[idx] = 1;
+                reply->failed++;
+            }
+        }
+    }
+    free (counted);
+    reply->flaky = build->flaky_count;
+    leases_gone (build, attempt->id);
+    return reply;
+}
+
+//  The units of a batch in a batch reply.
+static proto_msg_t *
+s_batch_reply (requests_t *self, const build_t *build, const build_batch_t *batch)
+{
+    proto_msg_t *reply = proto_msg_new (PROTO_BATCH);
+    reply->batch = batch->seq;
+    reply->lease = batch->lease;
+    reply->kind = (proto_kind_t) batch->kind;
+    reply->unit_count = batch->unit_count;
+    reply->units = util_calloc (batch->unit_count ? batch->unit_count : 1, sizeof (char *));
+    reply->predicted_ms = util_calloc (batch->unit_count ? batch->unit_count : 1,
+                                       sizeof (uint64_t));
+    for (size_t i = 0; i < batch->unit_count; i++) {
+        uint32_t idx = batch->unit_idx[i];
+        reply->units[i] = util_strdup (build->names[idx]);
+        double ms = build->predicted_ms[idx];
+        reply->predicted_ms[i] = ms < 1 ? 1 : (uint64_t) (ms + 0.5);
+    }
+    self->stats.batches++;
+    self->stats.units += batch->unit_count;
+    return reply;
+}
+
+//  Hand a returned batch's units back to the queue and stop the attempt.
+static int
+s_return (requests_t *self, attempt_t *attempt, build_batch_t *batch, bool holder)
+{
+    build_t *build = attempt->build;
+    size_t count = 0;
+    if (holder && builds_batch_release (self->builds, build, attempt->node_index, batch,
+                                        STORE_BATCH_RETURNED, &count) != 0)
+        return -1;
+    if (store_attempt_stop (builds_store (self->builds), attempt->id) != 0)
+        return -1;
+    attempt->stopped = true;
+    log_warn ("node_returned suite=%s build=%s node=%u attempt=%s batch=%u units_requeued=%zu",
+              log_quote (build->suite), log_quote (build->key), attempt->node_index,
+              attempt->attempt, batch->seq, count);
+    return 0;
+}
+
+//  Apply a report of a finished batch. Returns 0, 1 if *out holds the
+//  reply already (an error, or done after a returned batch), -1 on a
+//  store error.
+//
+//  Fencing: only the attempt that holds the batch under the lease it
+//  reports makes its units done. A report from anyone else (the lease
+//  lapsed and the units went to the queue, or a newer attempt of the node
+//  replays them) is kept as history, timings and result, and changes
+//  nothing else.
 static int
 s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_msg_t **out)
 {
@@ -244,6 +449,14 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
                                 req->report_batch, attempt->node_index, build->key);
         return 1;
     }
+    bool holder = batch->attempt_id == attempt->id && batch->state == STORE_BATCH_RUNNING
+               && batch->lease == req->report_lease;
+    if (req->report_returned) {
+        if (s_return (self, attempt, batch, holder) != 0)
+            return -1;
+        *out = s_done (self, attempt, "returned");
+        return 1;
+    }
     if (req->report_time_count != batch->unit_count) {
         *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BAD_REQUEST, "report.times_ms",
                                 "report of batch %u has %zu times for %zu units",
@@ -252,9 +465,14 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
     }
     if (batch->reported)
         return 0;       //  already counted
+    if (!holder) {
+        self->stats.fenced++;
+        log_warn ("report_fenced suite=%s build=%s node=%u batch=%u lease=%llu held_lease=%llu "
+                  "attempt=%s", log_quote (build->suite), log_quote (build->key),
+                  attempt->node_index, batch->seq, (unsigned long long) req->report_lease,
+                  (unsigned long long) batch->lease, attempt->attempt);
+    }
     int64_t now = util_wall_ms ();
-    if (store_batch_report (self->store, batch->id, req->report_wall_ms, req->report_exit, now) != 0)
-        return -1;
     //  A runner killed by a signal did not finish its units' runs: their
     //  partial times would spoil good history, so only whole runs count.
     bool completed = req->report_exit >= 0;
@@ -263,31 +481,47 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
         if (ms > req->report_wall_ms + 1)
             continue;   //  longer than its whole batch: not a real sample
         uint32_t idx = batch->unit_idx[i];
-        if (store_record_sample (self->store, build->suite_id, build->id, build->names[idx],
-                                 (double) ms, req->report_exit == 0, self->config.alpha, now) != 0)
+        if (store_record_sample (builds_store (self->builds), build->suite_id, build->id,
+                                 build->names[idx], (double) ms, req->report_exit == 0,
+                                 self->config.alpha, now) != 0)
             return -1;
         builds_learn_guess (build, idx, (double) ms);
     }
-    builds_batch_complete (build, batch);
+    if (builds_batch_report (self->builds, build, attempt->node_index, batch, holder,
+                             req->report_wall_ms, req->report_exit, now) < 0)
+        return -1;
     log_debug ("batch_done build=%s node=%u batch=%u units=%zu wall_ms=%llu exit=%d done=%zu/%zu",
                log_quote (build->key), attempt->node_index, batch->seq, batch->unit_count,
                (unsigned long long) req->report_wall_ms, req->report_exit, build->done_count,
                build->unit_count);
-    if (build->done_count == build->unit_count && !build->finished) {
-        if (store_build_finish (self->store, build->id, now) != 0)
-            return -1;
-        build->finished = true;
-        log_info ("build_finished suite=%s build=%s units=%zu", log_quote (build->suite),
-                  log_quote (build->key), build->unit_count);
+    if (holder && req->report_exit != 0) {
+        if (build->fail_fast && !build->stopping) {
+            char reason[256];
+            snprintf (reason, sizeof reason, "fail-fast: batch %u of node %u failed (%.150s%s)",
+                      batch->seq, attempt->node_index, build->names[batch->unit_idx[0]],
+                      batch->unit_count > 1 ? " and others" : "");
+            build->stopping = true;
+            free (build->stop_reason);
+            build->stop_reason = util_strdup (reason);
+            build->retry_count = 0;
+            log_warn ("build_stopping suite=%s build=%s reason=%s", log_quote (build->suite),
+                      log_quote (build->key), log_quote (reason));
+        }
+        for (size_t i = 0; i < batch->unit_count; i++)
+            if (build->last_ok[batch->unit_idx[i]] == 0)
+                builds_retry_offer (self->builds, build, batch->unit_idx[i]);
     }
-    return 0;
+    return completion_check (self->builds, build, now) < 0 ? -1 : 0;
 }
 
+//  The attempt a next or heartbeat comes from. Returns 1 with *attempt to
+//  go on, 0 with *out already answered (unknown attempt, or a repeat of
+//  the last request), -1 on a store error.
 static int
-s_next (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t **handled)
+s_attempt (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t **handled,
+           attempt_t **attempt)
 {
-    attempt_t *attempt = NULL;
-    int rc = builds_attempt_find (self->builds, req->attempt, &attempt);
+    int rc = builds_attempt_find (self->builds, req->attempt, attempt);
     if (rc < 0)
         return -1;
     if (rc == 1) {
@@ -295,48 +529,147 @@ s_next (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
                                 "attempt %s never joined a build; send join first", req->attempt);
         return 0;
     }
-    *handled = attempt;
-    if (s_repeat (self, attempt, req, out))
-        return 0;
-    if (req->has_report) {
-        rc = s_report (self, attempt, req, out);
-        if (rc != 0)
-            return rc < 0 ? -1 : 0;
+    *handled = *attempt;
+    return s_repeat (self, *attempt, req, out) ? 0 : 1;
+}
+
+//  The first batch planned for the attempt and not handed out yet, or NULL.
+static build_batch_t *
+s_next_planned (build_t *build, attempt_t *attempt)
+{
+    build_node_t *node = &build->nodes[attempt->node_index];
+    for (; attempt->plan_pos < node->batch_count; attempt->plan_pos++) {
+        build_batch_t *batch = &node->batches[attempt->plan_pos];
+        if (batch->attempt_id == attempt->id && batch->state == STORE_BATCH_PLANNED)
+            return batch;
     }
+    return NULL;
+}
+
+//  What the attempt gets now: its planned replays first, then failed units
+//  of other nodes, then the queue; with nothing to hand out, wait while
+//  some unit may still come back, else done. Returns 0 or -1.
+static int
+s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out)
+{
     build_t *build = attempt->build;
-    proto_msg_t *reply = NULL;
+    if (build->stopping) {
+        *out = s_done (self, attempt, "fail_fast");
+        return 0;
+    }
+    if (attempt->stopped) {
+        *out = s_done (self, attempt, "returned");
+        return 0;
+    }
+    int expired = leases_expire (self->builds, build, &self->config.leases, now, false);
+    if (expired < 0)
+        return -1;
+    self->stats.expired += (uint64_t) expired;
+
+    build_batch_t *batch = s_next_planned (build, attempt);
+    if (batch) {
+        if (builds_batch_set_state (self->builds, build, batch, STORE_BATCH_RUNNING,
+                                    builds_lease_next (build)) != 0)
+            return -1;
+        batch->handed_mono_ms = now;
+        *out = s_batch_reply (self, build, batch);
+        return 0;
+    }
+    if (build->retry_count > 0) {
+        //  A failed unit runs again on another node; on its own node only
+        //  when no other node is left to take it.
+        bool any = !leases_others_alive (build, attempt->node_index, &self->config.leases, now);
+        if (builds_batch_from_retry (self->builds, build, attempt, any,
+                                     self->config.policy.max_batch_units, &batch) != 0)
+            return -1;
+        if (batch) {
+            log_info ("units_requeued suite=%s build=%s node=%u batch=%u units=%zu",
+                      log_quote (build->suite), log_quote (build->key), attempt->node_index,
+                      batch->seq, batch->unit_count);
+            *out = s_batch_reply (self, build, batch);
+            return 0;
+        }
+    }
     size_t waiting = build->queue_len - build->queue_head;
     if (waiting > 0) {
         size_t take = sched_batch_take (build->queue_ms + build->queue_head, waiting,
                                         build->remaining_ms, build->node_total,
                                         &self->config.policy);
-        build_batch_t *batch = NULL;
-        if (builds_batch_assign (self->builds, build, attempt, take, &batch) != 0)
+        if (builds_batch_from_queue (self->builds, build, attempt, take, &batch) != 0)
             return -1;
-        reply = proto_msg_new (PROTO_BATCH);
-        reply->batch = batch->seq;
-        reply->unit_count = batch->unit_count;
-        reply->units = util_calloc (batch->unit_count, sizeof (char *));
-        reply->predicted_ms = util_calloc (batch->unit_count, sizeof (uint64_t));
-        for (size_t i = 0; i < batch->unit_count; i++) {
-            uint32_t idx = batch->unit_idx[i];
-            reply->units[i] = util_strdup (build->names[idx]);
-            double ms = build->predicted_ms[idx];
-            reply->predicted_ms[i] = ms < 1 ? 1 : (uint64_t) (ms + 0.5);
-        }
-        self->stats.batches++;
-        self->stats.units += batch->unit_count;
         log_debug ("batch_given build=%s node=%u batch=%u units=%zu left=%zu",
                    log_quote (build->key), attempt->node_index, batch->seq, batch->unit_count,
                    build->queue_len - build->queue_head);
+        *out = s_batch_reply (self, build, batch);
+        return 0;
     }
-    else {
-        reply = proto_msg_new (PROTO_DONE);
+    if (!completion_ready (build)) {
+        if (attempt->no_wait) {
+            *out = s_done (self, attempt, "no_wait");
+            return 0;
+        }
+        self->stats.waits++;
+        proto_msg_t *reply = proto_msg_new (PROTO_WAIT);
+        int64_t wait = self->config.wait_ms;
+        if (wait > self->config.leases.lease_ms / 2)
+            wait = self->config.leases.lease_ms / 2;
+        reply->retry_ms = (uint64_t) (wait < 1 ? 1 : wait > PROTO_RETRY_MS_MAX
+                                                 ? PROTO_RETRY_MS_MAX : wait);
         reply->units_done = build->done_count;
         reply->units_total = build->unit_count;
+        *out = reply;
+        return 0;
     }
+    *out = s_done (self, attempt, "complete");
+    return 0;
+}
+
+static int
+s_next (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t **handled)
+{
+    attempt_t *attempt = NULL;
+    int rc = s_attempt (self, req, out, handled, &attempt);
+    if (rc <= 0)
+        return rc;
+    int64_t now = util_mono_ms ();
+    leases_touch (attempt->build, attempt->id, attempt->node_index, now);
+    if (req->has_report) {
+        rc = s_report (self, attempt, req, out);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    proto_msg_t *reply = NULL;
+    if (s_hand_out (self, attempt, now, &reply) != 0)
+        return -1;
     proto_msg_set_str (&reply->attempt, req->attempt);
     reply->req = req->req;
+    *out = reply;
+    return 0;
+}
+
+static int
+s_heartbeat (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t **handled)
+{
+    attempt_t *attempt = NULL;
+    int rc = s_attempt (self, req, out, handled, &attempt);
+    if (rc <= 0)
+        return rc;
+    build_t *build = attempt->build;
+    build_batch_t *batch = builds_batch_find (build, attempt->node_index, req->batch);
+    if (!batch) {
+        *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BAD_REQUEST, "batch",
+                                "batch %u was never given to node %u of build %s",
+                                req->batch, attempt->node_index, build->key);
+        return 0;
+    }
+    int64_t now = util_mono_ms ();
+    leases_touch (build, attempt->id, attempt->node_index, now);
+    proto_msg_t *reply = proto_msg_new (PROTO_ACK);
+    proto_msg_set_str (&reply->attempt, req->attempt);
+    reply->req = req->req;
+    reply->held = batch->attempt_id == attempt->id && batch->state == STORE_BATCH_RUNNING
+               && batch->lease == req->lease;
+    reply->stop = build->stopping;
     *out = reply;
     return 0;
 }
@@ -361,6 +694,8 @@ requests_handle (requests_t *self, const void *frame, size_t size, char **reply,
         rc = s_join (self, req, &out, &attempt);
     else if (req->type == PROTO_NEXT)
         rc = s_next (self, req, &out, &attempt);
+    else if (req->type == PROTO_HEARTBEAT)
+        rc = s_heartbeat (self, req, &out, &attempt);
     else
         out = proto_error_new (req->attempt, req->req, PROTO_ERR_UNKNOWN_TYPE, "type",
                                "satcheld does not accept %s messages", proto_type_name (req->type));

@@ -8,6 +8,8 @@
 #ifndef SATCHEL_REQUESTS_H
 #define SATCHEL_REQUESTS_H
 
+#include "builds.h"
+#include "leases.h"
 #include "proto.h"
 #include "scheduler.h"
 #include "store.h"
@@ -20,7 +22,17 @@ typedef struct {
     sched_policy_t policy;   //  batch sizing and estimates
     double alpha;            //  weight of a new sample in the smoothed estimate
     size_t max_cached;       //  finished builds kept in memory beyond this are dropped
+    leases_config_t leases;  //  lease length and ceiling
+    builds_config_t retry;   //  runs again of failed units
+    int64_t wait_ms;         //  retry_ms of a wait reply
 } requests_config_t;
+
+//  Defaults: lease 30 s (agents renew every 10 s), ceiling 60 min,
+//  wait 0.5 s, no runs again of failed units (budget 50 when turned on).
+#define REQUESTS_DEFAULT_LEASE_MS 30000
+#define REQUESTS_DEFAULT_LEASE_MAX_MS (60 * 60 * 1000)
+#define REQUESTS_DEFAULT_WAIT_MS 500
+#define REQUESTS_DEFAULT_REQUEUE_BUDGET 50
 
 void requests_config_default (requests_config_t *config);
 
@@ -31,6 +43,9 @@ typedef struct {
     uint64_t retries;        //  duplicate requests answered from memory
     uint64_t batches;        //  batches handed out
     uint64_t units;          //  units handed out
+    uint64_t expired;        //  leases that lapsed
+    uint64_t fenced;         //  reports kept as history only
+    uint64_t waits;          //  wait replies
 } requests_stats_t;
 
 typedef struct _requests_t requests_t;

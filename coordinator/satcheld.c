@@ -36,6 +36,16 @@ s_usage (FILE *out)
 "  --max-batch-units N    most units in one batch (default 1000)\n"
 "  --default-estimate SECS  predicted time of a unit when the suite has no history\n"
 "                         at all (default 1)\n"
+"  --lease SECS           a batch whose node has not been heard from for this long\n"
+"                         goes back to the queue for the other nodes; agents renew\n"
+"                         every third of it while their runner works (default 30)\n"
+"  --lease-max SECS       ceiling: a batch still running this long after it was\n"
+"                         handed out goes back to the queue whatever its heartbeats\n"
+"                         say, so a hung test cannot hold it forever (default 3600)\n"
+"  --requeue-failed N     run a failed unit again on another node, up to N times\n"
+"                         per unit; failed-then-passed units are reported flaky\n"
+"                         (default 0: never)\n"
+"  --requeue-budget N     most runs again per build, all units together (default 50)\n"
 "  --max-message BYTES    largest request accepted (default %u)\n"
 "  --max-units N          most units in one build (default %u)\n"
 "  --max-name BYTES       longest unit name (default %u)\n"
@@ -81,7 +91,7 @@ main (int argc, char **argv)
     char *db = NULL;
     enum {
         OPT_BIND = 256, OPT_DB, OPT_LOG, OPT_READY, OPT_STARTUP, OPT_FACTOR, OPT_ESTIMATE,
-        OPT_BATCH_UNITS,
+        OPT_BATCH_UNITS, OPT_LEASE, OPT_LEASE_MAX, OPT_REQUEUE, OPT_REQUEUE_BUDGET,
         OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_HELP, OPT_VERSION
     };
     static const struct option options[] = {
@@ -93,6 +103,10 @@ main (int argc, char **argv)
         { "batch-factor", required_argument, NULL, OPT_FACTOR },
         { "default-estimate", required_argument, NULL, OPT_ESTIMATE },
         { "max-batch-units", required_argument, NULL, OPT_BATCH_UNITS },
+        { "lease", required_argument, NULL, OPT_LEASE },
+        { "lease-max", required_argument, NULL, OPT_LEASE_MAX },
+        { "requeue-failed", required_argument, NULL, OPT_REQUEUE },
+        { "requeue-budget", required_argument, NULL, OPT_REQUEUE_BUDGET },
         { "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
         { "max-units", required_argument, NULL, OPT_MAX_UNITS },
         { "max-name", required_argument, NULL, OPT_MAX_NAME },
@@ -139,6 +153,26 @@ main (int argc, char **argv)
                 if (util_parse_u64 (optarg, 1, 100000, &number) != 0)
                     return s_bad ("--max-batch-units", optarg, "1 to 100000");
                 policy->max_batch_units = (size_t) number;
+                break;
+            case OPT_LEASE:
+                if (util_parse_seconds_ms (optarg, 300, 24 * 3600 * 1000, &ms) != 0)
+                    return s_bad ("--lease", optarg, "seconds, 0.3 to 86400");
+                config.requests.leases.lease_ms = ms;
+                break;
+            case OPT_LEASE_MAX:
+                if (util_parse_seconds_ms (optarg, 1000, 7 * 24 * 3600 * 1000LL, &ms) != 0)
+                    return s_bad ("--lease-max", optarg, "seconds, 1 to 604800");
+                config.requests.leases.lease_max_ms = ms;
+                break;
+            case OPT_REQUEUE:
+                if (util_parse_u64 (optarg, 0, 10, &number) != 0)
+                    return s_bad ("--requeue-failed", optarg, "0 to 10");
+                config.requests.retry.requeue_failed = (uint32_t) number;
+                break;
+            case OPT_REQUEUE_BUDGET:
+                if (util_parse_u64 (optarg, 0, 1000000, &number) != 0)
+                    return s_bad ("--requeue-budget", optarg, "0 to 1000000");
+                config.requests.retry.requeue_budget = (uint32_t) number;
                 break;
             case OPT_MAX_MESSAGE:
                 if (util_parse_u64 (optarg, 4096, 1024u * 1024 * 1024, &number) != 0)

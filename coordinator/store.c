@@ -378,7 +378,10 @@ store_build_clear (store_build_t *row)
     free (row->commit);
     free (row->branch);
     free (row->digest);
-    row->build_key = row->mode = row->commit = row->branch = row->digest = NULL;
+    free (row->result);
+    free (row->suite);
+    row->build_key = row->mode = row->commit = row->branch = row->digest = row->result = NULL;
+    row->suite = NULL;
 }
 
 //  Step a bound SELECT of BUILD_COLUMNS into *row. Returns 0, 1 or -1.
@@ -400,6 +403,9 @@ s_build_read (store_t *self, stmt_id_t id, int bind, const char *op, store_build
         row->unit_count = (uint32_t) sqlite3_column_int64 (stmt, 8);
         row->created_ms = sqlite3_column_int64 (stmt, 9);
         row->finished_ms = sqlite3_column_int64 (stmt, 10);
+        row->fail_fast = sqlite3_column_int (stmt, 11) != 0;
+        row->result = s_column_text (stmt, 12);
+        row->suite = s_column_text (stmt, 13);
     }
     s_release (stmt);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
@@ -438,7 +444,8 @@ store_build_insert (store_t *self, store_build_t *row)
              | s_bind_text (stmt, 7, row->digest)
              | sqlite3_bind_int64 (stmt, 8, row->unit_count)
              | sqlite3_bind_int64 (stmt, 9, row->created_ms)
-             | sqlite3_bind_int64 (stmt, 10, row->finished_ms);
+             | sqlite3_bind_int64 (stmt, 10, row->finished_ms)
+             | sqlite3_bind_int (stmt, 11, row->fail_fast ? 1 : 0);
     if (s_write (self, STMT_BUILD_INSERT, bind, "build_insert", false) != 0)
         return -1;
     row->id = sqlite3_last_insert_rowid (self->db);
@@ -515,11 +522,26 @@ store_units_load (store_t *self, int64_t build_id, char ***names_out,
 }
 
 int
-store_build_finish (store_t *self, int64_t build_id, int64_t at_ms)
+store_build_finish (store_t *self, int64_t build_id, int64_t at_ms, const char *result)
 {
     sqlite3_stmt *stmt = self->stmt[STMT_BUILD_FINISH];
-    int bind = sqlite3_bind_int64 (stmt, 1, build_id) | sqlite3_bind_int64 (stmt, 2, at_ms);
+    int bind = sqlite3_bind_int64 (stmt, 1, build_id) | sqlite3_bind_int64 (stmt, 2, at_ms)
+             | s_bind_text (stmt, 3, result);
     return s_write (self, STMT_BUILD_FINISH, bind, "build_finish", true);
+}
+
+int
+store_node_summary (store_t *self, int64_t build_id, uint32_t node_index, uint64_t units,
+                    int64_t busy_ms, int64_t idle_ms, int64_t finish_ms)
+{
+    sqlite3_stmt *stmt = self->stmt[STMT_NODE_SUMMARY];
+    int bind = sqlite3_bind_int64 (stmt, 1, build_id)
+             | sqlite3_bind_int64 (stmt, 2, node_index)
+             | sqlite3_bind_int64 (stmt, 3, (int64_t) units)
+             | sqlite3_bind_int64 (stmt, 4, busy_ms)
+             | sqlite3_bind_int64 (stmt, 5, idle_ms)
+             | sqlite3_bind_int64 (stmt, 6, finish_ms);
+    return s_write (self, STMT_NODE_SUMMARY, bind, "node_summary", false);
 }
 
 void
@@ -536,14 +558,17 @@ store_attempt_clear (store_attempt_t *row)
 
 int
 store_attempt_insert (store_t *self, int64_t build_id, uint32_t node_index,
-                      const char *attempt, int64_t at_ms, int64_t *attempt_id)
+                      const char *attempt, int64_t at_ms, bool only_failed,
+                      bool no_wait, int64_t *attempt_id)
 {
     assert (attempt && attempt_id);
     sqlite3_stmt *stmt = self->stmt[STMT_ATTEMPT_INSERT];
     int bind = sqlite3_bind_int64 (stmt, 1, build_id)
              | sqlite3_bind_int64 (stmt, 2, node_index)
              | s_bind_text (stmt, 3, attempt)
-             | sqlite3_bind_int64 (stmt, 4, at_ms);
+             | sqlite3_bind_int64 (stmt, 4, at_ms)
+             | sqlite3_bind_int (stmt, 5, only_failed ? 1 : 0)
+             | sqlite3_bind_int (stmt, 6, no_wait ? 1 : 0);
     if (s_write (self, STMT_ATTEMPT_INSERT, bind, "attempt_insert", false) != 0)
         return -1;
     *attempt_id = sqlite3_last_insert_rowid (self->db);
@@ -571,9 +596,19 @@ store_attempt_find (store_t *self, const char *attempt, store_attempt_t *row)
             memcpy (row->last_reply, blob, size);
             row->last_reply_size = size;
         }
+        row->only_failed = sqlite3_column_int (stmt, 5) != 0;
+        row->no_wait = sqlite3_column_int (stmt, 6) != 0;
+        row->stopped = sqlite3_column_int (stmt, 7) != 0;
     }
     s_release (stmt);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_attempt_stop (store_t *self, int64_t attempt_id)
+{
+    int bind = sqlite3_bind_int64 (self->stmt[STMT_ATTEMPT_STOP], 1, attempt_id);
+    return s_write (self, STMT_ATTEMPT_STOP, bind, "attempt_stop", true);
 }
 
 int
@@ -596,9 +631,10 @@ store_attempt_save_reply (store_t *self, int64_t attempt_id, uint64_t req,
 int
 store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
                     uint32_t seq, int64_t attempt_id, const uint32_t *unit_idx,
-                    size_t count, int64_t at_ms, int64_t *batch_id)
+                    size_t count, int64_t at_ms, const store_batch_meta_t *meta,
+                    int64_t *batch_id)
 {
-    assert (batch_id && (unit_idx || count == 0));
+    assert (batch_id && meta && (unit_idx || count == 0));
     bool owned;
     if (s_own_begin (self, &owned) != 0)
         return -1;
@@ -607,7 +643,11 @@ store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
              | sqlite3_bind_int64 (stmt, 2, node_index)
              | sqlite3_bind_int64 (stmt, 3, seq)
              | sqlite3_bind_int64 (stmt, 4, attempt_id)
-             | sqlite3_bind_int64 (stmt, 5, at_ms);
+             | sqlite3_bind_int64 (stmt, 5, at_ms)
+             | sqlite3_bind_int (stmt, 6, meta->state)
+             | sqlite3_bind_int64 (stmt, 7, (int64_t) meta->lease)
+             | sqlite3_bind_int (stmt, 8, meta->kind)
+             | sqlite3_bind_int64 (stmt, 9, meta->origin);
     int result = s_write (self, STMT_BATCH_INSERT, bind, "batch_insert", false);
     if (result != 0)
         return s_own_end (self, owned, result);
@@ -631,14 +671,25 @@ store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
 
 int
 store_batch_report (store_t *self, int64_t batch_id, uint64_t wall_ms,
-                    int32_t exit_code, int64_t at_ms)
+                    int32_t exit_code, int64_t at_ms, int state)
 {
     sqlite3_stmt *stmt = self->stmt[STMT_BATCH_REPORT];
     int bind = sqlite3_bind_int64 (stmt, 1, batch_id)
              | sqlite3_bind_int64 (stmt, 2, at_ms)
              | sqlite3_bind_int64 (stmt, 3, (int64_t) wall_ms)
-             | sqlite3_bind_int (stmt, 4, exit_code);
+             | sqlite3_bind_int (stmt, 4, exit_code)
+             | sqlite3_bind_int (stmt, 5, state);
     return s_write (self, STMT_BATCH_REPORT, bind, "batch_report", true);
+}
+
+int
+store_batch_state (store_t *self, int64_t batch_id, int state, uint64_t lease)
+{
+    sqlite3_stmt *stmt = self->stmt[STMT_BATCH_STATE];
+    int bind = sqlite3_bind_int64 (stmt, 1, batch_id)
+             | sqlite3_bind_int (stmt, 2, state)
+             | sqlite3_bind_int64 (stmt, 3, (int64_t) lease);
+    return s_write (self, STMT_BATCH_STATE, bind, "batch_state", true);
 }
 
 int
@@ -665,6 +716,13 @@ store_batches_load (store_t *self, int64_t build_id, store_batch_t **batches_out
                 .attempt_id = sqlite3_column_int64 (stmt, 3),
                 .reported = sqlite3_column_int (stmt, 4) != 0,
                 .exit_code = (int32_t) sqlite3_column_int64 (stmt, 5),
+                .state = sqlite3_column_int (stmt, 7),
+                .lease = (uint64_t) sqlite3_column_int64 (stmt, 8),
+                .kind = sqlite3_column_int (stmt, 9),
+                .origin = (uint32_t) sqlite3_column_int64 (stmt, 10),
+                .wall_ms = (uint64_t) sqlite3_column_int64 (stmt, 11),
+                .reported_ms = sqlite3_column_int64 (stmt, 12),
+                .created_ms = sqlite3_column_int64 (stmt, 13),
             };
             unit_capacity = 0;
         }

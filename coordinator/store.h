@@ -11,11 +11,14 @@
     Tables (see store.c for the DDL):
       suites    (id, name)                              one per suite
       builds    (id, suite_id, build_key, node_total, mode, commit, branch,
-                 digest, unit_count, created_ms, finished_ms)
+                 digest, unit_count, created_ms, finished_ms, fail_fast, result)
       units     (build_id, idx, name, predicted_ms)     a build's list in queue order
-      attempts  (id, build_id, node_index, attempt, started_ms, last_req, last_reply)
+      attempts  (id, build_id, node_index, attempt, started_ms, last_req, last_reply,
+                 only_failed, no_wait, stopped)
       batches   (id, build_id, node_index, seq, attempt_id, created_ms,
-                 reported_ms, wall_ms, exit_code)
+                 reported_ms, wall_ms, exit_code, state, lease, kind, origin)
+      build_nodes (build_id, node_index, units, busy_ms, idle_ms, finish_ms)
+                                                        per-node summary of a finished build
       batch_units (batch_id, pos, unit_idx)             a batch's units in order
       timings   (suite_id, name, estimate_ms, samples, updated_ms)  smoothed history
       samples   (id, suite_id, build_id, name, duration_ms, ok, at_ms)  raw history
@@ -31,7 +34,7 @@
 
 typedef struct _store_t store_t;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 //  Process-wide SQLite settings; call once, before the first store_open.
 //  Turns SQLite's memory statistics off: they take a global mutex on every
@@ -80,6 +83,9 @@ typedef struct {
     uint32_t unit_count;     //  units in the build
     int64_t created_ms;      //  wall clock
     int64_t finished_ms;     //  wall clock, 0 while running
+    bool fail_fast;          //  the first failure stops the build
+    char *result;            //  "" while running; passed, failed, flaky, stopped (owned)
+    char *suite;             //  the suite's name, when read back (owned)
 } store_build_t;
 
 //  Free the strings of a build row (not the row itself).
@@ -105,8 +111,12 @@ int store_units_insert (store_t *self, int64_t build_id, const char *const *name
 int store_units_load (store_t *self, int64_t build_id, char ***names_out,
                       double **predicted_out, size_t *count_out);
 
-//  Mark a build finished at at_ms.
-int store_build_finish (store_t *self, int64_t build_id, int64_t at_ms);
+//  Mark a build finished at at_ms with its result.
+int store_build_finish (store_t *self, int64_t build_id, int64_t at_ms, const char *result);
+
+//  Record the summary of one node of a finished build.
+int store_node_summary (store_t *self, int64_t build_id, uint32_t node_index, uint64_t units,
+                        int64_t busy_ms, int64_t idle_ms, int64_t finish_ms);
 
 //  An attempt row.
 typedef struct {
@@ -117,13 +127,20 @@ typedef struct {
     uint64_t last_req;       //  last request answered, 0 if none
     void *last_reply;        //  encoded reply to last_req (owned), NULL if none
     size_t last_reply_size;  //  its size
+    bool only_failed;        //  replay only what did not pass
+    bool no_wait;            //  done instead of wait
+    bool stopped;            //  handed its batch back: gets no more work
 } store_attempt_t;
 
 void store_attempt_clear (store_attempt_t *row);
 
 //  Insert an attempt; *attempt_id set.
 int store_attempt_insert (store_t *self, int64_t build_id, uint32_t node_index,
-                          const char *attempt, int64_t at_ms, int64_t *attempt_id);
+                          const char *attempt, int64_t at_ms, bool only_failed,
+                          bool no_wait, int64_t *attempt_id);
+
+//  Mark an attempt stopped (it handed its batch back).
+int store_attempt_stop (store_t *self, int64_t attempt_id);
 
 //  Find an attempt by its id string. Returns 0 found (row filled, caller
 //  clears), 1 not found, -1 on error.
@@ -133,14 +150,34 @@ int store_attempt_find (store_t *self, const char *attempt, store_attempt_t *row
 int store_attempt_save_reply (store_t *self, int64_t attempt_id, uint64_t req,
                               const void *reply, size_t size);
 
+//  Who owns a batch's units (batches.state).
+#define STORE_BATCH_RUNNING 0     //  handed out, its attempt holds the lease
+#define STORE_BATCH_DONE 1        //  reported by the attempt that held it
+#define STORE_BATCH_EXPIRED 2     //  lease lapsed: units went back to the queue
+#define STORE_BATCH_SUPERSEDED 3  //  a newer attempt of the node replays it
+#define STORE_BATCH_PLANNED 4     //  a replay not handed out yet
+#define STORE_BATCH_RETURNED 5    //  handed back unrun: units went back to the queue
+
+//  What is written with a new batch.
+typedef struct {
+    int state;               //  STORE_BATCH_*
+    uint64_t lease;          //  lease number, 0 for a planned batch
+    int kind;                //  proto_kind_t
+    uint32_t origin;         //  for a replay, the seq of the batch it repeats
+} store_batch_meta_t;
+
 //  Insert a batch with its units (unit_idx in run order); *batch_id set.
 int store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
                         uint32_t seq, int64_t attempt_id, const uint32_t *unit_idx,
-                        size_t count, int64_t at_ms, int64_t *batch_id);
+                        size_t count, int64_t at_ms, const store_batch_meta_t *meta,
+                        int64_t *batch_id);
 
-//  Record a batch's report.
+//  Change a batch's state and lease.
+int store_batch_state (store_t *self, int64_t batch_id, int state, uint64_t lease);
+
+//  Record a batch's report and its state after it.
 int store_batch_report (store_t *self, int64_t batch_id, uint64_t wall_ms,
-                        int32_t exit_code, int64_t at_ms);
+                        int32_t exit_code, int64_t at_ms, int state);
 
 //  One batch as loaded back.
 typedef struct {
@@ -152,6 +189,13 @@ typedef struct {
     int32_t exit_code;       //  if reported
     uint32_t *unit_idx;      //  units in order (owned)
     size_t unit_count;       //  number of units
+    int state;               //  STORE_BATCH_*
+    uint64_t lease;          //  lease number
+    int kind;                //  proto_kind_t
+    uint32_t origin;         //  seq of the batch a replay repeats
+    uint64_t wall_ms;        //  runner wall time, if reported
+    int64_t reported_ms;     //  wall clock of the report, 0 if none
+    int64_t created_ms;      //  wall clock of the assignment
 } store_batch_t;
 
 //  Load every batch of a build, ordered by id. *batches_out is a malloc'd

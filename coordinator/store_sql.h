@@ -70,8 +70,31 @@ static const char s_schema_v1[] =
     "  at_ms INTEGER NOT NULL);"
     "CREATE INDEX samples_by_name ON samples (suite_id, name);";
 
+//  Schema version 2: leases, replays, retries and results. A batch's state
+//  says who owns its units (STORE_BATCH_*); its lease number fences late
+//  reports; kind and origin say where its units came from. Batches of a
+//  version 1 database are running or done, and their ids serve as leases.
+static const char s_schema_v2[] =
+    "ALTER TABLE builds ADD COLUMN fail_fast INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE builds ADD COLUMN result TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE attempts ADD COLUMN only_failed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE attempts ADD COLUMN no_wait INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE attempts ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE batches ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE batches ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE batches ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE batches ADD COLUMN origin INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE batches SET state = 1 WHERE reported_ms IS NOT NULL;"
+    "UPDATE batches SET lease = id;"
+    "CREATE TABLE build_nodes ("
+    "  build_id INTEGER NOT NULL REFERENCES builds (id),"
+    "  node_index INTEGER NOT NULL CHECK (node_index >= 0),"
+    "  units INTEGER NOT NULL, busy_ms INTEGER NOT NULL,"
+    "  idle_ms INTEGER NOT NULL, finish_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (build_id, node_index)) WITHOUT ROWID;";
+
 //  s_migrations[v] takes a database from user_version v to v + 1.
-static const char *const s_migrations[] = { s_schema_v1 };
+static const char *const s_migrations[] = { s_schema_v1, s_schema_v2 };
 _Static_assert (sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERSION,
                 "one migration per schema version");
 
@@ -83,11 +106,13 @@ typedef enum {
     STMT_UNIT_INSERT, STMT_UNITS_LOAD,
     STMT_ATTEMPT_INSERT, STMT_ATTEMPT_FIND, STMT_ATTEMPT_SAVE,
     STMT_BATCH_INSERT, STMT_BATCH_UNIT_INSERT, STMT_BATCH_REPORT, STMT_BATCHES_LOAD,
+    STMT_BATCH_STATE, STMT_ATTEMPT_STOP, STMT_NODE_SUMMARY,
     STMT_COUNT
 } stmt_id_t;
 
 #define BUILD_COLUMNS "id, suite_id, build_key, node_total, mode, \"commit\", branch," \
-                      " digest, unit_count, created_ms, finished_ms"
+                      " digest, unit_count, created_ms, finished_ms, fail_fast, result," \
+                      " (SELECT name FROM suites WHERE suites.id = builds.suite_id)"
 
 static const char *const s_sql[STMT_COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -112,34 +137,41 @@ static const char *const s_sql[STMT_COUNT] = {
     [STMT_BUILD_GET] = "SELECT " BUILD_COLUMNS " FROM builds WHERE id = ?1",
     [STMT_BUILD_INSERT] =
         "INSERT INTO builds (suite_id, build_key, node_total, mode, \"commit\", branch,"
-        " digest, unit_count, created_ms, finished_ms)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [STMT_BUILD_FINISH] = "UPDATE builds SET finished_ms = ?2 WHERE id = ?1",
+        " digest, unit_count, created_ms, finished_ms, fail_fast)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [STMT_BUILD_FINISH] = "UPDATE builds SET finished_ms = ?2, result = ?3 WHERE id = ?1",
     [STMT_UNIT_INSERT] =
         "INSERT INTO units (build_id, idx, name, predicted_ms) VALUES (?1, ?2, ?3, ?4)",
     [STMT_UNITS_LOAD] =
         "SELECT idx, name, predicted_ms FROM units WHERE build_id = ?1 ORDER BY idx",
     [STMT_ATTEMPT_INSERT] =
-        "INSERT INTO attempts (build_id, node_index, attempt, started_ms)"
-        " VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO attempts (build_id, node_index, attempt, started_ms, only_failed, no_wait)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [STMT_ATTEMPT_FIND] =
-        "SELECT id, build_id, node_index, last_req, last_reply FROM attempts"
-        " WHERE attempt = ?1",
+        "SELECT id, build_id, node_index, last_req, last_reply, only_failed, no_wait, stopped"
+        " FROM attempts WHERE attempt = ?1",
     [STMT_ATTEMPT_SAVE] = "UPDATE attempts SET last_req = ?2, last_reply = ?3 WHERE id = ?1",
     [STMT_BATCH_INSERT] =
-        "INSERT INTO batches (build_id, node_index, seq, attempt_id, created_ms)"
-        " VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO batches (build_id, node_index, seq, attempt_id, created_ms,"
+        " state, lease, kind, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [STMT_BATCH_UNIT_INSERT] =
         "INSERT INTO batch_units (batch_id, pos, unit_idx) VALUES (?1, ?2, ?3)",
     [STMT_BATCH_REPORT] =
-        "UPDATE batches SET reported_ms = ?2, wall_ms = ?3, exit_code = ?4 WHERE id = ?1",
+        "UPDATE batches SET reported_ms = ?2, wall_ms = ?3, exit_code = ?4, state = ?5"
+        " WHERE id = ?1",
     //  One pass over a build's batches and their units; LEFT JOIN keeps a
     //  batch without units.
     [STMT_BATCHES_LOAD] =
         "SELECT b.id, b.node_index, b.seq, b.attempt_id, b.reported_ms IS NOT NULL,"
-        " b.exit_code, u.unit_idx"
+        " b.exit_code, u.unit_idx, b.state, b.lease, b.kind, b.origin,"
+        " coalesce (b.wall_ms, 0), coalesce (b.reported_ms, 0), b.created_ms"
         " FROM batches b LEFT JOIN batch_units u ON u.batch_id = b.id"
         " WHERE b.build_id = ?1 ORDER BY b.id, u.pos",
+    [STMT_BATCH_STATE] = "UPDATE batches SET state = ?2, lease = ?3 WHERE id = ?1",
+    [STMT_ATTEMPT_STOP] = "UPDATE attempts SET stopped = 1 WHERE id = ?1",
+    [STMT_NODE_SUMMARY] =
+        "INSERT OR REPLACE INTO build_nodes (build_id, node_index, units, busy_ms, idle_ms,"
+        " finish_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 #endif

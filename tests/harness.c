@@ -1,6 +1,7 @@
 /*  harness.c: see harness.h.                                               */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -122,9 +125,11 @@ harness_write_file (const char *path, const char *text)
     return rc;
 }
 
-pid_t
-harness_spawn (char *const *argv, const char *cwd, const char *const *env,
-               const char *out_path, const char *err_path)
+//  harness_spawn, and with group the child leads a process group of its
+//  own (harness_spawn_group).
+static pid_t
+s_spawn (char *const *argv, const char *cwd, const char *const *env,
+         const char *out_path, const char *err_path, bool group)
 {
     //  The child's environment: ours plus the extra entries.
     size_t base = 0, extra = 0;
@@ -148,8 +153,15 @@ harness_spawn (char *const *argv, const char *cwd, const char *const *env,
                                       O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (cwd)
         posix_spawn_file_actions_addchdir_np (&actions, cwd);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init (&attr);
+    if (group) {
+        posix_spawnattr_setpgroup (&attr, 0);
+        posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP);
+    }
     pid_t pid = -1;
-    int rc = posix_spawn (&pid, argv[0], &actions, NULL, argv, envp);
+    int rc = posix_spawn (&pid, argv[0], &actions, &attr, argv, envp);
+    posix_spawnattr_destroy (&attr);
     posix_spawn_file_actions_destroy (&actions);
     free (envp);
     if (rc != 0) {
@@ -157,6 +169,20 @@ harness_spawn (char *const *argv, const char *cwd, const char *const *env,
         return -1;
     }
     return pid;
+}
+
+pid_t
+harness_spawn (char *const *argv, const char *cwd, const char *const *env,
+               const char *out_path, const char *err_path)
+{
+    return s_spawn (argv, cwd, env, out_path, err_path, false);
+}
+
+pid_t
+harness_spawn_group (char *const *argv, const char *cwd, const char *const *env,
+                     const char *out_path, const char *err_path)
+{
+    return s_spawn (argv, cwd, env, out_path, err_path, true);
 }
 
 static int
@@ -169,8 +195,10 @@ s_status (int status)
     return -1;
 }
 
-int
-harness_wait (pid_t pid, int64_t deadline_ms)
+//  Wait for pid until the deadline; past it, SIGKILL the process (or, with
+//  group, its whole process group) and reap it.
+static int
+s_wait_until (pid_t pid, int64_t deadline_ms, bool group)
 {
     int64_t until = harness_now_ms () + deadline_ms;
     int status = 0;
@@ -183,14 +211,21 @@ harness_wait (pid_t pid, int64_t deadline_ms)
         if (got < 0 && errno != EINTR)
             return -1;
         if (harness_now_ms () >= until) {
-            fprintf (stderr, "harness: pid %d passed its deadline of %lld ms; killing it\n",
-                     (int) pid, (long long) deadline_ms);
-            kill (pid, SIGKILL);
+            fprintf (stderr, "harness: pid %d passed its deadline of %lld ms; killing %s\n",
+                     (int) pid, (long long) deadline_ms, group ? "its process group" : "it");
+            //  The leader is not reaped yet, so the group id is still ours.
+            kill (group ? -pid : pid, SIGKILL);
             waitpid (pid, &status, 0);
             return -1;
         }
         poll (NULL, 0, 5);
     }
+}
+
+int
+harness_wait (pid_t pid, int64_t deadline_ms)
+{
+    return s_wait_until (pid, deadline_ms, false);
 }
 
 int
@@ -203,8 +238,10 @@ harness_run (char *const *argv, const char *cwd, const char *const *env, const c
     return harness_wait (pid, deadline_ms);
 }
 
-int
-harness_daemon_start (harness_daemon_t *daemon, char *dir, const char *const *extra)
+//  harness_daemon_start, binding the endpoint bind.
+static int
+s_daemon_start (harness_daemon_t *daemon, char *dir, const char *bind,
+                const char *const *extra)
 {
     memset (daemon, 0, sizeof *daemon);
     daemon->dir = dir;
@@ -219,7 +256,7 @@ harness_daemon_start (harness_daemon_t *daemon, char *dir, const char *const *ex
     snprintf (ready, size, "%s/ready", dir);
     unlink (ready);
     char *bin = harness_bin ("satcheld");
-    char *argv[64] = { bin, "--bind", "tcp://127.0.0.1:*", "--db", daemon->db,
+    char *argv[64] = { bin, "--bind", (char *) bind, "--db", daemon->db,
                        "--ready-file", ready, "--log-level", "debug" };
     size_t argc = 9;
     for (size_t i = 0; extra && extra[i] && argc < 63; i++)
@@ -262,6 +299,60 @@ harness_daemon_start (harness_daemon_t *daemon, char *dir, const char *const *ex
 }
 
 int
+harness_daemon_start (harness_daemon_t *daemon, char *dir, const char *const *extra)
+{
+    return s_daemon_start (daemon, dir, "tcp://127.0.0.1:*", extra);
+}
+
+//  A loopback TCP port that nothing listens on now, at random in
+//  [20000, 32767]: below the kernel's ephemeral range (32768 and up by
+//  default), so no outgoing connection is given it, and below czmq's
+//  wildcard range (49152 and up, tried in order), so no satcheld started on
+//  tcp://127.0.0.1:* takes it. Returns the port, or -1.
+static int
+s_fixed_port (void)
+{
+    unsigned seed = (unsigned) getpid () ^ (unsigned) harness_now_ms ();
+    for (int tries = 0; tries < 100; tries++) {
+        seed = seed * 1103515245u + 12345u;
+        int port = 20000 + (int) ((seed >> 8) % 12768);
+        int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        int on = 1;
+        setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
+        addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        int rc = bind (fd, (struct sockaddr *) &addr, sizeof addr);
+        close (fd);
+        if (rc == 0)
+            return port;
+    }
+    return -1;
+}
+
+int
+harness_daemon_start_fixed (harness_daemon_t *daemon, char *dir, const char *const *extra)
+{
+    //  Another process may take the port between the probe and satcheld's
+    //  bind: then satcheld exits at once, and another port is tried.
+    for (int tries = 0; tries < 5; tries++) {
+        int port = s_fixed_port ();
+        if (port < 0)
+            break;
+        char bind[64];
+        snprintf (bind, sizeof bind, "tcp://127.0.0.1:%d", port);
+        if (tries > 0) {
+            free (daemon->log);
+            daemon->log = NULL;
+        }
+        if (s_daemon_start (daemon, dir, bind, extra) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+int
 harness_daemon_stop (harness_daemon_t *daemon)
 {
     int rc = -1;
@@ -274,5 +365,101 @@ harness_daemon_stop (harness_daemon_t *daemon)
     free (daemon->log);
     daemon->db = NULL;
     daemon->log = NULL;
+    return rc;
+}
+
+int
+harness_wait_group (pid_t pid, int64_t deadline_ms)
+{
+    return s_wait_until (pid, deadline_ms, true);
+}
+
+int
+harness_wait_for_text (const char *path, const char *needle, int64_t deadline_ms)
+{
+    int64_t until = harness_now_ms () + deadline_ms;
+    while (true) {
+        char *text = harness_read_file (path);
+        bool found = text && strstr (text, needle);
+        free (text);
+        if (found)
+            return 0;
+        if (harness_now_ms () >= until)
+            return -1;
+        poll (NULL, 0, 5);
+    }
+}
+
+int
+harness_daemon_signal (harness_daemon_t *daemon, int signo, int64_t deadline_ms)
+{
+    if (daemon->pid <= 0)
+        return -1;
+    kill (daemon->pid, signo);
+    int rc = harness_wait (daemon->pid, deadline_ms);
+    daemon->pid = 0;
+    return rc;
+}
+
+int
+harness_daemon_restart (harness_daemon_t *daemon, const char *const *extra)
+{
+    if (daemon->pid > 0 || !daemon->db || !daemon->log || !daemon->endpoint[0])
+        return -1;
+    size_t size = strlen (daemon->dir) + 32;
+    char *ready = malloc (size);
+    if (!ready)
+        abort ();
+    snprintf (ready, size, "%s/ready", daemon->dir);
+    char *bin = harness_bin ("satcheld");
+    char *argv[64] = { bin, "--bind", daemon->endpoint, "--db", daemon->db,
+                       "--ready-file", ready, "--log-level", "debug" };
+    size_t argc = 9;
+    for (size_t i = 0; extra && extra[i] && argc < 63; i++)
+        argv[argc++] = (char *) extra[i];
+    argv[argc] = NULL;
+    int rc = -1;
+    int64_t until = harness_now_ms () + 10000;
+    //  The port was free a moment ago, but binding it again can fail for a
+    //  moment (a client's connect may briefly hold it): start again until
+    //  the deadline.
+    while (rc != 0 && harness_now_ms () < until) {
+        unlink (ready);
+        daemon->pid = harness_spawn (argv, daemon->dir, NULL, NULL, daemon->log);
+        while (daemon->pid > 0 && harness_now_ms () < until) {
+            char *text = harness_read_file (ready);
+            if (text) {
+                text[strcspn (text, "\n")] = 0;
+                bool same = strcmp (text, daemon->endpoint) == 0;
+                free (text);
+                if (same)
+                    rc = 0;
+                else {
+                    fprintf (stderr, "harness: satcheld came back on another endpoint\n");
+                    kill (daemon->pid, SIGKILL);
+                    waitpid (daemon->pid, NULL, 0);
+                    daemon->pid = 0;
+                    until = 0;
+                }
+                break;
+            }
+            int status;
+            if (waitpid (daemon->pid, &status, WNOHANG) == daemon->pid) {
+                fprintf (stderr, "harness: restarted satcheld exited with status %d; log %s\n",
+                         s_status (status), daemon->log);
+                daemon->pid = 0;
+                poll (NULL, 0, 100);
+                break;
+            }
+            poll (NULL, 0, 5);
+        }
+    }
+    if (rc != 0 && daemon->pid > 0) {
+        kill (daemon->pid, SIGKILL);
+        waitpid (daemon->pid, NULL, 0);
+        daemon->pid = 0;
+    }
+    free (bin);
+    free (ready);
     return rc;
 }

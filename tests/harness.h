@@ -35,6 +35,13 @@ typedef struct {
 //  call harness_daemon_stop anyway to free the strings).
 int harness_daemon_start (harness_daemon_t *daemon, char *dir, const char *const *extra);
 
+//  As harness_daemon_start, but on a port the harness picks at random and
+//  that no other test's satcheld started on a wildcard port can take
+//  (czmq gives those the lowest free port from 49152): for tests that kill
+//  satcheld and restart it on the same endpoint (harness_daemon_restart),
+//  whose agents must not meet another daemon there in between.
+int harness_daemon_start_fixed (harness_daemon_t *daemon, char *dir, const char *const *extra);
+
 //  SIGTERM, wait at most 10 s (then SIGKILL). Returns the exit status as
 //  harness_wait does. Frees the strings.
 int harness_daemon_stop (harness_daemon_t *daemon);
@@ -45,10 +52,20 @@ int harness_daemon_stop (harness_daemon_t *daemon);
 pid_t harness_spawn (char *const *argv, const char *cwd, const char *const *env,
                      const char *out_path, const char *err_path);
 
+//  As harness_spawn, but the child leads a process group of its own (its
+//  id is the pid), so that it and its children can be killed together
+//  with kill (-pid, SIGKILL) while it is not reaped yet.
+pid_t harness_spawn_group (char *const *argv, const char *cwd, const char *const *env,
+                           const char *out_path, const char *err_path);
+
 //  Wait for pid until deadline_ms from now; past it, SIGKILL and reap.
 //  Returns the exit status 0..255, 128+N if killed by signal N, or -1 if
 //  the deadline passed (the process was killed).
 int harness_wait (pid_t pid, int64_t deadline_ms);
+
+//  As harness_wait, for a child of harness_spawn_group: past the deadline
+//  the whole process group is killed (the child and what it started).
+int harness_wait_group (pid_t pid, int64_t deadline_ms);
 
 //  Run argv to completion (see harness_spawn, harness_wait).
 int harness_run (char *const *argv, const char *cwd, const char *const *env,
@@ -59,6 +76,24 @@ char *harness_read_file (const char *path);
 
 //  Write text to path. Returns 0 or -1.
 int harness_write_file (const char *path, const char *text);
+
+//  Wait (at most deadline_ms) until the file at path contains needle.
+//  Returns 0, or -1 past the deadline.
+int harness_wait_for_text (const char *path, const char *needle, int64_t deadline_ms);
+
+//  Send signo to satcheld and reap it (past deadline_ms: SIGKILL). Unlike
+//  harness_daemon_stop the strings are kept, for harness_daemon_restart.
+//  Returns the exit status as harness_wait does, -1 if it was not running.
+int harness_daemon_signal (harness_daemon_t *daemon, int signo, int64_t deadline_ms);
+
+//  Start satcheld again after harness_daemon_signal, on the same database,
+//  the SAME endpoint (agents reconnect to it) and appending to the same
+//  log, with extra arguments as harness_daemon_start. Waits at most 10 s
+//  for it to serve, starting it again if the port cannot be bound yet.
+//  Start the first daemon with harness_daemon_start_fixed: a wildcard
+//  port may be taken by another test's daemon while this one is down.
+//  Returns 0, or -1 (not running; harness_daemon_stop still frees).
+int harness_daemon_restart (harness_daemon_t *daemon, const char *const *extra);
 
 //  Monotonic milliseconds.
 int64_t harness_now_ms (void);

@@ -1,5 +1,7 @@
 /*  test_builds.c: the daemon's in-memory build state over a real store:
-    the queue, batches, and re-estimating units that had no history.      */
+    the queue, batches, reports and fencing, failed units run again on
+    other nodes, re-estimating units that had no history, and a build
+    loaded back from the store deriving what was only in memory.          */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,8 @@
 
 #include "builds.h"
 #include "harness.h"
+#include "log.h"
+#include "proto.h"
 #include "store.h"
 
 typedef struct {
@@ -20,6 +24,9 @@ typedef struct {
     store_t *store;          //  open store
     builds_t *builds;        //  the registry under test
 } fixture_t;
+
+//  Runs again of failed units, unless a test sets its own.
+static const builds_config_t s_config = { .requeue_failed = 2, .requeue_budget = 10 };
 
 static int
 s_setup (void **state)
@@ -30,7 +37,7 @@ s_setup (void **state)
     fx->store = store_open (fx->path);
     if (!fx->store)
         return -1;
-    fx->builds = builds_new (fx->store);
+    fx->builds = builds_new (fx->store, &s_config);
     *state = fx;
     return 0;
 }
@@ -47,7 +54,19 @@ s_teardown (void **state)
     return 0;
 }
 
-//  Eight units: two with history (5000, 4000 ms), six guessed at 1000 ms.
+//  A fresh registry with other retry limits (before any build is made).
+static void
+s_reconfigure (fixture_t *fx, uint32_t requeue_failed, uint32_t requeue_budget)
+{
+    builds_destroy (&fx->builds);
+    assert_null (fx->builds);
+    builds_config_t config = { .requeue_failed = requeue_failed,
+                               .requeue_budget = requeue_budget };
+    fx->builds = builds_new (fx->store, &config);
+}
+
+//  Eight units on two nodes: two with history (5000, 4000 ms), six
+//  guessed at 1000 ms. Queue order is index order.
 static build_t *
 s_make_build (fixture_t *fx, attempt_t **attempt)
 {
@@ -58,11 +77,71 @@ s_make_build (fixture_t *fx, attempt_t **attempt)
     assert_int_equal (store_suite_ensure (fx->store, "s", &suite_id), 0);
     build_t *build = NULL;
     assert_int_equal (builds_create (fx->builds, suite_id, "s", "b1", 2, "queue", "c", "main",
-                                     "0123456789012345678901234567890123456789", names,
+                                     "0123456789012345678901234567890123456789", false, names,
                                      predicted, guessed, 8, &build), 0);
-    assert_int_equal (builds_attempt_add (fx->builds, build, 0, "att0", attempt), 0);
+    assert_int_equal (builds_attempt_add (fx->builds, build, 0, "att0", false, false, attempt), 0);
     return build;
 }
+
+static attempt_t *
+s_attempt (fixture_t *fx, build_t *build, uint32_t node_index, const char *id)
+{
+    attempt_t *attempt = NULL;
+    assert_int_equal (builds_attempt_add (fx->builds, build, node_index, id, false, false,
+                                          &attempt), 0);
+    return attempt;
+}
+
+static build_batch_t *
+s_from_queue (fixture_t *fx, build_t *build, attempt_t *attempt, size_t count)
+{
+    build_batch_t *batch = NULL;
+    assert_int_equal (builds_batch_from_queue (fx->builds, build, attempt, count, &batch), 0);
+    assert_non_null (batch);
+    return batch;
+}
+
+//  Report a batch as its holder with one exit status; returns units newly done.
+//  Report times that grow as reports do: a reload counts runs in report
+//  order.
+static int64_t
+s_clock (void)
+{
+    static int64_t now = 5000;
+    return now += 10;
+}
+
+static int
+s_report (fixture_t *fx, build_t *build, attempt_t *attempt, build_batch_t *batch, int32_t exit)
+{
+    int newly = builds_batch_report (fx->builds, build, attempt->node_index, batch, true, 100,
+                                     exit, s_clock ());
+    assert_true (newly >= 0);
+    return newly;
+}
+
+//  The waiting part of the queue, as unit indices.
+static size_t
+s_waiting (const build_t *build, uint32_t *out)
+{
+    size_t count = 0;
+    for (size_t q = build->queue_head; q < build->queue_len; q++)
+        out[count++] = build->queue[q];
+    return count;
+}
+
+//  Lease lapsed: what leases.c does to a batch.
+static size_t
+s_expire (fixture_t *fx, build_t *build, uint32_t node_index, build_batch_t *batch)
+{
+    size_t count = 0;
+    assert_int_equal (builds_batch_release (fx->builds, build, node_index, batch,
+                                            STORE_BATCH_EXPIRED, &count), 0);
+    return count;
+}
+
+//  ---------------------------------------------------------------------
+//  Guesses
 
 static void
 test_guesses_grow_to_the_measured_mean (void **state)
@@ -72,8 +151,7 @@ test_guesses_grow_to_the_measured_mean (void **state)
     build_t *build = s_make_build (fx, &attempt);
     assert_true (build->remaining_ms == 15000);
     //  Hand out the two known units and three guessed ones (c, d, e).
-    build_batch_t *batch = NULL;
-    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 5, &batch), 0);
+    s_from_queue (fx, build, attempt, 5);
     assert_true (build->remaining_ms == 3000);
     //  A known unit's time teaches nothing about the guesses.
     builds_learn_guess (build, 0, 9000);
@@ -93,7 +171,7 @@ test_guesses_grow_to_the_measured_mean (void **state)
     assert_true (build->remaining_ms == 9000);
     assert_true (build->queue_ms[build->queue_head] == 3000);
     //  A fourth at 3200 ms: mean 3050 is within 10% of 3000, nothing moves.
-    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 1, &batch), 0);
+    s_from_queue (fx, build, attempt, 1);
     builds_learn_guess (build, 5, 3200);
     assert_true (build->predicted_ms[6] == 3000);
 }
@@ -104,8 +182,7 @@ test_guesses_never_shrink (void **state)
     fixture_t *fx = *state;
     attempt_t *attempt = NULL;
     build_t *build = s_make_build (fx, &attempt);
-    build_batch_t *batch = NULL;
-    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 5, &batch), 0);
+    s_from_queue (fx, build, attempt, 5);
     //  The first batches to report are the short ones; their low mean must
     //  not shrink the guesses, or the next batch would swallow the queue.
     builds_learn_guess (build, 2, 100);
@@ -116,32 +193,381 @@ test_guesses_never_shrink (void **state)
     assert_true (build->remaining_ms == 3000);
 }
 
+//  ---------------------------------------------------------------------
+//  The queue and batches
+
 static void
 test_batches_take_the_queue_front_in_order (void **state)
 {
     fixture_t *fx = *state;
     attempt_t *attempt = NULL;
     build_t *build = s_make_build (fx, &attempt);
-    build_batch_t *batch = NULL;
-    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 2, &batch), 0);
+    assert_int_equal (build->next_lease, 1);
+    build_batch_t *batch = s_from_queue (fx, build, attempt, 2);
     assert_int_equal (batch->seq, 1);
+    assert_int_equal (batch->lease, 1);
+    assert_int_equal (batch->kind, PROTO_KIND_QUEUE);
+    assert_int_equal (batch->state, STORE_BATCH_RUNNING);
+    assert_int_equal (batch->attempt_id, attempt->id);
+    assert_int_equal (build->next_lease, 2);
     assert_string_equal (build->names[batch->unit_idx[0]], "slow_a");
     assert_string_equal (build->names[batch->unit_idx[1]], "slow_b");
     assert_int_equal (build->state[batch->unit_idx[0]], UNIT_ASSIGNED);
+    assert_int_equal (build->holder_node[batch->unit_idx[0]], 0);
+    assert_int_equal (build->holder_seq[batch->unit_idx[0]], 1);
     assert_ptr_equal (builds_batch_find (build, 0, 1), batch);
     assert_null (builds_batch_find (build, 0, 2));
+    assert_null (builds_batch_find (build, 0, 0));
     assert_null (builds_batch_find (build, 1, 1));
-    assert_int_equal (builds_batch_complete (build, batch), 2);
+    assert_null (builds_batch_find (build, 2, 1));
+    uint32_t held[8];
+    assert_int_equal (builds_batch_held_units (build, 0, batch, held), 2);
+
+    assert_int_equal (s_report (fx, build, attempt, batch, 0), 2);
     assert_int_equal (build->done_count, 2);
-    //  Completing twice counts nothing twice.
-    assert_int_equal (builds_batch_complete (build, batch), 0);
+    assert_int_equal (batch->state, STORE_BATCH_DONE);
+    assert_true (batch->reported);
+    assert_int_equal (build->state[0], UNIT_DONE);
+    assert_int_equal (build->last_ok[0], 1);
+    assert_int_equal (build->queue_runs[0], 1);
+    //  Done units are held by nobody.
+    assert_int_equal (builds_batch_held_units (build, 0, batch, held), 0);
+    //  Reporting twice makes nothing done twice.
+    assert_int_equal (s_report (fx, build, attempt, batch, 0), 0);
     assert_int_equal (build->done_count, 2);
     //  Asking for more than is waiting takes what is left.
-    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 99, &batch), 0);
+    batch = s_from_queue (fx, build, attempt, 99);
     assert_int_equal (batch->seq, 2);
+    assert_int_equal (batch->lease, 2);
     assert_int_equal (batch->unit_count, 6);
     assert_true (build->remaining_ms == 0);
+    assert_int_equal (build->queue_head, build->queue_len);
+
+    //  What the store holds says the same.
+    store_batch_t *stored = NULL;
+    size_t count = 0;
+    assert_int_equal (store_batches_load (fx->store, build->id, &stored, &count), 0);
+    assert_int_equal (count, 2);
+    assert_int_equal (stored[0].state, STORE_BATCH_DONE);
+    assert_int_equal (stored[0].lease, 1);
+    assert_int_equal (stored[1].state, STORE_BATCH_RUNNING);
+    assert_int_equal (stored[1].lease, 2);
+    assert_int_equal (stored[1].kind, PROTO_KIND_QUEUE);
+    store_batches_free (stored, count);
 }
+
+//  Units put back go first, in the order given, and the next batch takes
+//  them from there.
+static void
+test_push_front_goes_first_in_order (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *attempt = NULL;
+    build_t *build = s_make_build (fx, &attempt);
+    build_batch_t *first = s_from_queue (fx, build, attempt, 2);       //  0, 1
+    build_batch_t *second = s_from_queue (fx, build, attempt, 2);      //  2, 3
+    build_batch_t *third = s_from_queue (fx, build, attempt, 1);       //  4
+    assert_int_equal (build->queue_head, 5);
+    assert_true (build->remaining_ms == 3000);
+
+    //  Given back in another order than they were taken: they come back
+    //  in the order given.
+    assert_int_equal (builds_batch_set_state (fx->builds, build, second, STORE_BATCH_EXPIRED,
+                                              second->lease), 0);
+    uint32_t back[] = { 3, 2 };
+    builds_queue_push_front (build, back, 2);
+    assert_int_equal (build->queue_head, 3);
+    uint32_t waiting[8];
+    assert_int_equal (s_waiting (build, waiting), 5);
+    uint32_t expected[] = { 3, 2, 5, 6, 7 };
+    assert_memory_equal (waiting, expected, sizeof expected);
+    assert_true (build->queue_ms[build->queue_head] == 1000);
+    assert_true (build->remaining_ms == 5000);
+    assert_int_equal (build->state[3], UNIT_QUEUED);
+    assert_int_equal (build->state[2], UNIT_QUEUED);
+    uint32_t held[8];
+    assert_int_equal (builds_batch_held_units (build, 0, second, held), 0);
+
+    //  The slow units come back in front of them.
+    assert_int_equal (builds_batch_set_state (fx->builds, build, first, STORE_BATCH_EXPIRED,
+                                              first->lease), 0);
+    uint32_t slow[] = { 1, 0 };
+    builds_queue_push_front (build, slow, 2);
+    assert_int_equal (build->queue_head, 1);
+    assert_int_equal (s_waiting (build, waiting), 7);
+    uint32_t expected2[] = { 1, 0, 3, 2, 5, 6, 7 };
+    assert_memory_equal (waiting, expected2, sizeof expected2);
+    assert_true (build->queue_ms[build->queue_head] == 4000);
+    assert_true (build->queue_ms[build->queue_head + 1] == 5000);
+    assert_true (build->remaining_ms == 14000);
+    //  The batch not taken back still holds its unit.
+    assert_int_equal (builds_batch_held_units (build, 0, third, held), 1);
+    assert_int_equal (held[0], 4);
+    assert_int_equal (build->state[4], UNIT_ASSIGNED);
+
+    //  Nothing to push is nothing.
+    builds_queue_push_front (build, NULL, 0);
+    assert_int_equal (build->queue_head, 1);
+    assert_true (build->remaining_ms == 14000);
+
+    build_batch_t *next = s_from_queue (fx, build, attempt, 3);
+    assert_int_equal (next->seq, 4);
+    assert_int_equal (next->unit_idx[0], 1);
+    assert_int_equal (next->unit_idx[1], 0);
+    assert_int_equal (next->unit_idx[2], 3);
+    assert_int_equal (build->holder_seq[1], 4);
+    assert_true (build->remaining_ms == 4000);
+}
+
+//  A build loaded back has the units its running batches hold outside the
+//  queue and queue_head at 0: pushing them back must make room in front.
+static void
+test_push_front_when_head_is_short (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *attempt = NULL;
+    build_t *build = s_make_build (fx, &attempt);
+    s_from_queue (fx, build, attempt, 3);                  //  0, 1, 2 running
+    int64_t suite_id = build->suite_id;
+    builds_forget_all (fx->builds);
+    assert_int_equal (builds_find (fx->builds, suite_id, "b1", &build), 0);
+    assert_int_equal (builds_attempt_find (fx->builds, "att0", &attempt), 0);
+    assert_int_equal (build->queue_head, 0);
+    assert_int_equal (build->queue_len, 5);
+    //  One more taken: head 1, still short of the 3 going back.
+    build_batch_t *taken = s_from_queue (fx, build, attempt, 1);   //  3
+    assert_int_equal (taken->unit_idx[0], 3);
+    assert_int_equal (build->queue_head, 1);
+    assert_true (build->remaining_ms == 4000);
+
+    build_batch_t *running = builds_batch_find (build, 0, 1);
+    assert_non_null (running);
+    uint32_t held[8];
+    assert_int_equal (builds_batch_held_units (build, 0, running, held), 3);
+    uint32_t back[] = { held[2], held[0], held[1] };            //  2, 0, 1
+    builds_queue_push_front (build, back, 3);
+    assert_int_equal (build->queue_head, 0);
+    assert_int_equal (build->queue_len, 7);
+    uint32_t waiting[8];
+    assert_int_equal (s_waiting (build, waiting), 7);
+    uint32_t expected[] = { 2, 0, 1, 4, 5, 6, 7 };
+    assert_memory_equal (waiting, expected, sizeof expected);
+    double expected_ms[] = { 1000, 5000, 4000, 1000, 1000, 1000, 1000 };
+    for (size_t i = 0; i < 7; i++)
+        assert_true (build->queue_ms[i] == expected_ms[i]);
+    assert_true (build->remaining_ms == 14000);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal (build->state[back[i]], UNIT_QUEUED);
+    assert_int_equal (build->state[3], UNIT_ASSIGNED);
+
+    //  And the queue drains in that order to the end.
+    build_batch_t *rest = s_from_queue (fx, build, attempt, 99);
+    assert_int_equal (rest->unit_count, 7);
+    assert_memory_equal (rest->unit_idx, expected, sizeof expected);
+    assert_true (build->remaining_ms == 0);
+}
+
+//  Fencing: only the holder's report makes units done; anyone else's is
+//  counted as a run (history, results) and changes nothing else.
+static void
+test_report_by_holder_and_fenced (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *a0 = NULL;
+    build_t *build = s_make_build (fx, &a0);
+    attempt_t *a1 = s_attempt (fx, build, 1, "att1");
+    build_batch_t *lapsed = s_from_queue (fx, build, a0, 2);          //  0, 1
+    assert_int_equal (s_expire (fx, build, 0, lapsed), 2);
+    build_batch_t *taken = s_from_queue (fx, build, a1, 2);           //  0, 1 again
+    assert_int_equal (taken->unit_idx[0], 0);
+    assert_int_equal (build->holder_node[0], 1);
+
+    //  The old holder's late report, failed: counted, not done.
+    assert_int_equal (builds_batch_report (fx->builds, build, 0, lapsed, false, 900, 1, 6000), 0);
+    assert_int_equal (build->done_count, 0);
+    assert_int_equal (build->state[0], UNIT_ASSIGNED);
+    assert_int_equal (build->holder_node[0], 1);
+    assert_int_equal (lapsed->state, STORE_BATCH_EXPIRED);
+    assert_true (lapsed->reported);
+    assert_int_equal (lapsed->exit_code, 1);
+    assert_int_equal (lapsed->wall_ms, 900);
+    assert_int_equal (build->fails[0], 1);
+    assert_int_equal (build->last_ok[0], 0);
+    assert_int_equal (build->last_node[0], 0);
+    assert_int_equal (build->failing_count, 2);
+    assert_int_equal (build->queue_runs[0], 1);
+    uint32_t held[8];
+    assert_int_equal (builds_batch_held_units (build, 1, taken, held), 2);
+
+    //  The holder's report, passed: done, and each unit was flaky.
+    assert_int_equal (builds_batch_report (fx->builds, build, 1, taken, true, 800, 0, 7000), 2);
+    assert_int_equal (build->done_count, 2);
+    assert_int_equal (build->state[0], UNIT_DONE);
+    assert_int_equal (taken->state, STORE_BATCH_DONE);
+    assert_int_equal (build->failing_count, 0);
+    assert_int_equal (build->flaky_count, 2);
+    assert_int_equal (build->last_ok[1], 1);
+    assert_int_equal (build->last_node[1], 1);
+    //  Both ran from the queue: the coverage check will name them.
+    assert_int_equal (build->queue_runs[1], 2);
+
+    //  The store kept the fenced report's state and its history.
+    store_batch_t *stored = NULL;
+    size_t count = 0;
+    assert_int_equal (store_batches_load (fx->store, build->id, &stored, &count), 0);
+    assert_int_equal (count, 2);
+    assert_int_equal (stored[0].state, STORE_BATCH_EXPIRED);
+    assert_true (stored[0].reported);
+    assert_int_equal (stored[0].exit_code, 1);
+    assert_int_equal (stored[0].wall_ms, 900);
+    assert_int_equal (stored[1].state, STORE_BATCH_DONE);
+    store_batches_free (stored, count);
+}
+
+//  ---------------------------------------------------------------------
+//  Failed units run again
+
+static void
+test_retry_offer_limits (void **state)
+{
+    fixture_t *fx = *state;
+    //  One run again per unit, two per build.
+    s_reconfigure (fx, 1, 2);
+    attempt_t *a0 = NULL;
+    build_t *build = s_make_build (fx, &a0);
+    attempt_t *a1 = s_attempt (fx, build, 1, "att1");
+    build_batch_t *failed = s_from_queue (fx, build, a0, 4);          //  0..3
+    assert_int_equal (s_report (fx, build, a0, failed, 1), 4);
+    assert_int_equal (build->failing_count, 4);
+
+    builds_retry_offer (fx->builds, build, 0);
+    builds_retry_offer (fx->builds, build, 0);                        //  once only
+    assert_int_equal (build->retry_count, 1);
+    assert_int_equal (build->retry[0].unit, 0);
+    assert_int_equal (build->retry[0].avoid_node, 0);
+    builds_retry_offer (fx->builds, build, 1);
+    assert_int_equal (build->retry_count, 2);
+    //  The budget counts the offers waiting: a third is over it.
+    builds_retry_offer (fx->builds, build, 2);
+    assert_int_equal (build->retry_count, 2);
+
+    build_batch_t *retry = NULL;
+    assert_int_equal (builds_batch_from_retry (fx->builds, build, a1, false, 10, &retry), 0);
+    assert_non_null (retry);
+    assert_int_equal (retry->kind, PROTO_KIND_RETRY);
+    assert_int_equal (retry->unit_count, 2);
+    assert_int_equal (build->retry_count, 0);
+    assert_int_equal (build->retry_used, 2);
+    assert_int_equal (build->retries[0], 1);
+    assert_int_equal (build->retry_live, 1);
+    //  ... and counts the ones handed out: still no room.
+    builds_retry_offer (fx->builds, build, 2);
+    assert_int_equal (build->retry_count, 0);
+
+    //  The retry fails again: unit 0 has had its one run again.
+    assert_int_equal (s_report (fx, build, a1, retry, 1), 0);
+    assert_int_equal (build->retry_live, 0);
+    builds_retry_offer (fx->builds, build, 0);
+    assert_int_equal (build->retry_count, 0);
+
+    //  With budget to spare, the per-unit limit alone decides: loading
+    //  the build back offers units 2 and 3 (never run again), not 0 or 1.
+    int64_t suite_id = build->suite_id;
+    s_reconfigure (fx, 1, 100);
+    assert_int_equal (builds_find (fx->builds, suite_id, "b1", &build), 0);
+    assert_int_equal (build->retries[0], 1);
+    assert_int_equal (build->retry_used, 2);
+    assert_int_equal (build->retry_count, 2);
+    assert_int_equal (build->retry[0].unit, 2);
+    assert_int_equal (build->retry[1].unit, 3);
+    builds_retry_offer (fx->builds, build, 0);
+    builds_retry_offer (fx->builds, build, 1);
+    assert_int_equal (build->retry_count, 2);
+}
+
+static void
+test_retry_offer_off_and_stopping (void **state)
+{
+    fixture_t *fx = *state;
+    s_reconfigure (fx, 0, 100);             //  the default: never
+    attempt_t *attempt = NULL;
+    build_t *build = s_make_build (fx, &attempt);
+    build_batch_t *batch = s_from_queue (fx, build, attempt, 2);
+    s_report (fx, build, attempt, batch, 1);
+    builds_retry_offer (fx->builds, build, 0);
+    assert_int_equal (build->retry_count, 0);
+
+    int64_t suite_id = build->suite_id;
+    s_reconfigure (fx, 3, 100);
+    assert_int_equal (builds_find (fx->builds, suite_id, "b1", &build), 0);
+    //  Loading it back offered both failed units by itself.
+    assert_int_equal (build->retry_count, 2);
+    //  Fail-fast fires: what requests.c does to the build (there is no
+    //  builds call for it).
+    build->retry_count = 0;
+    build->stopping = true;
+    builds_retry_offer (fx->builds, build, 0);
+    assert_int_equal (build->retry_count, 0);
+}
+
+static void
+test_retry_avoids_the_failing_node (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *a0 = NULL;
+    build_t *build = s_make_build (fx, &a0);
+    attempt_t *a1 = s_attempt (fx, build, 1, "att1");
+    build_batch_t *on0 = s_from_queue (fx, build, a0, 2);             //  0, 1
+    build_batch_t *on1 = s_from_queue (fx, build, a1, 1);             //  2
+    s_report (fx, build, a0, on0, 1);
+    s_report (fx, build, a1, on1, 1);
+    builds_retry_offer (fx->builds, build, 0);
+    builds_retry_offer (fx->builds, build, 2);
+    builds_retry_offer (fx->builds, build, 1);
+    assert_int_equal (build->retry_count, 3);
+    assert_int_equal (build->retry[1].avoid_node, 1);
+    uint64_t lease = build->next_lease;
+
+    //  Node 0 may only take what failed on node 1.
+    build_batch_t *retry = NULL;
+    assert_int_equal (builds_batch_from_retry (fx->builds, build, a0, false, 10, &retry), 0);
+    assert_non_null (retry);
+    assert_int_equal (retry->unit_count, 1);
+    assert_int_equal (retry->unit_idx[0], 2);
+    assert_int_equal (retry->lease, lease);
+    assert_int_equal (retry->state, STORE_BATCH_RUNNING);
+    assert_int_equal (build->next_lease, lease + 1);
+    assert_int_equal (build->retry_count, 2);
+    assert_int_equal (build->retry[0].unit, 0);
+    assert_int_equal (build->retry[1].unit, 1);
+    //  Now nothing is left for node 0: no batch, no error, no lease used.
+    assert_int_equal (builds_batch_from_retry (fx->builds, build, a0, false, 10, &retry), 0);
+    assert_null (retry);
+    assert_int_equal (build->retry_count, 2);
+    assert_int_equal (build->next_lease, lease + 1);
+    assert_int_equal (build->nodes[0].batch_count, 2);
+    //  Unless no other node is left: then any, at most max_units.
+    assert_int_equal (builds_batch_from_retry (fx->builds, build, a0, true, 1, &retry), 0);
+    assert_non_null (retry);
+    assert_int_equal (retry->unit_count, 1);
+    assert_int_equal (retry->unit_idx[0], 0);
+    assert_int_equal (build->retry_count, 1);
+    assert_int_equal (build->retry[0].unit, 1);
+    //  Node 1 takes the last one normally.
+    assert_int_equal (builds_batch_from_retry (fx->builds, build, a1, false, 10, &retry), 0);
+    assert_non_null (retry);
+    assert_int_equal (retry->unit_idx[0], 1);
+    assert_int_equal (build->retry_count, 0);
+    assert_int_equal (build->retry_used, 3);
+    assert_int_equal (build->retry_live, 3);
+    //  A retry batch that stops being live no longer keeps the build open.
+    assert_int_equal (builds_batch_set_state (fx->builds, build, retry, STORE_BATCH_EXPIRED,
+                                              retry->lease), 0);
+    assert_int_equal (build->retry_live, 2);
+}
+
+//  ---------------------------------------------------------------------
+//  Loading back
 
 static void
 test_forgotten_build_loads_back_from_the_store (void **state)
@@ -149,8 +575,7 @@ test_forgotten_build_loads_back_from_the_store (void **state)
     fixture_t *fx = *state;
     attempt_t *attempt = NULL;
     build_t *build = s_make_build (fx, &attempt);
-    build_batch_t *batch = NULL;
-    assert_int_equal (builds_batch_assign (fx->builds, build, attempt, 2, &batch), 0);
+    s_from_queue (fx, build, attempt, 2);
     int64_t suite_id = build->suite_id;
     builds_forget_all (fx->builds);
     build_t *loaded = NULL;
@@ -160,6 +585,7 @@ test_forgotten_build_loads_back_from_the_store (void **state)
     assert_true (loaded->remaining_ms == 6000);
     assert_int_equal (loaded->nodes[0].batch_count, 1);
     assert_int_equal (loaded->state[0], UNIT_ASSIGNED);
+    assert_int_equal (loaded->next_lease, 2);
     attempt_t *found = NULL;
     assert_int_equal (builds_attempt_find (fx->builds, "att0", &found), 0);
     assert_ptr_equal (found->build, loaded);
@@ -167,14 +593,292 @@ test_forgotten_build_loads_back_from_the_store (void **state)
     assert_int_equal (builds_find (fx->builds, suite_id, "b2", &loaded), 1);
 }
 
+//  What the build knew in memory, to compare with the build loaded back.
+typedef struct {
+    uint8_t state[8];
+    uint32_t holder_node[8];
+    uint32_t holder_seq[8];
+    int8_t last_ok[8];
+    uint32_t last_node[8];
+    uint16_t fails[8];
+    uint16_t passes[8];
+    uint16_t queue_runs[8];
+    uint8_t retries[8];
+    uint8_t queued[8];           //  1 if waiting in the queue
+    uint8_t retry_avoid[8];      //  1 + avoid_node if in the retry list, else 0
+    size_t done_count, failing_count, flaky_count, retry_used, retry_live, retry_count;
+    uint64_t next_lease;
+    double remaining_ms;
+    size_t batch_count[2];
+} snapshot_t;
+
+static void
+s_snapshot (const build_t *build, snapshot_t *snap)
+{
+    memset (snap, 0, sizeof *snap);
+    assert_int_equal (build->unit_count, 8);
+    for (size_t i = 0; i < 8; i++) {
+        snap->state[i] = build->state[i];
+        if (build->state[i] == UNIT_ASSIGNED) {
+            snap->holder_node[i] = build->holder_node[i];
+            snap->holder_seq[i] = build->holder_seq[i];
+        }
+        snap->last_ok[i] = build->last_ok[i];
+        snap->last_node[i] = build->last_ok[i] >= 0 ? build->last_node[i] : 0;
+        snap->fails[i] = build->fails[i];
+        snap->passes[i] = build->passes[i];
+        snap->queue_runs[i] = build->queue_runs[i];
+        snap->retries[i] = build->retries[i];
+    }
+    for (size_t q = build->queue_head; q < build->queue_len; q++) {
+        assert_int_equal (snap->queued[build->queue[q]], 0);      //  at most once
+        snap->queued[build->queue[q]] = 1;
+    }
+    for (size_t r = 0; r < build->retry_count; r++)
+        snap->retry_avoid[build->retry[r].unit] = (uint8_t) (1 + build->retry[r].avoid_node);
+    snap->done_count = build->done_count;
+    snap->failing_count = build->failing_count;
+    snap->flaky_count = build->flaky_count;
+    snap->retry_used = build->retry_used;
+    snap->retry_live = build->retry_live;
+    snap->retry_count = build->retry_count;
+    snap->next_lease = build->next_lease;
+    snap->remaining_ms = build->remaining_ms;
+    snap->batch_count[0] = build->nodes[0].batch_count;
+    snap->batch_count[1] = build->nodes[1].batch_count;
+}
+
+//  After a mix of everything (failures, a retry, a lease that lapsed, a
+//  fenced report), the build loaded back from the store derives the same
+//  unit states, results, retry list and next lease as memory had.
+static void
+test_reload_derives_the_same_state (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *a0 = NULL;
+    build_t *build = s_make_build (fx, &a0);
+    attempt_t *a1 = s_attempt (fx, build, 1, "att1");
+
+    build_batch_t *b01 = s_from_queue (fx, build, a0, 2);             //  0, 1: fail
+    s_report (fx, build, a0, b01, 1);
+    builds_retry_offer (fx->builds, build, 0);
+    builds_retry_offer (fx->builds, build, 1);
+    build_batch_t *b11 = s_from_queue (fx, build, a1, 2);             //  2, 3: lapse
+    build_batch_t *b02 = s_from_queue (fx, build, a0, 1);             //  4: pass
+    s_report (fx, build, a0, b02, 0);
+    build_batch_t *r12 = NULL;                                        //  0, 1 on node 1
+    assert_int_equal (builds_batch_from_retry (fx->builds, build, a1, false, 10, &r12), 0);
+    assert_non_null (r12);
+    assert_int_equal (r12->unit_count, 2);
+    assert_int_equal (s_expire (fx, build, 1, b11), 2);
+    //  Node 1's late report of the lapsed batch: fenced, passed.
+    assert_int_equal (builds_batch_report (fx->builds, build, 1, b11, false, 50, 0, s_clock ()), 0);
+    build_batch_t *b03 = s_from_queue (fx, build, a0, 2);             //  2, 3: fail
+    assert_int_equal (b03->unit_idx[0], 2);
+    s_report (fx, build, a0, b03, 1);
+    builds_retry_offer (fx->builds, build, 2);
+    builds_retry_offer (fx->builds, build, 3);
+    build_batch_t *b04 = s_from_queue (fx, build, a0, 1);             //  5: running
+    assert_int_equal (b04->unit_idx[0], 5);
+
+    //  Where it stands: 0, 1 done, failed, in a live retry; 2, 3 done,
+    //  failed (flaky: the fenced run passed), waiting for a run again; 4
+    //  done; 5 running on node 0; 6, 7 queued.
+    assert_int_equal (build->state[0], UNIT_DONE);
+    assert_int_equal (build->state[5], UNIT_ASSIGNED);
+    assert_int_equal (build->state[6], UNIT_QUEUED);
+    assert_int_equal (build->done_count, 5);
+    assert_int_equal (build->failing_count, 4);
+    assert_int_equal (build->flaky_count, 2);
+    assert_int_equal (build->retry_count, 2);
+    assert_int_equal (build->retry_live, 1);
+    assert_int_equal (build->retry_used, 2);
+    assert_int_equal (build->next_lease, 7);
+    snapshot_t before;
+    s_snapshot (build, &before);
+
+    int64_t suite_id = build->suite_id;
+    builds_forget_all (fx->builds);
+    build_t *loaded = NULL;
+    assert_int_equal (builds_find (fx->builds, suite_id, "b1", &loaded), 0);
+    snapshot_t after;
+    s_snapshot (loaded, &after);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal (after.state[i], before.state[i]);
+        assert_int_equal (after.holder_node[i], before.holder_node[i]);
+        assert_int_equal (after.holder_seq[i], before.holder_seq[i]);
+        assert_int_equal (after.last_ok[i], before.last_ok[i]);
+        assert_int_equal (after.last_node[i], before.last_node[i]);
+        assert_int_equal (after.fails[i], before.fails[i]);
+        assert_int_equal (after.passes[i], before.passes[i]);
+        assert_int_equal (after.queue_runs[i], before.queue_runs[i]);
+        assert_int_equal (after.retries[i], before.retries[i]);
+        assert_int_equal (after.queued[i], before.queued[i]);
+        assert_int_equal (after.retry_avoid[i], before.retry_avoid[i]);
+    }
+    assert_int_equal (after.done_count, before.done_count);
+    assert_int_equal (after.failing_count, before.failing_count);
+    assert_int_equal (after.flaky_count, before.flaky_count);
+    assert_int_equal (after.retry_used, before.retry_used);
+    assert_int_equal (after.retry_live, before.retry_live);
+    assert_int_equal (after.retry_count, before.retry_count);
+    assert_int_equal (after.next_lease, before.next_lease);
+    assert_true (after.remaining_ms == before.remaining_ms);
+    assert_int_equal (after.batch_count[0], before.batch_count[0]);
+    assert_int_equal (after.batch_count[1], before.batch_count[1]);
+    //  The batches themselves, field by field.
+    for (uint32_t n = 0; n < 2; n++) {
+        for (size_t b = 0; b < after.batch_count[n]; b++) {
+            const build_batch_t *batch = &loaded->nodes[n].batches[b];
+            assert_int_equal (batch->seq, b + 1);
+            assert_true (batch->lease >= 1 && batch->lease < after.next_lease);
+        }
+    }
+    assert_int_equal (loaded->nodes[1].batches[0].state, STORE_BATCH_EXPIRED);
+    assert_true (loaded->nodes[1].batches[0].reported);
+    assert_int_equal (loaded->nodes[1].batches[1].kind, PROTO_KIND_RETRY);
+    assert_int_equal (loaded->nodes[1].batches[1].state, STORE_BATCH_RUNNING);
+    assert_int_equal (loaded->nodes[0].batches[3].state, STORE_BATCH_RUNNING);
+    assert_int_equal (loaded->nodes[0].batches[3].lease, 6);
+    assert_false (loaded->stopping);
+    assert_false (loaded->finished);
+}
+
+//  A fail-fast build that had a failure is stopping when it loads back,
+//  and offers nothing for another run.
+static void
+test_reload_fail_fast_stopping (void **state)
+{
+    fixture_t *fx = *state;
+    char *names[] = { "a", "b", "c" };
+    double predicted[] = { 3, 2, 1 };
+    uint8_t guessed[] = { 0, 0, 0 };
+    int64_t suite_id = 0;
+    assert_int_equal (store_suite_ensure (fx->store, "s", &suite_id), 0);
+    build_t *build = NULL;
+    assert_int_equal (builds_create (fx->builds, suite_id, "s", "ff", 1, "queue", "c", "main",
+                                     "0123456789012345678901234567890123456789", true, names,
+                                     predicted, guessed, 3, &build), 0);
+    assert_true (build->fail_fast);
+    assert_false (build->stopping);
+    attempt_t *attempt = s_attempt (fx, build, 0, "att-ff");
+    build_batch_t *batch = s_from_queue (fx, build, attempt, 1);
+    s_report (fx, build, attempt, batch, 1);
+    builds_forget_all (fx->builds);
+    assert_int_equal (builds_find (fx->builds, suite_id, "ff", &build), 0);
+    assert_true (build->fail_fast);
+    assert_true (build->stopping);
+    assert_non_null (build->stop_reason);
+    assert_non_null (strstr (build->stop_reason, "a failed"));
+    assert_int_equal (build->retry_count, 0);
+    assert_int_equal (build->failing_count, 1);
+}
+
+//  The options of an attempt come back with it.
+static void
+test_attempt_options_load_back (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *attempt = NULL;
+    build_t *build = s_make_build (fx, &attempt);
+    assert_false (attempt->only_failed);
+    attempt_t *options = NULL;
+    assert_int_equal (builds_attempt_add (fx->builds, build, 1, "att-opt", true, true,
+                                          &options), 0);
+    assert_true (options->only_failed);
+    assert_true (options->no_wait);
+    assert_false (options->stopped);
+    assert_int_equal (store_attempt_stop (fx->store, options->id), 0);
+    builds_forget_all (fx->builds);
+    assert_int_equal (builds_attempt_find (fx->builds, "att-opt", &options), 0);
+    assert_int_equal (options->node_index, 1);
+    assert_true (options->only_failed);
+    assert_true (options->no_wait);
+    assert_true (options->stopped);
+    assert_int_equal (builds_attempt_find (fx->builds, "att0", &attempt), 0);
+    assert_false (attempt->only_failed);
+    assert_false (attempt->no_wait);
+    assert_ptr_equal (attempt->build, options->build);
+}
+
+//  A late (fenced) report of an older batch that comes after a newer
+//  batch's report is the unit's latest result, before and after a reload.
+static void
+test_reload_counts_runs_in_report_order (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *a0 = NULL;
+    build_t *build = s_make_build (fx, &a0);
+    attempt_t *a1 = s_attempt (fx, build, 1, "att1");
+    build_batch_t *old = s_from_queue (fx, build, a0, 1);
+    uint32_t unit = old->unit_idx[0];
+    assert_int_equal (s_expire (fx, build, 0, old), 1);
+    build_batch_t *newer = s_from_queue (fx, build, a1, 1);
+    assert_int_equal (newer->unit_idx[0], unit);
+    s_report (fx, build, a1, newer, 0);
+    old = builds_batch_find (build, 0, 1);
+    assert_int_equal (builds_batch_report (fx->builds, build, 0, old, false, 50, 1, s_clock ()),
+                      0);
+    assert_int_equal (build->last_ok[unit], 0);
+    assert_int_equal (build->failing_count, 1);
+    int64_t suite_id = build->suite_id;
+    builds_forget_all (fx->builds);
+    assert_int_equal (builds_find (fx->builds, suite_id, "b1", &build), 0);
+    assert_int_equal (build->last_ok[unit], 0);
+    assert_int_equal (build->last_node[unit], 0);
+    assert_int_equal (build->failing_count, 1);
+}
+
+//  A retry batch whose lease lapses still owes its units their run again,
+//  in memory as after a reload.
+static void
+test_lapsed_retry_is_offered_again (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *a0 = NULL;
+    build_t *build = s_make_build (fx, &a0);
+    attempt_t *a1 = s_attempt (fx, build, 1, "att1");
+    build_batch_t *first = s_from_queue (fx, build, a0, 1);
+    uint32_t unit = first->unit_idx[0];
+    s_report (fx, build, a0, first, 1);
+    builds_retry_offer (fx->builds, build, unit);
+    build_batch_t *retry = NULL;
+    assert_int_equal (builds_batch_from_retry (fx->builds, build, a1, false, 10, &retry), 0);
+    assert_non_null (retry);
+    assert_int_equal (build->retry_count, 0);
+    assert_int_equal (s_expire (fx, build, 1, retry), 0);      //  done units: none requeued
+    assert_int_equal (build->retry_live, 0);
+    assert_int_equal (build->retry_count, 1);
+    assert_int_equal (build->retry[0].unit, unit);
+    int64_t suite_id = build->suite_id;
+    builds_forget_all (fx->builds);
+    assert_int_equal (builds_find (fx->builds, suite_id, "b1", &build), 0);
+    assert_int_equal (build->retry_count, 1);
+    assert_int_equal (build->retry[0].unit, unit);
+}
+
 int
 main (void)
 {
+    //  Lapsed leases and loads are logged; only errors would matter here.
+    log_setup (LOG_LEVEL_ERROR, "");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_guesses_grow_to_the_measured_mean, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_guesses_never_shrink, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_batches_take_the_queue_front_in_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_push_front_goes_first_in_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_push_front_when_head_is_short, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_report_by_holder_and_fenced, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_retry_offer_limits, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_retry_offer_off_and_stopping, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_retry_avoids_the_failing_node, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_forgotten_build_loads_back_from_the_store, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_reload_derives_the_same_state, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_reload_counts_runs_in_report_order, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_lapsed_retry_is_offered_again, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_reload_fail_fast_stopping, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_attempt_options_load_back, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
     never a second batch (invariant 3); a batch is in the database before
     its reply is seen, even when satcheld is killed right after (invariant
     4); a normal build with real agents succeeds after all the abuse.      */
+#include "e2e_client.h"
 #include "harness.h"
 #include "proto.h"
 
@@ -15,14 +16,11 @@
 #include <czmq.h>
 #include <msgpack.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-
-#define REPLY_TIMEOUT_MS 10000
 
 typedef struct {
     char *dir;                   //  temp folder
@@ -53,17 +51,6 @@ s_teardown (void **state)
     free (fixture->dir);
     free (fixture);
     return rc;
-}
-
-static zsock_t *
-s_connect (const char *endpoint)
-{
-    zsock_t *socket = zsock_new (ZMQ_REQ);
-    assert_non_null (socket);
-    zsock_set_linger (socket, 0);
-    zsock_set_rcvtimeo (socket, REPLY_TIMEOUT_MS);
-    assert_int_equal (zsock_connect (socket, "%s", endpoint), 0);
-    return socket;
 }
 
 //  Send raw bytes, return the raw reply (malloc'd) or fail the test.
@@ -98,7 +85,7 @@ static void
 s_expect_error (const char *endpoint, const void *data, size_t size, const char *code,
                 const char *field)
 {
-    zsock_t *socket = s_connect (endpoint);
+    zsock_t *socket = e2e_connect (endpoint);
     size_t reply_size = 0;
     char *reply = s_exchange (socket, data, size, &reply_size);
     proto_msg_t *msg = s_decode (reply, reply_size);
@@ -223,7 +210,7 @@ test_hostile_frames_get_error_replies (void **state)
     s_expect_error (endpoint, "", 0, PROTO_ERR_BAD_REQUEST, NULL);
 
     //  Two frames in one request.
-    zsock_t *socket = s_connect (endpoint);
+    zsock_t *socket = e2e_connect (endpoint);
     assert_int_equal (zstr_sendm (socket, "one"), 0);
     assert_int_equal (zstr_send (socket, "two"), 0);
     zframe_t *frame = zframe_recv (socket);
@@ -301,27 +288,12 @@ test_normal_build_succeeds_after_abuse (void **state)
     free (runner);
 }
 
-static int64_t
-s_count (const char *db_path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout (db, 5000);
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-    int64_t value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
-    return value;
-}
-
 static void
 test_retried_request_gets_the_same_reply (void **state)
 {
     fixture_t *fixture = *state;
     const char *endpoint = fixture->daemon.endpoint;
-    zsock_t *socket = s_connect (endpoint);
+    zsock_t *socket = e2e_connect (endpoint);
     proto_msg_t *join = s_join_msg ("idem1", 1, "idem", 0, 1);
     char *data = NULL;
     size_t size = 0, reply_size = 0;
@@ -345,13 +317,13 @@ test_retried_request_gets_the_same_reply (void **state)
     proto_msg_destroy (&msg);
     //  The reply "was lost": a fresh socket resends the same request.
     zsock_destroy (&socket);
-    socket = s_connect (endpoint);
+    socket = e2e_connect (endpoint);
     size_t second_size = 0;
     char *second = s_exchange (socket, data, size, &second_size);
     assert_int_equal (first_size, second_size);
     assert_memory_equal (first, second, first_size);
     //  ...and only one batch exists for that node.
-    assert_int_equal (s_count (fixture->daemon.db,
+    assert_int_equal (e2e_db_int (fixture->daemon.db,
                                "SELECT count(*) FROM batches b JOIN builds d ON d.id = b.build_id "
                                "WHERE d.build_key = 'idem'"), 1);
     //  An older request number is refused as stale, not answered with work.
@@ -385,7 +357,7 @@ static void
 test_batch_is_durable_before_its_reply (void **state)
 {
     fixture_t *fixture = *state;
-    zsock_t *socket = s_connect (fixture->daemon.endpoint);
+    zsock_t *socket = e2e_connect (fixture->daemon.endpoint);
     proto_msg_t *join = s_join_msg ("durable1", 1, "durable", 0, 2);
     char *data = NULL;
     size_t size = 0, reply_size = 0;
@@ -411,7 +383,7 @@ test_batch_is_durable_before_its_reply (void **state)
               "SELECT count(*) FROM batch_units bu JOIN batches b ON b.id = bu.batch_id "
               "JOIN builds d ON d.id = b.build_id WHERE d.build_key = 'durable' AND b.seq = %u",
               msg->batch);
-    assert_int_equal (s_count (fixture->daemon.db, sql), (int64_t) msg->unit_count);
+    assert_int_equal (e2e_db_int (fixture->daemon.db, sql), (int64_t) msg->unit_count);
     proto_msg_destroy (&msg);
     proto_msg_destroy (&next);
     free (reply);

@@ -295,6 +295,33 @@ test_round_trip_join (void **state)
     assert_int_equal (copy->unit_count, 3);
     for (size_t i = 0; i < 3; i++)
         assert_string_equal (copy->units[i], s_units[i]);
+    //  No options sent: the defaults, "wait" true among them.
+    assert_false (copy->only_failed);
+    assert_false (copy->fixed_split);
+    assert_false (copy->no_wait);
+    assert_false (copy->fail_fast);
+    proto_msg_destroy (&copy);
+
+    //  Options are sent only when they differ from the default.
+    msg->only_failed = true;
+    msg->fixed_split = true;
+    msg->no_wait = true;
+    msg->fail_fast = true;
+    copy = s_round_trip (msg, "v,type,attempt,req,suite,build,node_index,node_total,commit,"
+                              "branch,mode,digest,units,only_failed,fixed_split,wait,fail_fast");
+    assert_true (copy->only_failed);
+    assert_true (copy->fixed_split);
+    assert_true (copy->no_wait);
+    assert_true (copy->fail_fast);
+    proto_msg_destroy (&copy);
+    msg->only_failed = false;
+    msg->fail_fast = false;
+    copy = s_round_trip (msg, "v,type,attempt,req,suite,build,node_index,node_total,commit,"
+                              "branch,mode,digest,units,fixed_split,wait");
+    assert_false (copy->only_failed);
+    assert_true (copy->fixed_split);
+    assert_true (copy->no_wait);
+    assert_false (copy->fail_fast);
     proto_msg_destroy (&copy);
     proto_msg_destroy (&msg);
     assert_null (msg);
@@ -321,6 +348,7 @@ test_round_trip_next (void **state)
     msg->report_times_ms = malloc (sizeof times);
     memcpy (msg->report_times_ms, times, sizeof times);
     msg->report_time_count = 3;
+    msg->report_lease = PROTO_REQ_MAX;
     copy = s_round_trip (msg, "v,type,attempt,req,report");
     assert_true (copy->has_report);
     assert_int_equal (copy->report_batch, UINT32_MAX);
@@ -329,11 +357,74 @@ test_round_trip_next (void **state)
     assert_int_equal (copy->report_time_count, 3);
     for (size_t i = 0; i < 3; i++)
         assert_true (copy->report_times_ms[i] == times[i]);
+    assert_true (copy->report_lease == PROTO_REQ_MAX);
+    assert_false (copy->report_returned);
     proto_msg_destroy (&copy);
 
     msg->report_exit = 255;
+    msg->report_lease = 1;
     copy = s_round_trip (msg, "v,type,attempt,req,report");
     assert_int_equal (copy->report_exit, 255);
+    assert_int_equal (copy->report_lease, 1);
+    proto_msg_destroy (&copy);
+
+    //  A batch handed back unrun: no times, and "returned" says so.
+    free (msg->report_times_ms);
+    msg->report_times_ms = NULL;
+    msg->report_time_count = 0;
+    msg->report_returned = true;
+    msg->report_lease = 77;
+    copy = s_round_trip (msg, "v,type,attempt,req,report");
+    assert_true (copy->has_report);
+    assert_true (copy->report_returned);
+    assert_int_equal (copy->report_lease, 77);
+    assert_int_equal (copy->report_time_count, 0);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+}
+
+static void
+test_round_trip_heartbeat (void **state)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_HEARTBEAT);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 12;
+    msg->batch = UINT32_MAX;
+    msg->lease = PROTO_REQ_MAX;
+    proto_msg_t *copy = s_round_trip (msg, "v,type,attempt,req,batch,lease");
+    assert_string_equal (copy->attempt, "a1");
+    assert_int_equal (copy->req, 12);
+    assert_int_equal (copy->batch, UINT32_MAX);
+    assert_true (copy->lease == PROTO_REQ_MAX);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_ACK);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 12;
+    msg->held = true;
+    copy = s_round_trip (msg, "v,type,attempt,req,held,stop");
+    assert_true (copy->held);
+    assert_false (copy->stop);
+    proto_msg_destroy (&copy);
+    msg->held = false;
+    msg->stop = true;
+    copy = s_round_trip (msg, "v,type,attempt,req,held,stop");
+    assert_false (copy->held);
+    assert_true (copy->stop);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_WAIT);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 13;
+    msg->retry_ms = PROTO_RETRY_MS_MAX;
+    msg->units_done = 7;
+    msg->units_total = 9;
+    copy = s_round_trip (msg, "v,type,attempt,req,retry_ms,units_done,units_total");
+    assert_int_equal (copy->retry_ms, PROTO_RETRY_MS_MAX);
+    assert_int_equal (copy->units_done, 7);
+    assert_int_equal (copy->units_total, 9);
     proto_msg_destroy (&copy);
     proto_msg_destroy (&msg);
 }
@@ -347,12 +438,23 @@ test_round_trip_replies (void **state)
     msg->units_total = 812;
     msg->node_total = 8;
     msg->created = true;
-    proto_msg_t *copy = s_round_trip (msg, "v,type,attempt,req,units,nodes,created");
+    msg->replay = 3;
+    msg->heartbeat_ms = 10000;
+    proto_msg_t *copy = s_round_trip (msg,
+        "v,type,attempt,req,units,nodes,created,replay,heartbeat_ms");
     assert_string_equal (copy->attempt, "a1");
     assert_int_equal (copy->req, 1);
     assert_int_equal (copy->units_total, 812);
     assert_int_equal (copy->node_total, 8);
     assert_true (copy->created);
+    assert_int_equal (copy->replay, 3);
+    assert_int_equal (copy->heartbeat_ms, 10000);
+    proto_msg_destroy (&copy);
+    msg->replay = UINT32_MAX;
+    msg->created = false;
+    copy = s_round_trip (msg, "v,type,attempt,req,units,nodes,created,replay,heartbeat_ms");
+    assert_int_equal (copy->replay, UINT32_MAX);
+    assert_false (copy->created);
     proto_msg_destroy (&copy);
     proto_msg_destroy (&msg);
 
@@ -366,14 +468,27 @@ test_round_trip_replies (void **state)
     msg->predicted_ms = calloc (2, sizeof (uint64_t));
     msg->predicted_ms[0] = 5000;
     msg->predicted_ms[1] = 1;
-    copy = s_round_trip (msg, "v,type,attempt,req,batch,units,predicted_ms");
+    msg->lease = 41;
+    msg->kind = PROTO_KIND_QUEUE;
+    copy = s_round_trip (msg, "v,type,attempt,req,batch,units,predicted_ms,lease,kind");
     assert_int_equal (copy->batch, 2);
     assert_int_equal (copy->unit_count, 2);
     assert_string_equal (copy->units[0], "z_spec.rb");
     assert_string_equal (copy->units[1], "a_spec.rb");
     assert_int_equal (copy->predicted_ms[0], 5000);
     assert_int_equal (copy->predicted_ms[1], 1);
+    assert_int_equal (copy->lease, 41);
+    assert_int_equal (copy->kind, PROTO_KIND_QUEUE);
     proto_msg_destroy (&copy);
+    const proto_kind_t kinds[] = { PROTO_KIND_REPLAY, PROTO_KIND_RETRY, PROTO_KIND_QUEUE };
+    for (size_t k = 0; k < 3; k++) {
+        msg->kind = kinds[k];
+        msg->lease = PROTO_REQ_MAX - k;
+        copy = s_round_trip (msg, "v,type,attempt,req,batch,units,predicted_ms,lease,kind");
+        assert_int_equal (copy->kind, kinds[k]);
+        assert_true (copy->lease == PROTO_REQ_MAX - k);
+        proto_msg_destroy (&copy);
+    }
     proto_msg_destroy (&msg);
 
     msg = proto_msg_new (PROTO_DONE);
@@ -381,10 +496,27 @@ test_round_trip_replies (void **state)
     msg->req = 9;
     msg->units_done = 10;
     msg->units_total = 12;
-    copy = s_round_trip (msg, "v,type,attempt,req,units_done,units_total");
+    proto_msg_set_str (&msg->reason, "complete");
+    msg->failed = 2;
+    msg->flaky = 1;
+    copy = s_round_trip (msg, "v,type,attempt,req,units_done,units_total,reason,failed,flaky");
     assert_int_equal (copy->units_done, 10);
     assert_int_equal (copy->units_total, 12);
+    assert_string_equal (copy->reason, "complete");
+    assert_int_equal (copy->failed, 2);
+    assert_int_equal (copy->flaky, 1);
     proto_msg_destroy (&copy);
+    const char *const reasons[] = { "no_wait", "fail_fast", "returned" };
+    for (size_t r = 0; r < 3; r++) {
+        proto_msg_set_str (&msg->reason, reasons[r]);
+        msg->failed = UINT64_MAX;
+        msg->flaky = 0;
+        copy = s_round_trip (msg, "v,type,attempt,req,units_done,units_total,reason,failed,flaky");
+        assert_string_equal (copy->reason, reasons[r]);
+        assert_true (copy->failed == UINT64_MAX);
+        assert_int_equal (copy->flaky, 0);
+        proto_msg_destroy (&copy);
+    }
     proto_msg_destroy (&msg);
 
     msg = proto_error_new ("a1", 4, PROTO_ERR_LIST_MISMATCH, "digest", "list of %d differs", 3);
@@ -431,6 +563,22 @@ test_encode_refuses_missing_fields (void **state)
     msg->has_report = true;
     msg->report_time_count = 2;
     assert_int_equal (proto_encode (msg, &data, &size), -1);      //  no times
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_HEARTBEAT);
+    msg->req = 1;
+    msg->batch = 1;
+    msg->lease = 1;
+    assert_int_equal (proto_encode (msg, &data, &size), -1);      //  no attempt
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 0;
+    assert_int_equal (proto_encode (msg, &data, &size), -1);      //  no req
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_DONE);
+    msg->units_total = 1;
+    assert_int_equal (proto_encode (msg, &data, &size), -1);      //  no reason
+    assert_null (data);
     proto_msg_destroy (&msg);
 
     msg = proto_msg_new (PROTO_ERROR);
@@ -1007,18 +1155,24 @@ s_next_kvs (kvs_t *kvs, kv_t *report, size_t report_count)
     report[1] = U ("wall_ms", 40);
     report[2] = U ("exit", 0);
     report[3] = UINTS ("times_ms", times, 2);
+    report[4] = U ("lease", 3);
     kvs_set (kvs, MAP ("report", report, report_count));
 }
+
+//  The parts every report has; a sixth slot is for what a test adds.
+#define REPORT_PARTS 5
 
 static void
 test_next_report (void **state)
 {
     kvs_t kvs;
-    kv_t report[5];
-    s_next_kvs (&kvs, report, 4);
+    kv_t report[REPORT_PARTS + 1];
+    s_next_kvs (&kvs, report, REPORT_PARTS);
     proto_msg_t *msg = s_accepted (&kvs, __LINE__);
     assert_true (msg->has_report);
     assert_int_equal (msg->report_time_count, 2);
+    assert_int_equal (msg->report_lease, 3);
+    assert_false (msg->report_returned);            //  optional, false when absent
     proto_msg_destroy (&msg);
 
     kvs_drop (&kvs, "report");
@@ -1027,22 +1181,30 @@ test_next_report (void **state)
     proto_msg_destroy (&msg);
     kvs_drop (&kvs, "attempt");
     BAD (&kvs, "attempt");
-    s_next_kvs (&kvs, report, 4);
+    s_next_kvs (&kvs, report, REPORT_PARTS);
     kvs_drop (&kvs, "req");
     BAD (&kvs, "req");
 
-    s_next_kvs (&kvs, report, 4);
+    s_next_kvs (&kvs, report, REPORT_PARTS);
     kvs_set (&kvs, U ("report", 1));
     BAD (&kvs, "report");
 
-    //  Each part of the report is required
-    const char *const parts[] = { "report.batch", "report.wall_ms", "report.exit", "report.times_ms" };
-    for (size_t p = 0; p < 4; p++) {
-        s_next_kvs (&kvs, report, 4);
-        report[p] = report[3];
-        kvs_set (&kvs, MAP ("report", report, 3));
+    //  Each part of the report is required, the lease too: without it a
+    //  late report could not be told from the holder's.
+    const char *const parts[] = {
+        "report.batch", "report.wall_ms", "report.exit", "report.times_ms", "report.lease"
+    };
+    for (size_t p = 0; p < REPORT_PARTS; p++) {
+        s_next_kvs (&kvs, report, REPORT_PARTS);
+        report[p] = report[REPORT_PARTS - 1];
+        kvs_set (&kvs, MAP ("report", report, REPORT_PARTS - 1));
         BAD (&kvs, parts[p]);
-        assert_message_has ("is missing");
+        char expected[64];
+        snprintf (expected, sizeof expected, "required field %s is missing", parts[p]);
+        assert_string_equal (s_err.message, expected);
+        //  The error can still be matched to its request.
+        assert_string_equal (s_err.attempt, "a1");
+        assert_int_equal (s_err.req, 2);
     }
 
     struct { size_t slot; kv_t kv; const char *field; } bad[] = {
@@ -1056,35 +1218,184 @@ test_next_report (void **state)
         { 2, FLOAT ("exit"), "report.exit" },
         { 3, STRS ("times_ms", s_units, 2), "report.times_ms[0]" },
         { 3, U ("times_ms", 3), "report.times_ms" },
+        { 4, U ("lease", 0), "report.lease" },
+        { 4, U ("lease", PROTO_REQ_MAX + 1), "report.lease" },
+        { 4, NEG ("lease", -3), "report.lease" },
+        { 4, STR ("lease", "3"), "report.lease" },
+        { 4, BOOL ("lease", 1), "report.lease" },
     };
     for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
-        s_next_kvs (&kvs, report, 4);
+        s_next_kvs (&kvs, report, REPORT_PARTS);
         report[bad[b].slot] = bad[b].kv;
         BAD (&kvs, bad[b].field);
     }
+    s_next_kvs (&kvs, report, REPORT_PARTS);
+    report[4] = U ("lease", 0);
+    BAD (&kvs, "report.lease");
+    assert_string_equal (s_err.message, "report.lease 0 is out of range 1..9007199254740992");
+    report[4] = U ("lease", PROTO_REQ_MAX);
+    msg = s_accepted (&kvs, __LINE__);
+    assert_true (msg->report_lease == PROTO_REQ_MAX);
+    proto_msg_destroy (&msg);
+
     const int64_t good_exits[] = { -64, -9, -1 };
     for (size_t e = 0; e < 3; e++) {
-        s_next_kvs (&kvs, report, 4);
+        s_next_kvs (&kvs, report, REPORT_PARTS);
         report[2] = NEG ("exit", good_exits[e]);
         msg = s_accepted (&kvs, __LINE__);
         assert_int_equal (msg->report_exit, good_exits[e]);
         proto_msg_destroy (&msg);
     }
-    s_next_kvs (&kvs, report, 4);
+    s_next_kvs (&kvs, report, REPORT_PARTS);
     report[2] = NEG ("exit", -65);
     BAD (&kvs, "report.exit");
     assert_string_equal (s_err.message, "report.exit -65 is out of range -64..255");
 
+    //  "returned" is optional, and a boolean when there.
+    static const uint64_t no_times[1] = { 0 };
+    s_next_kvs (&kvs, report, REPORT_PARTS + 1);
+    report[5] = BOOL ("returned", 1);
+    report[3] = UINTS ("times_ms", no_times, 0);        //  nothing ran
+    msg = s_accepted (&kvs, __LINE__);
+    assert_true (msg->report_returned);
+    assert_int_equal (msg->report_time_count, 0);
+    proto_msg_destroy (&msg);
+    report[5] = BOOL ("returned", 0);
+    msg = s_accepted (&kvs, __LINE__);
+    assert_false (msg->report_returned);
+    proto_msg_destroy (&msg);
+    report[5] = U ("returned", 1);
+    BAD (&kvs, "report.returned");
+    assert_string_equal (s_err.message,
+                         "report.returned must be a boolean, not an unsigned integer");
+    report[5] = NIL ("returned");
+    BAD (&kvs, "report.returned");
+
     //  A duplicate inside the report is named with its path.
-    s_next_kvs (&kvs, report, 5);
-    report[4] = U ("exit", 1);
+    s_next_kvs (&kvs, report, REPORT_PARTS + 1);
+    report[5] = U ("exit", 1);
     BAD (&kvs, "report.exit");
     assert_string_equal (s_err.message, "report.exit appears more than once");
+    report[5] = U ("lease", 3);
+    BAD (&kvs, "report.lease");
+    assert_string_equal (s_err.message, "report.lease appears more than once");
 
     //  More times than max_units is a limit.
     s_limits.max_units = 1;
-    s_next_kvs (&kvs, report, 4);
+    s_next_kvs (&kvs, report, REPORT_PARTS);
     REFUSED (&kvs, PROTO_ERR_LIMIT, "report.times_ms");
+}
+
+static void
+s_heartbeat_kvs (kvs_t *kvs)
+{
+    memset (kvs, 0, sizeof *kvs);
+    kvs_set (kvs, U ("v", 1));
+    kvs_set (kvs, STR ("type", "heartbeat"));
+    kvs_set (kvs, STR ("attempt", "a1"));
+    kvs_set (kvs, U ("req", 4));
+    kvs_set (kvs, U ("batch", 2));
+    kvs_set (kvs, U ("lease", 9));
+}
+
+static void
+test_heartbeat (void **state)
+{
+    kvs_t kvs;
+    s_heartbeat_kvs (&kvs);
+    proto_msg_t *msg = s_accepted (&kvs, __LINE__);
+    assert_int_equal (msg->type, PROTO_HEARTBEAT);
+    assert_string_equal (msg->attempt, "a1");
+    assert_int_equal (msg->req, 4);
+    assert_int_equal (msg->batch, 2);
+    assert_int_equal (msg->lease, 9);
+    proto_msg_destroy (&msg);
+
+    //  A request: every field required, attempt and req included.
+    const char *const keys[] = { "attempt", "req", "batch", "lease" };
+    for (size_t k = 0; k < 4; k++) {
+        s_heartbeat_kvs (&kvs);
+        kvs_drop (&kvs, keys[k]);
+        BAD (&kvs, keys[k]);
+        assert_message_has ("is missing");
+    }
+    struct { kv_t kv; const char *field; } bad[] = {
+        { U ("batch", 0), "batch" },
+        { U ("batch", 1ull << 32), "batch" },
+        { STR ("batch", "2"), "batch" },
+        { U ("lease", 0), "lease" },
+        { U ("lease", PROTO_REQ_MAX + 1), "lease" },
+        { NEG ("lease", -1), "lease" },
+        { STR ("attempt", "a 1"), "attempt" },
+    };
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        s_heartbeat_kvs (&kvs);
+        kvs_set (&kvs, bad[b].kv);
+        BAD (&kvs, bad[b].field);
+    }
+    s_heartbeat_kvs (&kvs);
+    kvs_set (&kvs, U ("lease", PROTO_REQ_MAX));
+    kvs_set (&kvs, U ("batch", UINT32_MAX));
+    ACCEPTED (&kvs);
+    kvs_add (&kvs, U ("lease", 1));
+    BAD (&kvs, "lease");
+    assert_string_equal (s_err.message, "lease appears more than once");
+}
+
+//  The join options: optional booleans with their defaults when absent.
+static void
+test_join_options (void **state)
+{
+    kvs_t kvs;
+    s_join_kvs (&kvs);
+    proto_msg_t *msg = s_accepted (&kvs, __LINE__);
+    assert_false (msg->only_failed);
+    assert_false (msg->fixed_split);
+    assert_false (msg->no_wait);                    //  "wait" is true when absent
+    assert_false (msg->fail_fast);
+    proto_msg_destroy (&msg);
+
+    kvs_set (&kvs, BOOL ("only_failed", 1));
+    kvs_set (&kvs, BOOL ("fixed_split", 1));
+    kvs_set (&kvs, BOOL ("wait", 0));
+    kvs_set (&kvs, BOOL ("fail_fast", 1));
+    msg = s_accepted (&kvs, __LINE__);
+    assert_true (msg->only_failed);
+    assert_true (msg->fixed_split);
+    assert_true (msg->no_wait);
+    assert_true (msg->fail_fast);
+    proto_msg_destroy (&msg);
+
+    //  Said explicitly, the defaults are the defaults.
+    kvs_set (&kvs, BOOL ("only_failed", 0));
+    kvs_set (&kvs, BOOL ("fixed_split", 0));
+    kvs_set (&kvs, BOOL ("wait", 1));
+    kvs_set (&kvs, BOOL ("fail_fast", 0));
+    msg = s_accepted (&kvs, __LINE__);
+    assert_false (msg->only_failed);
+    assert_false (msg->fixed_split);
+    assert_false (msg->no_wait);
+    assert_false (msg->fail_fast);
+    proto_msg_destroy (&msg);
+
+    //  When present, each must be a boolean, and be there once.
+    const char *const options[] = { "only_failed", "fixed_split", "wait", "fail_fast" };
+    for (size_t o = 0; o < 4; o++) {
+        const kv_t wrong[] = {
+            U (options[o], 1), STR (options[o], "true"), NIL (options[o]), FLOAT (options[o])
+        };
+        for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
+            s_join_kvs (&kvs);
+            kvs_set (&kvs, wrong[w]);
+            BAD (&kvs, options[o]);
+            assert_message_has ("must be a boolean");
+        }
+        s_join_kvs (&kvs);
+        kvs_add (&kvs, BOOL (options[o], 1));
+        kvs_add (&kvs, BOOL (options[o], 1));
+        BAD (&kvs, options[o]);
+        assert_message_has ("appears more than once");
+    }
 }
 
 static void
@@ -1098,6 +1409,8 @@ test_replies_validated (void **state)
     kvs_set (&kvs, U ("batch", 1));
     kvs_set (&kvs, STRS ("units", s_units, 3));
     kvs_set (&kvs, UINTS ("predicted_ms", predicted, 3));
+    kvs_set (&kvs, U ("lease", 5));
+    kvs_set (&kvs, STR ("kind", "queue"));
     ACCEPTED (&kvs);                        //  no attempt or req: fine in a reply
     kvs_set (&kvs, STR ("attempt", "a b"));
     BAD (&kvs, "attempt");                  //  but if present, checked
@@ -1115,6 +1428,39 @@ test_replies_validated (void **state)
     kvs_set (&kvs, STRS ("units", s_units, 0));
     kvs_set (&kvs, UINTS ("predicted_ms", predicted, 0));
     BAD (&kvs, "units");
+    kvs_set (&kvs, STRS ("units", s_units, 3));
+    kvs_set (&kvs, UINTS ("predicted_ms", predicted, 3));
+    //  The lease: 1..2^53, like a request number.
+    kvs_set (&kvs, U ("lease", 0));
+    BAD (&kvs, "lease");
+    kvs_set (&kvs, U ("lease", PROTO_REQ_MAX + 1));
+    BAD (&kvs, "lease");
+    kvs_set (&kvs, U ("lease", PROTO_REQ_MAX));
+    ACCEPTED (&kvs);
+    //  The kind: one of three words.
+    struct { const char *word; proto_kind_t kind; } kinds[] = {
+        { "queue", PROTO_KIND_QUEUE }, { "replay", PROTO_KIND_REPLAY },
+        { "retry", PROTO_KIND_RETRY }
+    };
+    for (size_t k = 0; k < 3; k++) {
+        kvs_set (&kvs, STR ("kind", kinds[k].word));
+        proto_msg_t *msg = s_accepted (&kvs, __LINE__);
+        assert_int_equal (msg->kind, kinds[k].kind);
+        proto_msg_destroy (&msg);
+    }
+    const char *const bad_kinds[] = { "frob", "Queue", "queue2", "retr", "unknown" };
+    for (size_t k = 0; k < sizeof bad_kinds / sizeof bad_kinds[0]; k++) {
+        kvs_set (&kvs, STR ("kind", bad_kinds[k]));
+        BAD (&kvs, "kind");
+        assert_string_equal (s_err.message, "kind must be queue, replay or retry");
+    }
+    kvs_set (&kvs, STR ("kind", ""));
+    BAD (&kvs, "kind");
+    kvs_set (&kvs, STR ("kind", "re play"));
+    BAD (&kvs, "kind");
+    kvs_set (&kvs, U ("kind", 1));
+    BAD (&kvs, "kind");
+    assert_string_equal (s_err.message, "kind must be a string, not an unsigned integer");
 
     memset (&kvs, 0, sizeof kvs);
     kvs_set (&kvs, U ("v", 1));
@@ -1122,6 +1468,8 @@ test_replies_validated (void **state)
     kvs_set (&kvs, U ("units", 10));
     kvs_set (&kvs, U ("nodes", 2));
     kvs_set (&kvs, BOOL ("created", 0));
+    kvs_set (&kvs, U ("replay", 0));
+    kvs_set (&kvs, U ("heartbeat_ms", 10000));
     ACCEPTED (&kvs);
     kvs_set (&kvs, U ("created", 1));
     BAD (&kvs, "created");
@@ -1131,16 +1479,104 @@ test_replies_validated (void **state)
     kvs_set (&kvs, U ("nodes", 2));
     kvs_set (&kvs, STRS ("units", s_units, 3));
     BAD (&kvs, "units");
+    kvs_set (&kvs, U ("units", 10));
+    kvs_set (&kvs, U ("replay", (uint64_t) UINT32_MAX + 1));
+    BAD (&kvs, "replay");
+    kvs_set (&kvs, BOOL ("replay", 1));
+    BAD (&kvs, "replay");
+    kvs_set (&kvs, U ("replay", UINT32_MAX));
+    kvs_set (&kvs, U ("heartbeat_ms", 0));
+    BAD (&kvs, "heartbeat_ms");             //  0 would mean heartbeats without pause
+    kvs_set (&kvs, U ("heartbeat_ms", (uint64_t) UINT32_MAX + 1));
+    BAD (&kvs, "heartbeat_ms");
+    kvs_set (&kvs, U ("heartbeat_ms", 1));
+    ACCEPTED (&kvs);
 
     memset (&kvs, 0, sizeof kvs);
     kvs_set (&kvs, U ("v", 1));
     kvs_set (&kvs, STR ("type", "done"));
     kvs_set (&kvs, U ("units_done", 5));
     kvs_set (&kvs, U ("units_total", 5));
+    kvs_set (&kvs, STR ("reason", "complete"));
+    kvs_set (&kvs, U ("failed", 0));
+    kvs_set (&kvs, U ("flaky", 0));
     ACCEPTED (&kvs);
     kvs_set (&kvs, U ("units_done", 6));
     BAD (&kvs, "units_done");
     assert_string_equal (s_err.message, "units_done 6 is more than units_total 5");
+    kvs_set (&kvs, U ("units_done", 5));
+    //  A reason this side does not know is still a reason (a newer daemon).
+    kvs_set (&kvs, STR ("reason", "some_future_reason"));
+    ACCEPTED (&kvs);
+    char reason[PROTO_REASON_MAX + 2];
+    memset (reason, 'r', PROTO_REASON_MAX);
+    reason[PROTO_REASON_MAX] = 0;
+    kvs_set (&kvs, STR ("reason", reason));
+    ACCEPTED (&kvs);
+    reason[PROTO_REASON_MAX] = 'r';
+    reason[PROTO_REASON_MAX + 1] = 0;
+    kvs_set (&kvs, STR ("reason", reason));
+    BAD (&kvs, "reason");
+    kvs_set (&kvs, STR ("reason", ""));
+    BAD (&kvs, "reason");
+    kvs_set (&kvs, STR ("reason", "fail fast"));
+    BAD (&kvs, "reason");
+    kvs_set (&kvs, U ("reason", 1));
+    BAD (&kvs, "reason");
+    kvs_set (&kvs, STR ("reason", "returned"));
+    kvs_set (&kvs, NEG ("failed", -1));
+    BAD (&kvs, "failed");
+    kvs_set (&kvs, U ("failed", UINT64_MAX));
+    kvs_set (&kvs, STR ("flaky", "1"));
+    BAD (&kvs, "flaky");
+    kvs_set (&kvs, U ("flaky", 3));
+    proto_msg_t *done = s_accepted (&kvs, __LINE__);
+    assert_string_equal (done->reason, "returned");
+    assert_true (done->failed == UINT64_MAX);
+    assert_int_equal (done->flaky, 3);
+    proto_msg_destroy (&done);
+
+    //  wait: retry_ms within 1..60000.
+    memset (&kvs, 0, sizeof kvs);
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "wait"));
+    kvs_set (&kvs, U ("retry_ms", 1));
+    kvs_set (&kvs, U ("units_done", 3));
+    kvs_set (&kvs, U ("units_total", 5));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, U ("retry_ms", PROTO_RETRY_MS_MAX));
+    proto_msg_t *wait = s_accepted (&kvs, __LINE__);
+    assert_int_equal (wait->retry_ms, PROTO_RETRY_MS_MAX);
+    assert_int_equal (wait->units_done, 3);
+    proto_msg_destroy (&wait);
+    kvs_set (&kvs, U ("retry_ms", 0));
+    BAD (&kvs, "retry_ms");
+    assert_string_equal (s_err.message, "retry_ms 0 is out of range 1..60000");
+    kvs_set (&kvs, U ("retry_ms", PROTO_RETRY_MS_MAX + 1));
+    BAD (&kvs, "retry_ms");
+    assert_string_equal (s_err.message, "retry_ms 60001 is out of range 1..60000");
+    kvs_set (&kvs, U ("retry_ms", UINT64_MAX));
+    BAD (&kvs, "retry_ms");
+    kvs_set (&kvs, NEG ("retry_ms", -1));
+    BAD (&kvs, "retry_ms");
+    kvs_set (&kvs, FLOAT ("retry_ms"));
+    BAD (&kvs, "retry_ms");
+
+    //  ack: two booleans.
+    memset (&kvs, 0, sizeof kvs);
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "ack"));
+    kvs_set (&kvs, BOOL ("held", 1));
+    kvs_set (&kvs, BOOL ("stop", 0));
+    proto_msg_t *ack = s_accepted (&kvs, __LINE__);
+    assert_true (ack->held);
+    assert_false (ack->stop);
+    proto_msg_destroy (&ack);
+    kvs_set (&kvs, U ("held", 1));
+    BAD (&kvs, "held");
+    kvs_set (&kvs, BOOL ("held", 0));
+    kvs_set (&kvs, STR ("stop", "yes"));
+    BAD (&kvs, "stop");
 
     memset (&kvs, 0, sizeof kvs);
     kvs_set (&kvs, U ("v", 1));
@@ -1169,26 +1605,37 @@ static void
 test_replies_missing_fields (void **state)
 {
     static const uint64_t predicted[] = { 1, 2, 3 };
-    struct { const char *type; kv_t fields[3]; } replies[] = {
-        { "joined", { U ("units", 3), U ("nodes", 1), BOOL ("created", 1) } },
-        { "batch", { U ("batch", 1), STRS ("units", s_units, 3), UINTS ("predicted_ms", predicted, 3) } },
-        { "done", { U ("units_done", 1), U ("units_total", 2), STR ("ignored", "x") } },
-        { "error", { STR ("code", "internal"), STR ("field", ""), STR ("message", "m") } },
+    struct { const char *type; size_t count; kv_t fields[5]; } replies[] = {
+        { "joined", 5, { U ("units", 3), U ("nodes", 1), BOOL ("created", 1), U ("replay", 0),
+                         U ("heartbeat_ms", 100) } },
+        { "batch", 5, { U ("batch", 1), STRS ("units", s_units, 3),
+                        UINTS ("predicted_ms", predicted, 3), U ("lease", 1),
+                        STR ("kind", "retry") } },
+        { "done", 5, { U ("units_done", 1), U ("units_total", 2), STR ("reason", "complete"),
+                       U ("failed", 0), U ("flaky", 0) } },
+        { "wait", 3, { U ("retry_ms", 1000), U ("units_done", 1), U ("units_total", 2) } },
+        { "ack", 2, { BOOL ("held", 1), BOOL ("stop", 0) } },
+        { "error", 4, { STR ("code", "internal"), STR ("field", ""), STR ("message", "m"),
+                        STR ("ignored", "x") } },
     };
-    for (size_t r = 0; r < 4; r++) {
+    for (size_t r = 0; r < sizeof replies / sizeof replies[0]; r++) {
         kvs_t kvs;
         memset (&kvs, 0, sizeof kvs);
         kvs_set (&kvs, U ("v", 1));
         kvs_set (&kvs, STR ("type", replies[r].type));
-        for (size_t f = 0; f < 3; f++)
+        for (size_t f = 0; f < replies[r].count; f++)
             kvs_set (&kvs, replies[r].fields[f]);
         ACCEPTED (&kvs);
-        for (size_t f = 0; f < 3; f++) {
+        for (size_t f = 0; f < replies[r].count; f++) {
             if (strcmp (replies[r].fields[f].key, "ignored") == 0)
                 continue;
             kvs_t missing = kvs;
             kvs_drop (&missing, replies[r].fields[f].key);
             BAD (&missing, replies[r].fields[f].key);
+            char expected[64];
+            snprintf (expected, sizeof expected, "required field %s is missing",
+                      replies[r].fields[f].key);
+            assert_string_equal (s_err.message, expected);
         }
     }
 }
@@ -1253,6 +1700,14 @@ test_error_helpers (void **state)
     assert_string_equal (proto_type_name (PROTO_BATCH), "batch");
     assert_string_equal (proto_type_name (PROTO_DONE), "done");
     assert_string_equal (proto_type_name (PROTO_ERROR), "error");
+    assert_string_equal (proto_type_name (PROTO_HEARTBEAT), "heartbeat");
+    assert_string_equal (proto_type_name (PROTO_ACK), "ack");
+    assert_string_equal (proto_type_name (PROTO_WAIT), "wait");
+    assert_string_equal (proto_type_name ((proto_type_t) (PROTO_TYPE_LAST + 1)), "unknown");
+    assert_string_equal (proto_kind_name (PROTO_KIND_QUEUE), "queue");
+    assert_string_equal (proto_kind_name (PROTO_KIND_REPLAY), "replay");
+    assert_string_equal (proto_kind_name (PROTO_KIND_RETRY), "retry");
+    assert_string_equal (proto_kind_name ((proto_kind_t) 7), "unknown");
     assert_string_equal (proto_type_name ((proto_type_t) 0), "unknown");
     assert_string_equal (proto_type_name ((proto_type_t) 42), "unknown");
 }
@@ -1289,8 +1744,9 @@ static void
 test_fuzz (void **state)
 {
     //  Seeds: one valid frame of each type with most fields.
-    char *seeds[4];
-    size_t sizes[4];
+    enum { SEEDS = 9 };
+    char *seeds[SEEDS];
+    size_t sizes[SEEDS];
     s_encode_join (&seeds[0], &sizes[0]);
 
     proto_msg_t *msg = proto_msg_new (PROTO_NEXT);
@@ -1301,6 +1757,8 @@ test_fuzz (void **state)
     msg->report_exit = -9;
     msg->report_times_ms = calloc (3, sizeof (uint64_t));
     msg->report_time_count = 3;
+    msg->report_lease = 4;
+    msg->report_returned = true;
     assert_int_equal (proto_encode (msg, &seeds[1], &sizes[1]), 0);
     proto_msg_destroy (&msg);
 
@@ -1308,12 +1766,58 @@ test_fuzz (void **state)
     msg->batch = 1;
     proto_msg_set_units (msg, s_units, 3);
     msg->predicted_ms = calloc (3, sizeof (uint64_t));
+    msg->lease = 4;
+    msg->kind = PROTO_KIND_RETRY;
     assert_int_equal (proto_encode (msg, &seeds[2], &sizes[2]), 0);
     proto_msg_destroy (&msg);
 
     msg = proto_error_new ("a1", 3, PROTO_ERR_LIMIT, "units", "too many");
     assert_int_equal (proto_encode (msg, &seeds[3], &sizes[3]), 0);
     proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_HEARTBEAT);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 6;
+    msg->batch = 2;
+    msg->lease = 4;
+    assert_int_equal (proto_encode (msg, &seeds[4], &sizes[4]), 0);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_JOINED);
+    msg->units_total = 3;
+    msg->node_total = 2;
+    msg->replay = 1;
+    msg->heartbeat_ms = 10000;
+    assert_int_equal (proto_encode (msg, &seeds[5], &sizes[5]), 0);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_DONE);
+    msg->units_done = 1;
+    msg->units_total = 3;
+    proto_msg_set_str (&msg->reason, "fail_fast");
+    msg->failed = 1;
+    assert_int_equal (proto_encode (msg, &seeds[6], &sizes[6]), 0);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_WAIT);
+    msg->retry_ms = 1000;
+    msg->units_total = 3;
+    assert_int_equal (proto_encode (msg, &seeds[7], &sizes[7]), 0);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_ACK);
+    msg->held = true;
+    assert_int_equal (proto_encode (msg, &seeds[8], &sizes[8]), 0);
+    proto_msg_destroy (&msg);
+
+    //  Every seed is valid to begin with.
+    for (size_t i = 0; i < SEEDS; i++) {
+        msg = proto_decode (seeds[i], sizes[i], &s_limits, &s_err);
+        if (!msg)
+            fail_msg ("seed %zu refused: %s on \"%s\": %s", i, s_err.code, s_err.field,
+                      s_err.message);
+        proto_msg_destroy (&msg);
+    }
 
     //  Small limits, so mutations reach the limit checks too.
     s_limits.max_units = 8;
@@ -1323,7 +1827,7 @@ test_fuzz (void **state)
     test_rng_t seed = { 0x9e3779b97f4a7c15ull };
     size_t decoded = 0, refused = 0;
     for (int round = 0; round < 20000; round++) {
-        size_t which = test_rng_next (&seed) % 4;
+        size_t which = test_rng_next (&seed) % SEEDS;
         size_t size = sizes[which];
         char *frame = malloc (size);
         memcpy (frame, seeds[which], size);
@@ -1363,7 +1867,7 @@ test_fuzz (void **state)
         }
         free (frame);
     }
-    for (size_t s = 0; s < 4; s++)
+    for (size_t s = 0; s < SEEDS; s++)
         free (seeds[s]);
     assert_true (decoded > 100);
     assert_true (refused > 100);
@@ -1375,6 +1879,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup (test_round_trip_join, s_setup),
         cmocka_unit_test_setup (test_round_trip_next, s_setup),
+        cmocka_unit_test_setup (test_round_trip_heartbeat, s_setup),
         cmocka_unit_test_setup (test_round_trip_replies, s_setup),
         cmocka_unit_test_setup (test_encode_refuses_missing_fields, s_setup),
         cmocka_unit_test_setup (test_join_missing_fields, s_setup),
@@ -1392,6 +1897,8 @@ main (void)
         cmocka_unit_test_setup (test_version_and_type, s_setup),
         cmocka_unit_test_setup (test_error_echoes_attempt_and_req, s_setup),
         cmocka_unit_test_setup (test_next_report, s_setup),
+        cmocka_unit_test_setup (test_heartbeat, s_setup),
+        cmocka_unit_test_setup (test_join_options, s_setup),
         cmocka_unit_test_setup (test_replies_validated, s_setup),
         cmocka_unit_test_setup (test_replies_missing_fields, s_setup),
         cmocka_unit_test_setup (test_digest, s_setup),

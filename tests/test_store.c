@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proto.h"
 #include "store.h"
+//  For the version 1 DDL, to build a database as an older satcheld left it.
+#include "store_sql.h"
 
 typedef struct {
     char dir[64];            //  temporary folder, removed in teardown
@@ -100,6 +103,11 @@ s_other_count (const char *path, const char *table)
     return count;
 }
 
+//  What most tests write with a batch: handed out and running.
+static const store_batch_meta_t s_running = {
+    .state = STORE_BATCH_RUNNING, .lease = 1, .kind = PROTO_KIND_QUEUE, .origin = 0
+};
+
 //  A suite, a build of it and one attempt: what most tests start from.
 typedef struct {
     int64_t suite_id;
@@ -118,8 +126,8 @@ s_world (store_t *store, world_t *world)
     };
     assert_int_equal (store_build_insert (store, &build), 0);
     world->build_id = build.id;
-    assert_int_equal (store_attempt_insert (store, world->build_id, 0, "att-0", 1000,
-                                            &world->attempt_id), 0);
+    assert_int_equal (store_attempt_insert (store, world->build_id, 0, "att-0", 1000, false,
+                                            false, &world->attempt_id), 0);
 }
 
 static void
@@ -149,7 +157,7 @@ test_schema_created (void **state)
     s_raw_text (db, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal (mode, "wal");
     const char *tables[] = { "suites", "builds", "units", "attempts", "batches",
-                             "batch_units", "timings", "samples" };
+                             "batch_units", "timings", "samples", "build_nodes" };
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
         snprintf (sql, sizeof sql,
@@ -159,6 +167,13 @@ test_schema_created (void **state)
     }
     assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_index_info('samples_by_name')"), 2);
     assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_index_info('batches_by_node')"), 3);
+    //  The columns version 2 added, on a database created fresh.
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_table_info('batches')"
+                                     " WHERE name IN ('state', 'lease', 'kind', 'origin')"), 4);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_table_info('attempts')"
+                                     " WHERE name IN ('only_failed', 'no_wait', 'stopped')"), 3);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_table_info('builds')"
+                                     " WHERE name IN ('fail_fast', 'result')"), 2);
     sqlite3_close (db);
 
     //  Opening again leaves the version as it is (no second migration).
@@ -181,13 +196,14 @@ test_foreign_keys_enforced (void **state)
     //  No build 42: foreign_keys=ON refuses the rows.
     assert_int_equal (store_units_insert (store, 42, names, predicted, 1), -1);
     int64_t id = 0;
-    assert_int_equal (store_attempt_insert (store, 42, 0, "x", 1, &id), -1);
+    assert_int_equal (store_attempt_insert (store, 42, 0, "x", 1, false, false, &id), -1);
     store_build_t build = { .suite_id = 42, .build_key = "k", .node_total = 1 };
     assert_int_equal (store_build_insert (store, &build), -1);
     world_t world;
     s_world (store, &world);
     uint32_t units[] = { 0 };
-    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, 999, units, 1, 5, &id), -1);
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, 999, units, 1, 5,
+                                          &s_running, &id), -1);
     store_destroy (&store);
     assert_int_equal (s_other_count (fx->path, "units"), 0);
     assert_int_equal (s_other_count (fx->path, "batches"), 0);
@@ -254,7 +270,7 @@ test_build_roundtrip (void **state)
         .suite_id = suite, .build_key = "gh-123 \"retry\"", .node_total = 8,
         .mode = "queue", .commit = "0123456789abcdef", .branch = "feature/x y",
         .digest = "sha256:ff", .unit_count = 812, .created_ms = 1700000000123,
-        .finished_ms = 0
+        .finished_ms = 0, .fail_fast = true
     };
     assert_int_equal (store_build_insert (store, &in), 0);
     assert_true (in.id > 0);
@@ -277,8 +293,11 @@ test_build_roundtrip (void **state)
         assert_int_equal (row->unit_count, 812);
         assert_int_equal (row->created_ms, 1700000000123);
         assert_int_equal (row->finished_ms, 0);
+        assert_true (row->fail_fast);
+        assert_string_equal (row->result, "");      //  running: no result yet
         store_build_clear (row);
         assert_null (row->build_key);
+        assert_null (row->result);
     }
 
     //  Not found is 1, and the row is left empty (clear is still safe).
@@ -289,11 +308,16 @@ test_build_roundtrip (void **state)
     assert_int_equal (store_build_find (store, suite + 1, "gh-123 \"retry\"", &missing), 1);
     assert_int_equal (store_build_get (store, in.id + 100, &missing), 1);
 
-    assert_int_equal (store_build_finish (store, in.id, 1700000099999), 0);
+    assert_int_equal (store_build_finish (store, in.id, 1700000099999, "flaky"), 0);
     assert_int_equal (store_build_get (store, in.id, &got), 0);
     assert_int_equal (got.finished_ms, 1700000099999);
+    assert_string_equal (got.result, "flaky");
     store_build_clear (&got);
-    assert_int_equal (store_build_finish (store, in.id + 100, 1), -1);
+    //  No such build: must_change makes it an error, and nothing is written.
+    assert_int_equal (store_build_finish (store, in.id + 100, 1, "passed"), -1);
+    assert_int_equal (store_build_find (store, suite, "gh-123 \"retry\"", &found), 0);
+    assert_string_equal (found.result, "flaky");
+    store_build_clear (&found);
 
     //  Optional strings may be NULL; they read back as "".
     store_build_t bare = { .suite_id = suite, .build_key = "bare", .node_total = 1 };
@@ -301,6 +325,7 @@ test_build_roundtrip (void **state)
     assert_int_equal (store_build_get (store, bare.id, &got), 0);
     assert_string_equal (got.commit, "");
     assert_string_equal (got.mode, "");
+    assert_false (got.fail_fast);
     store_build_clear (&got);
     store_destroy (&store);
 }
@@ -505,7 +530,8 @@ test_attempts (void **state)
     s_world (store, &world);
 
     int64_t id = 0;
-    assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-1 \xff", 5000, &id), 0);
+    assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-1 \xff", 5000, false,
+                                            false, &id), 0);
     assert_true (id > 0);
     assert_int_not_equal (id, world.attempt_id);
 
@@ -556,7 +582,8 @@ test_attempts (void **state)
     assert_int_equal (store_attempt_save_reply (store, id + 100, 1, reply, 4), -1);
     //  The attempt id string is unique.
     int64_t dup = 0;
-    assert_int_equal (store_attempt_insert (store, world.build_id, 0, "att-0", 6000, &dup), -1);
+    assert_int_equal (store_attempt_insert (store, world.build_id, 0, "att-0", 6000, false, false,
+                                            &dup), -1);
     store_destroy (&store);
     assert_int_equal (s_other_count (fx->path, "attempts"), 2);
 }
@@ -570,25 +597,27 @@ test_batches (void **state)
     world_t world;
     s_world (store, &world);
     int64_t attempt1 = 0;
-    assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-1", 1000, &attempt1), 0);
+    assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-1", 1000, false, false,
+                                            &attempt1), 0);
 
     uint32_t first_units[] = { 7, 2, 9, 0 };
     uint32_t second_units[] = { 5 };
     uint32_t third_units[] = { 4, 1 };
     int64_t b1 = 0, b2 = 0, b3 = 0, b4 = 0;
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
-                                          first_units, 4, 1100, &b1), 0);
+                                          first_units, 4, 1100, &s_running, &b1), 0);
     assert_int_equal (store_batch_insert (store, world.build_id, 1, 1, attempt1,
-                                          second_units, 1, 1200, &b2), 0);
+                                          second_units, 1, 1200, &s_running, &b2), 0);
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 2, world.attempt_id,
-                                          third_units, 2, 1300, &b3), 0);
+                                          third_units, 2, 1300, &s_running, &b3), 0);
     assert_int_equal (store_batch_insert (store, world.build_id, 1, 2, attempt1,
-                                          NULL, 0, 1400, &b4), 0);
+                                          NULL, 0, 1400, &s_running, &b4), 0);
     assert_true (b1 < b2 && b2 < b3 && b3 < b4);
 
-    assert_int_equal (store_batch_report (store, b1, 12345, 0, 2000), 0);
-    assert_int_equal (store_batch_report (store, b2, 99, -7, 2100), 0);
-    assert_int_equal (store_batch_report (store, b4 + 100, 1, 0, 1), -1);
+    assert_int_equal (store_batch_report (store, b1, 12345, 0, 2000, STORE_BATCH_DONE), 0);
+    assert_int_equal (store_batch_report (store, b2, 99, -7, 2100, STORE_BATCH_DONE), 0);
+    assert_int_equal (store_batch_report (store, b4 + 100, 1, 0, 1, STORE_BATCH_DONE),
+                      -1);
 
     store_batch_t *batches = NULL;
     size_t count = 0;
@@ -655,12 +684,12 @@ test_persistence_across_reopen (void **state)
     uint32_t units[] = { 2, 0 };
     int64_t batch = 0;
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
-                                          units, 2, 1500, &batch), 0);
+                                          units, 2, 1500, &s_running, &batch), 0);
     assert_int_equal (store_attempt_save_reply (store, world.attempt_id, 1, "reply", 5), 0);
     assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "a", 250,
                                            true, 0.3, 1600), 0);
-    assert_int_equal (store_batch_report (store, batch, 260, 1, 1700), 0);
-    assert_int_equal (store_build_finish (store, world.build_id, 1800), 0);
+    assert_int_equal (store_batch_report (store, batch, 260, 1, 1700, STORE_BATCH_DONE), 0);
+    assert_int_equal (store_build_finish (store, world.build_id, 1800, "failed"), 0);
     assert_int_equal (store_commit (store), 0);
     store_destroy (&store);
     //  A clean close checkpoints everything into the database file.
@@ -677,6 +706,7 @@ test_persistence_across_reopen (void **state)
     assert_int_equal (store_build_find (store, suite, "ci-1", &build), 0);
     assert_int_equal (build.id, world.build_id);
     assert_int_equal (build.finished_ms, 1800);
+    assert_string_equal (build.result, "failed");
     store_build_clear (&build);
 
     char **loaded = NULL;
@@ -705,6 +735,8 @@ test_persistence_across_reopen (void **state)
     assert_int_equal (batches[0].id, batch);
     assert_true (batches[0].reported);
     assert_int_equal (batches[0].exit_code, 1);
+    assert_int_equal (batches[0].state, STORE_BATCH_DONE);
+    assert_int_equal (batches[0].wall_ms, 260);
     assert_int_equal (batches[0].unit_count, 2);
     assert_int_equal (batches[0].unit_idx[0], 2);
     assert_int_equal (batches[0].unit_idx[1], 0);
@@ -740,12 +772,12 @@ test_commit_survives_kill (void **state)
         if (!child
         ||  store_begin (child) != 0
         ||  store_batch_insert (child, world.build_id, 0, 1, world.attempt_id, units, 2,
-                                10, &batch) != 0
+                                10, &s_running, &batch) != 0
         ||  store_attempt_save_reply (child, world.attempt_id, 1, "r1", 2) != 0
         ||  store_commit (child) != 0
         ||  store_begin (child) != 0
         ||  store_batch_insert (child, world.build_id, 0, 2, world.attempt_id, units, 1,
-                                20, &batch) != 0
+                                20, &s_running, &batch) != 0
         ||  store_attempt_save_reply (child, world.attempt_id, 2, "r2", 2) != 0)
             _exit (1);
         raise (SIGKILL);
@@ -794,7 +826,7 @@ test_rollback_discards (void **state)
     uint32_t units[] = { 0, 1 };
     int64_t batch = 0;
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
-                                          units, 2, 1, &batch), 0);
+                                          units, 2, 1, &s_running, &batch), 0);
     assert_int_equal (store_attempt_save_reply (store, world.attempt_id, 9, "x", 1), 0);
     assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "t", 1,
                                            true, 0.3, 1), 0);
@@ -847,7 +879,7 @@ test_durable_after_commit_only (void **state)
     uint32_t units[] = { 0 };
     int64_t batch = 0;
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
-                                          units, 1, 1, &batch), 0);
+                                          units, 1, 1, &s_running, &batch), 0);
     assert_int_equal (s_other_count (fx->path, "batches"), 0);
     assert_int_equal (store_commit (store), 0);
     assert_int_equal (s_other_count (fx->path, "batches"), 1);
@@ -871,7 +903,7 @@ test_autocommit_writes (void **state)
     uint32_t units[] = { 1, 0 };
     int64_t batch = 0;
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
-                                          units, 2, 1, &batch), 0);
+                                          units, 2, 1, &s_running, &batch), 0);
     assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "a", 3,
                                            true, 0.3, 1), 0);
 
@@ -916,9 +948,11 @@ test_no_statement_left_open (void **state)
     store_attempt_clear (&attempt);
     assert_int_equal (store_attempt_find (store, "nope", &attempt), 1);
     int64_t id = 0;
-    assert_int_equal (store_attempt_insert (store, world.build_id, 0, "att-0", 1, &id), -1);
+    assert_int_equal (store_attempt_insert (store, world.build_id, 0, "att-0", 1, false, false,
+                                            &id), -1);
     uint32_t units[] = { 0 };
-    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, 12345, units, 1, 1, &id), -1);
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, 12345, units, 1, 1,
+                                          &s_running, &id), -1);
     char **loaded = NULL;
     double *times = NULL;
     size_t count = 0;
@@ -949,6 +983,360 @@ test_no_statement_left_open (void **state)
     store_destroy (&store);
 }
 
+//  ---------------------------------------------------------------------
+//  Schema version 2: migration from version 1, and what it added
+
+//  A version 1 database as satcheld 0.1 left it: one build of three units,
+//  one attempt with a stored reply, a batch it reported (id 5) and one
+//  still running (id 9). The ids differ from the seqs on purpose, so that
+//  "lease = id" cannot pass by accident.
+static void
+s_make_v1 (const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                       NULL), SQLITE_OK);
+    //  The version 1 DDL is the first migration, word for word.
+    assert_ptr_equal (s_migrations[0], s_schema_v1);
+    char *error = NULL;
+    int rc = sqlite3_exec (db, s_schema_v1, NULL, NULL, &error);
+    if (rc != SQLITE_OK)
+        fail_msg ("v1 schema: %s", error ? error : "?");
+    const char *data =
+        "INSERT INTO suites (id, name) VALUES (1, 'web');"
+        "INSERT INTO builds (id, suite_id, build_key, node_total, mode, \"commit\", branch,"
+        " digest, unit_count, created_ms) VALUES (1, 1, 'ci-1', 2, 'queue', 'abc', 'main',"
+        " 'd1', 3, 1000);"
+        "INSERT INTO units (build_id, idx, name, predicted_ms) VALUES"
+        " (1, 0, 'a', 30), (1, 1, 'b', 20), (1, 2, 'c', 10);"
+        "INSERT INTO attempts (id, build_id, node_index, attempt, started_ms, last_req,"
+        " last_reply) VALUES (1, 1, 0, 'att-0', 1000, 2, x'01ff');"
+        "INSERT INTO batches (id, build_id, node_index, seq, attempt_id, created_ms,"
+        " reported_ms, wall_ms, exit_code) VALUES (5, 1, 0, 1, 1, 1100, 1500, 400, 1);"
+        "INSERT INTO batches (id, build_id, node_index, seq, attempt_id, created_ms)"
+        " VALUES (9, 1, 0, 2, 1, 1600);"
+        "INSERT INTO batch_units (batch_id, pos, unit_idx) VALUES (5, 0, 2), (5, 1, 0), (9, 0, 1);"
+        "PRAGMA user_version = 1;";
+    rc = sqlite3_exec (db, data, NULL, NULL, &error);
+    if (rc != SQLITE_OK)
+        fail_msg ("v1 data: %s", error ? error : "?");
+    //  The statements of the current version are not for a v1 file.
+    (void) s_sql;
+    sqlite3_close (db);
+}
+
+static void
+test_migrate_from_v1 (void **state)
+{
+    fixture_t *fx = *state;
+    s_make_v1 (fx->path);
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+
+    //  The reported batch is done, the other one running; each one's id
+    //  serves as its lease, and both are plain queue batches.
+    store_batch_t *batches = NULL;
+    size_t count = 0;
+    assert_int_equal (store_batches_load (store, 1, &batches, &count), 0);
+    assert_int_equal (count, 2);
+    assert_int_equal (batches[0].id, 5);
+    assert_int_equal (batches[0].seq, 1);
+    assert_int_equal (batches[0].state, STORE_BATCH_DONE);
+    assert_int_equal (batches[0].lease, 5);
+    assert_int_equal (batches[0].kind, PROTO_KIND_QUEUE);
+    assert_int_equal (batches[0].origin, 0);
+    assert_true (batches[0].reported);
+    assert_int_equal (batches[0].exit_code, 1);
+    assert_int_equal (batches[0].wall_ms, 400);
+    assert_int_equal (batches[0].reported_ms, 1500);
+    assert_int_equal (batches[0].created_ms, 1100);
+    assert_int_equal (batches[0].unit_count, 2);
+    assert_int_equal (batches[0].unit_idx[0], 2);
+    assert_int_equal (batches[0].unit_idx[1], 0);
+    assert_int_equal (batches[1].id, 9);
+    assert_int_equal (batches[1].state, STORE_BATCH_RUNNING);
+    assert_int_equal (batches[1].lease, 9);
+    assert_int_equal (batches[1].kind, PROTO_KIND_QUEUE);
+    assert_false (batches[1].reported);
+    assert_int_equal (batches[1].wall_ms, 0);
+    assert_int_equal (batches[1].reported_ms, 0);
+    assert_int_equal (batches[1].unit_count, 1);
+    store_batches_free (batches, count);
+
+    //  Old rows get the new columns' defaults and keep what they had.
+    store_build_t build;
+    assert_int_equal (store_build_get (store, 1, &build), 0);
+    assert_string_equal (build.build_key, "ci-1");
+    assert_false (build.fail_fast);
+    assert_string_equal (build.result, "");
+    assert_int_equal (build.finished_ms, 0);
+    store_build_clear (&build);
+    store_attempt_t attempt;
+    assert_int_equal (store_attempt_find (store, "att-0", &attempt), 0);
+    assert_int_equal (attempt.last_req, 2);
+    assert_int_equal (attempt.last_reply_size, 2);
+    assert_memory_equal (attempt.last_reply, "\x01\xff", 2);
+    assert_false (attempt.only_failed);
+    assert_false (attempt.no_wait);
+    assert_false (attempt.stopped);
+    store_attempt_clear (&attempt);
+    char **names = NULL;
+    double *predicted = NULL;
+    assert_int_equal (store_units_load (store, 1, &names, &predicted, &count), 0);
+    assert_int_equal (count, 3);
+    assert_string_equal (names[2], "c");
+    for (size_t i = 0; i < count; i++)
+        free (names[i]);
+    free (names);
+    free (predicted);
+
+    //  And everything of version 2 works on it.
+    assert_int_equal (store_batch_state (store, 9, STORE_BATCH_EXPIRED, 9), 0);
+    assert_int_equal (store_node_summary (store, 1, 0, 2, 400, 100, 500), 0);
+    assert_int_equal (store_build_finish (store, 1, 2000, "failed"), 0);
+    store_destroy (&store);
+
+    sqlite3 *db = s_raw_open (fx->path);
+    assert_int_equal (s_raw_int (db, "PRAGMA user_version"), 2);
+    assert_int_equal (s_raw_int (db, "SELECT state FROM batches WHERE id = 9"),
+                      STORE_BATCH_EXPIRED);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM build_nodes"), 1);
+    sqlite3_close (db);
+
+    //  Opened again: no second migration, nothing reset.
+    store = store_open (fx->path);
+    assert_non_null (store);
+    assert_int_equal (store_batches_load (store, 1, &batches, &count), 0);
+    assert_int_equal (count, 2);
+    assert_int_equal (batches[0].state, STORE_BATCH_DONE);
+    assert_int_equal (batches[1].state, STORE_BATCH_EXPIRED);
+    store_batches_free (batches, count);
+    store_destroy (&store);
+}
+
+//  A migration that fails half-way leaves version 1 exactly as it was:
+//  it runs in one transaction.
+static void
+test_migration_failure_leaves_v1 (void **state)
+{
+    fixture_t *fx = *state;
+    s_make_v1 (fx->path);
+    sqlite3 *db = s_raw_open (fx->path);
+    //  A table that is in the way of the last step of the migration.
+    assert_int_equal (sqlite3_exec (db, "CREATE TABLE build_nodes (x INTEGER)", NULL, NULL,
+                                    NULL), SQLITE_OK);
+    sqlite3_close (db);
+    assert_null (store_open (fx->path));
+
+    db = s_raw_open (fx->path);
+    assert_int_equal (s_raw_int (db, "PRAGMA user_version"), 1);
+    //  The ALTER TABLEs before the failing step were rolled back too.
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_table_info('batches')"
+                                     " WHERE name = 'state'"), 0);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_table_info('builds')"
+                                     " WHERE name = 'result'"), 0);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM batches"), 2);
+    sqlite3_close (db);
+}
+
+//  Every field of a version 2 batch round-trips through store_batches_load.
+static void
+test_batch_fields_roundtrip (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+
+    uint32_t queue_units[] = { 2, 0 };
+    uint32_t replay_units[] = { 2 };
+    uint32_t retry_units[] = { 1 };
+    store_batch_meta_t queue = {
+        .state = STORE_BATCH_RUNNING, .lease = 3, .kind = PROTO_KIND_QUEUE, .origin = 0
+    };
+    store_batch_meta_t replay = {
+        .state = STORE_BATCH_PLANNED, .lease = 0, .kind = PROTO_KIND_REPLAY, .origin = 1
+    };
+    store_batch_meta_t retry = {
+        .state = STORE_BATCH_RUNNING, .lease = UINT64_C (1) << 53, .kind = PROTO_KIND_RETRY,
+        .origin = 0
+    };
+    int64_t b1 = 0, b2 = 0, b3 = 0;
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
+                                          queue_units, 2, 1100, &queue, &b1), 0);
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 2, world.attempt_id,
+                                          replay_units, 1, 1200, &replay, &b2), 0);
+    assert_int_equal (store_batch_insert (store, world.build_id, 1, 1, world.attempt_id,
+                                          retry_units, 1, 1300, &retry, &b3), 0);
+    //  The holder's report makes b1 done; a fenced report of b3 keeps
+    //  the state it is given, and still records the history.
+    assert_int_equal (store_batch_report (store, b1, 777, 0, 2000, STORE_BATCH_DONE), 0);
+    assert_int_equal (store_batch_report (store, b3, 55, -9, 2100, STORE_BATCH_EXPIRED), 0);
+
+    store_batch_t *batches = NULL;
+    size_t count = 0;
+    assert_int_equal (store_batches_load (store, world.build_id, &batches, &count), 0);
+    assert_int_equal (count, 3);
+    assert_int_equal (batches[0].id, b1);
+    assert_int_equal (batches[0].state, STORE_BATCH_DONE);
+    assert_int_equal (batches[0].lease, 3);
+    assert_int_equal (batches[0].kind, PROTO_KIND_QUEUE);
+    assert_int_equal (batches[0].origin, 0);
+    assert_true (batches[0].reported);
+    assert_int_equal (batches[0].exit_code, 0);
+    assert_int_equal (batches[0].wall_ms, 777);
+    assert_int_equal (batches[0].reported_ms, 2000);
+    assert_int_equal (batches[0].created_ms, 1100);
+
+    assert_int_equal (batches[1].id, b2);
+    assert_int_equal (batches[1].seq, 2);
+    assert_int_equal (batches[1].state, STORE_BATCH_PLANNED);
+    assert_int_equal (batches[1].lease, 0);
+    assert_int_equal (batches[1].kind, PROTO_KIND_REPLAY);
+    assert_int_equal (batches[1].origin, 1);
+    assert_false (batches[1].reported);
+    assert_int_equal (batches[1].wall_ms, 0);
+    assert_int_equal (batches[1].reported_ms, 0);
+    assert_int_equal (batches[1].created_ms, 1200);
+    assert_int_equal (batches[1].unit_count, 1);
+    assert_int_equal (batches[1].unit_idx[0], 2);
+
+    assert_int_equal (batches[2].id, b3);
+    assert_int_equal (batches[2].node_index, 1);
+    assert_int_equal (batches[2].state, STORE_BATCH_EXPIRED);
+    assert_true (batches[2].lease == UINT64_C (1) << 53);
+    assert_int_equal (batches[2].kind, PROTO_KIND_RETRY);
+    assert_true (batches[2].reported);
+    assert_int_equal (batches[2].exit_code, -9);
+    assert_int_equal (batches[2].wall_ms, 55);
+    assert_int_equal (batches[2].reported_ms, 2100);
+    store_batches_free (batches, count);
+    store_destroy (&store);
+}
+
+static void
+test_batch_state (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    uint32_t units[] = { 0, 1 };
+    store_batch_meta_t planned = {
+        .state = STORE_BATCH_PLANNED, .lease = 0, .kind = PROTO_KIND_REPLAY, .origin = 1
+    };
+    int64_t b1 = 0, b2 = 0;
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
+                                          units, 2, 1000, &s_running, &b1), 0);
+    assert_int_equal (store_batch_report (store, b1, 300, 0, 1300, STORE_BATCH_DONE), 0);
+    assert_int_equal (store_batch_insert (store, world.build_id, 0, 2, world.attempt_id,
+                                          units, 2, 1400, &planned, &b2), 0);
+
+    //  A planned replay handed out: running, with its fresh lease.
+    assert_int_equal (store_batch_state (store, b2, STORE_BATCH_RUNNING, 42), 0);
+    //  Superseding a done batch changes its state and nothing of its report.
+    assert_int_equal (store_batch_state (store, b1, STORE_BATCH_SUPERSEDED, 1), 0);
+    //  No such batch: an error, not a silent no-op.
+    assert_int_equal (store_batch_state (store, b2 + 100, STORE_BATCH_EXPIRED, 1), -1);
+    assert_int_equal (store_batch_report (store, b2 + 100, 1, 0, 1, STORE_BATCH_DONE), -1);
+
+    store_batch_t *batches = NULL;
+    size_t count = 0;
+    assert_int_equal (store_batches_load (store, world.build_id, &batches, &count), 0);
+    assert_int_equal (count, 2);
+    assert_int_equal (batches[0].state, STORE_BATCH_SUPERSEDED);
+    assert_int_equal (batches[0].lease, 1);
+    assert_true (batches[0].reported);
+    assert_int_equal (batches[0].wall_ms, 300);
+    assert_int_equal (batches[0].reported_ms, 1300);
+    assert_int_equal (batches[1].state, STORE_BATCH_RUNNING);
+    assert_int_equal (batches[1].lease, 42);
+    assert_int_equal (batches[1].kind, PROTO_KIND_REPLAY);
+    assert_int_equal (batches[1].origin, 1);
+    assert_false (batches[1].reported);
+    store_batches_free (batches, count);
+    store_destroy (&store);
+}
+
+static void
+test_attempt_options_and_stop (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    int64_t failed_only = 0, no_wait = 0;
+    assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-of", 2000, true,
+                                            false, &failed_only), 0);
+    assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-nw", 3000, false,
+                                            true, &no_wait), 0);
+
+    store_attempt_t row;
+    assert_int_equal (store_attempt_find (store, "att-of", &row), 0);
+    assert_int_equal (row.id, failed_only);
+    assert_true (row.only_failed);
+    assert_false (row.no_wait);
+    assert_false (row.stopped);
+    store_attempt_clear (&row);
+    assert_int_equal (store_attempt_find (store, "att-nw", &row), 0);
+    assert_false (row.only_failed);
+    assert_true (row.no_wait);
+    assert_false (row.stopped);
+    store_attempt_clear (&row);
+
+    assert_int_equal (store_attempt_stop (store, failed_only), 0);
+    //  Stopping again matches the row again: still fine.
+    assert_int_equal (store_attempt_stop (store, failed_only), 0);
+    assert_int_equal (store_attempt_stop (store, no_wait + 100), -1);
+    assert_int_equal (store_attempt_find (store, "att-of", &row), 0);
+    assert_true (row.stopped);
+    assert_true (row.only_failed);          //  untouched
+    store_attempt_clear (&row);
+    //  Only that attempt.
+    assert_int_equal (store_attempt_find (store, "att-nw", &row), 0);
+    assert_false (row.stopped);
+    store_attempt_clear (&row);
+    assert_int_equal (store_attempt_find (store, "att-0", &row), 0);
+    assert_false (row.stopped);
+    store_attempt_clear (&row);
+    store_destroy (&store);
+}
+
+static void
+test_node_summary (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    world_t world;
+    s_world (store, &world);
+    assert_int_equal (store_node_summary (store, world.build_id, 0, 5, 1200, 300, 1500), 0);
+    assert_int_equal (store_node_summary (store, world.build_id, 1, 0, 0, 1500, 0), 0);
+    //  Written again (a build finished twice after a lost commit): replaced.
+    assert_int_equal (store_node_summary (store, world.build_id, 0, 6, 1300, 200, 1500), 0);
+    //  No such build: the foreign key refuses it.
+    assert_int_equal (store_node_summary (store, world.build_id + 100, 0, 1, 1, 1, 1), -1);
+    store_destroy (&store);
+
+    sqlite3 *db = s_raw_open (fx->path);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM build_nodes"), 2);
+    char sql[160];
+    snprintf (sql, sizeof sql, "SELECT units * 1000000000 + busy_ms * 100000 + idle_ms * 10"
+              " FROM build_nodes WHERE build_id = %lld AND node_index = 0",
+              (long long) world.build_id);
+    assert_int_equal (s_raw_int (db, sql), 6 * INT64_C (1000000000) + 1300 * 100000 + 200 * 10);
+    snprintf (sql, sizeof sql, "SELECT finish_ms FROM build_nodes"
+              " WHERE build_id = %lld AND node_index = 0", (long long) world.build_id);
+    assert_int_equal (s_raw_int (db, sql), 1500);
+    snprintf (sql, sizeof sql, "SELECT idle_ms FROM build_nodes"
+              " WHERE build_id = %lld AND node_index = 1", (long long) world.build_id);
+    assert_int_equal (s_raw_int (db, sql), 1500);
+    sqlite3_close (db);
+}
+
 int
 main (void)
 {
@@ -975,6 +1363,12 @@ main (void)
         cmocka_unit_test_setup_teardown (test_durable_after_commit_only, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_autocommit_writes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_statement_left_open, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_migrate_from_v1, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_migration_failure_leaves_v1, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_batch_fields_roundtrip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_batch_state, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_attempt_options_and_stop, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_node_summary, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
