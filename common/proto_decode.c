@@ -501,6 +501,21 @@ s_decode_next (s_decoder_t *self)
     return 0;
 }
 
+//  units_done and units_total of a wait or done reply.
+static int
+s_progress (s_decoder_t *self)
+{
+    proto_msg_t *msg = self->msg;
+    if (s_uint (self, S_FIELD (K_UNITS_DONE), 0, UINT64_MAX, &msg->units_done) != 0
+    ||  s_uint (self, S_FIELD (K_UNITS_TOTAL), 0, UINT64_MAX, &msg->units_total) != 0)
+        return -1;
+    if (msg->units_done > msg->units_total)
+        return s_fail (self, PROTO_ERR_BAD_REQUEST, "units_done",
+                       "units_done %" PRIu64 " is more than units_total %" PRIu64,
+                       msg->units_done, msg->units_total);
+    return 0;
+}
+
 static int
 s_decode_reply (s_decoder_t *self)
 {
@@ -546,28 +561,17 @@ s_decode_reply (s_decoder_t *self)
             return 0;
         }
         case PROTO_WAIT:
-            if (s_uint (self, S_FIELD (K_RETRY_MS), 1, PROTO_RETRY_MS_MAX, &msg->retry_ms) != 0
-            ||  s_uint (self, S_FIELD (K_UNITS_DONE), 0, UINT64_MAX, &msg->units_done) != 0
-            ||  s_uint (self, S_FIELD (K_UNITS_TOTAL), 0, UINT64_MAX, &msg->units_total) != 0)
+            if (s_uint (self, S_FIELD (K_RETRY_MS), 1, PROTO_RETRY_MS_MAX, &msg->retry_ms) != 0)
                 return -1;
-            if (msg->units_done > msg->units_total)
-                return s_fail (self, PROTO_ERR_BAD_REQUEST, "units_done",
-                               "units_done %" PRIu64 " is more than units_total %" PRIu64,
-                               msg->units_done, msg->units_total);
-            return 0;
+            return s_progress (self);
         case PROTO_ACK:
             if (s_bool (self, S_FIELD (K_HELD), &msg->held) != 0
             ||  s_bool (self, S_FIELD (K_STOP), &msg->stop) != 0)
                 return -1;
             return 0;
         case PROTO_DONE:
-            if (s_uint (self, S_FIELD (K_UNITS_DONE), 0, UINT64_MAX, &msg->units_done) != 0
-            ||  s_uint (self, S_FIELD (K_UNITS_TOTAL), 0, UINT64_MAX, &msg->units_total) != 0)
+            if (s_progress (self) != 0)
                 return -1;
-            if (msg->units_done > msg->units_total)
-                return s_fail (self, PROTO_ERR_BAD_REQUEST, "units_done",
-                               "units_done %" PRIu64 " is more than units_total %" PRIu64,
-                               msg->units_done, msg->units_total);
             if (s_str (self, S_FIELD (K_REASON), 1, PROTO_REASON_MAX, S_IDENT, &msg->reason) != 0
             ||  s_uint (self, S_FIELD (K_FAILED), 0, UINT64_MAX, &msg->failed) != 0
             ||  s_uint (self, S_FIELD (K_FLAKY), 0, UINT64_MAX, &msg->flaky) != 0)

@@ -1,6 +1,6 @@
 /*  test_e2e_faults.c: queue mode under faults, end to end. A real satcheld
     on a loopback port picked by the harness, real `satchel run` processes, a real small
-    test command (tests/fixtures/fake_runner.sh, flaky_runner.sh), and the
+    test command (tests/fixtures/fake_runner.sh), and the
     real database and logs read back afterwards. A daemon that is restarted
     gets a port of its own (harness_daemon_start_fixed), so no other test's
     daemon can take its endpoint while it is down. Faults are injected from
@@ -642,7 +642,7 @@ test_flaky_unit_runs_again_elsewhere (void **state)
     //  of one makes the failed run that of the flaky unit alone.
     const char *extra[] = { "--requeue-failed", "1", "--max-batch-units", "1", NULL };
     assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, extra), 0);
-    char *runner = harness_source ("tests/fixtures/flaky_runner.sh");
+    char *runner = harness_source ("tests/fixtures/fake_runner.sh");
     const char *command[] = { "/bin/sh", runner, "{}", NULL };
     const char *env[] = { env_flaky, NULL };
     for (int n = 0; n < NODES; n++)
