@@ -13,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  A waiting node asks again this long after a batch's predicted end, and
+//  never sooner than WAIT_MIN_MS after its last ask.
+#define WAIT_SLACK_MS 20
+#define WAIT_MIN_MS 50
+
 struct _requests_t {
     store_t *store;              //  borrowed
     builds_t *builds;            //  in-memory view of builds and attempts
@@ -546,6 +551,37 @@ s_next_planned (build_t *build, attempt_t *attempt)
     return NULL;
 }
 
+//  How long a waiting node should wait before it asks again: until just
+//  after the first running batch is predicted to end (so the nodes of a
+//  finished build learn it within moments, not a whole poll period later),
+//  at most --wait; a batch past its prediction is asked about less and
+//  less often, the longer it overruns.
+static int64_t
+s_wait_ms (requests_t *self, const build_t *build, int64_t now)
+{
+    int64_t wait = self->config.wait_ms;
+    if (wait > self->config.leases.lease_ms / 2)
+        wait = self->config.leases.lease_ms / 2;
+    for (uint32_t n = 0; n < build->node_total; n++) {
+        const build_node_t *node = &build->nodes[n];
+        for (size_t b = node->live_from; b < node->batch_count; b++) {
+            const build_batch_t *batch = &node->batches[b];
+            if (batch->state != STORE_BATCH_RUNNING)
+                continue;
+            double predicted = self->config.policy.startup_ms;
+            for (size_t u = 0; u < batch->unit_count; u++)
+                predicted += build->predicted_ms[batch->unit_idx[u]];
+            int64_t left = batch->handed_mono_ms + (int64_t) predicted - now;
+            int64_t candidate = left > 0 ? left + WAIT_SLACK_MS : -left / 4;
+            if (candidate < WAIT_MIN_MS)
+                candidate = WAIT_MIN_MS;
+            if (candidate < wait)
+                wait = candidate;
+        }
+    }
+    return wait;
+}
+
 //  What the attempt gets now: its planned replays first, then failed units
 //  of other nodes, then the queue; with nothing to hand out, wait while
 //  some unit may still come back, else done. Returns 0 or -1.
@@ -610,9 +646,7 @@ s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out
         }
         self->stats.waits++;
         proto_msg_t *reply = proto_msg_new (PROTO_WAIT);
-        int64_t wait = self->config.wait_ms;
-        if (wait > self->config.leases.lease_ms / 2)
-            wait = self->config.leases.lease_ms / 2;
+        int64_t wait = s_wait_ms (self, build, now);
         reply->retry_ms = (uint64_t) (wait < 1 ? 1 : wait > PROTO_RETRY_MS_MAX
                                                  ? PROTO_RETRY_MS_MAX : wait);
         reply->units_done = build->done_count;
