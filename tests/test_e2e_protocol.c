@@ -101,25 +101,12 @@ s_expect_error (const char *endpoint, const void *data, size_t size, const char 
     zsock_destroy (&socket);
 }
 
+//  A join of the four-unit "proto" suite.
 static proto_msg_t *
 s_join_msg (const char *attempt, uint64_t req, const char *build, uint32_t index, uint32_t total)
 {
-    static const char *units[] = { "a_test", "b_test", "c_test", "d_test" };
-    proto_msg_t *join = proto_msg_new (PROTO_JOIN);
-    proto_msg_set_str (&join->attempt, attempt);
-    join->req = req;
-    proto_msg_set_str (&join->suite, "proto");
-    proto_msg_set_str (&join->build, build);
-    join->node_index = index;
-    join->node_total = total;
-    proto_msg_set_str (&join->commit, "abc");
-    proto_msg_set_str (&join->branch, "main");
-    proto_msg_set_str (&join->mode, "queue");
-    char digest[PROTO_DIGEST_LEN + 1];
-    proto_digest (units, 4, digest);
-    proto_msg_set_str (&join->digest, digest);
-    proto_msg_set_units (join, units, 4);
-    return join;
+    static const char *const units[] = { "a_test", "b_test", "c_test", "d_test" };
+    return e2e_join (attempt, req, "proto", build, index, total, units, 4);
 }
 
 //  Encode a map by hand, for the forms proto_encode would never write.

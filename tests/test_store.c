@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "log.h"
 #include "proto.h"
 #include "store.h"
@@ -24,7 +24,7 @@
 #include "store_sql.h"
 
 typedef struct {
-    char dir[64];            //  temporary folder, removed in teardown
+    char *dir;               //  temporary folder, removed in teardown
     char path[128];          //  database file inside it
 } fixture_t;
 
@@ -33,8 +33,7 @@ s_setup (void **state)
 {
     fixture_t *fx = calloc (1, sizeof *fx);
     assert_non_null (fx);
-    snprintf (fx->dir, sizeof fx->dir, "/tmp/satchel-store-XXXXXX");
-    assert_non_null (mkdtemp (fx->dir));
+    fx->dir = harness_tmpdir ();
     snprintf (fx->path, sizeof fx->path, "%s/satchel.db", fx->dir);
     *state = fx;
     return 0;
@@ -44,19 +43,8 @@ static int
 s_teardown (void **state)
 {
     fixture_t *fx = *state;
-    DIR *dir = opendir (fx->dir);
-    assert_non_null (dir);
-    struct dirent *entry = readdir (dir);
-    while (entry) {
-        if (strcmp (entry->d_name, ".") != 0 && strcmp (entry->d_name, "..") != 0) {
-            char file[512];
-            snprintf (file, sizeof file, "%s/%s", fx->dir, entry->d_name);
-            assert_int_equal (unlink (file), 0);
-        }
-        entry = readdir (dir);
-    }
-    closedir (dir);
-    assert_int_equal (rmdir (fx->dir), 0);
+    harness_rmtree (fx->dir);
+    free (fx->dir);
     free (fx);
     return 0;
 }
