@@ -27,10 +27,21 @@
 //      matches nothing.
 //    - Empty segments are kept: "a//b" has three, and matches only a
 //      pattern with the same empty segment (or "**" there).
+//
+//  Braces are expanded first, as text, into at most GLOB_MAX_ALTERNATIVES
+//  patterns without braces (Ruby's Dir.glob and bash expand them the same
+//  way, before any other wildcard), and the path matches if one of them
+//  does. Expanding is what lets a group hold '/' and "**" ("**{,/*/**}")
+//  without the segment matcher knowing about groups; the bound keeps the
+//  cost a constant factor over one pattern. Braces are paired like
+//  parentheses, escapes skipped: a '}' closes the nearest '{' before it
+//  still open, and a '{' left open is literal. Brackets do not hide
+//  braces ("[{]" holds a literal '{' only because no '}' follows it).
 #include "globmatch.h"
 #include "util.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,17 +227,13 @@ s_is_globstar (const s_segment_t *segment)
     return segment->size == 2 && segment->text[0] == '*' && segment->text[1] == '*';
 }
 
-bool
-glob_match (const char *pattern, const char *path)
+//  True if the pattern (no braces) matches the path's segments.
+static bool
+s_match_segments (const char *pattern, const s_segment_t *ssegs, size_t scount)
 {
-    assert (pattern && path);
     pattern = s_skip_dot_slash (pattern);
-    path = s_skip_dot_slash (path);
-
     size_t pcount = 0;
-    size_t scount = 0;
     s_segment_t *psegs = s_split (pattern, true, &pcount);
-    s_segment_t *ssegs = s_split (path, false, &scount);
 
     //  next[j]: pattern segments i+1.. match path segments j..; cur[j]: the
     //  same from segment i. Row pcount: only the empty rest matches.
@@ -253,8 +260,233 @@ glob_match (const char *pattern, const char *path)
 
     free (cur);
     free (next);
-    free (ssegs);
     free (psegs);
+    return matched;
+}
+
+//  --------------------------------------------------------------------------
+//  Brace alternation
+
+typedef struct {
+    char **items;           //  expansions (owned)
+    size_t count;           //  used
+    size_t alloc;           //  allocated
+} s_list_t;
+
+static void
+s_list_push (s_list_t *list, char *item)
+{
+    if (list->count == list->alloc) {
+        list->alloc = list->alloc ? list->alloc * 2 : 4;
+        list->items = util_realloc (list->items, list->alloc * sizeof (char *));
+    }
+    list->items[list->count++] = item;
+}
+
+static void
+s_list_free (s_list_t *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free (list->items[i]);
+    free (list->items);
+    memset (list, 0, sizeof *list);
+}
+
+//  Append size bytes of text to every item.
+static void
+s_list_append (s_list_t *list, const char *text, size_t size)
+{
+    if (size == 0)
+        return;
+    for (size_t i = 0; i < list->count; i++) {
+        size_t used = strlen (list->items[i]);
+        list->items[i] = util_realloc (list->items[i], used + size + 1);
+        memcpy (list->items[i] + used, text, size);
+        list->items[i][used + size] = 0;
+    }
+}
+
+static bool
+s_has_brace (const char *pattern)
+{
+    for (const char *p = pattern; *p; p++) {
+        if (p[0] == '\\' && p[1] != 0)
+            p++;
+        else
+        if (*p == '{')
+            return true;
+    }
+    return false;
+}
+
+//  Pair the braces of text like parentheses, skipping escaped bytes: for
+//  each '{' with a partner, close[i] is the partner's index; every other
+//  entry is 0 (never a partner's index, since its '{' comes before it).
+//  Returns the number of pairs.
+static size_t
+s_pair_braces (const char *text, size_t size, size_t *close)
+{
+    size_t *open = util_malloc ((size + 1) * sizeof (size_t));
+    size_t depth = 0;
+    size_t pairs = 0;
+    for (size_t i = 0; i < size; i++) {
+        close[i] = 0;
+        if (text[i] == '\\' && i + 1 < size) {
+            close[++i] = 0;
+            continue;
+        }
+        if (text[i] == '{')
+            open[depth++] = i;
+        else
+        if (text[i] == '}' && depth > 0) {
+            close[open[--depth]] = i;
+            pairs++;
+        }
+    }
+    free (open);
+    return pairs;
+}
+
+//  Expand text[start, end) into out, which must be empty. Every group in
+//  that range is whole (pairs never cross a group's bounds). Returns 0, or
+//  -1 if it makes more than GLOB_MAX_ALTERNATIVES (out is then freed).
+//  Recursion is as deep as groups nest, which the caller bounds.
+static int
+s_expand (const char *text, size_t start, size_t end, const size_t *close, s_list_t *out)
+{
+    s_list_push (out, util_strdup (""));
+    size_t run = start;         //  literal bytes from here are not yet appended
+    size_t i = start;
+    while (i < end) {
+        if (text[i] == '\\' && i + 1 < end) {
+            i += 2;
+            continue;
+        }
+        if (text[i] != '{' || close[i] == 0) {
+            i++;
+            continue;
+        }
+        s_list_append (out, text + run, i - run);
+
+        //  Every alternative of the group, each expanded in turn.
+        s_list_t group = { 0 };
+        size_t from = i + 1;
+        size_t k = from;
+        int rc = 0;
+        while (rc == 0) {
+            //  The alternative ends at a ',' of this group, not of one
+            //  nested in it, or at the group's end.
+            while (k < close[i] && text[k] != ',') {
+                if (text[k] == '\\' && k + 1 < close[i])
+                    k += 2;
+                else
+                if (text[k] == '{' && close[k] != 0)
+                    k = close[k] + 1;
+                else
+                    k++;
+            }
+            s_list_t part = { 0 };
+            rc = s_expand (text, from, k, close, &part);
+            for (size_t n = 0; rc == 0 && n < part.count; n++) {
+                if (group.count == GLOB_MAX_ALTERNATIVES)
+                    rc = -1;
+                else {
+                    s_list_push (&group, part.items[n]);
+                    part.items[n] = NULL;
+                }
+            }
+            s_list_free (&part);
+            if (k >= close[i])
+                break;
+            from = k = k + 1;
+        }
+        //  Every expansion so far, times every alternative.
+        if (rc == 0 && out->count * group.count > GLOB_MAX_ALTERNATIVES)
+            rc = -1;
+        if (rc == 0) {
+            s_list_t product = { 0 };
+            for (size_t a = 0; a < out->count; a++) {
+                for (size_t b = 0; b < group.count; b++) {
+                    size_t left = strlen (out->items[a]);
+                    size_t right = strlen (group.items[b]);
+                    char *item = util_malloc (left + right + 1);
+                    memcpy (item, out->items[a], left);
+                    memcpy (item + left, group.items[b], right + 1);
+                    s_list_push (&product, item);
+                }
+            }
+            s_list_free (out);
+            *out = product;
+        }
+        s_list_free (&group);
+        if (rc != 0) {
+            s_list_free (out);
+            return -1;
+        }
+        i = close[i] + 1;
+        run = i;
+    }
+    s_list_append (out, text + run, end - run);
+    return 0;
+}
+
+//  Expand pattern's braces into out (empty on entry). Returns 0, or -1 with
+//  why filled in (if why is not NULL) when a bound is passed.
+static int
+s_expand_pattern (const char *pattern, s_list_t *out, char *why, size_t why_size)
+{
+    size_t size = strlen (pattern);
+    size_t *close = util_malloc ((size + 1) * sizeof (size_t));
+    size_t pairs = s_pair_braces (pattern, size, close);
+    int rc = 0;
+    if (pairs > GLOB_MAX_BRACE_GROUPS) {
+        if (why)
+            snprintf (why, why_size, "pattern '%s' has %zu {...} groups; at most %d are "
+                      "allowed", pattern, pairs, GLOB_MAX_BRACE_GROUPS);
+        rc = -1;
+    }
+    else
+    if (s_expand (pattern, 0, size, close, out) != 0) {
+        if (why)
+            snprintf (why, why_size, "pattern '%s' expands to more than %d alternatives "
+                      "with its {...} groups", pattern, GLOB_MAX_ALTERNATIVES);
+        rc = -1;
+    }
+    free (close);
+    return rc;
+}
+
+int
+glob_check (const char *pattern, char *why, size_t why_size)
+{
+    assert (pattern && why);
+    if (!s_has_brace (pattern))
+        return 0;
+    s_list_t alternatives = { 0 };
+    int rc = s_expand_pattern (pattern, &alternatives, why, why_size);
+    s_list_free (&alternatives);
+    return rc;
+}
+
+bool
+glob_match (const char *pattern, const char *path)
+{
+    assert (pattern && path);
+    path = s_skip_dot_slash (path);
+    size_t scount = 0;
+    s_segment_t *ssegs = s_split (path, false, &scount);
+    bool matched = false;
+    if (!s_has_brace (pattern))
+        matched = s_match_segments (pattern, ssegs, scount);
+    else {
+        s_list_t alternatives = { 0 };
+        if (s_expand_pattern (pattern, &alternatives, NULL, 0) == 0) {
+            for (size_t i = 0; i < alternatives.count && !matched; i++)
+                matched = s_match_segments (alternatives.items[i], ssegs, scount);
+        }
+        s_list_free (&alternatives);
+    }
+    free (ssegs);
     return matched;
 }
 
@@ -267,10 +499,12 @@ s_has_wildcard (const s_segment_t *segment)
             i++;            //  the escaped byte is literal
             continue;
         }
-        //  Any unescaped '[' counts, even one the matcher would take as
-        //  literal for want of a ']': stopping early only makes the walk
-        //  start higher, which is never wrong.
-        if (c == '*' || c == '?' || c == '[')
+        //  Any unescaped '[' or '{' counts, even one the matcher would
+        //  take as literal for want of a ']' or '}': stopping early only
+        //  makes the walk start higher, which is never wrong. A brace
+        //  must stop it: its group may hold '/' ("{a,b/c}"), so the
+        //  segments after it are not fixed either.
+        if (c == '*' || c == '?' || c == '[' || c == '{')
             return true;
     }
     return false;

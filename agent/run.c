@@ -3,6 +3,7 @@
 
 #include "client.h"
 #include "discover.h"
+#include "fallback.h"
 #include "gitinfo.h"
 #include "log.h"
 #include "proto.h"
@@ -17,9 +18,16 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+//  s_call's answer when satcheld cannot be reached and fallback is on.
+#define RUN_FALLBACK (-2)
+
 //  What this node remembers between requests.
 typedef struct {
     const run_options_t *options;    //  borrowed
+    char **units;                    //  the node's test list, sorted, unique (owned)
+    size_t unit_count;               //  how many
+    uint8_t *ran;                    //  per unit: this attempt ran it to the end (owned)
+    char unreachable[1024];          //  why satcheld could not be reached, for fallback
     client_t *client;                //  lazy-pirate connection
     char attempt[33];                //  fresh id of this run
     uint64_t req;                    //  last request number used
@@ -51,19 +59,25 @@ s_attempt_id (char out[33])
         snprintf (out + 2 * i, 3, "%02x", bytes[i]);
 }
 
-//  Send request; on a reply that is a user error, print it and return 1.
-//  Returns 0 with *reply, or the exit status to end with.
+//  Send request; on a reply that is a user error, print it and return 1:
+//  those are never retried and never fall back. Returns 0 with *reply,
+//  RUN_FALLBACK if satcheld could not be reached within the retry budget
+//  (with fallback on; why in state->unreachable), or the exit status to
+//  end with.
 static int
 s_call (run_state_t *state, proto_msg_t *request, proto_msg_t **reply)
 {
-    char why[1024] = "";
-    client_result_t result = client_request (state->client, request, reply, why, sizeof why);
+    char *why = state->unreachable;
+    client_result_t result = client_request (state->client, request, reply, why,
+                                             sizeof state->unreachable);
     if (result == CLIENT_INTERRUPTED)
         return 128 + (int) runner_interrupted;
     if (result == CLIENT_UNREACHABLE) {
-        log_say ("error: cannot reach the coordinator at %s: %s; check --coordinator "
-                 "(SATCHEL_COORDINATOR) and that satcheld is running",
-                 state->options->coordinator, why);
+        if (state->options->fallback)
+            return RUN_FALLBACK;
+        log_say ("error: cannot reach the coordinator at %s: %s; not splitting the tests "
+                 "by name instead (--no-fallback); check --coordinator (SATCHEL_COORDINATOR) "
+                 "and that satcheld is running", state->options->coordinator, why);
         return 1;
     }
     if ((*reply)->type == PROTO_ERROR) {
@@ -79,27 +93,35 @@ s_call (run_state_t *state, proto_msg_t *request, proto_msg_t **reply)
 }
 
 static int
-s_join (run_state_t *state, char **units, size_t count)
+s_join (run_state_t *state)
 {
     const run_options_t *options = state->options;
     proto_msg_t *join = proto_msg_new (PROTO_JOIN);
     proto_msg_set_str (&join->attempt, state->attempt);
     join->req = ++state->req;
     proto_msg_set_str (&join->suite, options->suite);
-    proto_msg_set_str (&join->build, options->build);
+    proto_msg_set_str (&join->build, options->build ? options->build : "");
     join->node_index = options->node_index;
     join->node_total = options->node_total;
     char *commit = options->commit ? util_strdup (options->commit) : gitinfo_commit ();
     char *branch = options->branch ? util_strdup (options->branch) : gitinfo_branch ();
     proto_msg_set_str (&join->commit, commit);
     proto_msg_set_str (&join->branch, branch);
+    if (!options->build)
+        log_say ("no build id (set SATCHEL_BUILD_ID, or run under a CI system satchel knows: "
+                 "see 'satchel env'): the build is named by commit %.12s, branch %s and node "
+                 "total %u, so two builds of that commit running at once would share one "
+                 "queue", *commit ? commit : "(none)", *branch ? branch : "(none)",
+                 options->node_total);
     free (commit);
     free (branch);
-    proto_msg_set_str (&join->mode, "queue");
+    bool regular = options->mode == RUN_MODE_REGULAR;
+    proto_msg_set_str (&join->mode, regular ? "regular" : "queue");
+    join->fresh_split = regular && !options->reuse_split;
     char digest[PROTO_DIGEST_LEN + 1];
-    proto_digest ((const char *const *) units, count, digest);
+    proto_digest ((const char *const *) state->units, state->unit_count, digest);
     proto_msg_set_str (&join->digest, digest);
-    proto_msg_set_units (join, (const char *const *) units, count);
+    proto_msg_set_units (join, (const char *const *) state->units, state->unit_count);
     join->only_failed = options->only_failed;
     join->fixed_split = options->fixed_split;
     join->no_wait = options->no_wait;
@@ -114,10 +136,12 @@ s_join (run_state_t *state, char **units, size_t count)
         else {
             state->build_units = reply->units_total;
             state->heartbeat_ms = (int64_t) reply->heartbeat_ms;
-            log_say ("joined build %s of suite %s as node %u of %u: %llu units in the build%s",
-                     options->build, options->suite, options->node_index, options->node_total,
+            log_say ("joined build %s of suite %s as node %u of %u: %llu units in the build%s%s",
+                     options->build ? options->build : "(named by commit)", options->suite,
+                     options->node_index, options->node_total,
                      (unsigned long long) reply->units_total,
-                     reply->created ? " (this node started it)" : "");
+                     reply->created ? " (this node started it)" : "",
+                     regular ? "; regular mode: this node's list comes whole" : "");
             if (reply->replay > 0)
                 log_say ("replaying %u batch%s of this node's earlier attempt%s first",
                          reply->replay, reply->replay == 1 ? "" : "es",
@@ -157,89 +181,230 @@ s_heartbeat (run_state_t *state, const proto_msg_t *batch, bool *lost)
     proto_msg_destroy (&beat);
 }
 
-//  The report that hands a batch back unrun.
-static proto_msg_t *
-s_returned_report (const proto_msg_t *batch)
+//  What running a list of units in runs of at most --batch-size gave.
+typedef struct {
+    int status;                  //  0 all passed; else the first failing run's status,
+                                 //  or the first negative one (killed by a signal)
+    uint64_t wall_ms;            //  all runs together
+    uint64_t *times_ms;          //  per unit: its run's wall time apportioned (owned)
+    bool broken;                 //  the runner could not work: nothing of the list counts
+    char why[512];               //  if broken: why
+} run_result_t;
+
+static int
+s_compare_names (const void *a, const void *b)
 {
-    proto_msg_t *report = proto_msg_new (PROTO_NEXT);
-    report->has_report = true;
-    report->report_batch = batch->batch;
-    report->report_lease = batch->lease;
-    report->report_returned = true;
-    return report;
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+//  Mark a completed run's units as run by this attempt, for fallback.
+static void
+s_mark_ran (run_state_t *state, char *const *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        char **found = bsearch (&names[i], state->units, state->unit_count, sizeof (char *),
+                                s_compare_names);
+        if (found)
+            state->ran[found - state->units] = 1;
+    }
+}
+
+//  Run names[0..count) with the test command, at most --batch-size of them
+//  per runner start (all at once by default). While a run works, the
+//  batch's lease is renewed (batch NULL: fallback, nobody to tell). Each
+//  run's wall time is apportioned to its units by their predictions
+//  (predicted NULL: evenly). A runner that cannot work (cannot be started,
+//  or exits 126 or 127, the shell's "cannot execute" and "not found") ends
+//  the list at once with broken set. SIGINT/SIGTERM ends it after the run
+//  in progress.
+static void
+s_run_list (run_state_t *state, const proto_msg_t *batch, char *const *names,
+            const uint64_t *predicted, size_t count, run_result_t *result)
+{
+    const run_options_t *options = state->options;
+    memset (result, 0, sizeof *result);
+    result->times_ms = util_calloc (count ? count : 1, sizeof (uint64_t));
+    size_t per = options->batch_size > 0 && options->batch_size < count
+               ? options->batch_size : count;
+    bool lost = false;
+    int64_t every = state->heartbeat_ms > 0 ? state->heartbeat_ms : 10000;
+    //  Beats are due by the clock, not per run: a list of many short runs
+    //  must renew its lease too.
+    int64_t next_beat = util_mono_ms () + every;
+    for (size_t first = 0; first < count && !runner_interrupted; first += per) {
+        size_t take = count - first < per ? count - first : per;
+        char **argv = runner_argv (options->command, options->command_count, names + first,
+                                   take);
+        if (per < count)
+            log_debug ("run first=%zu units=%zu of=%zu", first + 1, take, count);
+        int64_t start = util_mono_ms ();
+        pid_t pid = runner_start (argv, result->why, sizeof result->why);
+        int status = -1000;
+        while (pid > 0) {
+            int64_t left = next_beat - util_mono_ms ();
+            if (runner_wait (pid, left > 0 ? left : 0, &status) == 1)
+                break;
+            if (util_mono_ms () >= next_beat) {
+                if (batch)
+                    s_heartbeat (state, batch, &lost);
+                next_beat = util_mono_ms () + every;
+            }
+        }
+        int64_t wall = util_mono_ms () - start;
+        free (argv);
+        if (pid < 0 || status == 126 || status == 127) {
+            if (pid > 0)
+                snprintf (result->why, sizeof result->why, "%s exited %d (%s)",
+                          options->command[0], status,
+                          status == 127 ? "command not found" : "cannot execute");
+            result->broken = true;
+            return;
+        }
+        double predicted_sum = 0;
+        for (size_t i = first; i < first + take; i++)
+            predicted_sum += predicted ? (double) predicted[i] : 1.0;
+        for (size_t i = first; i < first + take; i++) {
+            double share = predicted_sum > 0 ? (predicted ? (double) predicted[i] : 1.0)
+                                               / predicted_sum
+                                             : 1.0 / (double) take;
+            result->times_ms[i] = (uint64_t) ((double) wall * share + 0.5);
+        }
+        result->wall_ms += (uint64_t) wall;
+        if (status >= 0)
+            s_mark_ran (state, names + first, take);
+        if (status < 0 && result->status >= 0)
+            result->status = status;
+        else if (status > 0 && result->status == 0)
+            result->status = status;
+    }
+}
+
+static void
+s_status_text (int status, char *out, size_t size)
+{
+    if (status >= 0)
+        snprintf (out, size, "exit %d", status);
+    else
+        snprintf (out, size, "killed by signal %d", -status);
 }
 
 //  Run one batch, renewing its lease while it runs, and keep its report
-//  for the next request. A runner that cannot work (cannot be started, or
-//  exits 126 or 127, the shell's "cannot execute" and "not found") has run
-//  no test: the batch is handed back so other nodes run it, and this node
-//  stops rather than drain the queue into failures.
+//  for the next request. A runner that cannot work has run no test: the
+//  batch is handed back so other nodes run it, and this node stops rather
+//  than drain the queue into failures.
 static void
 s_run_batch (run_state_t *state, const proto_msg_t *batch)
 {
     const run_options_t *options = state->options;
-    char **argv = runner_argv (options->command, options->command_count, batch->units,
-                               batch->unit_count);
-    char why[512] = "";
-    int64_t start = util_mono_ms ();
-    if (batch->kind != PROTO_KIND_QUEUE)
-        log_say ("batch %u: %s of %zu unit%s", batch->batch,
+    size_t count = batch->unit_count;
+    size_t per = options->batch_size > 0 && options->batch_size < count
+               ? options->batch_size : count;
+    size_t runs = per > 0 ? (count + per - 1) / per : 0;
+    char runs_text[64] = "";
+    if (runs > 1)
+        snprintf (runs_text, sizeof runs_text, " in %zu runs of at most %zu (--batch-size)",
+                  runs, per);
+    if (batch->kind == PROTO_KIND_REGULAR)
+        log_say ("batch %u: this node's list of %zu unit%s%s", batch->batch, count,
+                 count == 1 ? "" : "s", runs_text);
+    else if (batch->kind != PROTO_KIND_QUEUE)
+        log_say ("batch %u: %s of %zu unit%s%s", batch->batch,
                  batch->kind == PROTO_KIND_REPLAY ? "replay" : "run again after a failure elsewhere",
-                 batch->unit_count, batch->unit_count == 1 ? "" : "s");
-    pid_t pid = runner_start (argv, why, sizeof why);
-    int status = -1000;
-    if (pid > 0) {
-        bool lost = false;
-        int64_t every = state->heartbeat_ms > 0 ? state->heartbeat_ms : 10000;
-        while (runner_wait (pid, every, &status) == 0)
-            s_heartbeat (state, batch, &lost);
-    }
-    int64_t wall = util_mono_ms () - start;
-    free (argv);
+                 count, count == 1 ? "" : "s", runs_text);
+    run_result_t result;
+    s_run_list (state, batch, batch->units, batch->predicted_ms, count, &result);
     proto_msg_destroy (&state->pending_report);
-    if (pid < 0 || status == 126 || status == 127) {
-        if (pid > 0)
-            snprintf (why, sizeof why, "%s exited %d (%s)", options->command[0], status,
-                      status == 127 ? "command not found" : "cannot execute");
+    if (result.broken) {
         log_say ("error: batch %u: %s; handing the batch back to the coordinator so other "
                  "nodes run it, and stopping this node; check the test command after --",
-                 batch->batch, why);
-        state->pending_report = s_returned_report (batch);
+                 batch->batch, result.why);
+        proto_msg_t *report = proto_msg_new (PROTO_NEXT);
+        report->has_report = true;
+        report->report_batch = batch->batch;
+        report->report_lease = batch->lease;
+        report->report_returned = true;
+        state->pending_report = report;
         state->returned = true;
+        free (result.times_ms);
         return;
     }
-    if (status != 0)
+    if (result.status != 0)
         state->failed = true;
-
-    //  Apportion the batch's wall time to its units by their predictions.
     proto_msg_t *report = proto_msg_new (PROTO_NEXT);
     report->has_report = true;
     report->report_batch = batch->batch;
     report->report_lease = batch->lease;
-    report->report_wall_ms = (uint64_t) wall;
-    report->report_exit = status;
-    report->report_time_count = batch->unit_count;
-    report->report_times_ms = util_calloc (batch->unit_count ? batch->unit_count : 1,
-                                           sizeof (uint64_t));
-    double predicted_sum = 0;
-    for (size_t i = 0; i < batch->unit_count; i++)
-        predicted_sum += (double) batch->predicted_ms[i];
-    for (size_t i = 0; i < batch->unit_count; i++) {
-        double share = predicted_sum > 0 ? (double) batch->predicted_ms[i] / predicted_sum
-                                         : 1.0 / (double) batch->unit_count;
-        report->report_times_ms[i] = (uint64_t) ((double) wall * share + 0.5);
-    }
+    report->report_wall_ms = result.wall_ms;
+    report->report_exit = result.status;
+    report->report_time_count = count;
+    report->report_times_ms = result.times_ms;
     state->pending_report = report;
-    state->units_done += batch->unit_count;
+    state->units_done += count;
     state->batches++;
     char status_text[32];
-    if (status >= 0)
-        snprintf (status_text, sizeof status_text, "exit %d", status);
-    else
-        snprintf (status_text, sizeof status_text, "killed by signal %d", -status);
+    s_status_text (result.status, status_text, sizeof status_text);
     log_say ("batch %u: %zu unit%s in %.2f s, %s; this node has run %zu of the build's %zu units",
-             batch->batch, batch->unit_count, batch->unit_count == 1 ? "" : "s",
-             (double) wall / 1000.0, status_text, state->units_done, state->build_units);
+             batch->batch, count, count == 1 ? "" : "s", (double) result.wall_ms / 1000.0,
+             status_text, state->units_done, state->build_units);
+}
+
+//  Fallback mode: satcheld cannot be reached. Split the list by name
+//  (fallback.h) and run this node's share, less what this attempt ran
+//  already, so that across the nodes every unit runs at least once even
+//  when the daemon died in the middle of the build.
+static int
+s_fallback (run_state_t *state)
+{
+    const run_options_t *options = state->options;
+    uint32_t *share = util_malloc ((state->unit_count / options->node_total + 1)
+                                   * sizeof (uint32_t));
+    size_t whole = fallback_share (state->unit_count, options->node_index,
+                                   options->node_total, NULL, share);
+    size_t count = fallback_share (state->unit_count, options->node_index,
+                                   options->node_total, state->ran, share);
+    char skipped[96] = "";
+    if (whole > count)
+        snprintf (skipped, sizeof skipped, "; %zu of them ran on this node already",
+                  whole - count);
+    log_say ("warning: cannot reach the coordinator at %s: %s; fallback mode: running this "
+             "node's share of the tests split by name, %zu of %zu units%s",
+             options->coordinator, state->unreachable, whole, state->unit_count, skipped);
+    int rc = 0;
+    if (count == 0) {
+        log_say ("node %u of %u: nothing %sto run in the fallback split%s",
+                 options->node_index, options->node_total, whole > 0 ? "left " : "",
+                 whole == 0 ? " (more nodes than tests)" : "");
+        rc = state->failed ? 1 : 0;
+        goto cleanup;
+    }
+    char **names = util_malloc (count * sizeof (char *));
+    for (size_t i = 0; i < count; i++)
+        names[i] = state->units[share[i]];
+    run_result_t result;
+    s_run_list (state, NULL, names, NULL, count, &result);
+    free (names);
+    free (result.times_ms);
+    if (result.broken) {
+        log_say ("error: fallback: %s; check the test command after --", result.why);
+        rc = 1;
+        goto cleanup;
+    }
+    if (runner_interrupted) {
+        rc = 128 + (int) runner_interrupted;
+        goto cleanup;
+    }
+    if (result.status != 0)
+        state->failed = true;
+    char status_text[32];
+    s_status_text (result.status, status_text, sizeof status_text);
+    log_say ("node %u of %u done in fallback mode: %zu units in %.2f s, %s%s",
+             options->node_index, options->node_total, count,
+             (double) result.wall_ms / 1000.0, status_text,
+             state->failed ? "; some tests failed" : "");
+    rc = state->failed ? 1 : 0;
+cleanup:
+    free (share);
+    return rc;
 }
 
 //  Sleep ms, waking early on a signal.
@@ -271,11 +436,17 @@ s_done (run_state_t *state, const proto_msg_t *reply)
     if (reply->flaky > 0)
         log_say ("warning: %llu unit%s of the build failed, then passed when run again: flaky",
                  (unsigned long long) reply->flaky, reply->flaky == 1 ? "" : "s");
-    if (strcmp (reason, "no_wait") == 0 && reply->units_done < reply->units_total)
-        log_say ("the queue is empty; not waiting for the %llu units still running on other "
-                 "nodes (--no-wait)",
-                 (unsigned long long) (reply->units_total - reply->units_done));
     const run_options_t *options = state->options;
+    bool regular = options->mode == RUN_MODE_REGULAR;
+    if (strcmp (reason, "no_wait") == 0 && reply->units_done < reply->units_total)
+        log_say (regular ? "this node ran its list; %llu units of the build are on other nodes"
+                         : "the queue is empty; not waiting for the %llu units still running "
+                           "on other nodes (--no-wait)",
+                 (unsigned long long) (reply->units_total - reply->units_done));
+    if (state->batches == 0 && reply->units_total < options->node_total)
+        log_say ("node %u of %u got no tests: the build has %llu, fewer than its nodes",
+                 options->node_index, options->node_total,
+                 (unsigned long long) reply->units_total);
     log_say ("node %u of %u done: %zu units in %zu batches, %.2f s%s",
              options->node_index, options->node_total, state->units_done, state->batches,
              (double) (util_mono_ms () - state->started_ms) / 1000.0,
@@ -331,7 +502,6 @@ int
 run_main (const run_options_t *options)
 {
     run_state_t state = { .options = options, .started_ms = util_mono_ms () };
-    char **units = NULL;
     size_t count = 0;
     char why[1024] = "";
     int rc = 1;
@@ -339,10 +509,12 @@ run_main (const run_options_t *options)
         .pattern = options->pattern, .tests_from = options->tests_from,
         .excludes = options->excludes, .exclude_count = options->exclude_count
     };
-    if (discover_tests (&discover, &units, &count, why, sizeof why) != 0) {
+    if (discover_tests (&discover, &state.units, &count, why, sizeof why) != 0) {
         log_say ("error: %s", why);
         goto cleanup;
     }
+    state.unit_count = count;
+    state.ran = util_calloc (count ? count : 1, 1);
     if (count == 0) {
         log_say ("error: no tests found for %s%s; check the pattern and the working folder",
                  options->pattern ? "--pattern " : "--tests-from ",
@@ -356,15 +528,16 @@ run_main (const run_options_t *options)
     };
     state.client = client_new (&client);
     log_debug ("attempt id=%s units=%zu", state.attempt, count);
-    rc = s_join (&state, units, count);
-    discover_free (units, count);
-    units = NULL;
+    rc = s_join (&state);
     if (rc == 0)
         rc = s_loop (&state);
+    if (rc == RUN_FALLBACK)
+        rc = s_fallback (&state);
     if (rc > 128)
         log_say ("stopped by signal %d", rc - 128);
 cleanup:
-    discover_free (units, count);
+    discover_free (state.units, state.unit_count);
+    free (state.ran);
     proto_msg_destroy (&state.pending_report);
     client_destroy (&state.client);
     return rc;

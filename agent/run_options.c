@@ -1,6 +1,7 @@
 /*  run_options.c: see run_options.h.                                       */
 #include "run_options.h"
 
+#include "globmatch.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -10,65 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-void
-run_options_usage (FILE *out)
+static const char *
+s_usage_line (const char *command)
 {
-    fputs (
-"Usage: satchel run [OPTIONS] -- COMMAND [ARGS...]\n"
-"\n"
-"Join a build, take batches of tests from satcheld, run each batch with\n"
-"COMMAND, report the timings, and repeat until the build's queue is empty.\n"
-"An argument that is exactly {} is replaced by the batch's tests, one\n"
-"argument each; without {} the tests are appended. No shell is involved.\n"
-"\n"
-"Options (each also read from the environment variable shown; a flag wins):\n"
-"  --coordinator ENDPOINT  satcheld's endpoint             SATCHEL_COORDINATOR\n"
-"                          (default tcp://127.0.0.1:7450)\n"
-"  --suite NAME            the test suite (required)        SATCHEL_SUITE\n"
-"  --build ID              the CI build id (required)       SATCHEL_BUILD_ID\n"
-"  --node-index N          this node, 0-based (required)    SATCHEL_NODE_INDEX\n"
-"  --node-total N          nodes in the build (required)    SATCHEL_NODE_TOTAL\n"
-"  --commit SHA            default: git rev-parse HEAD      SATCHEL_COMMIT\n"
-"  --branch NAME           default: asked of git            SATCHEL_BRANCH\n"
-"  --pattern GLOB          test files, ** for any folders   SATCHEL_TEST_PATTERN\n"
-"                          (e.g. 'spec/**/*_spec.rb')\n"
-"  --exclude GLOB          drop matching tests; repeatable  SATCHEL_TEST_EXCLUDE\n"
-"  --tests-from FILE       one test a line; - for stdin     SATCHEL_TESTS_FROM\n"
-"  --timeout SECONDS       wait for each reply (default 5)  SATCHEL_TIMEOUT\n"
-"  --retries N             resends per request (default 3)  SATCHEL_RETRIES\n"
-"  --only-failed           a retried node replays only the  SATCHEL_RETRY_ONLY_FAILED=1\n"
-"                          tests that did not pass before\n"
-"  --fixed-split           name the build by commit, branch SATCHEL_FIXED_QUEUE_SPLIT=1\n"
-"                          and node total, so a retry with a new build id replays\n"
-"                          each node's tests (for CI systems that renumber retries)\n"
-"  --no-wait               exit once the queue is empty      SATCHEL_NO_WAIT=1\n"
-"                          instead of waiting to take over batches of lost nodes\n"
-"  --fail-fast             the first failure stops every    SATCHEL_FAIL_FAST=1\n"
-"                          node after its current batch (set by the first node)\n"
-"  --verbose               more of satchel's own messages\n"
-"  --quiet                 only warnings and errors\n"
-"  --help                  show this help\n"
-"\n"
-"A retried CI job (a new run on a node that already had batches in this\n"
-"build) is given the same tests again, batch by batch, then carries on with\n"
-"the queue.\n"
-"\n"
-"Exit status: 0 if every test this node ran passed in the end (a failure\n"
-"that passed when run again is flaky, not failed), 1 if one failed, the\n"
-"build stopped (--fail-fast) or satchel could not do its work (the message\n"
-"says why), 2 for a usage error.\n", out);
+    return strcmp (command, "env") == 0 ? "Usage: satchel env [OPTIONS]\n"
+                                          "Try 'satchel env --help' for more information.\n"
+                                        : "Usage: satchel run [OPTIONS] -- COMMAND [ARGS...]\n"
+                                          "Try 'satchel run --help' for more information.\n";
 }
 
-static run_options_result_t __attribute__ ((format (printf, 1, 2)))
-s_usage_error (const char *fmt, ...)
+static run_options_result_t __attribute__ ((format (printf, 2, 3)))
+s_usage_error (const char *command, const char *fmt, ...)
 {
     fputs ("satchel: ", stderr);
     va_list args;
     va_start (args, fmt);
     vfprintf (stderr, fmt, args);
     va_end (args);
-    fputs ("\nUsage: satchel run [OPTIONS] -- COMMAND [ARGS...]\n"
-           "Try 'satchel run --help' for more information.\n", stderr);
+    fprintf (stderr, "\n%s", s_usage_line (command));
     return RUN_OPTIONS_USAGE;
 }
 
@@ -79,33 +39,141 @@ s_env (const char *name)
     return value && *value ? value : NULL;
 }
 
-//  A yes/no variable: unset or empty keeps *out. Returns 0, or -1 if the
-//  value is neither.
-static int
-s_env_bool (const char *name, bool *out)
+//  What the flags said. NULL or -1: not given.
+typedef struct {
+    const char *coordinator;     //  --coordinator
+    const char *suite;           //  --suite
+    const char *build;           //  --build
+    const char *index;           //  --node-index
+    const char *total;           //  --node-total
+    const char *commit;          //  --commit
+    const char *branch;          //  --branch
+    const char *pattern;         //  --pattern
+    const char *tests_from;      //  --tests-from
+    const char *timeout;         //  --timeout
+    const char *retries;         //  --retries
+    const char *mode;            //  --mode
+    const char *batch_size;      //  --batch-size
+    int reuse_split;             //  1: --reuse-split, 0: --fresh-split (the last wins)
+    int log_level;               //  the last of --verbose and --quiet
+    const char *log_flag;        //  which of them
+    bool only_failed;            //  --only-failed
+    bool fixed_split;            //  --fixed-split
+    bool no_wait;                //  --no-wait
+    bool fail_fast;              //  --fail-fast
+    bool no_fallback;            //  --no-fallback
+} s_flags_t;
+
+//  The first that is set of the flag's value, the variable and its alias
+//  (NULL: none); *source names it, or is NULL.
+static const char *
+s_pick (const char *flag_value, const char *flag, const char *var, const char *alias,
+        const char **source)
 {
-    const char *value = s_env (name);
-    if (!value)
+    *source = NULL;
+    if (flag_value) {
+        *source = flag;
+        return flag_value;
+    }
+    const char *value = var ? s_env (var) : NULL;
+    if (value) {
+        *source = var;
+        return value;
+    }
+    value = alias ? s_env (alias) : NULL;
+    if (value)
+        *source = alias;
+    return value;
+}
+
+//  Where nothing above gave a value, take the CI system's. Returns 0, or
+//  -1 if the CI system's value is unusable (ci->error says why).
+static int
+s_fall_back_to_ci (const ci_value_t *ci, const char **value, const char **source)
+{
+    if (*value || !ci->source)
         return 0;
-    if (!strcmp (value, "1") || !strcasecmp (value, "true") || !strcasecmp (value, "yes"))
-        *out = true;
-    else if (!strcmp (value, "0") || !strcasecmp (value, "false") || !strcasecmp (value, "no"))
-        *out = false;
-    else
+    if (ci->error)
         return -1;
+    *value = ci->value;
+    *source = ci->source;
     return 0;
 }
 
-run_options_result_t
-run_options_parse (int argc, char **argv, run_options_t *options)
+//  A yes/no setting: the flag if given, else the variable, else its alias,
+//  else def. Returns 0, or -1 with *source naming a variable whose value
+//  is neither yes nor no.
+static int
+s_pick_bool (bool flag_given, bool flag_value, const char *flag, const char *var,
+             const char *alias, bool def, bool *out, const char **source)
 {
-    memset (options, 0, sizeof *options);
-    options->log_level = LOG_LEVEL_INFO;
+    if (flag_given) {
+        *out = flag_value;
+        *source = flag;
+        return 0;
+    }
+    const char *names[] = { var, alias };
+    for (size_t i = 0; i < 2; i++) {
+        const char *value = names[i] ? s_env (names[i]) : NULL;
+        if (!value)
+            continue;
+        *source = names[i];
+        if (!strcmp (value, "1") || !strcasecmp (value, "true") || !strcasecmp (value, "yes"))
+            *out = true;
+        else
+        if (!strcmp (value, "0") || !strcasecmp (value, "false") || !strcasecmp (value, "no"))
+            *out = false;
+        else
+            return -1;
+        return 0;
+    }
+    *out = def;
+    *source = "default";
+    return 0;
+}
+
+//  How strongly a source speaks: a flag 3, a SATCHEL_ variable 2, a
+//  KNAPSACK_PRO_ one 1.
+static int
+s_level (const char *source)
+{
+    if (strncmp (source, "--", 2) == 0)
+        return 3;
+    if (strncmp (source, "SATCHEL_", 8) == 0)
+        return 2;
+    return 1;
+}
+
+static int
+s_parse_log_level (const char *text, log_level_t *level)
+{
+    static const char *names[] = { "error", "warn", "info", "debug" };
+    //  Knapsack Pro's levels go one further; satchel's worst is error.
+    if (strcasecmp (text, "fatal") == 0) {
+        *level = LOG_LEVEL_ERROR;
+        return 0;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp (text, names[i]) == 0) {
+            *level = (log_level_t) i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+//  Read the flags into *flags and the repeated --exclude into options.
+//  Returns RUN_OPTIONS_OK, or help / a usage error (printed).
+static run_options_result_t
+s_read_flags (int argc, char **argv, const char *command, s_flags_t *flags,
+              run_options_t *options)
+{
     enum {
         OPT_COORDINATOR = 256, OPT_SUITE, OPT_BUILD, OPT_INDEX, OPT_TOTAL, OPT_COMMIT,
         OPT_BRANCH, OPT_PATTERN, OPT_EXCLUDE, OPT_TESTS_FROM, OPT_TIMEOUT, OPT_RETRIES,
         OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_ONLY_FAILED, OPT_FIXED_SPLIT, OPT_NO_WAIT,
-        OPT_FAIL_FAST
+        OPT_FAIL_FAST, OPT_MODE, OPT_REUSE_SPLIT, OPT_FRESH_SPLIT, OPT_BATCH_SIZE,
+        OPT_NO_FALLBACK
     };
     static const struct option table[] = {
         { "coordinator", required_argument, NULL, OPT_COORDINATOR },
@@ -120,6 +188,11 @@ run_options_parse (int argc, char **argv, run_options_t *options)
         { "tests-from", required_argument, NULL, OPT_TESTS_FROM },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "retries", required_argument, NULL, OPT_RETRIES },
+        { "mode", required_argument, NULL, OPT_MODE },
+        { "reuse-split", no_argument, NULL, OPT_REUSE_SPLIT },
+        { "fresh-split", no_argument, NULL, OPT_FRESH_SPLIT },
+        { "batch-size", required_argument, NULL, OPT_BATCH_SIZE },
+        { "no-fallback", no_argument, NULL, OPT_NO_FALLBACK },
         { "only-failed", no_argument, NULL, OPT_ONLY_FAILED },
         { "fixed-split", no_argument, NULL, OPT_FIXED_SPLIT },
         { "no-wait", no_argument, NULL, OPT_NO_WAIT },
@@ -129,116 +202,332 @@ run_options_parse (int argc, char **argv, run_options_t *options)
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
-    const char *index_text = s_env ("SATCHEL_NODE_INDEX");
-    const char *total_text = s_env ("SATCHEL_NODE_TOTAL");
-    const char *timeout_text = s_env ("SATCHEL_TIMEOUT");
-    const char *retries_text = s_env ("SATCHEL_RETRIES");
-    const char *index_from = "SATCHEL_NODE_INDEX";
-    const char *total_from = "SATCHEL_NODE_TOTAL";
-    const char *timeout_from = "SATCHEL_TIMEOUT";
-    const char *retries_from = "SATCHEL_RETRIES";
-    options->coordinator = s_env ("SATCHEL_COORDINATOR");
-    options->suite = s_env ("SATCHEL_SUITE");
-    options->build = s_env ("SATCHEL_BUILD_ID");
-    options->commit = getenv ("SATCHEL_COMMIT");
-    options->branch = getenv ("SATCHEL_BRANCH");
-    options->pattern = s_env ("SATCHEL_TEST_PATTERN");
-    options->tests_from = s_env ("SATCHEL_TESTS_FROM");
-    const char *env_exclude = s_env ("SATCHEL_TEST_EXCLUDE");
-    static const struct { const char *name; size_t offset; } bools[] = {
-        { "SATCHEL_RETRY_ONLY_FAILED", offsetof (run_options_t, only_failed) },
-        { "SATCHEL_FIXED_QUEUE_SPLIT", offsetof (run_options_t, fixed_split) },
-        { "SATCHEL_NO_WAIT", offsetof (run_options_t, no_wait) },
-        { "SATCHEL_FAIL_FAST", offsetof (run_options_t, fail_fast) },
-    };
-    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
-        if (s_env_bool (bools[i].name, (bool *) ((char *) options + bools[i].offset)) != 0)
-            return s_usage_error ("%s must be 1 or 0 (true/false, yes/no), not '%s'",
-                                  bools[i].name, getenv (bools[i].name));
-    options->excludes = util_calloc ((size_t) argc + 1, sizeof (char *));
-    bool flag_excludes = false;
+    memset (flags, 0, sizeof *flags);
+    flags->reuse_split = -1;
+    flags->log_level = -1;
 
     //  "+": stop at the first non-option, so the command's own flags are
-    //  never taken for ours.
-    optind = 1;
+    //  never taken for ours. ":": a missing value is told apart from an
+    //  unknown option. optind 0, not 1, makes glibc (and musl) start
+    //  afresh, also after a parse that stopped inside a cluster of short
+    //  options: the tests parse many times in one process.
+    optind = 0;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, "+", table, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, "+:", table, NULL)) != -1) {
         switch (opt) {
-            case OPT_COORDINATOR: options->coordinator = optarg; break;
-            case OPT_SUITE: options->suite = optarg; break;
-            case OPT_BUILD: options->build = optarg; break;
-            case OPT_INDEX: index_text = optarg; index_from = "--node-index"; break;
-            case OPT_TOTAL: total_text = optarg; total_from = "--node-total"; break;
-            case OPT_COMMIT: options->commit = optarg; break;
-            case OPT_BRANCH: options->branch = optarg; break;
-            case OPT_PATTERN: options->pattern = optarg; break;
-            case OPT_EXCLUDE:
-                options->excludes[options->exclude_count++] = optarg;
-                flag_excludes = true;
+            case OPT_COORDINATOR: flags->coordinator = optarg; break;
+            case OPT_SUITE: flags->suite = optarg; break;
+            case OPT_BUILD: flags->build = optarg; break;
+            case OPT_INDEX: flags->index = optarg; break;
+            case OPT_TOTAL: flags->total = optarg; break;
+            case OPT_COMMIT: flags->commit = optarg; break;
+            case OPT_BRANCH: flags->branch = optarg; break;
+            case OPT_PATTERN: flags->pattern = optarg; break;
+            case OPT_EXCLUDE: options->excludes[options->exclude_count++] = optarg; break;
+            case OPT_TESTS_FROM: flags->tests_from = optarg; break;
+            case OPT_TIMEOUT: flags->timeout = optarg; break;
+            case OPT_RETRIES: flags->retries = optarg; break;
+            case OPT_MODE: flags->mode = optarg; break;
+            case OPT_REUSE_SPLIT: flags->reuse_split = 1; break;
+            case OPT_FRESH_SPLIT: flags->reuse_split = 0; break;
+            case OPT_BATCH_SIZE: flags->batch_size = optarg; break;
+            case OPT_NO_FALLBACK: flags->no_fallback = true; break;
+            case OPT_ONLY_FAILED: flags->only_failed = true; break;
+            case OPT_FIXED_SPLIT: flags->fixed_split = true; break;
+            case OPT_NO_WAIT: flags->no_wait = true; break;
+            case OPT_FAIL_FAST: flags->fail_fast = true; break;
+            case OPT_VERBOSE:
+                flags->log_level = LOG_LEVEL_DEBUG;
+                flags->log_flag = "--verbose";
                 break;
-            case OPT_TESTS_FROM: options->tests_from = optarg; break;
-            case OPT_TIMEOUT: timeout_text = optarg; timeout_from = "--timeout"; break;
-            case OPT_RETRIES: retries_text = optarg; retries_from = "--retries"; break;
-            case OPT_ONLY_FAILED: options->only_failed = true; break;
-            case OPT_FIXED_SPLIT: options->fixed_split = true; break;
-            case OPT_NO_WAIT: options->no_wait = true; break;
-            case OPT_FAIL_FAST: options->fail_fast = true; break;
-            case OPT_VERBOSE: options->log_level = LOG_LEVEL_DEBUG; break;
-            case OPT_QUIET: options->log_level = LOG_LEVEL_WARN; break;
+            case OPT_QUIET:
+                flags->log_level = LOG_LEVEL_WARN;
+                flags->log_flag = "--quiet";
+                break;
             case OPT_HELP:
-                run_options_usage (stdout);
+                if (strcmp (command, "env") == 0)
+                    run_options_env_usage (stdout);
+                else
+                    run_options_usage (stdout);
                 return RUN_OPTIONS_HELP;
             case ':':
-                return s_usage_error ("option %s needs a value", argv[optind - 1]);
+                return s_usage_error (command, "option %s needs a value", argv[optind - 1]);
             default:
-                if (optopt)
-                    return s_usage_error ("option %s needs a value", argv[optind - 1]);
-                return s_usage_error ("unknown option '%s'", argv[optind - 1]);
+                if (optopt > 0 && optopt < 256)
+                    return s_usage_error (command, "unknown option '-%c'", optopt);
+                return s_usage_error (command, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (!flag_excludes && env_exclude)
-        options->excludes[options->exclude_count++] = env_exclude;
     options->command = argv + optind;
     options->command_count = (size_t) (argc - optind);
-
-    if (!options->coordinator)
-        options->coordinator = "tcp://127.0.0.1:7450";
-    if (!options->suite)
-        return s_usage_error ("%s", "--suite is required (or set SATCHEL_SUITE)");
-    if (!options->build)
-        return s_usage_error ("%s", "--build is required (or set SATCHEL_BUILD_ID)");
-    if (!total_text)
-        return s_usage_error ("%s", "--node-total is required (or set SATCHEL_NODE_TOTAL)");
-    if (util_parse_u32 (total_text, 1, 100000, &options->node_total) != 0)
-        return s_usage_error ("the node total must be a whole number from 1 to 100000 (%s)",
-                              total_from);
-    if (!index_text)
-        return s_usage_error ("%s", "--node-index is required (or set SATCHEL_NODE_INDEX)");
-    if (util_parse_u32 (index_text, 0, 99999, &options->node_index) != 0)
-        return s_usage_error ("the node index must be a whole number counting from 0 (%s)",
-                              index_from);
-    if (options->node_index >= options->node_total) {
-        fprintf (stderr, "satchel: node index %u is not below node total %u "
-                         "(indexes count from 0)\n", options->node_index, options->node_total);
-        return s_usage_error ("%s", "fix --node-index or --node-total");
-    }
-    options->timeout_ms = 5000;
-    if (timeout_text
-        && util_parse_seconds_ms (timeout_text, 10, 3600 * 1000, &options->timeout_ms) != 0)
-        return s_usage_error ("the timeout must be seconds from 0.01 to 3600 (%s)", timeout_from);
-    options->retries = 3;
-    if (retries_text && util_parse_u32 (retries_text, 0, 100, &options->retries) != 0)
-        return s_usage_error ("the retries must be a whole number from 0 to 100 (%s)",
-                              retries_from);
-    if (options->pattern && options->tests_from)
-        return s_usage_error ("%s", "give --pattern or --tests-from, not both");
-    if (!options->pattern && !options->tests_from)
-        return s_usage_error ("%s", "say where the tests are: --pattern GLOB "
-                                    "(SATCHEL_TEST_PATTERN) or --tests-from FILE");
-    if (options->command_count == 0)
-        return s_usage_error ("%s", "the test command is missing after --");
     return RUN_OPTIONS_OK;
+}
+
+//  Node index, node total and build id, each from the flag, its variables
+//  or the CI system. Checks the index and total only if both are given.
+static run_options_result_t
+s_resolve_nodes (const s_flags_t *flags, const char *command, run_options_mode_t mode,
+                 run_options_t *options)
+{
+    run_sources_t *sources = &options->sources;
+    const ci_env_t *ci = &options->ci;
+    options->build = s_pick (flags->build, "--build", "SATCHEL_BUILD_ID",
+                             "KNAPSACK_PRO_CI_NODE_BUILD_ID", &sources->build);
+    if (s_fall_back_to_ci (&ci->build, &options->build, &sources->build) != 0)
+        return s_usage_error (command, "%s; give --build or SATCHEL_BUILD_ID instead",
+                              ci->build.error);
+    const char *total = s_pick (flags->total, "--node-total", "SATCHEL_NODE_TOTAL",
+                                "KNAPSACK_PRO_CI_NODE_TOTAL", &sources->node_total);
+    if (s_fall_back_to_ci (&ci->total, &total, &sources->node_total) != 0)
+        return s_usage_error (command, "the node total from the CI system cannot be used: %s; "
+                              "give --node-total or SATCHEL_NODE_TOTAL instead",
+                              ci->total.error);
+    const char *index = s_pick (flags->index, "--node-index", "SATCHEL_NODE_INDEX",
+                                "KNAPSACK_PRO_CI_NODE_INDEX", &sources->node_index);
+    if (s_fall_back_to_ci (&ci->index, &index, &sources->node_index) != 0)
+        return s_usage_error (command, "the node index from the CI system cannot be used: %s; "
+                              "give --node-index or SATCHEL_NODE_INDEX instead",
+                              ci->index.error);
+    //  The provider's own advice, for a missing index or total.
+    const char *provider = ci->provider ? ci->provider : "";
+    const char *colon = ci->provider ? ": " : "";
+    if (!total && mode == RUN_OPTIONS_STRICT)
+        return s_usage_error (command, "--node-total is required (or set SATCHEL_NODE_TOTAL); "
+                              "%s%s%s", provider, colon, ci->hint);
+    if (total && util_parse_u32 (total, 1, 100000, &options->node_total) != 0)
+        return s_usage_error (command, "the node total must be a whole number from 1 to "
+                              "100000 (%s)", sources->node_total);
+    if (!index && mode == RUN_OPTIONS_STRICT)
+        return s_usage_error (command, "--node-index is required (or set SATCHEL_NODE_INDEX); "
+                              "%s%s%s", provider, colon, ci->hint);
+    if (index && util_parse_u32 (index, 0, 99999, &options->node_index) != 0)
+        return s_usage_error (command, "the node index must be a whole number counting "
+                              "from 0 (%s)", sources->node_index);
+    if (index && total && options->node_index >= options->node_total) {
+        fprintf (stderr, "satchel: node index %u is not below node total %u "
+                         "(indexes count from 0; index from %s, total from %s)\n",
+                 options->node_index, options->node_total, sources->node_index,
+                 sources->node_total);
+        return s_usage_error (command, "%s", "fix --node-index or --node-total");
+    }
+    return RUN_OPTIONS_OK;
+}
+
+//  The yes/no settings, the mode, batch size, timeout, retries, log level.
+static run_options_result_t
+s_resolve_switches (const s_flags_t *flags, const char *command, run_options_t *options)
+{
+    run_sources_t *sources = &options->sources;
+    struct {
+        bool flag_given;         //  the flag was given
+        bool flag_value;         //  what it says
+        const char *flag;        //  its name
+        const char *var;         //  SATCHEL_ variable
+        const char *alias;       //  KNAPSACK_PRO_ alias, or NULL
+        bool def;                //  default
+        bool *out;               //  the option
+        const char **source;     //  its source
+    } bools[] = {
+        { flags->only_failed, true, "--only-failed", "SATCHEL_RETRY_ONLY_FAILED", NULL,
+          false, &options->only_failed, &sources->only_failed },
+        { flags->fixed_split, true, "--fixed-split", "SATCHEL_FIXED_QUEUE_SPLIT",
+          "KNAPSACK_PRO_FIXED_QUEUE_SPLIT", false, &options->fixed_split,
+          &sources->fixed_split },
+        { flags->no_wait, true, "--no-wait", "SATCHEL_NO_WAIT", NULL,
+          false, &options->no_wait, &sources->no_wait },
+        { flags->fail_fast, true, "--fail-fast", "SATCHEL_FAIL_FAST", NULL,
+          false, &options->fail_fast, &sources->fail_fast },
+        { flags->reuse_split >= 0, flags->reuse_split == 1,
+          flags->reuse_split == 1 ? "--reuse-split" : "--fresh-split",
+          "SATCHEL_FIXED_TEST_SUITE_SPLIT", "KNAPSACK_PRO_FIXED_TEST_SUITE_SPLIT",
+          true, &options->reuse_split, &sources->reuse_split },
+        { flags->no_fallback, false, "--no-fallback", "SATCHEL_FALLBACK",
+          "KNAPSACK_PRO_FALLBACK_MODE_ENABLED", true, &options->fallback,
+          &sources->fallback },
+    };
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {
+        if (s_pick_bool (bools[i].flag_given, bools[i].flag_value, bools[i].flag,
+                         bools[i].var, bools[i].alias, bools[i].def, bools[i].out,
+                         bools[i].source) != 0)
+            return s_usage_error (command, "%s must be 1 or 0 (true/false, yes/no), not '%s'",
+                                  *bools[i].source, getenv (*bools[i].source));
+    }
+
+    const char *mode = s_pick (flags->mode, "--mode", "SATCHEL_MODE", NULL, &sources->mode);
+    options->mode = RUN_MODE_QUEUE;
+    if (!mode)
+        sources->mode = "default";
+    else
+    if (strcmp (mode, "regular") == 0)
+        options->mode = RUN_MODE_REGULAR;
+    else
+    if (strcmp (mode, "queue") != 0)
+        return s_usage_error (command, "the mode must be queue or regular, not '%s' (%s)",
+                              mode, sources->mode);
+
+    const char *batch = s_pick (flags->batch_size, "--batch-size", "SATCHEL_BATCH_SIZE", NULL,
+                                &sources->batch_size);
+    options->batch_size = 0;
+    if (!batch)
+        sources->batch_size = "default";
+    else
+    if (util_parse_u32 (batch, 0, 100000, &options->batch_size) != 0)
+        return s_usage_error (command, "the batch size must be a whole number from 0 (the "
+                              "whole list) to 100000 (%s)", sources->batch_size);
+
+    const char *timeout = s_pick (flags->timeout, "--timeout", "SATCHEL_TIMEOUT", NULL,
+                                  &sources->timeout);
+    options->timeout_ms = 5000;
+    if (!timeout)
+        sources->timeout = "default";
+    else
+    if (util_parse_seconds_ms (timeout, 10, 3600 * 1000, &options->timeout_ms) != 0)
+        return s_usage_error (command, "the timeout must be seconds from 0.01 to 3600 (%s)",
+                              sources->timeout);
+    const char *retries = s_pick (flags->retries, "--retries", "SATCHEL_RETRIES", NULL,
+                                  &sources->retries);
+    options->retries = 3;
+    if (!retries)
+        sources->retries = "default";
+    else
+    if (util_parse_u32 (retries, 0, 100, &options->retries) != 0)
+        return s_usage_error (command, "the retries must be a whole number from 0 to 100 (%s)",
+                              sources->retries);
+
+    options->log_level = LOG_LEVEL_INFO;
+    sources->log_level = "default";
+    if (flags->log_level >= 0) {
+        options->log_level = (log_level_t) flags->log_level;
+        sources->log_level = flags->log_flag;
+    }
+    else {
+        const char *level = s_pick (NULL, NULL, "SATCHEL_LOG_LEVEL", "KNAPSACK_PRO_LOG_LEVEL",
+                                    &sources->log_level);
+        if (!level)
+            sources->log_level = "default";
+        else
+        if (s_parse_log_level (level, &options->log_level) != 0)
+            return s_usage_error (command, "the log level must be debug, info, warn or error, "
+                                  "not '%s' (%s)", level, sources->log_level);
+    }
+    return RUN_OPTIONS_OK;
+}
+
+//  Where the tests are: pattern or list, and the excludes.
+static run_options_result_t
+s_resolve_tests (const s_flags_t *flags, const char *command, run_options_mode_t mode,
+                 run_options_t *options)
+{
+    run_sources_t *sources = &options->sources;
+    options->pattern = s_pick (flags->pattern, "--pattern", "SATCHEL_TEST_PATTERN",
+                               "KNAPSACK_PRO_TEST_FILE_PATTERN", &sources->pattern);
+    options->tests_from = s_pick (flags->tests_from, "--tests-from", "SATCHEL_TESTS_FROM",
+                                  "KNAPSACK_PRO_TEST_FILE_LIST_SOURCE_FILE",
+                                  &sources->tests_from);
+    if (options->pattern && options->tests_from) {
+        //  The stronger source wins (a flag over a variable set for the
+        //  whole CI project); two of Knapsack Pro's: the list, as there.
+        int pattern_level = s_level (sources->pattern);
+        int list_level = s_level (sources->tests_from);
+        if (pattern_level == list_level && pattern_level > 1)
+            return s_usage_error (command, "give --pattern or --tests-from, not both (%s, %s)",
+                                  sources->pattern, sources->tests_from);
+        if (pattern_level > list_level) {
+            options->tests_from = NULL;
+            sources->tests_from = NULL;
+        }
+        else {
+            options->pattern = NULL;
+            sources->pattern = NULL;
+        }
+    }
+    if (options->exclude_count > 0)
+        sources->excludes = "--exclude";
+    else {
+        const char *exclude = s_pick (NULL, NULL, "SATCHEL_TEST_EXCLUDE",
+                                      "KNAPSACK_PRO_TEST_FILE_EXCLUDE_PATTERN",
+                                      &sources->excludes);
+        //  Knapsack Pro ignores its exclude pattern when it reads a list.
+        bool knapsack_list = sources->tests_from
+                             && strcmp (sources->tests_from,
+                                        "KNAPSACK_PRO_TEST_FILE_LIST_SOURCE_FILE") == 0;
+        if (exclude && knapsack_list && s_level (sources->excludes) == 1)
+            sources->excludes = NULL;
+        else
+        if (exclude)
+            options->excludes[options->exclude_count++] = exclude;
+    }
+    char why[512];
+    if (options->pattern && glob_check (options->pattern, why, sizeof why) != 0)
+        return s_usage_error (command, "%s (%s)", why, sources->pattern);
+    for (size_t i = 0; i < options->exclude_count; i++) {
+        if (glob_check (options->excludes[i], why, sizeof why) != 0)
+            return s_usage_error (command, "%s (%s)", why, sources->excludes);
+    }
+    if (!options->pattern && !options->tests_from && mode == RUN_OPTIONS_STRICT)
+        return s_usage_error (command, "%s", "say where the tests are: --pattern GLOB "
+                                             "(SATCHEL_TEST_PATTERN) or --tests-from FILE");
+    return RUN_OPTIONS_OK;
+}
+
+run_options_result_t
+run_options_resolve (int argc, char **argv, run_options_mode_t mode, run_options_t *options)
+{
+    memset (options, 0, sizeof *options);
+    const char *command = argc > 0 && strcmp (argv[0], "env") == 0 ? "env" : "run";
+    options->excludes = util_calloc ((size_t) argc + 2, sizeof (char *));
+    ci_env_detect (ci_env_getenv, NULL, &options->ci);
+    run_sources_t *sources = &options->sources;
+
+    s_flags_t flags;
+    run_options_result_t rc = s_read_flags (argc, argv, command, &flags, options);
+    if (rc != RUN_OPTIONS_OK)
+        return rc;
+
+    options->coordinator = s_pick (flags.coordinator, "--coordinator", "SATCHEL_COORDINATOR",
+                                   NULL, &sources->coordinator);
+    if (!options->coordinator) {
+        options->coordinator = "tcp://127.0.0.1:7450";
+        sources->coordinator = "default";
+    }
+    options->suite = s_pick (flags.suite, "--suite", "SATCHEL_SUITE", NULL, &sources->suite);
+    if (!options->suite && mode == RUN_OPTIONS_STRICT)
+        return s_usage_error (command, "%s", "--suite is required (or set SATCHEL_SUITE)");
+
+    rc = s_resolve_nodes (&flags, command, mode, options);
+    if (rc != RUN_OPTIONS_OK)
+        return rc;
+    options->commit = s_pick (flags.commit, "--commit", "SATCHEL_COMMIT",
+                              "KNAPSACK_PRO_COMMIT_HASH", &sources->commit);
+    if (s_fall_back_to_ci (&options->ci.commit, &options->commit, &sources->commit) != 0)
+        return s_usage_error (command, "%s", options->ci.commit.error);
+    options->branch = s_pick (flags.branch, "--branch", "SATCHEL_BRANCH",
+                              "KNAPSACK_PRO_BRANCH", &sources->branch);
+    if (s_fall_back_to_ci (&options->ci.branch, &options->branch, &sources->branch) != 0)
+        return s_usage_error (command, "%s", options->ci.branch.error);
+
+    rc = s_resolve_switches (&flags, command, options);
+    if (rc != RUN_OPTIONS_OK)
+        return rc;
+    //  Without a build id the build can only be named by commit, branch
+    //  and node total; run.c says so when it joins.
+    if (!options->build) {
+        options->fixed_split = true;
+        sources->fixed_split = "forced: no build id";
+    }
+    rc = s_resolve_tests (&flags, command, mode, options);
+    if (rc != RUN_OPTIONS_OK)
+        return rc;
+    if (options->command_count == 0 && mode == RUN_OPTIONS_STRICT)
+        return s_usage_error (command, "%s", "the test command is missing after --");
+    return RUN_OPTIONS_OK;
+}
+
+run_options_result_t
+run_options_parse (int argc, char **argv, run_options_t *options)
+{
+    return run_options_resolve (argc, argv, RUN_OPTIONS_STRICT, options);
 }
 
 void
@@ -246,4 +535,6 @@ run_options_clear (run_options_t *options)
 {
     free (options->excludes);
     options->excludes = NULL;
+    options->exclude_count = 0;
+    ci_env_clear (&options->ci);
 }

@@ -1,5 +1,6 @@
 /*  satchel: the agent a CI job runs. A thin main that dispatches to the
     subcommand.                                                             */
+#include "env_command.h"
 #include "log.h"
 #include "run.h"
 #include "run_options.h"
@@ -16,8 +17,11 @@ s_usage (FILE *out)
            "\n"
            "Commands:\n"
            "  run [OPTIONS] -- TEST_COMMAND [ARGS...]   run this node's share of a build\n"
+           "  env [OPTIONS]                             show the settings run would use\n"
+           "                                            here, and where each came from\n"
            "\n"
-           "  satchel run --help    options of run\n"
+           "  satchel run --help    options of run (env takes the same)\n"
+           "  satchel env --help    what env shows\n"
            "  satchel --version     the version\n", out);
 }
 
@@ -36,6 +40,8 @@ main (int argc, char **argv)
         printf ("satchel %s\n", SATCHEL_VERSION);
         return 0;
     }
+    if (strcmp (argv[1], "env") == 0)
+        return env_command_main (argc - 1, argv + 1);
     if (strcmp (argv[1], "run") != 0) {
         fprintf (stderr, "satchel: unknown command '%s'\n", argv[1]);
         s_usage (stderr);

@@ -55,6 +55,7 @@ proto_kind_name (proto_kind_t kind)
         case PROTO_KIND_QUEUE: return "queue";
         case PROTO_KIND_REPLAY: return "replay";
         case PROTO_KIND_RETRY: return "retry";
+        case PROTO_KIND_REGULAR: return "regular";
     }
     return "unknown";
 }
@@ -352,6 +353,8 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
                 s_put_bool (&enc, "wait", false);
             if (self->fail_fast)
                 s_put_bool (&enc, "fail_fast", true);
+            if (self->fresh_split)
+                s_put_bool (&enc, "reuse_split", false);
             break;
         case PROTO_NEXT:
             if (self->has_report) {

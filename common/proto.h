@@ -14,12 +14,15 @@
 
     join    enter a build as one node
         "suite"      str  1..128 bytes of [A-Za-z0-9._/:@+-]
-        "build"      str  1..256 printable ASCII bytes, no space
+        "build"      str  1..256 printable ASCII bytes, no space; may be
+                          empty ("") only with fixed_split (no build id)
         "node_index" uint 0..node_total-1
         "node_total" uint 1..max_nodes
         "commit"     str  0..128 bytes
         "branch"     str  0..256 bytes
-        "mode"       str  "queue"
+        "mode"       str  "queue" or "regular" (one static split: each
+                          node gets its whole list as one batch, kind
+                          "regular", and never waits for other nodes)
         "digest"     str  40 lowercase hex: proto_digest() of "units"
         "units"      [str] 1..max_units names, each 1..max_name bytes,
                           sorted by strcmp and unique
@@ -34,10 +37,16 @@
         "fail_fast"   bool  the first failure stops every node of the
                             build after its current batch (set by the join
                             that creates the build)
+        "reuse_split" bool  true when absent; regular mode: the join that
+                            creates the build reuses the split of the
+                            earliest regular build of the same suite,
+                            commit, branch, node total and test list, if
+                            any; false: compute it from the latest history
     next    report the previous batch (if any) and ask for the next one
         "report"     map, optional:
             "batch"    uint  the batch number being reported (1-based)
-            "wall_ms"  uint  wall time of the runner for that batch
+            "wall_ms"  uint  wall time of the runner for that batch, at most
+                             PROTO_DURATION_MS_MAX (30 days), as each time
             "exit"     int   runner exit status 0..255, or -N if killed by signal N
             "times_ms" [uint] one per unit of the batch, in batch order
             "lease"    uint  the lease number the batch came with
@@ -64,7 +73,8 @@
         "predicted_ms" [uint] predicted time of each unit
         "lease"        uint  lease number, sent back in heartbeats and report
         "kind"         str   "queue", "replay" (an earlier attempt's batch
-                             again) or "retry" (units that failed elsewhere)
+                             again), "retry" (units that failed elsewhere)
+                             or "regular" (the node's whole regular-mode list)
     wait    nothing to hand out now, but batches are still running and one
             may come back: ask again (a new next) after retry_ms
         "retry_ms"     uint  1..60000
@@ -78,8 +88,9 @@
     done    nothing left for this node: exit
         "units_done"   uint  units of the build finished so far
         "units_total"  uint  units in the build
-        "reason"       str   "complete", "no_wait", "fail_fast" or
-                             "returned" (this node handed its batch back)
+        "reason"       str   "complete", "no_wait" (also: a regular-mode
+                             node ran its list), "fail_fast" or "returned"
+                             (this node handed its batch back)
         "failed"       uint  units this node ran whose latest run failed
         "flaky"        uint  units of the build that failed, then passed
     error   the request was refused
@@ -103,6 +114,7 @@
 #define PROTO_CODE_MAX 64
 #define PROTO_MESSAGE_MAX 1024
 #define PROTO_REQ_MAX (UINT64_C (1) << 53)
+#define PROTO_DURATION_MS_MAX (UINT64_C (30) * 24 * 3600 * 1000)
 
 //  Error codes. User errors stop the agent with exit 1 and are never retried;
 //  the others are transient and retried (see proto_error_is_user).
@@ -134,7 +146,9 @@ typedef enum {
 typedef enum {
     PROTO_KIND_QUEUE = 0,
     PROTO_KIND_REPLAY = 1,
-    PROTO_KIND_RETRY = 2
+    PROTO_KIND_RETRY = 2,
+    PROTO_KIND_REGULAR = 3,
+    PROTO_KIND_LAST = PROTO_KIND_REGULAR
 } proto_kind_t;
 
 //  Longest "reason" of a done reply.
@@ -171,12 +185,13 @@ typedef struct {
     uint32_t node_total;        //  join: nodes in the build; joined: "nodes"
     char *commit;               //  join: commit (may be "")
     char *branch;               //  join: branch (may be "")
-    char *mode;                 //  join: "queue"
+    char *mode;                 //  join: "queue" or "regular"
     char *digest;               //  join: 40 hex chars
     bool only_failed;           //  join: replay only what did not pass
     bool fixed_split;           //  join: build named by commit, branch, node total
     bool no_wait;               //  join: "wait" false
     bool fail_fast;             //  join: stop the build at the first failure
+    bool fresh_split;           //  join: "reuse_split" false
 
     char **units;               //  join, batch: unit names
     size_t unit_count;          //  join, batch: number of names
@@ -256,7 +271,7 @@ bool proto_error_is_user (const char *code);
 //  "join", "next", ... for logs.
 const char *proto_type_name (proto_type_t type);
 
-//  "queue", "replay", "retry".
+//  "queue", "replay", "retry", "regular".
 const char *proto_kind_name (proto_kind_t kind);
 
 //  Digest of a sorted unit list: lowercase hex SHA-1 over each name as its

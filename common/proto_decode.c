@@ -29,7 +29,7 @@ typedef enum {
     K_CODE, K_FIELD, K_MESSAGE,
     K_ONLY_FAILED, K_FIXED_SPLIT, K_WAIT, K_FAIL_FAST,
     K_REPLAY, K_HEARTBEAT_MS, K_LEASE, K_KIND, K_RETRY_MS, K_HELD, K_STOP,
-    K_REASON, K_FAILED, K_FLAKY,
+    K_REASON, K_FAILED, K_FLAKY, K_REUSE_SPLIT,
     K_COUNT
 } s_key_t;
 
@@ -41,7 +41,7 @@ static const char *const s_keys[K_COUNT] = {
     "code", "field", "message",
     "only_failed", "fixed_split", "wait", "fail_fast",
     "replay", "heartbeat_ms", "lease", "kind", "retry_ms", "held", "stop",
-    "reason", "failed", "flaky"
+    "reason", "failed", "flaky", "reuse_split"
 };
 
 //  The keys of the "report" map of a next.
@@ -401,7 +401,7 @@ s_decode_join (s_decoder_t *self)
     const proto_limits_t *limits = self->limits;
     uint64_t node_total, node_index;
     if (s_str (self, S_FIELD (K_SUITE), 1, PROTO_SUITE_MAX, S_SUITE, &msg->suite) != 0
-    ||  s_str (self, S_FIELD (K_BUILD), 1, PROTO_BUILD_MAX, S_PRINTABLE, &msg->build) != 0
+    ||  s_str (self, S_FIELD (K_BUILD), 0, PROTO_BUILD_MAX, S_PRINTABLE, &msg->build) != 0
     ||  s_uint (self, S_FIELD (K_NODE_TOTAL), 1, limits->max_nodes, &node_total) != 0
     ||  s_uint (self, S_FIELD (K_NODE_INDEX), 0, UINT64_MAX, &node_index) != 0)
         return -1;
@@ -415,10 +415,10 @@ s_decode_join (s_decoder_t *self)
     ||  s_str (self, S_FIELD (K_BRANCH), 0, PROTO_BRANCH_MAX, S_ANY, &msg->branch) != 0
     ||  s_str (self, S_FIELD (K_MODE), 1, 64, S_ANY, &msg->mode) != 0)
         return -1;
-    if (strcmp (msg->mode, "queue") != 0) {
+    if (strcmp (msg->mode, "queue") != 0 && strcmp (msg->mode, "regular") != 0) {
         char shown[48];
         return s_fail (self, PROTO_ERR_BAD_REQUEST, "mode",
-                       "mode \"%s\" is not supported; the only mode is \"queue\"",
+                       "mode \"%s\" is not supported; the modes are \"queue\" and \"regular\"",
                        s_shown (msg->mode, strlen (msg->mode), shown));
     }
     if (s_units (self, S_FIELD (K_UNITS), true) != 0
@@ -431,13 +431,19 @@ s_decode_join (s_decoder_t *self)
         return s_fail (self, PROTO_ERR_BAD_REQUEST, "digest",
                        "digest %s does not match the units, which hash to %s "
                        "(the list was changed after it was hashed)", msg->digest, digest);
-    bool wait = true;
+    bool wait = true, reuse_split = true;
     if (s_opt_bool (self, S_FIELD (K_ONLY_FAILED), &msg->only_failed) != 0
     ||  s_opt_bool (self, S_FIELD (K_FIXED_SPLIT), &msg->fixed_split) != 0
     ||  s_opt_bool (self, S_FIELD (K_WAIT), &wait) != 0
-    ||  s_opt_bool (self, S_FIELD (K_FAIL_FAST), &msg->fail_fast) != 0)
+    ||  s_opt_bool (self, S_FIELD (K_FAIL_FAST), &msg->fail_fast) != 0
+    ||  s_opt_bool (self, S_FIELD (K_REUSE_SPLIT), &reuse_split) != 0)
         return -1;
     msg->no_wait = !wait;
+    msg->fresh_split = !reuse_split;
+    if (!*msg->build && !msg->fixed_split)
+        return s_fail (self, PROTO_ERR_BAD_REQUEST, "build",
+                       "build is empty; it may be empty only with fixed_split, which names "
+                       "the build by commit, branch and node total");
     return 0;
 }
 
@@ -469,7 +475,7 @@ s_decode_next (s_decoder_t *self)
         return -1;
     uint64_t batch;
     if (s_uint (self, slots[R_BATCH], "report.batch", 1, UINT32_MAX, &batch) != 0
-    ||  s_uint (self, slots[R_WALL_MS], "report.wall_ms", 0, UINT64_MAX,
+    ||  s_uint (self, slots[R_WALL_MS], "report.wall_ms", 0, PROTO_DURATION_MS_MAX,
                 &msg->report_wall_ms) != 0)
         return -1;
     msg->report_batch = (uint32_t) batch;
@@ -497,6 +503,13 @@ s_decode_next (s_decoder_t *self)
     ||  s_uint (self, slots[R_LEASE], "report.lease", 1, PROTO_REQ_MAX, &msg->report_lease) != 0
     ||  s_opt_bool (self, slots[R_RETURNED], "report.returned", &msg->report_returned) != 0)
         return -1;
+    //  A time beyond any real batch would poison the history it enters.
+    for (size_t i = 0; i < msg->report_time_count; i++)
+        if (msg->report_times_ms[i] > PROTO_DURATION_MS_MAX)
+            return s_fail (self, PROTO_ERR_BAD_REQUEST, "report.times_ms",
+                           "report.times_ms[%zu] is %" PRIu64 " ms, more than the %" PRIu64
+                           " ms (30 days) allowed", i, msg->report_times_ms[i],
+                           (uint64_t) PROTO_DURATION_MS_MAX);
     msg->has_report = true;
     return 0;
 }
@@ -550,13 +563,13 @@ s_decode_reply (s_decoder_t *self)
             ||  s_str (self, S_FIELD (K_KIND), 1, 16, S_IDENT, &kind) != 0)
                 return -1;
             int found = -1;
-            for (int k = PROTO_KIND_QUEUE; k <= PROTO_KIND_RETRY; k++)
+            for (int k = PROTO_KIND_QUEUE; k <= PROTO_KIND_LAST; k++)
                 if (strcmp (kind, proto_kind_name ((proto_kind_t) k)) == 0)
                     found = k;
             free (kind);
             if (found < 0)
                 return s_fail (self, PROTO_ERR_BAD_REQUEST, "kind",
-                               "kind must be queue, replay or retry");
+                               "kind must be queue, replay, retry or regular");
             msg->kind = (proto_kind_t) found;
             return 0;
         }

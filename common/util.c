@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,30 @@ char *
 util_strdup (const char *text)
 {
     return util_strndup (text, strlen (text));
+}
+
+char *
+util_vformat (const char *fmt, va_list args)
+{
+    va_list again;
+    va_copy (again, args);
+    int size = vsnprintf (NULL, 0, fmt, args);
+    if (size < 0)
+        abort ();       //  only a bad format can do that
+    char *text = util_malloc ((size_t) size + 1);
+    vsnprintf (text, (size_t) size + 1, fmt, again);
+    va_end (again);
+    return text;
+}
+
+char *
+util_format (const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    char *text = util_vformat (fmt, args);
+    va_end (args);
+    return text;
 }
 
 char *

@@ -3,6 +3,7 @@
 #ifndef SATCHEL_UTIL_H
 #define SATCHEL_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,11 @@ int util_parse_seconds_ms (const char *text, int64_t min_ms, int64_t max_ms, int
 //  strdup that aborts on out-of-memory (memory exhaustion is not an error
 //  path we can recover from in either program).
 char *util_strdup (const char *text);
+
+//  A malloc'd string formatted as by printf (vprintf). Aborts on
+//  out-of-memory.
+char *util_format (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+char *util_vformat (const char *fmt, va_list args) __attribute__ ((format (printf, 1, 0)));
 
 //  Copy size bytes and NUL-terminate. Aborts on out-of-memory.
 char *util_strndup (const char *data, size_t size);

@@ -40,6 +40,7 @@ s_build_free (build_t **self_p)
     free (self->queue);
     free (self->queue_ms);
     free (self->guessed);
+    free (self->split_node);
     free (self->holder_node);
     free (self->holder_seq);
     free (self->last_ok);
@@ -137,6 +138,7 @@ s_build_alloc (const store_build_t *row, const char *suite)
     build->key = util_strdup (row->build_key);
     build->digest = util_strdup (row->digest);
     build->mode = util_strdup (row->mode);
+    build->regular = strcmp (row->mode, "regular") == 0;
     build->node_total = row->node_total;
     build->nodes = util_calloc (row->node_total, sizeof (build_node_t));
     build->finished = row->finished_ms != 0;
@@ -172,6 +174,24 @@ s_inc16 (uint16_t *value)
 {
     if (*value < UINT16_MAX)
         (*value)++;
+}
+
+//  A batch of a unit's first runs: from the queue, or a regular list.
+static bool
+s_first_runs (int kind)
+{
+    return kind == PROTO_KIND_QUEUE || kind == PROTO_KIND_REGULAR;
+}
+
+//  The predicted time of a batch's units.
+static double
+s_batch_predicted (const build_t *build, const uint32_t *units, size_t count)
+{
+    double sum = 0;
+    for (size_t i = 0; i < count; i++)
+        if (units[i] < build->unit_count)
+            sum += build->predicted_ms[units[i]];
+    return sum;
 }
 
 //  Count one completed run of a unit on a node.
@@ -248,7 +268,7 @@ s_count_reported (build_t *build)
         for (size_t u = 0; u < batch->unit_count; u++)
             if (batch->unit_idx[u] < build->unit_count)
                 s_count_run (build, batch->unit_idx[u], reported[r].node_index,
-                             batch->exit_code == 0, batch->kind == PROTO_KIND_QUEUE);
+                             batch->exit_code == 0, s_first_runs (batch->kind));
     }
     free (reported);
 }
@@ -257,8 +277,10 @@ s_count_reported (build_t *build)
 //  again what was only in memory: units in batches reported by their
 //  holders are done, units in running or planned batches held, each unit's
 //  results counted in report order, failed units due for another run put
-//  in the retry list, the rest queued in queue order. Running batches get
-//  a fresh lease period from now: their agents are reconnecting.
+//  in the retry list, units of a regular split whose node was not given
+//  its list yet reserved for it, the rest queued in queue order. Running
+//  batches get a fresh lease period from now: their agents are
+//  reconnecting.
 static int
 s_load (builds_t *self, int64_t build_id, build_t **result)
 {
@@ -272,7 +294,7 @@ s_load (builds_t *self, int64_t build_id, build_t **result)
     rc = -1;
     build = s_build_alloc (&row, row.suite);
     if (store_units_load (self->store, build_id, &build->names, &build->predicted_ms,
-                          &build->unit_count) != 0)
+                          &build->unit_count, &build->split_node) != 0)
         goto cleanup;
     if (store_batches_load (self->store, build_id, &batches, &batch_count) != 0)
         goto cleanup;
@@ -299,8 +321,11 @@ s_load (builds_t *self, int64_t build_id, build_t **result)
         batch->handed_mono_ms = now;
         batch->unit_count = stored->unit_count;
         batch->unit_idx = stored->unit_idx;
+        batch->predicted_ms = s_batch_predicted (build, batch->unit_idx, batch->unit_count);
         stored->unit_idx = NULL;
         stored->unit_count = 0;
+        if (batch->kind == PROTO_KIND_REGULAR)
+            build->nodes[stored->node_index].listed = true;
         if (batch->lease >= build->next_lease)
             build->next_lease = batch->lease + 1;
         if (batch->kind == PROTO_KIND_RETRY && s_live (batch->state))
@@ -325,6 +350,10 @@ s_load (builds_t *self, int64_t build_id, build_t **result)
     }
     s_count_reported (build);
     for (size_t i = 0; i < build->unit_count; i++) {
+        uint32_t split = build->regular ? build->split_node[i] : STORE_NO_NODE;
+        if (build->state[i] == UNIT_QUEUED && split < build->node_total
+        &&  !build->nodes[split].listed)
+            build->state[i] = UNIT_RESERVED;
         if (build->state[i] == UNIT_QUEUED) {
             build->queue_ms[build->queue_len] = build->predicted_ms[i];
             build->queue[build->queue_len++] = (uint32_t) i;
@@ -391,24 +420,24 @@ builds_find (builds_t *self, int64_t suite_id, const char *key, build_t **build)
 }
 
 int
-builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *key,
-               uint32_t node_total, const char *mode, const char *commit,
-               const char *branch, const char *digest, bool fail_fast, char **names,
-               const double *predicted, const uint8_t *guessed, size_t count,
-               build_t **result)
+builds_create (builds_t *self, const builds_new_t *spec, char **names,
+               const double *predicted, const uint8_t *guessed,
+               const uint32_t *split_node, size_t count, build_t **result)
 {
     store_build_t row = {
-        .suite_id = suite_id, .build_key = (char *) key, .node_total = node_total,
-        .mode = (char *) mode, .commit = (char *) commit, .branch = (char *) branch,
-        .digest = (char *) digest, .unit_count = (uint32_t) count,
-        .created_ms = util_wall_ms (), .finished_ms = 0, .fail_fast = fail_fast
+        .suite_id = spec->suite_id, .build_key = (char *) spec->key,
+        .node_total = spec->node_total, .mode = (char *) spec->mode,
+        .commit = (char *) spec->commit, .branch = (char *) spec->branch,
+        .digest = (char *) spec->digest, .unit_count = (uint32_t) count,
+        .created_ms = util_wall_ms (), .finished_ms = 0, .fail_fast = spec->fail_fast
     };
     if (store_build_insert (self->store, &row) != 0)
         return -1;
-    build_t *build = s_build_alloc (&row, suite);
+    build_t *build = s_build_alloc (&row, spec->suite);
     build->unit_count = count;
     build->names = util_calloc (count, sizeof (char *));
     build->predicted_ms = util_calloc (count, sizeof (double));
+    build->split_node = util_malloc ((count ? count : 1) * sizeof (uint32_t));
     s_alloc_units (build);
     for (size_t i = 0; i < count; i++) {
         if (guessed[i]) {
@@ -417,13 +446,20 @@ builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *
         }
         build->names[i] = util_strdup (names[i]);
         build->predicted_ms[i] = predicted[i];
-        build->queue[i] = (uint32_t) i;
-        build->queue_ms[i] = predicted[i];
+        //  A unit without a node (none in a build that requests.c makes)
+        //  is queued, as a reload from the store would have it.
+        build->split_node[i] = build->regular && split_node ? split_node[i] : STORE_NO_NODE;
+        if (build->split_node[i] < build->node_total) {
+            build->state[i] = UNIT_RESERVED;
+            continue;
+        }
+        build->queue[build->queue_len] = (uint32_t) i;
+        build->queue_ms[build->queue_len++] = predicted[i];
         build->remaining_ms += predicted[i];
     }
-    build->queue_len = count;
     if (store_units_insert (self->store, build->id, (const char *const *) build->names,
-                            build->predicted_ms, count) != 0) {
+                            build->predicted_ms, count,
+                            build->split_node) != 0) {
         s_build_free (&build);
         return -1;
     }
@@ -543,6 +579,7 @@ builds_batch_append (builds_t *self, build_t *build, attempt_t *attempt,
     batch->unit_count = count;
     batch->unit_idx = util_malloc ((count ? count : 1) * sizeof (uint32_t));
     memcpy (batch->unit_idx, units, count * sizeof (uint32_t));
+    batch->predicted_ms = s_batch_predicted (build, units, count);
     for (size_t i = 0; i < count; i++) {
         uint32_t idx = units[i];
         if (build->state[idx] == UNIT_DONE)
@@ -579,6 +616,36 @@ builds_batch_from_queue (builds_t *self, build_t *build, attempt_t *attempt, siz
     if (build->queue_head == build->queue_len || build->remaining_ms < 0)
         build->remaining_ms = 0;
     return 0;
+}
+
+int
+builds_batch_from_list (builds_t *self, build_t *build, attempt_t *attempt,
+                        build_batch_t **result)
+{
+    *result = NULL;
+    build_node_t *node = &build->nodes[attempt->node_index];
+    if (!build->regular || node->listed)
+        return 0;
+    uint32_t *units = util_malloc ((build->unit_count ? build->unit_count : 1)
+                                   * sizeof (uint32_t));
+    size_t count = 0;
+    for (size_t i = 0; i < build->unit_count; i++)
+        if (build->split_node[i] == attempt->node_index && build->state[i] == UNIT_RESERVED)
+            units[count++] = (uint32_t) i;
+    int rc = 0;
+    if (count > 0) {
+        store_batch_meta_t meta = {
+            .state = STORE_BATCH_RUNNING, .lease = build->next_lease, .kind = PROTO_KIND_REGULAR
+        };
+        rc = builds_batch_append (self, build, attempt, units, count, &meta, result);
+        if (rc == 0) {
+            build->next_lease++;
+            node = &build->nodes[attempt->node_index];
+            node->listed = true;
+        }
+    }
+    free (units);
+    return rc;
 }
 
 void
@@ -705,7 +772,7 @@ builds_batch_report (builds_t *self, build_t *build, uint32_t node_index, build_
     int newly = 0;
     for (size_t i = 0; i < batch->unit_count; i++) {
         uint32_t idx = batch->unit_idx[i];
-        s_count_run (build, idx, node_index, exit_code == 0, batch->kind == PROTO_KIND_QUEUE);
+        s_count_run (build, idx, node_index, exit_code == 0, s_first_runs (batch->kind));
         if (holder && build->state[idx] != UNIT_DONE) {
             build->state[idx] = UNIT_DONE;
             newly++;

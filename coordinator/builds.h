@@ -17,7 +17,8 @@
 typedef enum {
     UNIT_QUEUED = 0,     //  waiting in the queue (or, done and failed, in the retry list)
     UNIT_ASSIGNED = 1,   //  held by a running or planned batch (holder_*)
-    UNIT_DONE = 2        //  ran to completion at least once
+    UNIT_DONE = 2,       //  ran to completion at least once
+    UNIT_RESERVED = 3    //  regular mode: kept for its node's list, not handed out yet
 } unit_state_t;
 
 //  One batch of a node.
@@ -37,6 +38,7 @@ typedef struct {
     int64_t created_ms;      //  wall clock of the assignment
     int64_t reported_ms;     //  wall clock of the report, 0 if none
     int64_t handed_mono_ms;  //  monotonic start of its lease (or of the load)
+    double predicted_ms;     //  predicted time of its units
 } build_batch_t;
 
 //  One node of a build.
@@ -45,6 +47,7 @@ typedef struct {
     size_t batch_count;      //  number of batches
     size_t batch_alloc;      //  allocated slots
     size_t live_from;        //  no batch before this index is running or planned
+    bool listed;             //  regular mode: the node was given its list
 } build_node_t;
 
 //  A failed unit waiting to run again on another node.
@@ -66,7 +69,9 @@ typedef struct {
     char *suite;             //  suite name (owned)
     char *key;               //  build id from CI (owned)
     char *digest;            //  digest of the unit list (owned)
-    char *mode;              //  "queue" (owned)
+    char *mode;              //  "queue" or "regular" (owned)
+    bool regular;            //  mode is "regular"
+    uint32_t *split_node;    //  per unit: its node in a regular split, else STORE_NO_NODE (owned)
     uint32_t node_total;     //  nodes in the build
     size_t unit_count;       //  units in the build
     char **names;            //  unit names in queue order (owned)
@@ -140,15 +145,29 @@ void builds_destroy (builds_t **self_p);
 //  store. Returns 0 and *build, 1 if no such build, -1 on a store error.
 int builds_find (builds_t *self, int64_t suite_id, const char *key, build_t **build);
 
+//  What a new build is.
+typedef struct {
+    int64_t suite_id;        //  suites.id
+    const char *suite;       //  suite name
+    const char *key;         //  build key (the CI build id, or a fixed-split name)
+    uint32_t node_total;     //  nodes in the build
+    const char *mode;        //  "queue" or "regular"
+    const char *commit;      //  may be ""
+    const char *branch;      //  may be ""
+    const char *digest;      //  digest of the unit list
+    bool fail_fast;          //  the first failure stops the build
+} builds_new_t;
+
 //  Create a build in memory and in the store (inside the caller's
-//  transaction). names are sorted unique unit names; predicted their
-//  estimates (no unseen left). Units are stored in queue order, longest
-//  first. Returns 0 and *build, or -1 on a store error.
-int builds_create (builds_t *self, int64_t suite_id, const char *suite, const char *key,
-                   uint32_t node_total, const char *mode, const char *commit,
-                   const char *branch, const char *digest, bool fail_fast, char **names,
-                   const double *predicted, const uint8_t *guessed, size_t count,
-                   build_t **build);
+//  transaction). names are the unit names in queue order (for a regular
+//  build, each node's list is its units in this order); predicted their
+//  estimates (no unseen left), guessed which are guesses. split_node is
+//  NULL for a queue build (every unit queued), else each unit's node in
+//  the regular split (every unit reserved for its node's list). Returns 0
+//  and *build, or -1 on a store error.
+int builds_create (builds_t *self, const builds_new_t *spec, char **names,
+                   const double *predicted, const uint8_t *guessed,
+                   const uint32_t *split_node, size_t count, build_t **build);
 
 //  Learn from a reported unit: if its prediction was a guess, its measured
 //  time joins the mean of the guessed units done so far. Once 3 have been
@@ -184,6 +203,12 @@ int builds_batch_append (builds_t *self, build_t *build, attempt_t *attempt,
 //  attempt's node, with a fresh lease. Returns 0 and *batch, or -1.
 int builds_batch_from_queue (builds_t *self, build_t *build, attempt_t *attempt, size_t count,
                              build_batch_t **batch);
+
+//  Regular mode: give the attempt's node its list, the units reserved for
+//  it in queue order, as one running batch of kind regular. Returns 0 with
+//  *batch (NULL if the node's list is empty or was given already), or -1.
+int builds_batch_from_list (builds_t *self, build_t *build, attempt_t *attempt,
+                            build_batch_t **batch);
 
 //  Put units back at the front of the queue, in the order given (they go
 //  first); each must be in no batch's hands any more.

@@ -104,8 +104,11 @@ leases_expire (builds_t *builds, build_t *build, const leases_config_t *config, 
             const char *why = NULL;
             if (now_ms - heard > config->lease_ms)
                 why = "silent";
+            //  In double: a history of absurd times must not overflow the
+            //  ceiling into the past.
             else if (batch->state == STORE_BATCH_RUNNING
-                 &&  now_ms - batch->handed_mono_ms > config->lease_max_ms)
+                 &&  (double) (now_ms - batch->handed_mono_ms)
+                     > (double) config->lease_max_ms + 2.0 * batch->predicted_ms)
                 why = "ceiling";
             if (!why)
                 continue;

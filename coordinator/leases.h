@@ -4,7 +4,9 @@
     number fences late reports: see requests.c). A lease lasts while its
     attempt keeps talking: each request of the attempt (next, heartbeat)
     renews all of its batches, up to a ceiling counted from when the batch
-    was handed out, so a hung test cannot hold its batch forever. A lease
+    was handed out (--lease-max plus twice the batch's predicted time, so a
+    regular-mode list of hours is not cut short), so a hung test cannot
+    hold its batch forever. A lease
     that lapses sends the units its batch still holds back to the front of
     the queue for the other nodes.
 
@@ -20,7 +22,8 @@
 
 typedef struct {
     int64_t lease_ms;        //  silence after which a batch is taken back
-    int64_t lease_max_ms;    //  a running batch is taken back this long after it was handed out
+    int64_t lease_max_ms;    //  a running batch is taken back this long, plus twice its
+                             //  predicted time, after it was handed out
 } leases_config_t;
 
 //  The attempt was heard from now.

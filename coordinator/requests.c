@@ -117,35 +117,122 @@ s_repeat (requests_t *self, const attempt_t *attempt, const proto_msg_t *req,
     return 1;
 }
 
-//  Put the build's units in queue order with their estimates.
-static int
-s_plan (requests_t *self, int64_t suite_id, char **names, size_t count,
-        char ***ordered_names, double **ordered_ms, uint8_t **ordered_guessed)
+//  A new build's units in queue order, with their estimates and, for a
+//  regular build, each unit's node in the split.
+typedef struct {
+    char **names;            //  borrowed from the request
+    double *ms;              //  predicted time
+    uint8_t *guessed;        //  1 if the prediction is a guess
+    uint32_t *split_node;    //  regular build: node of each unit; else NULL
+    size_t count;            //  units
+} s_plan_t;
+
+static void
+s_plan_free (s_plan_t *plan)
 {
+    free (plan->names);
+    free (plan->ms);
+    free (plan->guessed);
+    free (plan->split_node);
+    memset (plan, 0, sizeof *plan);
+}
+
+static int
+s_compare_name (const void *key, const void *item)
+{
+    return strcmp ((const char *) key, *(char *const *) item);
+}
+
+//  Take the split of the earliest regular build of the same suite, commit,
+//  branch, node total and test list: its units in its order, each on its
+//  node. names are the request's (sorted); order_out gets indices into
+//  them. Returns 0 if reused, 1 if there is none to reuse, -1.
+static int
+s_split_reuse (requests_t *self, int64_t suite_id, const proto_msg_t *req, uint32_t *order_out,
+               uint32_t *node_out, int64_t *from_build)
+{
+    int rc = store_split_find (self->store, suite_id, req->commit, req->branch,
+                               req->node_total, req->digest, 0, from_build);
+    if (rc != 0)
+        return rc;
+    char **names = NULL;
+    double *ms = NULL;
+    uint32_t *split = NULL;
+    size_t count = 0;
+    if (store_units_load (self->store, *from_build, &names, &ms, &count, &split) != 0)
+        return -1;
+    rc = count == req->unit_count ? 0 : 1;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char **found = bsearch (names[i], req->units, req->unit_count, sizeof (char *),
+                                s_compare_name);
+        if (!found || split[i] >= req->node_total)
+            rc = 1;     //  the same digest, yet not the same list: compute afresh
+        else {
+            order_out[i] = (uint32_t) (found - req->units);
+            node_out[i] = split[i];
+        }
+    }
+    if (rc == 1)
+        log_warn ("split_not_reused suite=%s from_build_id=%lld why=\"units differ\"",
+                  log_quote (req->suite), (long long) *from_build);
+    for (size_t i = 0; i < count; i++)
+        free (names[i]);
+    free (names);
+    free (ms);
+    free (split);
+    return rc;
+}
+
+//  Put the build's units in queue order with their estimates: longest
+//  first. A regular build also gets its split: reused (reuse_split, the
+//  default) or computed by LPT from the latest history.
+static int
+s_plan (requests_t *self, int64_t suite_id, const proto_msg_t *req, s_plan_t *plan)
+{
+    size_t count = req->unit_count;
     double *estimates = util_malloc (count * sizeof (double));
     uint32_t *order = util_malloc (count * sizeof (uint32_t));
+    uint8_t *unseen = util_malloc (count);
+    bool regular = strcmp (req->mode, "regular") == 0;
+    memset (plan, 0, sizeof *plan);
     int rc = -1;
-    if (store_estimates (self->store, suite_id, (const char *const *) names, count,
+    if (store_estimates (self->store, suite_id, (const char *const *) req->units, count,
                          estimates) != 0)
         goto cleanup;
-    uint8_t *unseen = util_malloc (count);
     for (size_t i = 0; i < count; i++)
         unseen[i] = estimates[i] < 0;
     sched_fill_unseen (estimates, count, self->config.policy.default_ms);
-    sched_order ((const char *const *) names, estimates, count, order);
-    *ordered_names = util_malloc (count * sizeof (char *));
-    *ordered_ms = util_malloc (count * sizeof (double));
-    *ordered_guessed = util_malloc (count);
+    if (regular)
+        plan->split_node = util_malloc (count * sizeof (uint32_t));
+    int64_t from_build = 0;
+    int reused = regular && !req->fresh_split
+               ? s_split_reuse (self, suite_id, req, order, plan->split_node, &from_build) : 1;
+    if (reused < 0)
+        goto cleanup;
+    if (reused == 1)
+        sched_order ((const char *const *) req->units, estimates, count, order);
+    plan->names = util_malloc (count * sizeof (char *));
+    plan->ms = util_malloc (count * sizeof (double));
+    plan->guessed = util_malloc (count);
+    plan->count = count;
     for (size_t i = 0; i < count; i++) {
-        (*ordered_names)[i] = names[order[i]];    //  borrowed from the request
-        (*ordered_ms)[i] = estimates[order[i]];
-        (*ordered_guessed)[i] = unseen[order[i]];
+        plan->names[i] = req->units[order[i]];
+        plan->ms[i] = estimates[order[i]];
+        plan->guessed[i] = unseen[order[i]];
     }
-    free (unseen);
+    if (regular && reused == 1)
+        sched_split_lpt (plan->ms, count, req->node_total, plan->split_node);
+    if (regular)
+        log_info ("regular_split suite=%s nodes=%u units=%zu split=%s from_build_id=%lld",
+                  log_quote (req->suite), req->node_total, count,
+                  reused == 0 ? "reused" : "computed", reused == 0 ? (long long) from_build : 0LL);
     rc = 0;
 cleanup:
+    if (rc != 0)
+        s_plan_free (plan);
     free (estimates);
     free (order);
+    free (unseen);
     return rc;
 }
 
@@ -254,9 +341,6 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
 {
     attempt_t *attempt = NULL;
     build_t *build = NULL;
-    char **ordered = NULL;
-    double *ordered_ms = NULL;
-    uint8_t *ordered_guessed = NULL;
     int64_t suite_id = 0;
     bool created = false;
     uint32_t replay = 0;
@@ -291,23 +375,24 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
         if (rc < 0)
             return -1;
         if (rc == 1) {
-            if (s_plan (self, suite_id, req->units, req->unit_count, &ordered, &ordered_ms,
-                        &ordered_guessed) != 0)
+            s_plan_t plan;
+            if (s_plan (self, suite_id, req, &plan) != 0)
                 return -1;
-            rc = builds_create (self->builds, suite_id, req->suite, key, req->node_total,
-                                req->mode, req->commit, req->branch, req->digest,
-                                req->fail_fast, ordered, ordered_ms, ordered_guessed,
-                                req->unit_count, &build);
-            free (ordered);
-            free (ordered_ms);
-            free (ordered_guessed);
+            builds_new_t spec = {
+                .suite_id = suite_id, .suite = req->suite, .key = key,
+                .node_total = req->node_total, .mode = req->mode, .commit = req->commit,
+                .branch = req->branch, .digest = req->digest, .fail_fast = req->fail_fast
+            };
+            rc = builds_create (self->builds, &spec, plan.names, plan.ms, plan.guessed,
+                                plan.split_node, plan.count, &build);
+            s_plan_free (&plan);
             if (rc != 0)
                 return -1;
             created = true;
-            log_info ("build_started suite=%s build=%s ci_build=%s nodes=%u units=%zu commit=%s "
-                      "branch=%s fail_fast=%s", log_quote (req->suite), log_quote (key),
-                      log_quote (req->build), req->node_total, req->unit_count,
-                      log_quote (req->commit), log_quote (req->branch),
+            log_info ("build_started suite=%s build=%s ci_build=%s mode=%s nodes=%u units=%zu "
+                      "commit=%s branch=%s fail_fast=%s", log_quote (req->suite),
+                      log_quote (key), log_quote (req->build), req->mode, req->node_total,
+                      req->unit_count, log_quote (req->commit), log_quote (req->branch),
                       req->fail_fast ? "yes" : "no");
         }
     }
@@ -335,8 +420,10 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
         return 0;
     }
     if (!attempt) {
+        //  A regular-mode node never waits: its list is its share.
         if (builds_attempt_add (self->builds, build, req->node_index, req->attempt,
-                                req->only_failed, req->no_wait, &attempt) != 0)
+                                req->only_failed, req->no_wait || build->regular,
+                                &attempt) != 0)
             return -1;
         if (s_plan_replay (self, build, attempt, &replay) != 0)
             return -1;
@@ -582,9 +669,10 @@ s_wait_ms (requests_t *self, const build_t *build, int64_t now)
     return wait;
 }
 
-//  What the attempt gets now: its planned replays first, then failed units
-//  of other nodes, then the queue; with nothing to hand out, wait while
-//  some unit may still come back, else done. Returns 0 or -1.
+//  What the attempt gets now: its planned replays first, then (regular
+//  mode) its list, then failed units of other nodes, then the queue (in
+//  regular mode: units whose node lost them); with nothing to hand out,
+//  wait while some unit may still come back, else done. Returns 0 or -1.
 static int
 s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out)
 {
@@ -608,6 +696,15 @@ s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out
                                     builds_lease_next (build)) != 0)
             return -1;
         batch->handed_mono_ms = now;
+        *out = s_batch_reply (self, build, batch);
+        return 0;
+    }
+    if (builds_batch_from_list (self->builds, build, attempt, &batch) != 0)
+        return -1;
+    if (batch) {
+        log_info ("list_given suite=%s build=%s node=%u batch=%u units=%zu predicted_ms=%.0f",
+                  log_quote (build->suite), log_quote (build->key), attempt->node_index,
+                  batch->seq, batch->unit_count, batch->predicted_ms);
         *out = s_batch_reply (self, build, batch);
         return 0;
     }

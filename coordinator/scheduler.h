@@ -47,6 +47,17 @@ void sched_order (const char *const *names, const double *predicted,
 size_t sched_batch_take (const double *queue_ms, size_t remaining, double remaining_ms,
                          uint32_t nodes, const sched_policy_t *policy);
 
+//  Regular mode's static split: longest-processing-time-first. predicted
+//  holds the units' times in the order sched_order gives (longest first,
+//  equal times by name); each unit in turn goes to the node with the least
+//  predicted load so far, the lowest-numbered node among equals. Writes
+//  each unit's node to node_out. A pure function of its input, so every
+//  daemon computes the same split; at most 4/3 of the best split's makespan
+//  (Graham's bound). Nodes left without units are possible when there are
+//  fewer units than nodes.
+void sched_split_lpt (const double *predicted, size_t count, uint32_t nodes,
+                      uint32_t *node_out);
+
 //  Lower bound of any split: max (sum / nodes, longest).
 double sched_lower_bound (const double *times, size_t count, uint32_t nodes);
 

@@ -454,7 +454,7 @@ store_build_insert (store_t *self, store_build_t *row)
 
 int
 store_units_insert (store_t *self, int64_t build_id, const char *const *names,
-                    const double *predicted_ms, size_t count)
+                    const double *predicted_ms, size_t count, const uint32_t *split_node)
 {
     assert (count == 0 || (names && predicted_ms));
     bool owned;
@@ -465,9 +465,11 @@ store_units_insert (store_t *self, int64_t build_id, const char *const *names,
     int bind = sqlite3_bind_int64 (stmt, 1, build_id);    //  kept across the loop
     for (size_t i = 0; i < count && result == 0; i++) {
         assert (names[i]);
+        int64_t node = split_node && split_node[i] != STORE_NO_NODE ? (int64_t) split_node[i] : -1;
         int rc = s_step (self, stmt, bind | sqlite3_bind_int64 (stmt, 2, (int64_t) i)
                                           | s_bind_text (stmt, 3, names[i])
-                                          | sqlite3_bind_double (stmt, 4, predicted_ms[i]),
+                                          | sqlite3_bind_double (stmt, 4, predicted_ms[i])
+                                          | sqlite3_bind_int64 (stmt, 5, node),
                          "units_insert");
         if (rc != SQLITE_DONE)
             result = -1;
@@ -479,12 +481,13 @@ store_units_insert (store_t *self, int64_t build_id, const char *const *names,
 
 int
 store_units_load (store_t *self, int64_t build_id, char ***names_out,
-                  double **predicted_out, size_t *count_out)
+                  double **predicted_out, size_t *count_out, uint32_t **split_out)
 {
     assert (names_out && predicted_out && count_out);
     sqlite3_stmt *stmt = self->stmt[STMT_UNITS_LOAD];
     char **names = NULL;
     double *predicted = NULL;
+    uint32_t *split = NULL;
     size_t count = 0, capacity = 0;
     int rc = s_step (self, stmt, sqlite3_bind_int64 (stmt, 1, build_id), "units_load");
     while (rc == SQLITE_ROW) {
@@ -499,9 +502,12 @@ store_units_load (store_t *self, int64_t build_id, char ***names_out,
             capacity = capacity ? capacity * 2 : 64;
             names = util_realloc (names, capacity * sizeof *names);
             predicted = util_realloc (predicted, capacity * sizeof *predicted);
+            split = util_realloc (split, capacity * sizeof *split);
         }
         names[count] = s_column_text (stmt, 1);
         predicted[count] = sqlite3_column_double (stmt, 2);
+        int64_t node = sqlite3_column_int64 (stmt, 3);
+        split[count] = node >= 0 && node < UINT32_MAX ? (uint32_t) node : STORE_NO_NODE;
         count++;
         rc = s_step (self, stmt, SQLITE_OK, "units_load");
     }
@@ -511,14 +517,37 @@ store_units_load (store_t *self, int64_t build_id, char ***names_out,
             free (names[i]);
         free (names);
         free (predicted);
+        free (split);
         names = NULL;
         predicted = NULL;
+        split = NULL;
         count = 0;
     }
     *names_out = names;
     *predicted_out = predicted;
     *count_out = count;
+    if (split_out)
+        *split_out = split;
+    else
+        free (split);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_split_find (store_t *self, int64_t suite_id, const char *commit, const char *branch,
+                  uint32_t node_total, const char *digest, int64_t except_build_id,
+                  int64_t *build_id)
+{
+    sqlite3_stmt *stmt = self->stmt[STMT_SPLIT_FIND];
+    int bind = sqlite3_bind_int64 (stmt, 1, suite_id) | s_bind_text (stmt, 2, commit)
+             | sqlite3_bind_int64 (stmt, 3, node_total) | s_bind_text (stmt, 4, branch)
+             | s_bind_text (stmt, 5, digest) | sqlite3_bind_int64 (stmt, 6, except_build_id);
+    int rc = s_step (self, stmt, bind, "split_find");
+    int result = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+    if (result == 0)
+        *build_id = sqlite3_column_int64 (stmt, 0);
+    s_release (stmt);
+    return result;
 }
 
 int

@@ -12,7 +12,8 @@
       suites    (id, name)                              one per suite
       builds    (id, suite_id, build_key, node_total, mode, commit, branch,
                  digest, unit_count, created_ms, finished_ms, fail_fast, result)
-      units     (build_id, idx, name, predicted_ms)     a build's list in queue order
+      units     (build_id, idx, name, predicted_ms, split_node)
+                                                        a build's list in queue order
       attempts  (id, build_id, node_index, attempt, started_ms, last_req, last_reply,
                  only_failed, no_wait, stopped)
       batches   (id, build_id, node_index, seq, attempt_id, created_ms,
@@ -34,7 +35,7 @@
 
 typedef struct _store_t store_t;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 //  Process-wide SQLite settings; call once, before the first store_open.
 //  Turns SQLite's memory statistics off: they take a global mutex on every
@@ -102,14 +103,28 @@ int store_build_get (store_t *self, int64_t build_id, store_build_t *row);
 //  Insert a build; row->id is set. Strings are copied by SQLite.
 int store_build_insert (store_t *self, store_build_t *row);
 
-//  Insert a build's units in queue order: idx 0..count-1.
+//  No node: a unit of a queue build.
+#define STORE_NO_NODE UINT32_MAX
+
+//  Insert a build's units in queue order: idx 0..count-1. split_node, if
+//  not NULL, is each unit's node in a regular build's split.
 int store_units_insert (store_t *self, int64_t build_id, const char *const *names,
-                        const double *predicted_ms, size_t count);
+                        const double *predicted_ms, size_t count,
+                        const uint32_t *split_node);
 
 //  Load a build's units in idx order. *names_out (count strings, each
-//  owned, array owned) and *predicted_out (owned) are malloc'd.
+//  owned, array owned), *predicted_out (owned) and, unless split_out is
+//  NULL, *split_out (owned: each unit's split node or STORE_NO_NODE) are
+//  malloc'd.
 int store_units_load (store_t *self, int64_t build_id, char ***names_out,
-                      double **predicted_out, size_t *count_out);
+                      double **predicted_out, size_t *count_out, uint32_t **split_out);
+
+//  The earliest regular build of the suite, other than except_build_id,
+//  with the same commit, branch, node total and test list digest: the one
+//  whose split a new build reuses. Returns 0 and *build_id, 1 if none, -1.
+int store_split_find (store_t *self, int64_t suite_id, const char *commit,
+                      const char *branch, uint32_t node_total, const char *digest,
+                      int64_t except_build_id, int64_t *build_id);
 
 //  Mark a build finished at at_ms with its result.
 int store_build_finish (store_t *self, int64_t build_id, int64_t at_ms, const char *result);

@@ -93,8 +93,15 @@ static const char s_schema_v2[] =
     "  idle_ms INTEGER NOT NULL, finish_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (build_id, node_index)) WITHOUT ROWID;";
 
+//  Schema version 3: regular mode. A unit's split_node is its node in the
+//  build's static split (-1 in a queue build); an earlier build of the
+//  same commit is found by the new index when its split is reused.
+static const char s_schema_v3[] =
+    "ALTER TABLE units ADD COLUMN split_node INTEGER NOT NULL DEFAULT -1;"
+    "CREATE INDEX builds_by_commit ON builds (suite_id, \"commit\", node_total);";
+
 //  s_migrations[v] takes a database from user_version v to v + 1.
-static const char *const s_migrations[] = { s_schema_v1, s_schema_v2 };
+static const char *const s_migrations[] = { s_schema_v1, s_schema_v2, s_schema_v3 };
 _Static_assert (sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERSION,
                 "one migration per schema version");
 
@@ -106,7 +113,7 @@ typedef enum {
     STMT_UNIT_INSERT, STMT_UNITS_LOAD,
     STMT_ATTEMPT_INSERT, STMT_ATTEMPT_FIND, STMT_ATTEMPT_SAVE,
     STMT_BATCH_INSERT, STMT_BATCH_UNIT_INSERT, STMT_BATCH_REPORT, STMT_BATCHES_LOAD,
-    STMT_BATCH_STATE, STMT_ATTEMPT_STOP, STMT_NODE_SUMMARY,
+    STMT_BATCH_STATE, STMT_ATTEMPT_STOP, STMT_NODE_SUMMARY, STMT_SPLIT_FIND,
     STMT_COUNT
 } stmt_id_t;
 
@@ -141,9 +148,11 @@ static const char *const s_sql[STMT_COUNT] = {
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [STMT_BUILD_FINISH] = "UPDATE builds SET finished_ms = ?2, result = ?3 WHERE id = ?1",
     [STMT_UNIT_INSERT] =
-        "INSERT INTO units (build_id, idx, name, predicted_ms) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO units (build_id, idx, name, predicted_ms, split_node)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
     [STMT_UNITS_LOAD] =
-        "SELECT idx, name, predicted_ms FROM units WHERE build_id = ?1 ORDER BY idx",
+        "SELECT idx, name, predicted_ms, split_node FROM units WHERE build_id = ?1"
+        " ORDER BY idx",
     [STMT_ATTEMPT_INSERT] =
         "INSERT INTO attempts (build_id, node_index, attempt, started_ms, only_failed, no_wait)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -172,6 +181,10 @@ static const char *const s_sql[STMT_COUNT] = {
     [STMT_NODE_SUMMARY] =
         "INSERT OR REPLACE INTO build_nodes (build_id, node_index, units, busy_ms, idle_ms,"
         " finish_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STMT_SPLIT_FIND] =
+        "SELECT id FROM builds WHERE suite_id = ?1 AND \"commit\" = ?2 AND node_total = ?3"
+        " AND branch = ?4 AND digest = ?5 AND mode = 'regular' AND id != ?6"
+        " ORDER BY id LIMIT 1",
 };
 
 #endif

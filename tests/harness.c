@@ -112,6 +112,18 @@ harness_read_file (const char *path)
     return text;
 }
 
+void
+harness_dump_tail (const char *title, const char *path)
+{
+    char *text = harness_read_file (path);
+    if (!text)
+        return;
+    size_t len = strlen (text);
+    const char *from = len > 6000 ? text + len - 6000 : text;
+    fprintf (stderr, "---- %s (%s)%s\n%s\n", title, path, len > 6000 ? ", tail" : "", from);
+    free (text);
+}
+
 int
 harness_write_file (const char *path, const char *text)
 {
@@ -125,13 +137,40 @@ harness_write_file (const char *path, const char *text)
     return rc;
 }
 
+//  True if the inherited entry must not reach a child: one that an extra
+//  entry sets (the first copy of a name is the one a program sees), a
+//  setting of satchel's own, or a variable by which satchel detects a CI
+//  system, so that tests run the same inside a CI job as outside.
+static bool
+s_env_dropped (const char *entry, const char *const *env)
+{
+    size_t name = strcspn (entry, "=");
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp (entry, env[i], name + 1) == 0)
+            return true;
+    static const char *const prefixes[] = { "SATCHEL_", "KNAPSACK_PRO_" };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp (entry, prefixes[i], strlen (prefixes[i])) == 0)
+            return true;
+    static const char *const markers[] = {
+        "CI", "JENKINS_URL", "GITLAB_CI", "GITHUB_ACTIONS", "BUILDKITE", "CIRCLECI",
+        "TEAMCITY_VERSION", "DRONE", "bamboo_buildKey", "TF_BUILD", "SEMAPHORE", "TRAVIS",
+        "CF_BUILD_ID"
+    };
+    for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++)
+        if (strlen (markers[i]) == name && strncmp (entry, markers[i], name) == 0)
+            return true;
+    return false;
+}
+
 //  harness_spawn, and with group the child leads a process group of its
 //  own (harness_spawn_group).
 static pid_t
 s_spawn (char *const *argv, const char *cwd, const char *const *env,
          const char *out_path, const char *err_path, bool group)
 {
-    //  The child's environment: ours plus the extra entries.
+    //  The child's environment: ours (less what s_env_dropped drops) plus
+    //  the extra entries.
     size_t base = 0, extra = 0;
     while (environ[base])
         base++;
@@ -140,9 +179,12 @@ s_spawn (char *const *argv, const char *cwd, const char *const *env,
     char **envp = calloc (base + extra + 1, sizeof (char *));
     if (!envp)
         abort ();
-    memcpy (envp, environ, base * sizeof (char *));
+    size_t kept = 0;
+    for (size_t i = 0; i < base; i++)
+        if (!s_env_dropped (environ[i], env))
+            envp[kept++] = environ[i];
     if (extra > 0)
-        memcpy (envp + base, env, extra * sizeof (char *));
+        memcpy (envp + kept, env, extra * sizeof (char *));
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);

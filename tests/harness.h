@@ -47,8 +47,11 @@ int harness_daemon_start_fixed (harness_daemon_t *daemon, char *dir, const char 
 int harness_daemon_stop (harness_daemon_t *daemon);
 
 //  Spawn argv with the working folder cwd (NULL: inherit), extra
-//  environment entries "NAME=value" (NULL-terminated, may be NULL), stdout
-//  and stderr to files (NULL: /dev/null). Returns the pid, or -1.
+//  environment entries "NAME=value" (NULL-terminated, may be NULL; they
+//  replace inherited ones of the same name), stdout and stderr to files
+//  (NULL: /dev/null). The child inherits no SATCHEL_* or KNAPSACK_PRO_*
+//  variable and none by which satchel detects a CI system: tests behave
+//  the same inside a CI job. Returns the pid, or -1.
 pid_t harness_spawn (char *const *argv, const char *cwd, const char *const *env,
                      const char *out_path, const char *err_path);
 
@@ -73,6 +76,10 @@ int harness_run (char *const *argv, const char *cwd, const char *const *env,
 
 //  Whole file as a malloc'd NUL-terminated string (NULL if unreadable).
 char *harness_read_file (const char *path);
+
+//  The last 6,000 bytes of a file to stderr under a title, if it can be
+//  read: what a failed test leaves to read.
+void harness_dump_tail (const char *title, const char *path);
 
 //  Write text to path. Returns 0 or -1.
 int harness_write_file (const char *path, const char *text);

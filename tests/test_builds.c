@@ -76,9 +76,12 @@ s_make_build (fixture_t *fx, attempt_t **attempt)
     int64_t suite_id = 0;
     assert_int_equal (store_suite_ensure (fx->store, "s", &suite_id), 0);
     build_t *build = NULL;
-    assert_int_equal (builds_create (fx->builds, suite_id, "s", "b1", 2, "queue", "c", "main",
-                                     "0123456789012345678901234567890123456789", false, names,
-                                     predicted, guessed, 8, &build), 0);
+    builds_new_t spec = {
+        .suite_id = suite_id, .suite = "s", .key = "b1", .node_total = 2, .mode = "queue",
+        .commit = "c", .branch = "main", .digest = "0123456789012345678901234567890123456789"
+    };
+    assert_int_equal (builds_create (fx->builds, &spec, names, predicted, guessed, NULL, 8,
+                                     &build), 0);
     assert_int_equal (builds_attempt_add (fx->builds, build, 0, "att0", false, false, attempt), 0);
     return build;
 }
@@ -756,9 +759,13 @@ test_reload_fail_fast_stopping (void **state)
     int64_t suite_id = 0;
     assert_int_equal (store_suite_ensure (fx->store, "s", &suite_id), 0);
     build_t *build = NULL;
-    assert_int_equal (builds_create (fx->builds, suite_id, "s", "ff", 1, "queue", "c", "main",
-                                     "0123456789012345678901234567890123456789", true, names,
-                                     predicted, guessed, 3, &build), 0);
+    builds_new_t spec = {
+        .suite_id = suite_id, .suite = "s", .key = "ff", .node_total = 1, .mode = "queue",
+        .commit = "c", .branch = "main", .digest = "0123456789012345678901234567890123456789",
+        .fail_fast = true
+    };
+    assert_int_equal (builds_create (fx->builds, &spec, names, predicted, guessed, NULL, 3,
+                                     &build), 0);
     assert_true (build->fail_fast);
     assert_false (build->stopping);
     attempt_t *attempt = s_attempt (fx, build, 0, "att-ff");
@@ -857,6 +864,430 @@ test_lapsed_retry_is_offered_again (void **state)
     assert_int_equal (build->retry[0].unit, unit);
 }
 
+//  ---------------------------------------------------------------------
+//  Regular mode: each node's list, reserved until it is given
+
+//  Eight units on four nodes, split by hand (units in queue order, 8 s
+//  down to 1 s): node 0 gets 0, 5; node 1 gets 1, 4, 7; node 2 gets 2, 3,
+//  6; node 3 gets nothing.
+static const uint32_t s_split[8] = { 0, 1, 2, 2, 1, 0, 2, 1 };
+static const uint32_t s_list0[] = { 0, 5 };
+static const uint32_t s_list1[] = { 1, 4, 7 };
+static const uint32_t s_list2[] = { 2, 3, 6 };
+
+static build_t *
+s_make_regular (fixture_t *fx)
+{
+    char *names[] = { "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7" };
+    double predicted[] = { 8000, 7000, 6000, 5000, 4000, 3000, 2000, 1000 };
+    uint8_t guessed[8] = { 0 };
+    int64_t suite_id = 0;
+    assert_int_equal (store_suite_ensure (fx->store, "s", &suite_id), 0);
+    build_t *build = NULL;
+    builds_new_t spec = {
+        .suite_id = suite_id, .suite = "s", .key = "reg", .node_total = 4, .mode = "regular",
+        .commit = "c", .branch = "main", .digest = "0123456789012345678901234567890123456789"
+    };
+    assert_int_equal (builds_create (fx->builds, &spec, names, predicted, guessed, s_split, 8,
+                                     &build), 0);
+    return build;
+}
+
+//  Drop memory and load the regular build back from the store.
+static build_t *
+s_reload_regular (fixture_t *fx, build_t *build)
+{
+    int64_t suite_id = build->suite_id;
+    builds_forget_all (fx->builds);
+    build_t *loaded = NULL;
+    assert_int_equal (builds_find (fx->builds, suite_id, "reg", &loaded), 0);
+    return loaded;
+}
+
+//  The node's list, which must be there.
+static build_batch_t *
+s_from_list (fixture_t *fx, build_t *build, attempt_t *attempt)
+{
+    build_batch_t *batch = (build_batch_t *) &batch;        //  must be set
+    assert_int_equal (builds_batch_from_list (fx->builds, build, attempt, &batch), 0);
+    assert_non_null (batch);
+    return batch;
+}
+
+//  Nothing (more) for the node from its list.
+static void
+s_no_list (fixture_t *fx, build_t *build, attempt_t *attempt)
+{
+    build_batch_t *batch = (build_batch_t *) &batch;
+    size_t before = build->nodes[attempt->node_index].batch_count;
+    uint64_t lease = build->next_lease;
+    assert_int_equal (builds_batch_from_list (fx->builds, build, attempt, &batch), 0);
+    assert_null (batch);
+    assert_int_equal (build->nodes[attempt->node_index].batch_count, before);
+    assert_int_equal (build->next_lease, lease);
+}
+
+//  A new regular build: every unit reserved for its node, nothing queued,
+//  and the split in the store.
+static void
+test_regular_create_reserves_every_unit (void **state)
+{
+    fixture_t *fx = *state;
+    build_t *build = s_make_regular (fx);
+    assert_true (build->regular);
+    assert_string_equal (build->mode, "regular");
+    assert_int_equal (build->unit_count, 8);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal (build->state[i], UNIT_RESERVED);
+        assert_int_equal (build->split_node[i], s_split[i]);
+    }
+    assert_int_equal (build->queue_head, 0);
+    assert_int_equal (build->queue_len, 0);
+    assert_true (build->remaining_ms == 0);
+    assert_int_equal (build->done_count, 0);
+    for (uint32_t n = 0; n < 4; n++) {
+        assert_false (build->nodes[n].listed);
+        assert_int_equal (build->nodes[n].batch_count, 0);
+    }
+    char **names = NULL;
+    double *predicted = NULL;
+    uint32_t *split = NULL;
+    size_t count = 0;
+    assert_int_equal (store_units_load (fx->store, build->id, &names, &predicted, &count,
+                                        &split), 0);
+    assert_int_equal (count, 8);
+    for (size_t i = 0; i < count; i++) {
+        assert_string_equal (names[i], build->names[i]);
+        assert_int_equal (split[i], s_split[i]);
+        free (names[i]);
+    }
+    free (names);
+    free (predicted);
+    free (split);
+}
+
+//  A node's list is its reserved units in queue order, as one running
+//  batch of kind regular with a fresh lease; it is given once; a node with
+//  an empty list gets nothing.
+static void
+test_regular_list_given_once (void **state)
+{
+    fixture_t *fx = *state;
+    build_t *build = s_make_regular (fx);
+    attempt_t *a1 = s_attempt (fx, build, 1, "reg1");
+    build_batch_t *list = s_from_list (fx, build, a1);
+    assert_int_equal (list->seq, 1);
+    assert_int_equal (list->kind, PROTO_KIND_REGULAR);
+    assert_int_equal (list->state, STORE_BATCH_RUNNING);
+    assert_int_equal (list->lease, 1);
+    assert_int_equal (list->attempt_id, a1->id);
+    assert_int_equal (list->unit_count, 3);
+    assert_memory_equal (list->unit_idx, s_list1, sizeof s_list1);
+    assert_true (list->predicted_ms == 7000 + 4000 + 1000);
+    assert_int_equal (build->next_lease, 2);
+    assert_true (build->nodes[1].listed);
+    for (size_t i = 0; i < 3; i++) {
+        uint32_t idx = s_list1[i];
+        assert_int_equal (build->state[idx], UNIT_ASSIGNED);
+        assert_int_equal (build->holder_node[idx], 1);
+        assert_int_equal (build->holder_seq[idx], 1);
+    }
+    //  The other nodes' units stay reserved; the queue stays empty.
+    for (size_t i = 0; i < 8; i++)
+        if (s_split[i] != 1)
+            assert_int_equal (build->state[i], UNIT_RESERVED);
+    assert_int_equal (build->queue_len, build->queue_head);
+    uint32_t held[8];
+    assert_int_equal (builds_batch_held_units (build, 1, list, held), 3);
+
+    //  Asked again, by the same attempt or a new one of the node: nothing.
+    s_no_list (fx, build, a1);
+    attempt_t *again = s_attempt (fx, build, 1, "reg1-b");
+    s_no_list (fx, build, again);
+
+    //  Node 3's list is empty: nothing, and the node is not marked given.
+    attempt_t *a3 = s_attempt (fx, build, 3, "reg3");
+    s_no_list (fx, build, a3);
+    assert_false (build->nodes[3].listed);
+
+    //  Node 0 and node 2 get theirs, with the next leases.
+    attempt_t *a0 = s_attempt (fx, build, 0, "reg0");
+    attempt_t *a2 = s_attempt (fx, build, 2, "reg2");
+    list = s_from_list (fx, build, a2);
+    assert_memory_equal (list->unit_idx, s_list2, sizeof s_list2);
+    assert_int_equal (list->lease, 2);
+    list = s_from_list (fx, build, a0);
+    assert_memory_equal (list->unit_idx, s_list0, sizeof s_list0);
+    assert_int_equal (list->lease, 3);
+    assert_true (list->predicted_ms == 8000 + 3000);
+    //  Now no unit is reserved: every one is held by exactly its node.
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal (build->state[i], UNIT_ASSIGNED);
+        assert_int_equal (build->holder_node[i], s_split[i]);
+    }
+
+    //  The store has the three lists, as regular running batches.
+    store_batch_t *stored = NULL;
+    size_t count = 0;
+    assert_int_equal (store_batches_load (fx->store, build->id, &stored, &count), 0);
+    assert_int_equal (count, 3);
+    for (size_t b = 0; b < count; b++) {
+        assert_int_equal (stored[b].kind, PROTO_KIND_REGULAR);
+        assert_int_equal (stored[b].state, STORE_BATCH_RUNNING);
+        assert_int_equal (stored[b].seq, 1);
+    }
+    store_batches_free (stored, count);
+}
+
+//  Loaded back from the store: the units of nodes not given their list
+//  yet stay reserved (not queued), a given list's units are held by its
+//  batch, and a node is given its list only once across the reload.
+static void
+test_regular_reload_keeps_reservations (void **state)
+{
+    fixture_t *fx = *state;
+    build_t *build = s_make_regular (fx);
+    attempt_t *a1 = s_attempt (fx, build, 1, "reg1");
+    s_from_list (fx, build, a1);
+
+    //  Reloaded before anything else was given.
+    build = s_reload_regular (fx, build);
+    assert_true (build->regular);
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal (build->split_node[i], s_split[i]);
+    assert_int_equal (build->queue_len - build->queue_head, 0);
+    assert_true (build->remaining_ms == 0);
+    assert_true (build->nodes[1].listed);
+    assert_false (build->nodes[0].listed);
+    assert_false (build->nodes[2].listed);
+    assert_false (build->nodes[3].listed);
+    for (size_t i = 0; i < 8; i++) {
+        if (s_split[i] == 1) {
+            assert_int_equal (build->state[i], UNIT_ASSIGNED);
+            assert_int_equal (build->holder_node[i], 1);
+            assert_int_equal (build->holder_seq[i], 1);
+        }
+        else
+            assert_int_equal (build->state[i], UNIT_RESERVED);
+    }
+    build_batch_t *list = builds_batch_find (build, 1, 1);
+    assert_non_null (list);
+    assert_int_equal (list->kind, PROTO_KIND_REGULAR);
+    assert_true (list->predicted_ms == 7000 + 4000 + 1000);
+    assert_int_equal (build->next_lease, 2);
+
+    //  Node 1 gets nothing more; node 2 its list, as before the reload.
+    assert_int_equal (builds_attempt_find (fx->builds, "reg1", &a1), 0);
+    s_no_list (fx, build, a1);
+    attempt_t *a2 = s_attempt (fx, build, 2, "reg2");
+    list = s_from_list (fx, build, a2);
+    assert_memory_equal (list->unit_idx, s_list2, sizeof s_list2);
+    assert_int_equal (list->lease, 2);
+
+    //  Node 1 reports (passed); reloaded again: its units are done, node
+    //  2's held, node 0's still reserved.
+    list = builds_batch_find (build, 1, 1);
+    assert_int_equal (s_report (fx, build, a1, list, 0), 3);
+    build = s_reload_regular (fx, build);
+    assert_int_equal (build->done_count, 3);
+    for (size_t i = 0; i < 8; i++) {
+        int expected = s_split[i] == 1 ? UNIT_DONE
+                     : s_split[i] == 2 ? UNIT_ASSIGNED : UNIT_RESERVED;
+        assert_int_equal (build->state[i], expected);
+    }
+    assert_true (build->nodes[2].listed);
+    assert_false (build->nodes[0].listed);
+    assert_int_equal (build->queue_len - build->queue_head, 0);
+    attempt_t *a0 = s_attempt (fx, build, 0, "reg0");
+    list = s_from_list (fx, build, a0);
+    assert_memory_equal (list->unit_idx, s_list0, sizeof s_list0);
+    assert_int_equal (list->lease, 3);
+}
+
+//  A list taken back (its lease lapsed) sends the units it held to the
+//  queue for any node, and after a reload they are queued, not reserved
+//  again: the node had its list, whoever takes them runs them.
+static void
+test_regular_released_list_goes_to_the_queue (void **state)
+{
+    fixture_t *fx = *state;
+    build_t *build = s_make_regular (fx);
+    attempt_t *a0 = s_attempt (fx, build, 0, "reg0");
+    attempt_t *a2 = s_attempt (fx, build, 2, "reg2");
+    build_batch_t *list2 = s_from_list (fx, build, a2);
+    //  The holder reports nothing; the whole list lapses.
+    assert_int_equal (s_expire (fx, build, 2, list2), 3);
+    list2 = builds_batch_find (build, 2, 1);
+    assert_int_equal (list2->state, STORE_BATCH_EXPIRED);
+    uint32_t waiting[8];
+    assert_int_equal (s_waiting (build, waiting), 3);
+    assert_memory_equal (waiting, s_list2, sizeof s_list2);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal (build->state[s_list2[i]], UNIT_QUEUED);
+    assert_true (build->remaining_ms == 6000 + 5000 + 2000);
+    //  Node 2 had its list: a new attempt there gets no list again.
+    attempt_t *a2b = s_attempt (fx, build, 2, "reg2-b");
+    s_no_list (fx, build, a2b);
+
+    //  Reloaded: node 2's units queued, in queue order; the others still
+    //  reserved; node 2 still counts as given.
+    build = s_reload_regular (fx, build);
+    assert_true (build->nodes[2].listed);
+    assert_int_equal (s_waiting (build, waiting), 3);
+    assert_memory_equal (waiting, s_list2, sizeof s_list2);
+    assert_true (build->remaining_ms == 6000 + 5000 + 2000);
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal (build->state[i], s_split[i] == 2 ? UNIT_QUEUED : UNIT_RESERVED);
+    assert_int_equal (builds_attempt_find (fx->builds, "reg2-b", &a2b), 0);
+    s_no_list (fx, build, a2b);
+
+    //  Node 0 takes its own list, then node 2's units from the queue.
+    assert_int_equal (builds_attempt_find (fx->builds, "reg0", &a0), 0);
+    build_batch_t *list0 = s_from_list (fx, build, a0);
+    assert_memory_equal (list0->unit_idx, s_list0, sizeof s_list0);
+    build_batch_t *taken = s_from_queue (fx, build, a0, 99);
+    assert_int_equal (taken->kind, PROTO_KIND_QUEUE);
+    assert_int_equal (taken->unit_count, 3);
+    assert_memory_equal (taken->unit_idx, s_list2, sizeof s_list2);
+    assert_int_equal (build->holder_node[s_list2[0]], 0);
+    //  Node 1's units were never touched by any of it.
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal (build->state[s_list1[i]], UNIT_RESERVED);
+}
+
+//  A list reported by its holder makes its units done, and its runs count
+//  as first runs (like a queue batch's), before and after a reload; a run
+//  again from the retry list does not.
+static void
+test_regular_report_counts_first_runs (void **state)
+{
+    fixture_t *fx = *state;
+    build_t *build = s_make_regular (fx);
+    attempt_t *a0 = s_attempt (fx, build, 0, "reg0");
+    attempt_t *a1 = s_attempt (fx, build, 1, "reg1");
+    build_batch_t *list1 = s_from_list (fx, build, a1);
+    assert_int_equal (s_report (fx, build, a1, list1, 1), 3);        //  failed
+    assert_int_equal (build->done_count, 3);
+    list1 = builds_batch_find (build, 1, 1);
+    assert_int_equal (list1->state, STORE_BATCH_DONE);
+    for (size_t i = 0; i < 3; i++) {
+        uint32_t idx = s_list1[i];
+        assert_int_equal (build->state[idx], UNIT_DONE);
+        assert_int_equal (build->queue_runs[idx], 1);
+        assert_int_equal (build->fails[idx], 1);
+        assert_int_equal (build->last_node[idx], 1);
+    }
+    assert_int_equal (build->failing_count, 3);
+
+    //  One failed unit runs again on node 0: a retry, not a first run.
+    builds_retry_offer (fx->builds, build, s_list1[0]);
+    build_batch_t *retry = NULL;
+    assert_int_equal (builds_batch_from_retry (fx->builds, build, a0, false, 1, &retry), 0);
+    assert_non_null (retry);
+    assert_int_equal (retry->kind, PROTO_KIND_RETRY);
+    assert_int_equal (s_report (fx, build, a0, retry, 0), 0);       //  done already
+    assert_int_equal (build->queue_runs[s_list1[0]], 1);
+    assert_int_equal (build->passes[s_list1[0]], 1);
+    assert_int_equal (build->last_node[s_list1[0]], 0);
+    uint16_t runs[8];
+    for (size_t i = 0; i < 8; i++)
+        runs[i] = build->queue_runs[i];
+
+    build = s_reload_regular (fx, build);
+    assert_int_equal (build->done_count, 3);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal (build->queue_runs[i], runs[i]);
+        assert_int_equal (build->state[i], s_split[i] == 1 ? UNIT_DONE : UNIT_RESERVED);
+    }
+    assert_int_equal (build->passes[s_list1[0]], 1);
+}
+
+//  A queue build is as it was: not regular, no split, every unit queued,
+//  and nobody is given a list, before or after a reload.
+static void
+test_queue_build_unchanged (void **state)
+{
+    fixture_t *fx = *state;
+    attempt_t *attempt = NULL;
+    build_t *build = s_make_build (fx, &attempt);
+    assert_false (build->regular);
+    assert_non_null (build->split_node);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal (build->state[i], UNIT_QUEUED);
+        assert_int_equal (build->split_node[i], STORE_NO_NODE);
+        assert_int_equal (build->queue[i], i);
+    }
+    assert_int_equal (build->queue_len, 8);
+    assert_true (build->remaining_ms == 15000);
+    s_no_list (fx, build, attempt);
+    assert_false (build->nodes[0].listed);
+    build_batch_t *batch = s_from_queue (fx, build, attempt, 2);
+    assert_true (batch->predicted_ms == 9000);
+
+    int64_t suite_id = build->suite_id;
+    builds_forget_all (fx->builds);
+    assert_int_equal (builds_find (fx->builds, suite_id, "b1", &build), 0);
+    assert_false (build->regular);
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal (build->split_node[i], STORE_NO_NODE);
+    assert_int_equal (build->queue_len - build->queue_head, 6);
+    assert_int_equal (build->state[2], UNIT_QUEUED);
+    assert_true (builds_batch_find (build, 0, 1)->predicted_ms == 9000);
+    assert_int_equal (builds_attempt_find (fx->builds, "att0", &attempt), 0);
+    s_no_list (fx, build, attempt);
+
+    //  The store says every unit has no node.
+    char **names = NULL;
+    double *predicted = NULL;
+    uint32_t *split = NULL;
+    size_t count = 0;
+    assert_int_equal (store_units_load (fx->store, build->id, &names, &predicted, &count,
+                                        &split), 0);
+    assert_int_equal (count, 8);
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal (split[i], STORE_NO_NODE);
+        free (names[i]);
+    }
+    free (names);
+    free (predicted);
+    free (split);
+}
+
+//  The mode says regular but no split was given (requests.c never does
+//  that): every unit is queued, and nobody is given a list, the same
+//  before and after a reload.
+static void
+test_regular_mode_without_split_queues (void **state)
+{
+    fixture_t *fx = *state;
+    char *names[] = { "a", "b" };
+    double predicted[] = { 2, 1 };
+    uint8_t guessed[] = { 0, 0 };
+    int64_t suite_id = 0;
+    assert_int_equal (store_suite_ensure (fx->store, "s", &suite_id), 0);
+    builds_new_t spec = {
+        .suite_id = suite_id, .suite = "s", .key = "nosplit", .node_total = 2,
+        .mode = "regular", .commit = "c", .branch = "main", .digest = "d"
+    };
+    build_t *build = NULL;
+    assert_int_equal (builds_create (fx->builds, &spec, names, predicted, guessed, NULL, 2,
+                                     &build), 0);
+    assert_true (build->regular);
+    assert_int_equal (build->queue_len, 2);
+    assert_int_equal (build->state[0], UNIT_QUEUED);
+    builds_forget_all (fx->builds);
+    assert_int_equal (builds_find (fx->builds, suite_id, "nosplit", &build), 0);
+    assert_true (build->regular);
+    assert_int_equal (build->queue_len - build->queue_head, 2);
+    assert_int_equal (build->state[0], UNIT_QUEUED);
+    assert_int_equal (build->state[1], UNIT_QUEUED);
+    attempt_t *attempt = s_attempt (fx, build, 0, "nosplit0");
+    s_no_list (fx, build, attempt);
+    build_batch_t *batch = s_from_queue (fx, build, attempt, 99);
+    assert_int_equal (batch->kind, PROTO_KIND_QUEUE);
+    assert_int_equal (batch->unit_count, 2);
+}
+
 int
 main (void)
 {
@@ -879,6 +1310,18 @@ main (void)
         cmocka_unit_test_setup_teardown (test_lapsed_retry_is_offered_again, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reload_fail_fast_stopping, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_attempt_options_load_back, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_regular_create_reserves_every_unit, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_regular_list_given_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_regular_reload_keeps_reservations, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_regular_released_list_goes_to_the_queue, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_regular_report_counts_first_runs, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_queue_build_unchanged, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_regular_mode_without_split_queues, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

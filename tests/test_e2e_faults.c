@@ -92,19 +92,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  The tail of a file, to stderr: what a failed test leaves to read.
-static void
-s_dump (const char *title, const char *path)
-{
-    char *text = harness_read_file (path);
-    if (!text)
-        return;
-    size_t len = strlen (text);
-    const char *from = len > 6000 ? text + len - 6000 : text;
-    fprintf (stderr, "---- %s (%s)%s\n%s\n", title, path, len > 6000 ? ", tail" : "", from);
-    free (text);
-}
-
 static int
 s_teardown (void **state)
 {
@@ -124,11 +111,11 @@ s_teardown (void **state)
         fx->daemon.pid = 0;
     }
     if (!fx->passed) {
-        s_dump ("satcheld log", fx->daemon_log);
+        harness_dump_tail ("satcheld log", fx->daemon_log);
         for (int slot = 0; slot < MAX_AGENTS; slot++) {
             char title[32];
             snprintf (title, sizeof title, "agent %d", slot);
-            s_dump (title, fx->out[slot]);
+            harness_dump_tail (title, fx->out[slot]);
         }
     }
     harness_daemon_stop (&fx->daemon);      //  frees its strings

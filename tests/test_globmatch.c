@@ -1,4 +1,5 @@
-/*  test_globmatch.c: unit tests for path globs (globmatch.h).             */
+/*  test_globmatch.c: unit tests for path globs (globmatch.h), brace
+    alternation included.                                                  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -572,6 +573,213 @@ test_differential_regex (void **state)
     assert_true (matched < DIFF_CASES * 4 / 5);
 }
 
+//  --------------------------------------------------------------------------
+//  Brace alternation
+
+static void
+test_braces_knapsack_default (void **state)
+{
+    //  Knapsack Pro's default pattern, a Ruby Dir.glob idiom: "**{,/*/**}"
+    //  is "**" or "**/*/**" (the second lets Ruby follow one symlinked
+    //  folder; here both mean any depth).
+    static const s_case_t cases[] = {
+        { "spec/**{,/*/**}/*_spec.rb", "spec/a_spec.rb", true },
+        { "spec/**{,/*/**}/*_spec.rb", "spec/models/user_spec.rb", true },
+        { "spec/**{,/*/**}/*_spec.rb", "spec/models/deep/x_spec.rb", true },
+        { "spec/**{,/*/**}/*_spec.rb", "spec/a/b/c/d/x_spec.rb", true },
+        { "spec/**{,/*/**}/*_spec.rb", "./spec/models/user_spec.rb", true },
+        { "spec/**{,/*/**}/*_spec.rb", "spec/models/user.rb", false },
+        { "spec/**{,/*/**}/*_spec.rb", "test/models/user_spec.rb", false },
+        { "spec/**{,/*/**}/*_spec.rb", "spec/a_spec.rb/x", false },
+        { "spec/**{,/*/**}/*_spec.rb", "specs/a_spec.rb", false },
+        //  From Knapsack Pro's documentation.
+        { "{spec,engines/*/spec}/**/*_spec.rb", "spec/a_spec.rb", true },
+        { "{spec,engines/*/spec}/**/*_spec.rb", "engines/billing/spec/models/a_spec.rb", true },
+        { "{spec,engines/*/spec}/**/*_spec.rb", "engines/spec/a_spec.rb", false },
+        { "{spec,engines/*/spec}/**/*_spec.rb", "lib/spec/a_spec.rb", false },
+        { "spec/controllers/**{,/*/**}/*_spec.rb", "spec/controllers/admin/x_spec.rb", true },
+        { "spec/controllers/**{,/*/**}/*_spec.rb", "spec/models/x_spec.rb", false },
+        { "{spec/models/user_spec.rb,spec/controllers/**/*_spec.rb}",
+          "spec/models/user_spec.rb", true },
+        { "{spec/models/user_spec.rb,spec/controllers/**/*_spec.rb}",
+          "spec/controllers/a/b_spec.rb", true },
+        { "{spec/models/user_spec.rb,spec/controllers/**/*_spec.rb}",
+          "spec/models/other_spec.rb", false },
+    };
+    RUN_CASES (cases);
+}
+
+static void
+test_braces (void **state)
+{
+    static const s_case_t cases[] = {
+        { "{a,b}", "a", true },
+        { "{a,b}", "b", true },
+        { "{a,b}", "c", false },
+        { "{a,b}", "ab", false },
+        { "x{a,b}y", "xay", true },
+        { "x{a,b}y", "xby", true },
+        { "x{a,b}y", "xy", false },
+        //  Empty alternatives.
+        { "x{,a}y", "xy", true },
+        { "x{,a}y", "xay", true },
+        { "x{a,}y", "xy", true },
+        { "x{}y", "xy", true },
+        { "x{,}y", "xy", true },
+        //  One alternative, as Ruby: "{a}" is "a".
+        { "{a}", "a", true },
+        { "{a}", "{a}", false },
+        //  Nested groups.
+        { "{a,b{c,d}}", "a", true },
+        { "{a,b{c,d}}", "bc", true },
+        { "{a,b{c,d}}", "bd", true },
+        { "{a,b{c,d}}", "b", false },
+        { "{a,{b,{c,d}}}x", "dx", true },
+        { "{a,{b,{c,d}}}x", "ex", false },
+        //  Several groups multiply.
+        { "{a,b}{c,d}", "ad", true },
+        { "{a,b}{c,d}", "bc", true },
+        { "{a,b}{c,d}", "ab", false },
+        //  Wildcards, globstars and separators inside alternatives.
+        { "{*.rb,*.py}", "x.py", true },
+        { "{*.rb,*.py}", "x.js", false },
+        { "{*.rb,*.py}", "d/x.py", false },
+        { "src/{**/,}*.c", "src/a.c", true },
+        { "src/{**/,}*.c", "src/a/b/c.c", true },
+        { "{a/b,c}/x", "a/b/x", true },
+        { "{a/b,c}/x", "c/x", true },
+        { "{a/b,c}/x", "a/x", false },
+        { "{[ab],c?}", "b", true },
+        { "{[ab],c?}", "cz", true },
+        { "{[ab],c?}", "d", false },
+        //  A '{' without a '}' is literal; so are a stray '}' and a ','
+        //  outside a group.
+        { "a{b", "a{b", true },
+        { "a{b,c", "a{b,c", true },
+        { "a}b", "a}b", true },
+        { "a,b", "a,b", true },
+        { "a,b", "a", false },
+        //  The innermost '{' before a '}' is its partner: the outer one
+        //  here is literal.
+        { "{a{b,c}", "{ab", true },
+        { "{a{b,c}", "{ac", true },
+        { "{a{b,c}", "ab", false },
+        //  Escapes: a literal brace or comma.
+        { "\\{a,b}", "{a,b}", true },
+        { "\\{a,b}", "a", false },
+        { "{a\\,b,c}", "a,b", true },
+        { "{a\\,b,c}", "c", true },
+        { "{a\\,b,c}", "b", false },
+        { "{a,b\\}", "{a,b}", true },
+        { "{a\\}b,c}", "a}b", true },
+        //  A leading "./" in an expansion is ignored like one in a pattern.
+        { "{./a,b}/x", "a/x", true },
+    };
+    RUN_CASES (cases);
+}
+
+//  Glob text for a pattern with braces against the same written out.
+static void
+test_braces_same_as_alternatives (void **state)
+{
+    static const struct {
+        const char *pattern;          //  with braces
+        const char *expansions[5];    //  what it means, written out
+    } cases[] = {
+        { "spec/**{,/*/**}/*_spec.rb", { "spec/**/*_spec.rb", "spec/**/*/**/*_spec.rb" } },
+        { "{a,b}/{c,d*}", { "a/c", "a/d*", "b/c", "b/d*" } },
+        { "x/{y,z/{w,}}/q", { "x/y/q", "x/z/w/q", "x/z//q" } },
+    };
+    static const char *paths[] = {
+        "spec/a_spec.rb", "spec/b/a_spec.rb", "spec/b/c/d/a_spec.rb", "spec/a.rb",
+        "a/c", "a/dd", "b/d", "b/c", "c/c", "a/d/x", "x/y/q", "x/z/w/q", "x/z//q",
+        "x/z/q", "x/w/q", "", "a", "spec",
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+            bool expect = false;
+            for (size_t e = 0; e < 5 && cases[c].expansions[e]; e++)
+                expect = expect || glob_match (cases[c].expansions[e], paths[p]);
+            bool got = glob_match (cases[c].pattern, paths[p]);
+            if (got != expect)
+                printf ("  glob_match (\"%s\", \"%s\") = %d, its expansions say %d\n",
+                        cases[c].pattern, paths[p], got, expect);
+            assert_int_equal (got, expect);
+        }
+    }
+}
+
+static void
+test_braces_bounds (void **state)
+{
+    char why[512] = "";
+    assert_int_equal (glob_check ("spec/**{,/*/**}/*_spec.rb", why, sizeof why), 0);
+    assert_int_equal (glob_check ("no braces at all", why, sizeof why), 0);
+    //  2^8 = 256 expansions: at the bound.
+    const char *at_bound = "{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}";
+    assert_int_equal (glob_check (at_bound, why, sizeof why), 0);
+    assert_true (glob_match (at_bound, "abababab"));
+    assert_false (glob_match (at_bound, "abababac"));
+    //  2^9: over it. Refused with a reason, and it matches nothing.
+    const char *over = "{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}";
+    assert_int_equal (glob_check (over, why, sizeof why), -1);
+    printf ("refused: %s\n", why);
+    assert_non_null (strstr (why, "more than 256 alternatives"));
+    assert_false (glob_match (over, "aaaaaaaaa"));
+    //  Nested growth is counted too.
+    assert_int_equal (glob_check ("{{a,b,c,d},{e,f,g,h}}{{a,b,c,d},{e,f,g,h}}"
+                                  "{{a,b,c,d},{e,f,g,h}}", why, sizeof why), -1);
+    //  Too many groups, even of one alternative each.
+    char many[512] = "";
+    for (int i = 0; i < GLOB_MAX_BRACE_GROUPS + 1; i++)
+        strcat (many, "{a}");
+    assert_int_equal (glob_check (many, why, sizeof why), -1);
+    assert_non_null (strstr (why, "groups"));
+    assert_false (glob_match (many, "a"));
+    //  Deep nesting within the bounds stays quick and right.
+    char deep[512] = "";
+    for (int i = 0; i < GLOB_MAX_BRACE_GROUPS; i++)
+        strcat (deep, "{x,");
+    strcat (deep, "y");
+    for (int i = 0; i < GLOB_MAX_BRACE_GROUPS; i++)
+        strcat (deep, "}");
+    assert_int_equal (glob_check (deep, why, sizeof why), 0);
+    assert_true (glob_match (deep, "x"));
+    assert_true (glob_match (deep, "y"));
+    assert_false (glob_match (deep, "z"));
+    //  Unmatched braces make no groups and cost nothing.
+    char open[4096];
+    memset (open, '{', sizeof open - 1);
+    open[sizeof open - 1] = 0;
+    assert_int_equal (glob_check (open, why, sizeof why), 0);
+    assert_true (glob_match (open, open));
+}
+
+static void
+test_braces_pathological (void **state)
+{
+    //  The worst a pattern within the bounds can do: 256 expansions, each
+    //  a pathological globstar pattern, against a deep path.
+    char path[4096];
+    size_t size = 0;
+    for (int i = 0; i < 200; i++) {
+        memcpy (path + size, "ab/", 3);
+        size += 3;
+    }
+    memcpy (path + size, "end", 4);
+    char pattern[1024] = "";
+    for (int i = 0; i < 8; i++)
+        strcat (pattern, "{**/*,**}/");
+    strcat (pattern, "x");
+    char why[512];
+    assert_int_equal (glob_check (pattern, why, sizeof why), 0);
+    int64_t start = util_mono_ms ();
+    assert_false (glob_match (pattern, path));
+    int64_t elapsed = util_mono_ms () - start;
+    printf ("pathological braces: %lld ms\n", (long long) elapsed);
+    assert_true (elapsed < DEADLINE_MS);
+}
+
 static void
 s_check_base (const char *pattern, const char *expected)
 {
@@ -612,6 +820,14 @@ test_base_dir (void **state)
     //  Absolute patterns keep their root.
     s_check_base ("/srv/app/**/*.rb", "/srv/app");
     s_check_base ("/*.rb", "/");
+    //  A brace is a wildcard: its group may hold '/' too.
+    s_check_base ("spec/**{,/*/**}/*_spec.rb", "spec");
+    s_check_base ("{spec,engines/*/spec}/**/*_spec.rb", ".");
+    s_check_base ("spec/{models,controllers}/*_spec.rb", "spec");
+    s_check_base ("spec/{a,b/c}/x/*.rb", "spec");
+    s_check_base ("spec/a{b/x.rb", "spec");
+    s_check_base ("spec/a\\{b/x.rb", "spec/a{b");
+    s_check_base ("spec/a}b/x.rb", "spec/a}b");
 }
 
 static void
@@ -625,6 +841,8 @@ test_base_dir_consistent (void **state)
         { "spec/a_spec.rb", "spec/a_spec.rb", true },
         { "tests/unit_*.py", "tests/unit_db.py", true },
         { "a/**", "a/b/c", true },
+        { "spec/**{,/*/**}/*_spec.rb", "spec/models/deep/x_spec.rb", true },
+        { "spec/{a,b/c}/x/*.rb", "spec/b/c/x/y.rb", true },
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
         assert_true (glob_match (cases[i].pattern, cases[i].path));
@@ -652,6 +870,11 @@ main (void)
         cmocka_unit_test (test_pathological_globstars),
         cmocka_unit_test (test_pathological_stars),
         cmocka_unit_test (test_differential_regex),
+        cmocka_unit_test (test_braces_knapsack_default),
+        cmocka_unit_test (test_braces),
+        cmocka_unit_test (test_braces_same_as_alternatives),
+        cmocka_unit_test (test_braces_bounds),
+        cmocka_unit_test (test_braces_pathological),
         cmocka_unit_test (test_base_dir),
         cmocka_unit_test (test_base_dir_consistent),
     };

@@ -307,15 +307,19 @@ test_round_trip_join (void **state)
     msg->fixed_split = true;
     msg->no_wait = true;
     msg->fail_fast = true;
+    msg->fresh_split = true;
     copy = s_round_trip (msg, "v,type,attempt,req,suite,build,node_index,node_total,commit,"
-                              "branch,mode,digest,units,only_failed,fixed_split,wait,fail_fast");
+                              "branch,mode,digest,units,only_failed,fixed_split,wait,fail_fast,"
+                              "reuse_split");
     assert_true (copy->only_failed);
     assert_true (copy->fixed_split);
     assert_true (copy->no_wait);
     assert_true (copy->fail_fast);
+    assert_true (copy->fresh_split);
     proto_msg_destroy (&copy);
     msg->only_failed = false;
     msg->fail_fast = false;
+    msg->fresh_split = false;
     copy = s_round_trip (msg, "v,type,attempt,req,suite,build,node_index,node_total,commit,"
                               "branch,mode,digest,units,fixed_split,wait");
     assert_false (copy->only_failed);
@@ -340,10 +344,10 @@ test_round_trip_next (void **state)
     assert_null (copy->report_times_ms);
     proto_msg_destroy (&copy);
 
-    uint64_t times[] = { 0, 12, UINT64_MAX };
+    uint64_t times[] = { 0, 12, PROTO_DURATION_MS_MAX };
     msg->has_report = true;
     msg->report_batch = UINT32_MAX;
-    msg->report_wall_ms = 123456789012ull;
+    msg->report_wall_ms = PROTO_DURATION_MS_MAX;
     msg->report_exit = -9;
     msg->report_times_ms = malloc (sizeof times);
     memcpy (msg->report_times_ms, times, sizeof times);
@@ -352,7 +356,7 @@ test_round_trip_next (void **state)
     copy = s_round_trip (msg, "v,type,attempt,req,report");
     assert_true (copy->has_report);
     assert_int_equal (copy->report_batch, UINT32_MAX);
-    assert_true (copy->report_wall_ms == 123456789012ull);
+    assert_true (copy->report_wall_ms == PROTO_DURATION_MS_MAX);
     assert_int_equal (copy->report_exit, -9);
     assert_int_equal (copy->report_time_count, 3);
     for (size_t i = 0; i < 3; i++)
@@ -367,6 +371,24 @@ test_round_trip_next (void **state)
     assert_int_equal (copy->report_exit, 255);
     assert_int_equal (copy->report_lease, 1);
     proto_msg_destroy (&copy);
+
+    //  Durations past 30 days are no real batch's: refused, not stored.
+    char *data = NULL;
+    size_t size = 0;
+    msg->report_times_ms[2] = PROTO_DURATION_MS_MAX + 1;
+    assert_int_equal (proto_encode (msg, &data, &size), 0);
+    assert_null (proto_decode (data, size, &s_limits, &s_err));
+    assert_string_equal (s_err.field, "report.times_ms");
+    assert_string_equal (s_err.message, "report.times_ms[2] is 2592000001 ms, more than the "
+                                        "2592000000 ms (30 days) allowed");
+    free (data);
+    msg->report_times_ms[2] = 0;
+    msg->report_wall_ms = UINT64_MAX;
+    assert_int_equal (proto_encode (msg, &data, &size), 0);
+    assert_null (proto_decode (data, size, &s_limits, &s_err));
+    assert_string_equal (s_err.field, "report.wall_ms");
+    free (data);
+    msg->report_wall_ms = 0;
 
     //  A batch handed back unrun: no times, and "returned" says so.
     free (msg->report_times_ms);
@@ -830,8 +852,31 @@ test_join_mode_and_digest (void **state)
     kvs_t kvs;
     s_join_kvs (&kvs);
     kvs_set (&kvs, STR ("mode", "regular"));
+    proto_msg_t *msg = s_accepted (&kvs, __LINE__);
+    assert_string_equal (msg->mode, "regular");
+    assert_false (msg->fresh_split);
+    proto_msg_destroy (&msg);
+    kvs_set (&kvs, BOOL ("reuse_split", 0));
+    msg = s_accepted (&kvs, __LINE__);
+    assert_true (msg->fresh_split);
+    proto_msg_destroy (&msg);
+    kvs_set (&kvs, U ("reuse_split", 0));
+    BAD (&kvs, "reuse_split");
+    kvs_set (&kvs, BOOL ("reuse_split", 1));
+    kvs_set (&kvs, STR ("mode", "Regular"));
     BAD (&kvs, "mode");
-    assert_string_equal (s_err.message, "mode \"regular\" is not supported; the only mode is \"queue\"");
+    assert_string_equal (s_err.message,
+                         "mode \"Regular\" is not supported; the modes are \"queue\" and \"regular\"");
+
+    //  No build id: only with a fixed split, which names the build itself.
+    s_join_kvs (&kvs);
+    kvs_set (&kvs, STR ("build", ""));
+    BAD (&kvs, "build");
+    assert_message_has ("only with fixed_split");
+    kvs_set (&kvs, BOOL ("fixed_split", 1));
+    msg = s_accepted (&kvs, __LINE__);
+    assert_string_equal (msg->build, "");
+    proto_msg_destroy (&msg);
 
     //  A well-formed digest of some other list
     const char *const other[] = { "a_spec.rb", "b/c_spec.rb" };
@@ -1437,12 +1482,12 @@ test_replies_validated (void **state)
     BAD (&kvs, "lease");
     kvs_set (&kvs, U ("lease", PROTO_REQ_MAX));
     ACCEPTED (&kvs);
-    //  The kind: one of three words.
+    //  The kind: one of four words.
     struct { const char *word; proto_kind_t kind; } kinds[] = {
         { "queue", PROTO_KIND_QUEUE }, { "replay", PROTO_KIND_REPLAY },
-        { "retry", PROTO_KIND_RETRY }
+        { "retry", PROTO_KIND_RETRY }, { "regular", PROTO_KIND_REGULAR }
     };
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < 4; k++) {
         kvs_set (&kvs, STR ("kind", kinds[k].word));
         proto_msg_t *msg = s_accepted (&kvs, __LINE__);
         assert_int_equal (msg->kind, kinds[k].kind);
@@ -1452,7 +1497,7 @@ test_replies_validated (void **state)
     for (size_t k = 0; k < sizeof bad_kinds / sizeof bad_kinds[0]; k++) {
         kvs_set (&kvs, STR ("kind", bad_kinds[k]));
         BAD (&kvs, "kind");
-        assert_string_equal (s_err.message, "kind must be queue, replay or retry");
+        assert_string_equal (s_err.message, "kind must be queue, replay, retry or regular");
     }
     kvs_set (&kvs, STR ("kind", ""));
     BAD (&kvs, "kind");

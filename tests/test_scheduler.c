@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,6 +609,337 @@ test_queue_makespan_property (void **state)
     printf ("queue sim: worst ratio %.4f (bound %.3f)\n", worst, MAKESPAN_BOUND);
 }
 
+//  --------------------------------------------------------------------------
+//  sched_split_lpt: regular mode's static split
+
+//  LPT restated from scheduler.h, the plain way (a scan, no heap): each
+//  unit in turn to the least-loaded node, the lowest-numbered among equals;
+//  a time that is not > 0 adds nothing. The function must agree with it
+//  exactly on every input.
+static void
+s_lpt_reference (const double *predicted, size_t count, uint32_t nodes, uint32_t *node_out)
+{
+    double *load = calloc (nodes, sizeof (double));
+    assert_non_null (load);
+    for (size_t i = 0; i < count; i++) {
+        uint32_t best = 0;
+        for (uint32_t n = 1; n < nodes; n++)
+            if (load[n] < load[best])
+                best = n;
+        node_out[i] = best;
+        load[best] += predicted[i] > 0 ? predicted[i] : 0.0;
+    }
+    free (load);
+}
+
+//  Each node's load under a split (summed in unit order, as the split
+//  does), into load[0..nodes); returns the makespan. Every node must be
+//  in range.
+static double
+s_loads (const double *predicted, size_t count, uint32_t nodes, const uint32_t *node_of,
+         double *load)
+{
+    for (uint32_t n = 0; n < nodes; n++)
+        load[n] = 0;
+    for (size_t i = 0; i < count; i++) {
+        assert_true (node_of[i] < nodes);
+        load[node_of[i]] += predicted[i];
+    }
+    double makespan = 0;
+    for (uint32_t n = 0; n < nodes; n++)
+        if (load[n] > makespan)
+            makespan = load[n];
+    return makespan;
+}
+
+//  Branch and bound over every assignment: the best makespan. Nodes with
+//  equal loads are interchangeable, so only the first of them is tried.
+static void
+s_opt_dfs (const double *times, size_t count, size_t i, double *load, uint32_t nodes,
+           double current, double *best)
+{
+    if (current >= *best)
+        return;
+    if (i == count) {
+        *best = current;
+        return;
+    }
+    for (uint32_t n = 0; n < nodes; n++) {
+        bool repeat = false;
+        for (uint32_t k = 0; k < n && !repeat; k++)
+            repeat = load[k] == load[n];
+        if (repeat)
+            continue;
+        double before = load[n];
+        load[n] = before + times[i];
+        s_opt_dfs (times, count, i + 1, load, nodes, load[n] > current ? load[n] : current,
+                   best);
+        load[n] = before;
+    }
+}
+
+static double
+s_optimum (const double *times, size_t count, uint32_t nodes)
+{
+    double load[8] = { 0 };
+    assert_true (nodes <= 8);
+    double best = INFINITY;
+    s_opt_dfs (times, count, 0, load, nodes, 0, &best);
+    return best;
+}
+
+//  Graham's bound for LPT on m identical nodes.
+static double
+s_graham (uint32_t nodes)
+{
+    return 4.0 / 3.0 - 1.0 / (3.0 * nodes);
+}
+
+//  A small split worked out by hand: 3 nodes, times in LPT order.
+//    7 -> n0 (all 0: lowest)          loads 7 0 0
+//    5 -> n1 (n1, n2 at 0: lowest)    loads 7 5 0
+//    4 -> n2                          loads 7 5 4
+//    3 -> n2 (4)                      loads 7 5 7
+//    3 -> n1 (5)                      loads 7 8 7
+//    2 -> n0 (7 = n2's 7: lowest)     loads 9 8 7
+//    1 -> n2 (7)                      loads 9 8 8
+//    1 -> n1 (8 = n2's 8: lowest)     loads 9 9 8
+//  The makespan 9 is optimal: 26 / 3 > 8.
+static void
+test_lpt_by_hand (void **state)
+{
+    double times[] = { 7, 5, 4, 3, 3, 2, 1, 1 };
+    uint32_t out[8];
+    sched_split_lpt (times, 8, 3, out);
+    uint32_t expected[] = { 0, 1, 2, 2, 1, 0, 2, 1 };
+    assert_memory_equal (out, expected, sizeof expected);
+    double load[3];
+    assert_true (s_loads (times, 8, 3, out, load) == 9);
+    assert_true (load[0] == 9 && load[1] == 9 && load[2] == 8);
+    assert_true (s_optimum (times, 8, 3) == 9);
+}
+
+//  Ties go to the lowest-numbered node: equal times deal out round-robin,
+//  on a few nodes and on many (where a heap that broke ties by position
+//  would scramble the order).
+static void
+test_lpt_ties_lowest_node (void **state)
+{
+    double same[12] = { 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5 };
+    uint32_t out[12];
+    sched_split_lpt (same, 12, 5, out);
+    for (size_t i = 0; i < 12; i++)
+        assert_int_equal (out[i], i % 5);
+
+    //  After a long first unit, the rest fill nodes 1.. in turn before
+    //  node 0 gets anything again.
+    double skew[] = { 10, 2, 2, 2, 2, 2, 2 };
+    sched_split_lpt (skew, 7, 3, out);
+    uint32_t expected[] = { 0, 1, 2, 1, 2, 1, 2 };
+    //  n1, n2 reach 6 each; the last 2 goes to n1 (6 = 6 < 10).
+    assert_memory_equal (out, expected, sizeof expected);
+
+    enum { NODES = 1024, UNITS = 3 * NODES + 7 };
+    double *times = malloc (UNITS * sizeof (double));
+    uint32_t *many = malloc (UNITS * sizeof (uint32_t));
+    assert_non_null (times);
+    assert_non_null (many);
+    for (size_t i = 0; i < UNITS; i++)
+        times[i] = 250;
+    sched_split_lpt (times, UNITS, NODES, many);
+    for (size_t i = 0; i < UNITS; i++)
+        assert_int_equal (many[i], i % NODES);
+    free (times);
+    free (many);
+}
+
+//  The same input twice gives the same split, whatever the output buffer
+//  held before; the input is not touched.
+static void
+test_lpt_deterministic (void **state)
+{
+    enum { UNITS = 500 };
+    double times[UNITS], copy[UNITS];
+    s_longtail_suite (7, times, UNITS);
+    qsort (times, UNITS, sizeof (double), s_compare_desc);
+    //  Rounded to 100 ms: many equal times, so ties decide much of it.
+    for (size_t i = 0; i < UNITS; i++)
+        times[i] = 100.0 * floor (times[i] / 100.0);
+    memcpy (copy, times, sizeof times);
+    uint32_t first[UNITS], again[UNITS];
+    for (uint32_t nodes = 1; nodes <= 17; nodes += 4) {
+        memset (first, 0x00, sizeof first);
+        memset (again, 0xff, sizeof again);
+        sched_split_lpt (times, UNITS, nodes, first);
+        sched_split_lpt (times, UNITS, nodes, again);
+        assert_memory_equal (first, again, sizeof first);
+        assert_memory_equal (times, copy, sizeof times);
+        for (size_t i = 0; i < UNITS; i++)
+            assert_true (first[i] < nodes);
+    }
+}
+
+//  Fewer units than nodes: each unit alone on its own node (unit i on node
+//  i, by the tie rule), the other nodes empty.
+static void
+test_lpt_more_nodes_than_units (void **state)
+{
+    double times[] = { 9, 4, 4, 1 };
+    uint32_t out[4];
+    for (uint32_t nodes = 4; nodes <= 40; nodes++) {
+        memset (out, 0xff, sizeof out);
+        sched_split_lpt (times, 4, nodes, out);
+        for (uint32_t i = 0; i < 4; i++)
+            assert_int_equal (out[i], i);
+        double load[40];
+        assert_true (s_loads (times, 4, nodes, out, load) == 9);
+        for (uint32_t n = 4; n < nodes; n++)
+            assert_true (load[n] == 0);
+    }
+    //  Units of 0 ms add no load, so every node stays at 0 and node 0, the
+    //  lowest, takes each of them (the daemon never predicts below 1 ms:
+    //  sched_fill_unseen).
+    double zeros[] = { 0, 0, 0 };
+    sched_split_lpt (zeros, 3, 8, out);
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal (out[i], 0);
+}
+
+//  Edge inputs: no units writes nothing; 0 nodes counts as 1; a negative
+//  or NaN time adds nothing to its node's load.
+static void
+test_lpt_edges (void **state)
+{
+    sched_split_lpt (NULL, 0, 4, NULL);
+    uint32_t out[4] = { 7, 7, 7, 7 };
+    double times[] = { 5, 3, 2, 1 };
+    sched_split_lpt (times, 4, 0, out);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal (out[i], 0);
+    sched_split_lpt (times, 4, 1, out);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal (out[i], 0);
+    //  Node 1 stays at 0 after the bad time, so it takes two 4s (0, 4 < 5)
+    //  and node 0 the third (5 < 8). Counted as -10 or NaN, node 1 would
+    //  look lightest and take all three.
+    uint32_t five[5];
+    uint32_t expected[] = { 0, 1, 1, 1, 0 };
+    double negative[] = { 5, -10, 4, 4, 4 };
+    sched_split_lpt (negative, 5, 2, five);
+    assert_memory_equal (five, expected, sizeof expected);
+    double nan[] = { 5, NAN, 4, 4, 4 };
+    sched_split_lpt (nan, 5, 2, five);
+    assert_memory_equal (five, expected, sizeof expected);
+}
+
+//  The tight instances of Graham's bound: LPT reaches it exactly, so the
+//  bound tested below has no slack to hide a worse split in.
+static void
+test_lpt_graham_tight (void **state)
+{
+    //  m = 2: LPT 7 (3+2+2 | 3+2), best 6 (3+3 | 2+2+2): 7/6 = 4/3 - 1/6.
+    double two[] = { 3, 3, 2, 2, 2 };
+    uint32_t out[7];
+    double load[3];
+    sched_split_lpt (two, 5, 2, out);
+    assert_true (s_loads (two, 5, 2, out, load) == 7);
+    assert_true (s_optimum (two, 5, 2) == 6);
+    assert_true (fabs (7.0 / 6.0 - s_graham (2)) < 1e-12);
+    //  m = 3: LPT 11, best 9 (5+4 | 5+4 | 3+3+3): 11/9 = 4/3 - 1/9.
+    double three[] = { 5, 5, 4, 4, 3, 3, 3 };
+    sched_split_lpt (three, 7, 3, out);
+    assert_true (s_loads (three, 7, 3, out, load) == 11);
+    assert_true (s_optimum (three, 7, 3) == 9);
+    assert_true (fabs (11.0 / 9.0 - s_graham (3)) < 1e-12);
+}
+
+//  On many seeded instances small enough to solve by brute force (up to
+//  10 units, 2 and 3 nodes), the split is exactly LPT as scheduler.h
+//  states it, and its makespan is within Graham's bound of the optimum.
+//  (4/3 of max (sum / m, longest) is not a bound LPT keeps, so the
+//  optimum itself is the reference.) Times are long-tailed, or small
+//  integers so that ties are common.
+static void
+test_lpt_within_graham_of_optimum (void **state)
+{
+    size_t instances = 0, optimal = 0;
+    double worst = 1;
+    for (uint32_t nodes = 2; nodes <= 3; nodes++) {
+        for (size_t count = 1; count <= 10; count++) {
+            for (uint64_t seed = 1; seed <= 40; seed++) {
+                double times[10];
+                test_rng_t rng = { seed * 1000 + count * 10 + nodes };
+                if (seed % 2)
+                    s_longtail_suite (seed * 7919 + count, times, count);
+                else
+                    for (size_t i = 0; i < count; i++)
+                        times[i] = (double) (1 + test_rng_next (&rng) % 12);
+                qsort (times, count, sizeof (double), s_compare_desc);
+                uint32_t out[10], reference[10];
+                sched_split_lpt (times, count, nodes, out);
+                s_lpt_reference (times, count, nodes, reference);
+                assert_memory_equal (out, reference, count * sizeof (uint32_t));
+                double load[3];
+                double makespan = s_loads (times, count, nodes, out, load);
+                double best = s_optimum (times, count, nodes);
+                //  The brute force really is a lower bound of every split.
+                assert_true (best <= makespan * (1 + 1e-12));
+                assert_true (best >= sched_lower_bound (times, count, nodes) * (1 - 1e-12));
+                double ratio = makespan / best;
+                if (ratio > s_graham (nodes) * (1 + 1e-9))
+                    fail_msg ("nodes %u units %zu seed %llu: LPT %.6f optimum %.6f ratio %.6f"
+                              " > %.6f", nodes, count, (unsigned long long) seed, makespan,
+                              best, ratio, s_graham (nodes));
+                instances++;
+                optimal += ratio <= 1 + 1e-12;
+                if (ratio > worst)
+                    worst = ratio;
+            }
+        }
+    }
+    printf ("lpt: %zu instances, %zu optimal, worst ratio to optimum %.4f\n", instances,
+            optimal, worst);
+    //  Not vacuous: some instances are not solved optimally by LPT.
+    assert_true (optimal < instances);
+}
+
+//  100,000 units on 1,024 nodes: it runs (a heap, not a scan per unit),
+//  every unit lands on a node, and the loads are balanced within the
+//  longest unit: LPT never puts a node above sum / m + longest, and never
+//  leaves one below sum / m - longest.
+static void
+test_lpt_large (void **state)
+{
+    enum { UNITS = 100000, NODES = 1024 };
+    double *times = malloc (UNITS * sizeof (double));
+    uint32_t *out = malloc (UNITS * sizeof (uint32_t));
+    double *load = malloc (NODES * sizeof (double));
+    assert_non_null (times);
+    assert_non_null (out);
+    assert_non_null (load);
+    s_longtail_suite (1024, times, UNITS);
+    qsort (times, UNITS, sizeof (double), s_compare_desc);
+    sched_split_lpt (times, UNITS, NODES, out);
+    double makespan = s_loads (times, UNITS, NODES, out, load);
+    double sum = s_sum (times, UNITS), mean = sum / NODES, longest = times[0];
+    double total = 0, least = INFINITY;
+    for (uint32_t n = 0; n < NODES; n++) {
+        total += load[n];
+        if (load[n] < least)
+            least = load[n];
+    }
+    assert_true (fabs (total - sum) <= 1e-9 * sum);
+    assert_true (makespan <= mean + longest);
+    assert_true (least >= mean - longest);
+    assert_true (makespan - least <= longest);
+    assert_true (makespan >= sched_lower_bound (times, UNITS, NODES) * (1 - 1e-12));
+    printf ("lpt large: mean %.0f ms longest %.0f ms makespan %.0f ms least %.0f ms\n",
+            mean, longest, makespan, least);
+    free (times);
+    free (out);
+    free (load);
+}
+
 int
 main (void)
 {
@@ -637,6 +969,14 @@ main (void)
         cmocka_unit_test (test_take_drain_shrinks),
         cmocka_unit_test (test_lower_bound),
         cmocka_unit_test (test_queue_makespan_property),
+        cmocka_unit_test (test_lpt_by_hand),
+        cmocka_unit_test (test_lpt_ties_lowest_node),
+        cmocka_unit_test (test_lpt_deterministic),
+        cmocka_unit_test (test_lpt_more_nodes_than_units),
+        cmocka_unit_test (test_lpt_edges),
+        cmocka_unit_test (test_lpt_graham_tight),
+        cmocka_unit_test (test_lpt_within_graham_of_optimum),
+        cmocka_unit_test (test_lpt_large),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
