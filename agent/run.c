@@ -300,7 +300,7 @@ s_run_batch (run_state_t *state, const proto_msg_t *batch)
     size_t per = options->batch_size > 0 && options->batch_size < count
                ? options->batch_size : count;
     size_t runs = per > 0 ? (count + per - 1) / per : 0;
-    char runs_text[64] = "";
+    char runs_text[96] = "";
     if (runs > 1)
         snprintf (runs_text, sizeof runs_text, " in %zu runs of at most %zu (--batch-size)",
                   runs, per);

@@ -4,6 +4,7 @@
 #include "globmatch.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <strings.h>
@@ -144,22 +145,23 @@ s_level (const char *source)
     return 1;
 }
 
+//  satchel's levels, any case; Knapsack Pro's go one further ("fatal"),
+//  and satchel's worst is error.
 static int
 s_parse_log_level (const char *text, log_level_t *level)
 {
-    static const char *names[] = { "error", "warn", "info", "debug" };
-    //  Knapsack Pro's levels go one further; satchel's worst is error.
-    if (strcasecmp (text, "fatal") == 0) {
+    char lower[16];
+    size_t i = 0;
+    for (; text[i] && i < sizeof lower - 1; i++)
+        lower[i] = (char) tolower ((unsigned char) text[i]);
+    lower[i] = 0;
+    if (text[i])
+        return -1;
+    if (strcmp (lower, "fatal") == 0) {
         *level = LOG_LEVEL_ERROR;
         return 0;
     }
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp (text, names[i]) == 0) {
-            *level = (log_level_t) i;
-            return 0;
-        }
-    }
-    return -1;
+    return log_level_parse (lower, level);
 }
 
 //  Read the flags into *flags and the repeated --exclude into options.

@@ -408,7 +408,7 @@ s_assert_ran_share (fx_t *fx, int slot, int node, int total)
                      fx->sorted[k], counts[k], want);
         assert_int_equal (counts[k], want);
     }
-    char *starts[MAX_UNITS];
+    char *starts[MAX_UNITS] = { NULL };
     int n = s_lines (fx->starts[slot], starts, MAX_UNITS);
     int size = s_share_size (fx, node, total);
     assert_int_equal (n, size > 0 ? 1 : 0);
@@ -592,7 +592,7 @@ test_fallback_batch_size (void **state)
     s_add_runs (fx, 0, counts);
     for (int k = 0; k < fx->unit_count; k++)
         assert_int_equal (counts[k], s_in_share (k, 1, 2) ? 1 : 0);
-    char *starts[MAX_UNITS];
+    char *starts[MAX_UNITS] = { NULL };
     int n = s_lines (fx->starts[0], starts, MAX_UNITS);
     assert_int_equal (n, 3);
     assert_string_equal (starts[0], "2");

@@ -278,8 +278,11 @@ s_satchel_clean_env (char *const *args, const char *const *env, char **out_text,
     argv[n++] = "-i";
     for (size_t i = 0; i < 4; i++) {
         const char *value = getenv (keep[i]);
-        if (value && strlen (keep[i]) + strlen (value) + 2 <= sizeof kept[i]) {
-            snprintf (kept[i], sizeof kept[i], "%s=%s", keep[i], value);
+        size_t name = strlen (keep[i]), length = value ? strlen (value) : 0;
+        if (value && name + length + 2 <= sizeof kept[i]) {
+            memcpy (kept[i], keep[i], name);
+            kept[i][name] = '=';
+            memcpy (kept[i] + name + 1, value, length + 1);
             argv[n++] = kept[i];
         }
     }
