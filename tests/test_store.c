@@ -974,6 +974,28 @@ test_no_statement_left_open (void **state)
 //  ---------------------------------------------------------------------
 //  Schema version 2: migration from version 1, and what it added
 
+//  A database at an old schema version, as that satcheld left it: the
+//  first `version` migrations run by hand (they are that version's DDL,
+//  word for word), then data.
+static void
+s_make_old (const char *path, int version, const char *data)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                       NULL), SQLITE_OK);
+    assert_ptr_equal (s_migrations[0], s_schema_v1);
+    assert_ptr_equal (s_migrations[1], s_schema_v2);
+    char *error = NULL;
+    for (int v = 0; v < version; v++)
+        if (sqlite3_exec (db, s_migrations[v], NULL, NULL, &error) != SQLITE_OK)
+            fail_msg ("v%d schema: %s", v + 1, error ? error : "?");
+    if (sqlite3_exec (db, data, NULL, NULL, &error) != SQLITE_OK)
+        fail_msg ("v%d data: %s", version, error ? error : "?");
+    //  The statements of the current version are not for an old file.
+    (void) s_sql;
+    sqlite3_close (db);
+}
+
 //  A version 1 database as satcheld 0.1 left it: one build of three units,
 //  one attempt with a stored reply, a batch it reported (id 5) and one
 //  still running (id 9). The ids differ from the seqs on purpose, so that
@@ -981,15 +1003,6 @@ test_no_statement_left_open (void **state)
 static void
 s_make_v1 (const char *path)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                       NULL), SQLITE_OK);
-    //  The version 1 DDL is the first migration, word for word.
-    assert_ptr_equal (s_migrations[0], s_schema_v1);
-    char *error = NULL;
-    int rc = sqlite3_exec (db, s_schema_v1, NULL, NULL, &error);
-    if (rc != SQLITE_OK)
-        fail_msg ("v1 schema: %s", error ? error : "?");
     const char *data =
         "INSERT INTO suites (id, name) VALUES (1, 'web');"
         "INSERT INTO builds (id, suite_id, build_key, node_total, mode, \"commit\", branch,"
@@ -1005,12 +1018,7 @@ s_make_v1 (const char *path)
         " VALUES (9, 1, 0, 2, 1, 1600);"
         "INSERT INTO batch_units (batch_id, pos, unit_idx) VALUES (5, 0, 2), (5, 1, 0), (9, 0, 1);"
         "PRAGMA user_version = 1;";
-    rc = sqlite3_exec (db, data, NULL, NULL, &error);
-    if (rc != SQLITE_OK)
-        fail_msg ("v1 data: %s", error ? error : "?");
-    //  The statements of the current version are not for a v1 file.
-    (void) s_sql;
-    sqlite3_close (db);
+    s_make_old (path, 1, data);
 }
 
 static void
@@ -1507,17 +1515,6 @@ test_units_split_roundtrip (void **state)
 static void
 s_make_v2 (const char *path)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                       NULL), SQLITE_OK);
-    assert_ptr_equal (s_migrations[0], s_schema_v1);
-    assert_ptr_equal (s_migrations[1], s_schema_v2);
-    char *error = NULL;
-    for (int v = 0; v < 2; v++) {
-        int rc = sqlite3_exec (db, s_migrations[v], NULL, NULL, &error);
-        if (rc != SQLITE_OK)
-            fail_msg ("v%d schema: %s", v + 1, error ? error : "?");
-    }
     const char *data =
         "INSERT INTO suites (id, name) VALUES (1, 'web');"
         "INSERT INTO builds (id, suite_id, build_key, node_total, mode, \"commit\", branch,"
@@ -1534,10 +1531,7 @@ s_make_v2 (const char *path)
         " state, lease, kind) VALUES (9, 1, 0, 2, 1, 1600, 0, 4, 0);"
         "INSERT INTO batch_units (batch_id, pos, unit_idx) VALUES (5, 0, 2), (5, 1, 0), (9, 0, 1);"
         "PRAGMA user_version = 2;";
-    int rc = sqlite3_exec (db, data, NULL, NULL, &error);
-    if (rc != SQLITE_OK)
-        fail_msg ("v2 data: %s", error ? error : "?");
-    sqlite3_close (db);
+    s_make_old (path, 2, data);
 }
 
 //  Version 2 to 3: units get split_node -1 (queue units), the index for
