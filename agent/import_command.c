@@ -29,7 +29,7 @@ s_usage (FILE *out)
            "Test-example ids (\"path::test\", \"path[1:2]\") are kept per example, and\n"
            "their file gets the sum of its examples unless the file names it itself.\n"
            "A unit named in several files keeps the last file's time. One bad file\n"
-           "imports nothing.\n"
+           "imports nothing. Names longer than --max-name are left out and counted.\n"
            "\n"
            "Options:\n"
            "  --suite NAME          suite to add to (SATCHEL_SUITE)\n"
@@ -37,6 +37,8 @@ s_usage (FILE *out)
            "                        default tcp://127.0.0.1:7450)\n"
            "  --format FORMAT       auto (default), knapsack, pytest-split,\n"
            "                        parallel-tests, junit or dataset\n"
+           "  --max-name BYTES      leave out names longer than this, as satcheld\n"
+           "                        refuses them (default 4096, satcheld's --max-name)\n"
            "  --timeout SECONDS     per try (default 30)\n"
            "  --help\n", out);
 }
@@ -206,11 +208,12 @@ s_send (const char *endpoint, const char *suite, int64_t timeout_ms, s_entry_t *
 int
 import_command_main (int argc, char **argv)
 {
-    enum { OPT_SUITE = 256, OPT_COORDINATOR, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP };
+    enum { OPT_SUITE = 256, OPT_COORDINATOR, OPT_FORMAT, OPT_MAX_NAME, OPT_TIMEOUT, OPT_HELP };
     static const struct option table[] = {
         { "suite", required_argument, NULL, OPT_SUITE },
         { "coordinator", required_argument, NULL, OPT_COORDINATOR },
         { "format", required_argument, NULL, OPT_FORMAT },
+        { "max-name", required_argument, NULL, OPT_MAX_NAME },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 }
@@ -220,6 +223,7 @@ import_command_main (int argc, char **argv)
     const char *endpoint = s_env ("SATCHEL_COORDINATOR");
     const char *timeout = NULL;
     timing_format_t format = TIMING_AUTO;
+    size_t max_name = PROTO_DEFAULT_MAX_NAME;
     optind = 0;
     opterr = 0;
     int opt;
@@ -235,6 +239,18 @@ import_command_main (int argc, char **argv)
                     return 2;
                 }
                 break;
+            case OPT_MAX_NAME: {
+                char *end = NULL;
+                unsigned long long value = strtoull (optarg, &end, 10);
+                if (optarg[0] < '0' || optarg[0] > '9' || *end || value < 1
+                    || value > TIMING_NAME_MAX) {
+                    fprintf (stderr, "satchel import: --max-name must be bytes from 1 to %u\n",
+                             TIMING_NAME_MAX);
+                    return 2;
+                }
+                max_name = (size_t) value;
+                break;
+            }
             case OPT_HELP:
                 s_usage (stdout);
                 return 0;
@@ -275,12 +291,34 @@ import_command_main (int argc, char **argv)
             break;
         }
         entries = util_realloc (entries, (count + read_count + 1) * sizeof (s_entry_t));
+        size_t too_long = 0;
+        const char *first_too_long = NULL;
         for (size_t i = 0; i < read_count; i++) {
+            //  satcheld would refuse the whole import for one such name.
+            if (strlen (read[i].name) > max_name) {
+                first_too_long = first_too_long ? first_too_long : read[i].name;
+                too_long++;
+                //  Its time still counts in its file's sum.
+                size_t length = import_example_file_length (read[i].name);
+                if (length > 0 && length <= max_name) {
+                    entries[count] = (s_entry_t) {
+                        util_strndup (read[i].name, length), read[i].seconds, count, true
+                    };
+                    count++;
+                }
+                continue;
+            }
             entries[count] = (s_entry_t) { read[i].name, read[i].seconds, count, false };
             read[i].name = NULL;
             count++;
         }
-        log_say ("%s: %zu entries (%s)", argv[f], read_count, timing_format_name (detected));
+        log_say ("%s: %zu entries (%s)", argv[f], read_count - too_long,
+                 timing_format_name (detected));
+        if (too_long > 0)
+            log_say ("warning: %s: left out %zu entr%s whose name is longer than %zu bytes, "
+                     "the longest unit name satcheld takes (--max-name); the first: "
+                     "\"%.60s...\"", argv[f], too_long, too_long == 1 ? "y" : "ies", max_name,
+                     first_too_long);
         timing_entries_free (read, read_count);
     }
     if (rc == 0 && count == 0) {

@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_NAME_MAX 4096u
 #define S_SECONDS_MAX (30.0 * 24 * 3600)
 
 typedef struct {
@@ -32,6 +31,7 @@ typedef struct {
     size_t *slots;               //  hash of names: entry index + 1, 0 if free (owned)
     size_t slot_count;           //  slots, a power of two over twice count
     size_t junit_cases;          //  JUnit test cases seen, to number them in errors
+    char *unit;                  //  a JUnit case's unit name, TIMING_NAME_MAX + 2 (owned)
     char *why;                   //  where the first error goes
     size_t why_size;             //  its size
 } s_reader_t;
@@ -138,8 +138,8 @@ s_add (s_reader_t *self, size_t line, const char *name, size_t size, double seco
         s_fail (self, line, "an entry has an empty name");
         return -1;
     }
-    if (size > S_NAME_MAX) {
-        s_fail (self, line, "name \"%s\" is longer than %u bytes", quoted, S_NAME_MAX);
+    if (size > TIMING_NAME_MAX) {
+        s_fail (self, line, "name \"%s\" is longer than %u bytes", quoted, TIMING_NAME_MAX);
         return -1;
     }
     if (memchr (name, 0, size) || memchr (name, '\n', size) || memchr (name, '\r', size)) {
@@ -333,8 +333,8 @@ s_on_case (const junit_case_t *test_case, void *arg)
 {
     s_reader_t *self = (s_reader_t *) arg;
     self->junit_cases++;
-    char unit[S_NAME_MAX + 2];      //  one byte over the limit, to see a cut
-    if (junit_case_unit (test_case, unit, sizeof unit) != 0) {
+    char *unit = self->unit;        //  one byte over the limit, to see a cut
+    if (junit_case_unit (test_case, unit, TIMING_NAME_MAX + 2) != 0) {
         //  It fails both for a case that names nothing and for a name
         //  too long for the buffer.
         const char *file = test_case->file, *classname = test_case->classname;
@@ -342,7 +342,7 @@ s_on_case (const junit_case_t *test_case, void *arg)
                   || (test_case->name && *test_case->name);
         if (named)
             s_fail (self, 0, "test case %zu: its unit name is longer than %u bytes",
-                    self->junit_cases, S_NAME_MAX);
+                    self->junit_cases, TIMING_NAME_MAX);
         else
             s_fail (self, 0, "test case %zu has no file, classname or name", self->junit_cases);
         return -1;
@@ -369,12 +369,14 @@ s_read_junit (s_reader_t *self)
     junit_limits_default (&limits);
     limits.max_bytes = TIMING_FILE_MAX_BYTES;
     self->why[0] = 0;
+    self->unit = util_malloc (TIMING_NAME_MAX + 2);
     char why[512];
-    if (junit_read (self->path, &limits, s_on_case, self, why, sizeof why) == 0)
-        return 0;
-    if (self->why[0] == 0)      //  junit_read's own error, not one of ours
+    int rc = junit_read (self->path, &limits, s_on_case, self, why, sizeof why);
+    if (rc != 0 && self->why[0] == 0)       //  junit_read's own error, not one of ours
         snprintf (self->why, self->why_size, "%s", why);
-    return -1;
+    free (self->unit);
+    self->unit = NULL;
+    return rc == 0 ? 0 : -1;
 }
 
 //  Read the whole file into *text (NUL-terminated, caller frees).

@@ -14,7 +14,7 @@
     junit; a JSON object with a "timings" object is dataset; a JSON array
     is pytest-split; a JSON object whose keys contain "::" is
     pytest-split, else knapsack; anything else is parallel-tests.
-    Every entry is checked: a name of 1..4096 bytes with no NUL, newline
+    Every entry is checked: a name of 1..65536 bytes with no NUL, newline
     or carriage return; seconds finite, >= 0 and at most 30 days. One bad
     entry makes the whole file an error (import nothing rather than half).
     Names repeated in one file are summed (JUnit cases of one file).      */
@@ -36,6 +36,11 @@ typedef struct {
     char *name;                  //  unit name as the file gives it (owned)
     double seconds;              //  its time
 } timing_entry_t;
+
+//  Longest name read. Longer than a unit name may be (4096 bytes by
+//  default): import leaves such entries out and counts them, so that one
+//  pathological parametrized id does not refuse a whole file.
+#define TIMING_NAME_MAX 65536u
 
 //  Largest timing file read.
 #define TIMING_FILE_MAX_BYTES (256u * 1024 * 1024)

@@ -481,6 +481,22 @@ s_decode_import (s_decoder_t *self)
         if (msg->parent[i] == i + 1 || (msg->parent[i] > 0 && msg->parent[msg->parent[i] - 1] > 0))
             return s_fail (self, PROTO_ERR_BAD_REQUEST, "parent",
                            "parent[%zu] names a unit that is itself an example", i);
+    //  As in a listed join: an example's id is its file's name and more.
+    for (size_t i = 0; i < count; i++) {
+        if (msg->parent[i] == 0)
+            continue;
+        const char *file = msg->units[msg->parent[i] - 1];
+        size_t length = strlen (file);
+        if (strncmp (msg->units[i], file, length) != 0 || !msg->units[i][length]) {
+            char field[64], shown[48];
+            snprintf (field, sizeof field, "parent[%zu]", i);
+            return s_fail (self, PROTO_ERR_BAD_REQUEST, field,
+                           "units[%zu] \"%s\" does not start with the name of its file, "
+                           "units[%" PRIu32 "]", i,
+                           s_shown (msg->units[i], strlen (msg->units[i]), shown),
+                           msg->parent[i] - 1);
+        }
+    }
     return 0;
 }
 

@@ -18,6 +18,8 @@
       time of measured batches, smoothed, and sizes later batches;
     - `satchel import` loads each timing-file format into the history, a
       bad file imports nothing, and a regular split uses what was loaded;
+      names too long to be units are left out, counted, and their time
+      kept in their file's sum;
     - a unit without history is predicted at the median of its folder,
       else of the suite, else the default, and the agent says how many. */
 #include "e2e_client.h"
@@ -974,6 +976,65 @@ test_import_feeds_the_split (void **state)
         free (files[i]);
 }
 
+//  A name longer than satcheld's unit names (4096 bytes) is left out and
+//  counted, not a reason to refuse the file; its time still counts in its
+//  file's sum. The shared baserow timings hold four such pytest ids.
+static void
+test_import_leaves_out_long_names (void **state)
+{
+    fixture_t *fx = *state;
+    s_daemon (fx, NULL);
+    char *param = malloc (5001);
+    assert_non_null (param);
+    memset (param, 'p', 5000);
+    param[5000] = 0;
+    char *text = malloc (5200);
+    assert_non_null (text);
+    snprintf (text, 5200, "{\"t/a.py::ok\": 1.0, \"t/a.py::test[%s]\": 2.0,"
+                          " \"t/b.py::x\": 0.5}\n", param);
+    char path[1024];
+    snprintf (path, sizeof path, "%s/long_ids.json", fx->dir);
+    assert_int_equal (harness_write_file (path, text), 0);
+    free (text);
+    free (param);
+    const char *args[] = { path, NULL };
+    char *out = s_import (fx, "import-long", "long", args, 0);
+    assert_non_null (strstr (out, "long_ids.json: 2 entries (pytest-split)"));
+    assert_non_null (strstr (out, "left out 1 entry whose name is longer than 4096 bytes"));
+    assert_non_null (strstr (out, "imported 4 units into the history of suite long"));
+    free (out);
+    static const struct { const char *name; int ms; } kept[] = {
+        { "t/a.py::ok", 1000 }, { "t/a.py", 3000 }, { "t/b.py::x", 500 }, { "t/b.py", 500 },
+    };
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        assert_int_equal (s_int (fx, "SELECT estimate_ms FROM timings WHERE name = '%s'",
+                                 kept[i].name), kept[i].ms);
+    assert_int_equal (s_int (fx, "SELECT count (*) FROM timings"), 4);
+
+    //  The real file, where the shared data is at hand.
+    const char *data = getenv ("SATCHEL_DATA_DIR");
+    char shared[1024];
+    snprintf (shared, sizeof shared, "%s/timings/bram2w__baserow__pytest_split.json",
+              data ? data : "/work/shared/data");
+    struct stat info;
+    if (stat (shared, &info) != 0) {
+        printf ("  %s is not here; the rest is skipped\n", shared);
+        return;
+    }
+    const char *real[] = { shared, NULL };
+    out = s_import (fx, "import-baserow", "baserow", real, 0);
+    assert_non_null (strstr (out, "5749 entries (dataset)"));
+    assert_non_null (strstr (out, "left out 4 entries whose name is longer than 4096 bytes"));
+    //  5749 pytest ids and the 458 files they belong to.
+    assert_non_null (strstr (out, "imported 6207 units into the history of suite baserow"));
+    free (out);
+    //  The file of the four long ids: all its ids summed, the long ones too.
+    assert_int_equal (s_int (fx, "SELECT t.estimate_ms FROM timings t JOIN suites s"
+                                 " ON s.id = t.suite_id WHERE s.name = 'baserow' AND t.name ="
+                                 " 'tests/baserow/contrib/database/formula/"
+                                 "test_baserow_formula_results.py'"), 52970);
+}
+
 // --------------------------------------------------------------------------
 //  f. Units without history: the median of the known units of their
 //  folder in the build, else the suite's median, else the default.
@@ -1055,6 +1116,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_startup_is_learned, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_import_feeds_the_split, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_import_leaves_out_long_names, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_new_units_are_estimated, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -2251,9 +2251,12 @@ test_import_refused (void **state)
     kvs_set (&kvs, UINTS ("parent", past_end, 4));
     BAD (&kvs, "parent[1]");
     assert_string_equal (s_err.message, "parent[1] 5 is out of range 0..4");
-    static const uint64_t last[] = { 4, 4, 4, 0 };         //  all of the last unit
+    //  An example's id starts with its file's name and adds to it.
+    static const uint64_t last[] = { 0, 4, 1, 0 };         //  a_spec.rb:1 of b_spec.rb
     kvs_set (&kvs, UINTS ("parent", last, 4));
-    ACCEPTED (&kvs);
+    BAD (&kvs, "parent[1]");
+    assert_string_equal (s_err.message, "units[1] \"a_spec.rb:1\" does not start with the "
+                                        "name of its file, units[3]");
     static const uint64_t itself[] = { 0, 1, 3, 0 };        //  unit 2 its own file
     kvs_set (&kvs, UINTS ("parent", itself, 4));
     BAD (&kvs, "parent");
@@ -2603,7 +2606,8 @@ test_fuzz (void **state)
     proto_msg_set_str (&msg->attempt, "a1");
     msg->req = 1;
     proto_msg_set_str (&msg->suite, "s");
-    proto_msg_set_units (msg, s_units, 3);
+    const char *const imported[] = { "a_spec.rb", "a_spec.rb[1:1]", "d_spec.rb" };
+    proto_msg_set_units (msg, imported, 3);
     msg->times_ms = calloc (3, sizeof (uint64_t));
     msg->times_ms[0] = 70;
     msg->parent = calloc (3, sizeof (uint32_t));
