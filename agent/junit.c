@@ -1,6 +1,8 @@
 /*  junit.c: see junit.h.                                                   */
 #include "junit.h"
 
+#include <assert.h>
+
 #include "util.h"
 
 #include <errno.h>
@@ -249,6 +251,11 @@ s_describe (const s_reader_t *self, const char *path, char *why, size_t why_size
     }
 }
 
+//  s_read's return for a well-formed XML file that is no JUnit report
+//  (its root is another element): one of several files may be that.
+#define S_FOREIGN (-2)
+
+//  Returns 0, S_FOREIGN or -1, with why.
 static int
 s_read (const char *path, const junit_limits_t *limits, s_emit_fn *emit, void *arg, char *why,
         size_t why_size)
@@ -316,6 +323,7 @@ s_read (const char *path, const junit_limits_t *limits, s_emit_fn *emit, void *a
         }
         if (XML_Parse (self.parser, buffer, (int) got, got == 0) != XML_STATUS_OK) {
             s_describe (&self, path, why, why_size);
+            rc = self.stop == S_BAD_ROOT ? S_FOREIGN : -1;
             goto cleanup;
         }
         if (got == 0)
@@ -354,7 +362,7 @@ junit_read (const char *path, const junit_limits_t *limits, junit_case_fn *fn, v
             char *why, size_t why_size)
 {
     s_plain_t plain = { fn, arg };
-    return s_read (path, limits, s_emit_plain, &plain, why, why_size);
+    return s_read (path, limits, s_emit_plain, &plain, why, why_size) == 0 ? 0 : -1;
 }
 
 int
@@ -757,18 +765,38 @@ s_share (s_batch_t *self)
 }
 
 int
-junit_batch (const char *path, const junit_limits_t *limits, char *const *units,
-             const uint64_t *predicted, size_t count, junit_batch_t *out, char *why,
-             size_t why_size)
+junit_batch (const char *const *paths, size_t path_count, const junit_limits_t *limits,
+             char *const *units, const uint64_t *predicted, size_t count, junit_batch_t *out,
+             char *why, size_t why_size)
 {
+    assert (path_count > 0);
     memset (out, 0, sizeof *out);
     out->seconds = util_calloc (count, sizeof (double));
     out->state = util_calloc (count, sizeof (uint8_t));
     s_batch_t self = { .units = units, .predicted = predicted, .out = out };
     s_index (&self, units, count);
-    int rc = s_read (path, limits, s_emit_batch, &self, why, why_size);
+    int rc = 0;
+    char foreign_why[512] = "";
+    for (size_t i = 0; rc == 0 && i < path_count; i++) {
+        rc = s_read (paths[i], limits, s_emit_batch, &self, why, why_size);
+        if (rc == S_FOREIGN) {
+            out->foreign++;
+            if (!foreign_why[0])
+                snprintf (foreign_why, sizeof foreign_why, "%s", why);
+            rc = 0;
+        }
+    }
+    if (rc == 0 && out->foreign == path_count) {
+        snprintf (why, why_size, "%s", foreign_why);
+        rc = -1;
+    }
     if (rc == 0 && out->cases > 0 && self.matched == 0) {
-        snprintf (why, why_size, "report %s: no test case matched a unit of the batch", path);
+        if (path_count == 1)
+            snprintf (why, why_size, "report %s: no test case matched a unit of the batch",
+                      paths[0]);
+        else
+            snprintf (why, why_size, "%zu reports: no test case matched a unit of the batch",
+                      path_count - out->foreign);
         rc = -1;
     }
     if (rc == 0)

@@ -76,9 +76,10 @@ typedef struct {
 typedef int (junit_case_fn) (const junit_case_t *test_case, void *arg);
 
 //  Read the report at path and call fn for each test case in document
-//  order (limits NULL: the defaults). Returns 0, or -1 with why (one sentence naming the file and what
-//  is wrong: missing, empty, too large, malformed at line N, DOCTYPE
-//  refused, too deep, no <testsuite>/<testsuites> root).
+//  order (limits NULL: the defaults). Returns 0, or -1 with why (one
+//  sentence naming the file and what is wrong: missing, empty, too large,
+//  malformed at line N, DOCTYPE refused, too deep, no <testsuite> or
+//  <testsuites> root).
 int junit_read (const char *path, const junit_limits_t *limits, junit_case_fn *fn, void *arg,
                 char *why, size_t why_size);
 
@@ -95,16 +96,21 @@ typedef struct {
     uint8_t *state;              //  per unit: junit_unit_state_t (owned)
     size_t cases;                //  test cases read
     size_t unmatched;            //  test cases that matched no unit
+    size_t foreign;              //  files skipped: well-formed XML of another root
 } junit_batch_t;
 
-//  Read the report at path for a batch of units[0..count) (with their
-//  predicted times, for sharing a file's time among its examples; NULL:
-//  evenly). Returns 0 with *out filled (free with junit_batch_clear), or
-//  -1 with why (as junit_read, or "no test case matched a unit of the
-//  batch" when cases > 0 and none matched).
-int junit_batch (const char *path, const junit_limits_t *limits, char *const *units,
-                 const uint64_t *predicted, size_t count, junit_batch_t *out, char *why,
-                 size_t why_size);
+//  Read the reports at paths[0..path_count) (at least one; Surefire and
+//  Gradle write one per class) for a batch of units[0..count) (with
+//  their predicted times, for sharing a file's time among its examples;
+//  NULL: evenly); a unit's cases are summed over all of them. A file
+//  whose root is another element (failsafe-summary.xml beside the
+//  reports) is skipped and counted, unless every file is one. Returns 0
+//  with *out filled (free with junit_batch_clear), or -1 with why (as
+//  junit_read for the first file that fails, or "no test case matched a
+//  unit of the batch" when cases > 0 and none matched).
+int junit_batch (const char *const *paths, size_t path_count, const junit_limits_t *limits,
+                 char *const *units, const uint64_t *predicted, size_t count,
+                 junit_batch_t *out, char *why, size_t why_size);
 void junit_batch_clear (junit_batch_t *batch);
 
 //  The unit name a test case stands for when there is no batch to map it

@@ -5,7 +5,9 @@
     (tests/fixtures/junit_runner.sh), and the database read back. Proves:
     - a unit's history is the time its test report gives, not a share of
       the batch's wall time, with the report at a fresh {junit} path per
-      run (removed after) or at the --junit path;
+      run (removed after) or at the --junit path, or as a folder of
+      reports (one per test file, as Surefire writes them) of which only
+      the ones written during the run are read;
     - the report's per-unit results decide which units failed: only those
       get a failed sample, count as failed and run again elsewhere;
     - a broken or missing report (a stale one at the --junit path is not
@@ -224,7 +226,8 @@ s_run (const fixture_t *fx, const agent_t *agent, int expected)
 }
 
 //  The junit runner as the test command, writing its report to out
-//  ("{junit}": the fresh per-run path the agent picks).
+//  ("{junit}": the fresh per-run path the agent picks), or with out
+//  "--dir=FOLDER" one report per test file into FOLDER.
 typedef struct {
     char out[1100];              //  "--out=..."
     const char *argv[5];         //  the command
@@ -233,7 +236,10 @@ typedef struct {
 static void
 s_command (const fixture_t *fx, command_t *command, const char *out)
 {
-    snprintf (command->out, sizeof command->out, "--out=%s", out);
+    if (strncmp (out, "--dir=", 6) == 0)
+        snprintf (command->out, sizeof command->out, "%s", out);
+    else
+        snprintf (command->out, sizeof command->out, "--out=%s", out);
     command->argv[0] = "/bin/sh";
     command->argv[1] = fx->runner;
     command->argv[2] = command->out;
@@ -361,6 +367,86 @@ test_report_times_are_the_history (void **state)
     //  The generated reports were removed after reading.
     assert_int_equal (s_entries (fx->tmp), 0);
     free (ran);
+    free (err);
+}
+
+//  A runner that writes one report per test file into a folder (Maven
+//  Surefire, Gradle): {junit} as that folder, fresh per run and removed
+//  after; or --junit FOLDER that the runner keeps, where only the reports
+//  written during each run are read, never older ones, and a well-formed
+//  XML file of another kind (failsafe-summary.xml) is passed over.
+static void
+test_report_folders (void **state)
+{
+    fixture_t *fx = *state;
+    s_daemon (fx, NULL);
+    static const struct { const char *name; int ms; int report_ms; } units[] = {
+        { "t/f/one_test.txt", 60, 21 },
+        { "t/f/two_test.txt", 40, 7 },
+        { "t/g/three_test.txt", 30, 13 },
+    };
+    enum { COUNT = sizeof units / sizeof units[0] };
+    for (int i = 0; i < COUNT; i++) {
+        char body[64];
+        snprintf (body, sizeof body, "ms=%d\nreport_ms=%d\n", units[i].ms, units[i].report_ms);
+        s_unit (fx, units[i].name, body);
+    }
+    //  1. {junit} is a folder the runner makes: every report in it is read.
+    command_t command;
+    s_command (fx, &command, "--dir={junit}");
+    agent_t agent = { .tag = "fa", .suite = "folders", .build = "fa1", .total = 1,
+                      .pattern = "t/**/*_test.txt", .command = command.argv };
+    char *err = s_run (fx, &agent, 0);
+    assert_null (strstr (err, "warning"));
+    free (err);
+    for (int i = 0; i < COUNT; i++)
+        assert_int_equal (s_int (fx, "SELECT count (*) FROM samples WHERE name = '%s'"
+                                     " AND duration_ms = %d AND ok = 1", units[i].name,
+                                 units[i].report_ms), 1);
+    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches WHERE tests_ms IS NULL"), 0);
+    //  The fresh folders and their reports are gone.
+    assert_int_equal (s_entries (fx->tmp), 0);
+
+    //  2. --junit FOLDER, one run per test (--batch-size 1), the folder
+    //  holding an old report that gives t/f/one_test.txt 99 s: read, it
+    //  would add to that unit's time.
+    char folder[1100], stale[1200], dir_flag[1200];
+    snprintf (folder, sizeof folder, "%s/reports", fx->dir);
+    assert_int_equal (mkdir (folder, 0755), 0);
+    snprintf (stale, sizeof stale, "%s/TEST-old-run.xml", folder);
+    assert_int_equal (harness_write_file (stale, "<testsuite><testcase file=\"t/f/one_test.txt\""
+                                                 " name=\"old\" time=\"99\"/></testsuite>\n"), 0);
+    snprintf (dir_flag, sizeof dir_flag, "--dir=%s", folder);
+    s_command (fx, &command, dir_flag);
+    const char *flags[] = { "--junit", folder, "--batch-size", "1", NULL };
+    agent = (agent_t) { .tag = "fb", .suite = "folders", .build = "fb1", .total = 1,
+                        .pattern = "t/**/*_test.txt", .flags = flags, .command = command.argv };
+    err = s_run (fx, &agent, 0);
+    assert_null (strstr (err, "warning"));
+    free (err);
+    for (int i = 0; i < COUNT; i++)
+        assert_int_equal (s_int (fx, "SELECT count (*) FROM samples s JOIN builds d"
+                                     " ON d.id = s.build_id"
+                                     " WHERE d.build_key = 'fb1' AND s.name = '%s'"
+                                     " AND s.duration_ms = %d", units[i].name,
+                                 units[i].report_ms), 1);
+    //  The runner's folder is its own: the old report, the summary and the
+    //  three new reports stay.
+    assert_int_equal (s_entries (folder), 5);
+    assert_int_equal (s_entries (fx->tmp), 0);
+
+    //  3. A run that writes nothing new: the old reports are not taken for
+    //  its report; the agent warns and shares the batch's wall time.
+    const char *silent_env[] = { "JUNIT_NONE=1", NULL };
+    char none_flag[1200];
+    snprintf (none_flag, sizeof none_flag, "--dir=%s/never", fx->dir);
+    s_command (fx, &command, none_flag);
+    agent = (agent_t) { .tag = "fc", .suite = "folders", .build = "fc1", .total = 1,
+                        .pattern = "t/f/one_test.txt", .flags = flags, .env = silent_env,
+                        .command = command.argv };
+    err = s_run (fx, &agent, 0);
+    assert_non_null (strstr (err, "got no new or changed *.xml report during the run"));
+    assert_non_null (strstr (err, FALLBACK_WARNING));
     free (err);
 }
 
@@ -1103,6 +1189,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_report_times_are_the_history, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_report_folders, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_unit_results_decide_failures, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_unit_runs_again_elsewhere, s_setup,

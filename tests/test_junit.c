@@ -156,6 +156,11 @@ s_read (const char *fixture, const junit_limits_t *limits, s_cases_t *list, char
     return rc;
 }
 
+#define COUNT(array) (sizeof (array) / sizeof (array[0]))
+
+//  junit_batch's paths and path_count for one report.
+#define ONE(path) (const char *const[]) { (path) }, 1
+
 //  Map a fixture onto units; must succeed.
 static void
 s_batch (const char *fixture, char *const *units, const uint64_t *predicted, size_t count,
@@ -163,14 +168,13 @@ s_batch (const char *fixture, char *const *units, const uint64_t *predicted, siz
 {
     char *path = s_fixture (fixture);
     char why[512] = "";
-    int rc = junit_batch (path, NULL, units, predicted, count, out, why, sizeof why);
+    int rc = junit_batch (ONE (path), NULL, units, predicted, count, out, why, sizeof why);
     if (rc != 0)
         printf ("  junit_batch (%s): %s\n", fixture, why);
     assert_int_equal (rc, 0);
     free (path);
 }
 
-#define COUNT(array) (sizeof (array) / sizeof (array[0]))
 
 //  A refused report: rc -1, a why holding expect, no case read.
 static void
@@ -189,7 +193,7 @@ s_assert_refused (const char *path, const junit_limits_t *limits, const char *ex
     char *units[] = { "spec/a_spec.rb" };
     junit_batch_t out;
     memset (&out, 0xAB, sizeof out);
-    assert_int_equal (junit_batch (path, limits, units, NULL, 1, &out, why, sizeof why), -1);
+    assert_int_equal (junit_batch (ONE (path), limits, units, NULL, 1, &out, why, sizeof why), -1);
     assert_true (strstr (why, expect) != NULL);
     assert_null (out.seconds);
     assert_null (out.state);
@@ -420,7 +424,7 @@ test_batch_jest (void **state)
     //  Without addFileAttribute nothing names a file: an error, not zeros.
     char *path = s_fixture ("jest_junit_nofile.xml");
     char why[512] = "";
-    assert_int_equal (junit_batch (path, NULL, units, NULL, 2, &out, why, sizeof why), -1);
+    assert_int_equal (junit_batch (ONE (path), NULL, units, NULL, 2, &out, why, sizeof why), -1);
     assert_non_null (strstr (why, "no test case matched a unit of the batch"));
     assert_null (out.seconds);
     free (path);
@@ -494,7 +498,7 @@ test_batch_surefire (void **state)
                       "src/test/java/com/acme/billing/InvoiceTest.py" };
     char *path = s_fixture ("surefire_TEST-com.acme.billing.InvoiceTest.xml");
     char why[512];
-    assert_int_equal (junit_batch (path, NULL, traps, NULL, 2, &out, why, sizeof why), -1);
+    assert_int_equal (junit_batch (ONE (path), NULL, traps, NULL, 2, &out, why, sizeof why), -1);
     free (path);
 }
 
@@ -508,6 +512,47 @@ test_batch_gradle_kotlin (void **state)
     ASSERT_SECONDS (out.seconds[0], 0.903 + 0.2 + 0.101);
     assert_int_equal (out.state[0], JUNIT_UNIT_FAILED);
     junit_batch_clear (&out);
+}
+
+//  Several reports, as a Surefire or Gradle folder holds them: cases of all
+//  of them go to the batch; a well-formed file of another root is passed
+//  over and counted, unless every file is one; a broken one fails all.
+static void
+test_batch_several_files (void **state)
+{
+    char *units[] = { "billing/src/test/java/com/acme/billing/InvoiceTest.java",
+                      "app/src/test/kotlin/com/acme/shop/CartTest.kt" };
+    char *surefire = s_fixture ("surefire_TEST-com.acme.billing.InvoiceTest.xml");
+    char *gradle = s_fixture ("gradle_TEST-com.acme.shop.CartTest.xml");
+    char *foreign = s_fixture ("wrong_root.xml");
+    char *broken = s_fixture ("malformed.xml");
+    const char *three[] = { surefire, foreign, gradle };
+    junit_batch_t out;
+    char why[512] = "";
+    assert_int_equal (junit_batch (three, 3, NULL, units, NULL, 2, &out, why, sizeof why), 0);
+    assert_int_equal (out.cases, 5 + 3);
+    assert_int_equal (out.foreign, 1);
+    ASSERT_SECONDS (out.seconds[0], 0.312 + 0.041 + 0 + 0.25 + 0.131);
+    ASSERT_SECONDS (out.seconds[1], 0.903 + 0.2 + 0.101);
+    assert_int_equal (out.state[0], JUNIT_UNIT_FAILED);
+    assert_int_equal (out.state[1], JUNIT_UNIT_FAILED);
+    junit_batch_clear (&out);
+    //  Only foreign files: no report at all.
+    const char *only_foreign[] = { foreign, foreign };
+    assert_int_equal (junit_batch (only_foreign, 2, NULL, units, NULL, 2, &out, why,
+                                   sizeof why), -1);
+    assert_non_null (strstr (why, "not <testsuites> or <testsuite>"));
+    assert_null (out.seconds);
+    //  One broken file: the batch cannot trust the rest either.
+    const char *with_broken[] = { surefire, broken, gradle };
+    assert_int_equal (junit_batch (with_broken, 3, NULL, units, NULL, 2, &out, why,
+                                   sizeof why), -1);
+    assert_non_null (strstr (why, "malformed.xml is malformed"));
+    assert_null (out.seconds);
+    free (surefire);
+    free (gradle);
+    free (foreign);
+    free (broken);
 }
 
 static void
@@ -605,7 +650,8 @@ test_real_mocha_0xarc (void **state)
     assert_int_equal (count, 33);
     junit_batch_t out;
     char why[512] = "";
-    assert_int_equal (junit_batch (report, NULL, units, NULL, count, &out, why, sizeof why), 0);
+    assert_int_equal (junit_batch (ONE (report), NULL, units, NULL, count, &out, why,
+                                   sizeof why), 0);
     assert_int_equal (out.cases, 721);
     assert_int_equal (out.unmatched, 0);
     for (size_t i = 0; i < count; i++) {
@@ -657,7 +703,8 @@ test_real_pytest_mitiq (void **state)
     assert_int_equal (count, 43);
     ASSERT_SECONDS (total, 1915.224);
     junit_batch_t out;
-    assert_int_equal (junit_batch (report, NULL, units, NULL, count, &out, why, sizeof why), 0);
+    assert_int_equal (junit_batch (ONE (report), NULL, units, NULL, count, &out, why,
+                                   sizeof why), 0);
     assert_int_equal (out.unmatched, 0);
     double sum = 0;
     for (size_t u = 0; u < count; u++) {
@@ -698,7 +745,7 @@ test_real_pytest_automate_dv (void **state)
                       192.088, 74.536, 97.524, 240.565, 135.387 };
     junit_batch_t out;
     char why[512] = "";
-    assert_int_equal (junit_batch (report, NULL, units, NULL, 10, &out, why, sizeof why), 0);
+    assert_int_equal (junit_batch (ONE (report), NULL, units, NULL, 10, &out, why, sizeof why), 0);
     assert_int_equal (out.cases, 55);
     assert_int_equal (out.unmatched, 0);
     for (size_t i = 0; i < COUNT (units); i++) {
@@ -850,7 +897,7 @@ test_huge_output_bounded (void **state)
     long before = s_max_rss_kib ();
     junit_batch_t out;
     char why[512] = "";
-    assert_int_equal (junit_batch (path, &limits, units, NULL, 2, &out, why, sizeof why), 0);
+    assert_int_equal (junit_batch (ONE (path), &limits, units, NULL, 2, &out, why, sizeof why), 0);
     long grown = s_max_rss_kib () - before;
     if (grown > 8 * 1024) {
         printf ("  peak memory grew by %ld KiB reading a 40 MiB <system-out>\n", grown);
@@ -892,7 +939,7 @@ test_scale (void **state)
     int64_t started = util_mono_ms ();
     junit_batch_t out;
     char why[512] = "";
-    assert_int_equal (junit_batch (path, NULL, units, NULL, UNITS, &out, why, sizeof why), 0);
+    assert_int_equal (junit_batch (ONE (path), NULL, units, NULL, UNITS, &out, why, sizeof why), 0);
     int64_t elapsed = util_mono_ms () - started;
     assert_int_equal (out.cases, UNITS);
     assert_int_equal (out.unmatched, 0);
@@ -933,8 +980,8 @@ test_scale_examples (void **state)
     int64_t started = util_mono_ms ();
     junit_batch_t out;
     char why[512] = "";
-    assert_int_equal (junit_batch (path, NULL, units, predicted, EXAMPLES, &out, why, sizeof why),
-                      0);
+    assert_int_equal (junit_batch (ONE (path), NULL, units, predicted, EXAMPLES, &out, why,
+                                   sizeof why), 0);
     int64_t elapsed = util_mono_ms () - started;
     double total = 0.25 * EXAMPLES, weight = 3.0 * EXAMPLES / 2 + 1.0 * EXAMPLES / 2;
     double sum = 0;
@@ -971,6 +1018,7 @@ main (void)
         cmocka_unit_test (test_batch_ctest),
         cmocka_unit_test (test_batch_surefire),
         cmocka_unit_test (test_batch_gradle_kotlin),
+        cmocka_unit_test (test_batch_several_files),
         cmocka_unit_test (test_batch_go),
         cmocka_unit_test (test_batch_odd_values),
         cmocka_unit_test (test_real_mocha_0xarc),
