@@ -125,13 +125,10 @@ examples_estimate (char *const *names, char *const *parents, double *predicted, 
     for (size_t start = 0; start < examples; ) {
         size_t end = start;
         size_t have = 0, unseen = 0;
-        double known_sum = 0;
         for (; end < examples && strcmp (parents[order[end]], parents[order[start]]) == 0; end++) {
             double ms = predicted[order[end]];
-            if (ms >= 0) {
+            if (ms >= 0)
                 known[have++] = ms;
-                known_sum += ms;
-            }
             else
                 unseen++;
         }
@@ -141,9 +138,10 @@ examples_estimate (char *const *names, char *const *parents, double *predicted, 
             fill = have % 2 ? known[have / 2] : (known[have / 2 - 1] + known[have / 2]) / 2;
         }
         else if (unseen > 0) {
+            //  None of the file's examples has history: they share the file's.
             double file = file_ms (parents[order[start]], arg);
             if (file >= 0)
-                fill = (file - known_sum) / (double) unseen;
+                fill = file / (double) unseen;
         }
         if (fill >= 0)
             for (size_t k = start; k < end; k++)

@@ -780,10 +780,15 @@ s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg
         builds_learn_guess (build, idx, (double) ms);
         measured_ms += ms;
     }
-    if (!all_measured || batch->unit_count == 0)
+    //  Every batch keeps its runner starts (what a report on the build
+    //  shows); only a fully measured one its tests' time.
+    if (batch->unit_count == 0)
         return 0;
-    if (store_batch_measured (store, batch->id, (int64_t) measured_ms, req->report_runs) != 0)
+    if (store_batch_measured (store, batch->id, all_measured ? (int64_t) measured_ms : -1,
+                              req->report_runs) != 0)
         return -1;
+    if (!all_measured)
+        return 0;
     if (measured_ms > req->report_wall_ms)
         return 0;       //  a report that claims more than the wall time (parallel runners)
     double startup = (double) (req->report_wall_ms - measured_ms) / (double) req->report_runs;

@@ -227,8 +227,8 @@ int store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
                         size_t count, int64_t at_ms, const store_batch_meta_t *meta,
                         int64_t *batch_id);
 
-//  A batch measured by a test report: the sum of its units' measured
-//  times (tests_ms, -1: not measured) and its runner starts.
+//  What a batch's report says of it: the sum of its units' measured times
+//  (tests_ms, -1: not all measured) and its runner starts.
 int store_batch_measured (store_t *self, int64_t batch_id, int64_t tests_ms, uint32_t runs);
 
 //  Each unit's own result from the report: unit_ok[pos] 1 passed, 0 failed,

@@ -103,8 +103,9 @@ static const char s_schema_v3[] =
 //  Schema version 4: timings from test reports and split files.
 //  - suites learn the runner's start-up cost (startup_ms, a smoothed
 //    estimate over startup_samples batches; NULL until the first);
-//  - a batch measured by a report keeps the sum of its units' times beside
-//    its wall time (tests_ms, NULL if not measured) and its runner starts;
+//  - a batch keeps its runner starts (runs), and when a report measured
+//    every unit the sum of their times beside its wall time (tests_ms,
+//    else NULL);
 //  - a batch unit's own result from the report (ok, NULL: by exit code);
 //  - a unit or timing that is an example of a split file names the file
 //    (parent, NULL for a file);
