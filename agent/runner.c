@@ -52,20 +52,42 @@ runner_argv (char *const *command, size_t command_count, char *const *units, siz
     for (size_t i = 0; i < command_count; i++)
         if (strcmp (command[i], "{}") == 0)
             placeholder = true;
-    char **argv = util_calloc (command_count + unit_count + 1, sizeof (char *));
+    //  A unit that starts with '-' goes as "./-..." (the same file), or
+    //  the runner would read it as an option. Those copies live in the
+    //  same block as the array, so that freeing the array frees them.
+    size_t extra = 0;
+    for (size_t u = 0; u < unit_count; u++)
+        if (units[u][0] == '-')
+            extra += strlen (units[u]) + 3;
+    size_t pointers = (command_count + unit_count + 1) * sizeof (char *);
+    char **argv = util_malloc (pointers + extra);
+    char *copies = (char *) argv + pointers;
+    char **unit_args = util_malloc ((unit_count ? unit_count : 1) * sizeof (char *));
+    for (size_t u = 0; u < unit_count; u++) {
+        if (units[u][0] != '-') {
+            unit_args[u] = units[u];
+            continue;
+        }
+        size_t length = strlen (units[u]);
+        memcpy (copies, "./", 2);
+        memcpy (copies + 2, units[u], length + 1);
+        unit_args[u] = copies;
+        copies += length + 3;
+    }
     size_t n = 0;
     for (size_t i = 0; i < command_count; i++) {
         if (strcmp (command[i], "{}") == 0) {
             for (size_t u = 0; u < unit_count; u++)
-                argv[n++] = units[u];
+                argv[n++] = unit_args[u];
         }
         else
             argv[n++] = command[i];
     }
     if (!placeholder)
         for (size_t u = 0; u < unit_count; u++)
-            argv[n++] = units[u];
+            argv[n++] = unit_args[u];
     argv[n] = NULL;
+    free (unit_args);
     return argv;
 }
 

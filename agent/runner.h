@@ -25,8 +25,10 @@ extern volatile sig_atomic_t runner_interrupted;
 int runner_install_signals (void);
 
 //  Build the argv for a batch: command[0..command_count) with "{}" expanded
-//  or units appended. Returns a malloc'd NULL-terminated array whose
-//  strings are borrowed from command and units; free the array only.
+//  or units appended. A unit that starts with '-' is passed as "./" and
+//  the unit, so that no runner takes it for an option. Returns a malloc'd
+//  NULL-terminated array whose strings are borrowed from command and
+//  units, or held in the array's own block: free the array only.
 char **runner_argv (char *const *command, size_t command_count, char *const *units,
                     size_t unit_count);
 
