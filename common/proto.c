@@ -215,7 +215,8 @@ proto_error_is_user (const char *code)
     //  stopping shows the daemon's message to a person at once.
     if (!code)
         return true;
-    return strcmp (code, PROTO_ERR_STALE) != 0 && strcmp (code, PROTO_ERR_INTERNAL) != 0;
+    return strcmp (code, PROTO_ERR_STALE) != 0 && strcmp (code, PROTO_ERR_INTERNAL) != 0
+        && strcmp (code, PROTO_ERR_BUSY) != 0;
 }
 
 //  ---------------------------------------------------------------------

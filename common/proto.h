@@ -167,6 +167,7 @@
 #define PROTO_ERR_UNKNOWN_ATTEMPT "unknown_attempt"  //  next before join; user error (protocol misuse)
 #define PROTO_ERR_STALE "stale_request"              //  req older than the last one answered; transient
 #define PROTO_ERR_INTERNAL "internal"                //  daemon-side failure (storage); transient
+#define PROTO_ERR_BUSY "busy"                        //  daemon at its builds-in-flight limit; transient
 
 typedef enum {
     PROTO_JOIN = 1,

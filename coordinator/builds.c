@@ -914,6 +914,15 @@ builds_forget_all (builds_t *self)
     zhashx_purge (self->by_key);
 }
 
+size_t
+builds_in_flight (builds_t *self, int64_t since_mono_ms)
+{
+    size_t count = 0;
+    for (build_t *build = zhashx_first (self->by_key); build; build = zhashx_next (self->by_key))
+        count += !build->finished && build->touched_ms >= since_mono_ms;
+    return count;
+}
+
 void
 builds_trim (builds_t *self, size_t max_cached)
 {

@@ -281,6 +281,10 @@ store_t *builds_store (builds_t *self);
 //  the database).
 void builds_forget_all (builds_t *self);
 
+//  Builds in flight: not finished, and asked about since since_mono_ms
+//  (monotonic). An abandoned build (every node gone) stops counting.
+size_t builds_in_flight (builds_t *self, int64_t since_mono_ms);
+
 //  Drop finished builds (and their attempts) when more than max_cached
 //  builds are in memory.
 void builds_trim (builds_t *self, size_t max_cached);

@@ -61,6 +61,7 @@ requests_config_default (requests_config_t *config)
     config->retry.requeue_failed = 0;
     config->retry.requeue_budget = REQUESTS_DEFAULT_REQUEUE_BUDGET;
     config->wait_ms = REQUESTS_DEFAULT_WAIT_MS;
+    config->max_builds = REQUESTS_DEFAULT_MAX_BUILDS;
 }
 
 requests_t *
@@ -595,6 +596,14 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
         if (rc < 0)
             return -1;
         if (rc == 1) {
+            size_t flying = builds_in_flight (self->builds,
+                                              util_mono_ms () - REQUESTS_IN_FLIGHT_IDLE_MS);
+            if (flying >= self->config.max_builds) {
+                *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BUSY, "build",
+                                        "satcheld has %zu builds in flight, its limit "
+                                        "(--max-builds); try again when one finishes", flying);
+                return 0;
+            }
             s_list_t list;
             rc = s_unit_list (self, suite_id, req, key, &list, out);
             if (rc != 0)

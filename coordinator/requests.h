@@ -25,7 +25,14 @@ typedef struct {
     leases_config_t leases;  //  lease length and ceiling
     builds_config_t retry;   //  runs again of failed units
     int64_t wait_ms;         //  retry_ms of a wait reply
+    size_t max_builds;       //  builds in flight at once; a join that would start one more
+                             //  is answered "busy" (transient: agents retry, then fall back)
 } requests_config_t;
+
+//  A build is in flight while it is not finished and some node asked
+//  about it in this long (agents ask at least every 10 s while they work).
+#define REQUESTS_IN_FLIGHT_IDLE_MS (10 * 60 * 1000)
+#define REQUESTS_DEFAULT_MAX_BUILDS 1000
 
 //  Defaults: lease 30 s (agents renew every 10 s), ceiling 60 min,
 //  wait 0.5 s, no runs again of failed units (budget 50 when turned on).

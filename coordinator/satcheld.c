@@ -51,13 +51,16 @@ s_usage (FILE *out)
 "  --max-units N          most units in one build (default %u)\n"
 "  --max-name BYTES       longest unit name (default %u)\n"
 "  --max-nodes N          largest node total of a build (default %u)\n"
+"  --max-builds N         builds in flight at once (not finished, asked about in\n"
+"                         the last 10 minutes); agents of one more are told to\n"
+"                         retry, then fall back to splitting by name (default %u)\n"
 "  --help                 show this help\n"
 "  --version              show the version\n"
 "\n"
 "Signals: SIGINT and SIGTERM finish the requests in hand, close the database\n"
 "cleanly and exit 0.\n",
              PROTO_DEFAULT_MAX_FRAME, PROTO_DEFAULT_MAX_UNITS, PROTO_DEFAULT_MAX_NAME,
-             PROTO_DEFAULT_MAX_NODES);
+             PROTO_DEFAULT_MAX_NODES, REQUESTS_DEFAULT_MAX_BUILDS);
 }
 
 static int
@@ -93,7 +96,8 @@ main (int argc, char **argv)
     enum {
         OPT_BIND = 256, OPT_DB, OPT_LOG, OPT_READY, OPT_STARTUP, OPT_FACTOR, OPT_ESTIMATE,
         OPT_BATCH_UNITS, OPT_LEASE, OPT_LEASE_MAX, OPT_REQUEUE, OPT_REQUEUE_BUDGET,
-        OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_HELP, OPT_VERSION
+        OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_MAX_BUILDS, OPT_HELP,
+        OPT_VERSION
     };
     static const struct option options[] = {
         { "bind", required_argument, NULL, OPT_BIND },
@@ -112,6 +116,7 @@ main (int argc, char **argv)
         { "max-units", required_argument, NULL, OPT_MAX_UNITS },
         { "max-name", required_argument, NULL, OPT_MAX_NAME },
         { "max-nodes", required_argument, NULL, OPT_MAX_NODES },
+        { "max-builds", required_argument, NULL, OPT_MAX_BUILDS },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 }
@@ -194,6 +199,11 @@ main (int argc, char **argv)
                 if (util_parse_u64 (optarg, 1, 100000, &number) != 0)
                     return s_bad ("--max-nodes", optarg, "1 to 100000");
                 limits->max_nodes = (uint32_t) number;
+                break;
+            case OPT_MAX_BUILDS:
+                if (util_parse_u64 (optarg, 1, 1000000, &number) != 0)
+                    return s_bad ("--max-builds", optarg, "1 to 1000000");
+                config.requests.max_builds = (size_t) number;
                 break;
             case OPT_HELP: s_usage (stdout); return 0;
             case OPT_VERSION: printf ("satcheld %s\n", SATCHEL_VERSION); return 0;
