@@ -2,7 +2,11 @@
     loopback port, spoken to by hand (tests/e2e_client.c):
     - --max-builds: a join that would start one build more than the limit
       is answered "busy", a transient code (agents retry, then fall back);
-      the builds in flight go on, and a finished build frees its place. */
+      the builds in flight go on, and a finished build frees its place;
+    - a flood: one client (tests/flood_client.c, a separate process) sends
+      garbage as fast as it can while 4 real agents run a build; the build
+      completes, every unit ran once, its timings are the report's, and
+      the daemon still answers afterwards (invariant 7).                   */
 #include "e2e_client.h"
 #include "harness.h"
 #include "proto.h"
@@ -12,9 +16,13 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define DEADLINE_MS 120000
 
 typedef struct {
     char *dir;                   //  temp folder
@@ -124,11 +132,112 @@ test_builds_in_flight (void **state)
     proto_msg_destroy (&reply);
 }
 
+static void
+test_flood_does_not_stop_a_build (void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, NULL), 0);
+    //  The suite: 12 test files, each sleeping 40 ms and reporting less
+    //  than that as its time in the JUnit report, so that the history can
+    //  be checked exactly.
+    char suite[1024], path[1200], body[64], list[2048] = "";
+    snprintf (suite, sizeof suite, "%s/suite", fx->dir);
+    assert_int_equal (mkdir (suite, 0755), 0);
+    enum { UNITS = 12, NODES = 4 };
+    for (int i = 0; i < UNITS; i++) {
+        snprintf (path, sizeof path, "%s/t%02d_test.txt", suite, i);
+        snprintf (body, sizeof body, "ms=40\nreport_ms=%d\n", 10 + i);
+        assert_int_equal (harness_write_file (path, body), 0);
+    }
+    //  The flood first, until it has 1000 messages out.
+    char *flooder = harness_bin ("tests/flood_client");
+    char stats[1100];
+    snprintf (stats, sizeof stats, "%s/flood.txt", fx->dir);
+    char *flood_argv[] = { flooder, (char *) fx->daemon.endpoint, stats, NULL };
+    pid_t flood = harness_spawn (flood_argv, NULL, NULL, NULL, NULL);
+    assert_true (flood > 0);
+    assert_int_equal (harness_wait_for_text (stats, "flooding", 30000), 0);
+    //  Four honest agents, as separate processes, each with its own runs log.
+    char *satchel = harness_bin ("satchel");
+    char *runner = harness_source ("tests/fixtures/junit_runner.sh");
+    pid_t agents[NODES];
+    for (int n = 0; n < NODES; n++) {
+        char index[8], err[1100], ran[1100];
+        snprintf (index, sizeof index, "%d", n);
+        snprintf (err, sizeof err, "%s/agent%d.err", fx->dir, n);
+        snprintf (ran, sizeof ran, "RAN_LOG=%s/agent%d.ran", fx->dir, n);
+        char *argv[] = {
+            satchel, "run", "--coordinator", (char *) fx->daemon.endpoint, "--suite", "flood",
+            "--build", "flood-1", "--node-index", index, "--node-total", "4",
+            "--commit", "c0ffee", "--branch", "main", "--pattern", "*_test.txt", "--",
+            "/bin/sh", runner, "--out={junit}", "{}", NULL
+        };
+        const char *env[] = { ran, NULL };
+        agents[n] = harness_spawn_group (argv, suite, env, NULL, err);
+        assert_true (agents[n] > 0);
+    }
+    int failed = 0;
+    for (int n = 0; n < NODES; n++) {
+        int status = harness_wait_group (agents[n], DEADLINE_MS);
+        if (status != 0) {
+            char err[1100];
+            snprintf (err, sizeof err, "%s/agent%d.err", fx->dir, n);
+            fprintf (stderr, "agent %d exited %d\n", n, status);
+            harness_dump_tail ("agent", err);
+            failed++;
+        }
+    }
+    //  Stop the flood; it says how much it sent.
+    kill (flood, SIGTERM);
+    assert_int_equal (harness_wait (flood, 10000), 0);
+    char *said = harness_read_file (stats);
+    assert_non_null (said);
+    unsigned long long sent = 0;
+    const char *at = strstr (said, "sent ");
+    assert_non_null (at);
+    assert_int_equal (sscanf (at, "sent %llu", &sent), 1);
+    printf ("  the flood sent %llu messages during the build\n", sent);
+    assert_true (sent >= 1000);
+    free (said);
+    assert_int_equal (failed, 0);
+    //  The build completed; every unit ran exactly once, on some node.
+    assert_int_equal (e2e_db_int (fx->daemon.db, "SELECT finished_ms > 0 AND result = 'passed'"
+                                                 " FROM builds WHERE build_key = 'flood-1'"), 1);
+    int runs = 0;
+    for (int n = 0; n < NODES; n++) {
+        snprintf (path, sizeof path, "%s/agent%d.ran", fx->dir, n);
+        char *ran = harness_read_file (path);
+        for (const char *line = ran; line && *line; line = strchr (line, '\n') + 1) {
+            strncat (list, line, (size_t) (strchr (line, '\n') - line + 1));
+            runs++;
+        }
+        free (ran);
+    }
+    assert_int_equal (runs, UNITS);
+    for (int i = 0; i < UNITS; i++) {
+        char name[32], sql[256];
+        snprintf (name, sizeof name, "t%02d_test.txt\n", i);
+        assert_non_null (strstr (list, name));
+        //  Its history is the report's time, to the millisecond.
+        snprintf (sql, sizeof sql, "SELECT count (*) FROM samples WHERE name = 't%02d_test.txt'"
+                                   " AND duration_ms = %d AND ok = 1", i, 10 + i);
+        assert_int_equal (e2e_db_int (fx->daemon.db, sql), 1);
+    }
+    assert_int_equal (e2e_db_int (fx->daemon.db, "SELECT count (*) FROM samples"), UNITS);
+    //  And the daemon still answers a well-formed request.
+    s_expect_joined (fx, "after-flood", "after", 0, 1);
+    free (runner);
+    free (satchel);
+    free (flooder);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_builds_in_flight, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_flood_does_not_stop_a_build, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
