@@ -162,7 +162,7 @@ test_flood_does_not_stop_a_build (void **state)
     char *runner = harness_source ("tests/fixtures/junit_runner.sh");
     pid_t agents[NODES];
     for (int n = 0; n < NODES; n++) {
-        char index[8], err[1100], ran[1100];
+        char index[16], err[1100], ran[1100];
         snprintf (index, sizeof index, "%d", n);
         snprintf (err, sizeof err, "%s/agent%d.err", fx->dir, n);
         snprintf (ran, sizeof ran, "RAN_LOG=%s/agent%d.ran", fx->dir, n);

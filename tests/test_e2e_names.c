@@ -96,7 +96,7 @@ s_agent (const fixture_t *fx, const char *endpoint, int index, int total, pid_t 
 {
     char *satchel = harness_bin ("satchel");
     char *runner = harness_source ("tests/fixtures/strict_runner.sh");
-    char node[8], nodes[8], err[1100], ran[1100];
+    char node[16], nodes[16], err[1100], ran[1100];
     snprintf (node, sizeof node, "%d", index);
     snprintf (nodes, sizeof nodes, "%d", total);
     snprintf (err, sizeof err, "%s/agent%d.err", fx->dir, index);
