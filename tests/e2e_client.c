@@ -107,6 +107,25 @@ e2e_db_int (const char *db_path, const char *sql)
     return value;
 }
 
+int
+e2e_db_try_int (const char *db_path, const char *sql, int64_t *value)
+{
+    sqlite3 *db = NULL;
+    int rc = -1;
+    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout (db, 5000);
+        sqlite3_stmt *stmt = NULL;
+        if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
+        &&  sqlite3_step (stmt) == SQLITE_ROW) {
+            *value = sqlite3_column_int64 (stmt, 0);
+            rc = 0;
+        }
+        sqlite3_finalize (stmt);
+    }
+    sqlite3_close (db);
+    return rc;
+}
+
 char *
 e2e_db_lines (const char *db_path, const char *sql)
 {

@@ -28,6 +28,10 @@ proto_msg_t *e2e_report (const char *attempt, uint64_t req, uint32_t batch, uint
 //  opened read-only, with a busy timeout, for this one query).
 int64_t e2e_db_int (const char *db_path, const char *sql);
 
+//  As e2e_db_int, for a database that may not be readable yet (satcheld
+//  starting or restarting): returns 0 with *value, or -1 without failing.
+int e2e_db_try_int (const char *db_path, const char *sql, int64_t *value);
+
 //  The rows of sql's first column joined with '\n' (malloc'd; "" if none).
 char *e2e_db_lines (const char *db_path, const char *sql);
 

@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -504,4 +505,82 @@ harness_daemon_restart (harness_daemon_t *daemon, const char *const *extra)
     free (bin);
     free (ready);
     return rc;
+}
+
+int
+harness_count (const char *text, const char *needle)
+{
+    int count = 0;
+    for (const char *at = strstr (text, needle); at; at = strstr (at + 1, needle))
+        count++;
+    return count;
+}
+
+int
+harness_entries (const char *path)
+{
+    DIR *dir = opendir (path);
+    if (!dir)
+        return -1;
+    int count = 0;
+    for (struct dirent *entry = readdir (dir); entry; entry = readdir (dir))
+        if (strcmp (entry->d_name, ".") != 0 && strcmp (entry->d_name, "..") != 0)
+            count++;
+    closedir (dir);
+    return count;
+}
+
+int
+harness_count_runs (const char *ran, char *const *names, int count, int *counts)
+{
+    int unknown = 0;
+    for (const char *line = ran; line && *line; ) {
+        const char *end = strchr (line, '\n');
+        size_t length = end ? (size_t) (end - line) : strlen (line);
+        int found = -1;
+        for (int i = 0; i < count && found < 0; i++)
+            if (strlen (names[i]) == length && strncmp (names[i], line, length) == 0)
+                found = i;
+        if (found < 0) {
+            fprintf (stderr, "ran '%.*s', not a unit of the suite\n", (int) length, line);
+            unknown++;
+        }
+        else
+            counts[found]++;
+        line = end ? end + 1 : line + length;
+    }
+    return unknown;
+}
+
+int
+harness_dead_endpoint (char *endpoint, size_t size)
+{
+    int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
+    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0
+    ||  getsockname (fd, (struct sockaddr *) &addr, &len) != 0) {
+        close (fd);
+        return -1;
+    }
+    snprintf (endpoint, size, "tcp://127.0.0.1:%d", ntohs (addr.sin_port));
+    return fd;
+}
+
+int
+harness_source_path (char *path, size_t size, const char *relative)
+{
+    const char *source = getenv ("SATCHEL_SOURCE_DIR");
+    if (!source) {
+        fprintf (stderr, "SATCHEL_SOURCE_DIR is not set (run through ctest)\n");
+        return -1;
+    }
+    if ((size_t) snprintf (path, size, "%s/%s", source, relative) >= size) {
+        fprintf (stderr, "the path of %s is too long\n", relative);
+        return -1;
+    }
+    return 0;
 }

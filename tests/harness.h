@@ -1,6 +1,9 @@
 /*  harness.h: helpers for end-to-end tests: temporary folders, a real
     satcheld on a loopback wildcard port, real agent processes, and waits
-    that are bounded by deadlines (never sleeps standing in for events).
+    that are bounded by deadlines (never sleeps standing in for events);
+    and what they read back (counts in text, a run log's units). Plain
+    return codes, no cmocka: tests/e2e_fixture.h builds on it with
+    asserts.
 
     Binaries are found through SATCHEL_BIN_DIR and fixtures through
     SATCHEL_SOURCE_DIR, which ctest sets (tests/CMakeLists.txt).           */
@@ -104,5 +107,30 @@ int harness_daemon_restart (harness_daemon_t *daemon, const char *const *extra);
 
 //  Monotonic milliseconds.
 int64_t harness_now_ms (void);
+
+//  How many times needle occurs in text, overlaps included.
+int harness_count (const char *text, const char *needle);
+
+//  Entries of a folder other than . and .. (-1: cannot read it).
+int harness_entries (const char *path);
+
+//  Add the runs of a run log (tests/fixtures/fake_runner.sh's RAN_LOG:
+//  one unit name a line; NULL counts as empty) to counts, indexed as names
+//  (count of them). Returns how many lines name none of them; each is
+//  said on stderr.
+int harness_count_runs (const char *ran, char *const *names, int count, int *counts);
+
+//  A loopback port bound but not listening: connects to it are refused,
+//  and since it is bound without SO_REUSEADDR, no other process (no other
+//  test's satcheld) can bind it while the socket is open. Writes
+//  tcp://127.0.0.1:PORT to endpoint. Returns the socket, for the caller to
+//  close, or -1.
+int harness_dead_endpoint (char *endpoint, size_t size);
+
+//  Path of a file of the source tree, for unit tests, which are only run
+//  through ctest: unlike harness_source, no guess when SATCHEL_SOURCE_DIR
+//  is not set. Returns 0, or -1 (said on stderr) if it is not set or the
+//  path does not fit in size bytes.
+int harness_source_path (char *path, size_t size, const char *relative);
 
 #endif

@@ -24,35 +24,21 @@
     Waits are on events (a log line, a database row, a process exit),
     each with a deadline; the runner and lister hold on gate files the
     test creates when what it wants to see has happened.                  */
-#include "e2e_client.h"
-#include "harness.h"
+#include "e2e_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#define DEADLINE_MS 60000
 #define NODES 4
 #define EXAMPLES 8
 #define SMALL 8
 #define BIG "t/big_test.txt"
-#define AGENTS_MAX 16
-
-typedef struct {
-    char *dir;                   //  temp folder of the test
-    char *suite;                 //  the suite's folder (agents' cwd)
-    char *list_log;              //  the lister's log of its starts
-    harness_daemon_t daemon;     //  the real satcheld
-    pid_t agents[AGENTS_MAX];    //  agents started and not reaped yet (0: none)
-} fixture_t;
 
 //  How to start one agent.
 typedef struct {
@@ -68,79 +54,29 @@ typedef struct {
     const char *list_gate;       //  the lister waits for this file (NULL: no gate)
 } agent_t;
 
-static int
-s_setup (void **state)
-{
-    fixture_t *fx = calloc (1, sizeof (fixture_t));
-    if (!fx)
-        return -1;
-    *state = fx;
-    return 0;
-}
-
-static int
-s_teardown (void **state)
-{
-    fixture_t *fx = *state;
-    int rc = 0;
-    //  A test that failed half way leaves its agents: stop them and what
-    //  they started (runner, lister), so nothing outlives the test.
-    for (int i = 0; i < AGENTS_MAX; i++)
-        if (fx->agents[i] > 0) {
-            kill (-fx->agents[i], SIGKILL);
-            harness_wait_group (fx->agents[i], 5000);
-        }
-    if (fx->daemon.pid > 0)
-        rc = harness_daemon_stop (&fx->daemon) == 0 ? 0 : -1;
-    if (fx->dir)
-        harness_rmtree (fx->dir);
-    free (fx->list_log);
-    free (fx->suite);
-    free (fx->dir);
-    free (fx);
-    return rc;
-}
-
-static char *
-s_path (const fixture_t *fx, const char *name)
-{
-    size_t size = strlen (fx->dir) + strlen (name) + 2;
-    char *path = malloc (size);
-    assert_non_null (path);
-    snprintf (path, size, "%s/%s", fx->dir, name);
-    return path;
-}
-
-//  The test folder, the suite in it and a daemon. The suite: t/big_test.txt
-//  with EXAMPLES examples ex1.. of example_ms each, and SMALL files
-//  t/sNN_test.txt of small_ms each.
+//  The suite and a daemon. The suite: t/big_test.txt with EXAMPLES
+//  examples ex1.. of example_ms each, and SMALL files t/sNN_test.txt of
+//  small_ms each.
 static void
-s_suite (fixture_t *fx, int example_ms, int small_ms)
+s_suite (e2e_fixture_t *fx, int example_ms, int small_ms)
 {
-    fx->dir = harness_tmpdir ();
-    fx->suite = s_path (fx, "suite");
-    fx->list_log = s_path (fx, "list.log");
-    mkdir (fx->suite, 0755);
-    char path[600], body[1024];
-    snprintf (path, sizeof path, "%s/t", fx->suite);
-    mkdir (path, 0755);
+    char name[64], body[1024];
     size_t used = 0;
     for (int e = 1; e <= EXAMPLES; e++)
         used += (size_t) snprintf (body + used, sizeof body - used, "ex%d ms=%d\n", e, example_ms);
-    snprintf (path, sizeof path, "%s/%s", fx->suite, BIG);
-    assert_int_equal (harness_write_file (path, body), 0);
+    e2e_fixture_unit (fx, BIG, body);
     for (int i = 1; i <= SMALL; i++) {
-        snprintf (path, sizeof path, "%s/t/s%02d_test.txt", fx->suite, i);
+        snprintf (name, sizeof name, "t/s%02d_test.txt", i);
         snprintf (body, sizeof body, "ms=%d\n", small_ms);
-        assert_int_equal (harness_write_file (path, body), 0);
+        e2e_fixture_unit (fx, name, body);
     }
-    assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, NULL), 0);
+    e2e_fixture_daemon (fx, NULL);
 }
 
 //  `satchel import` a knapsack report into suite: BIG takes big_s seconds,
 //  each small file small_s.
 static void
-s_import (const fixture_t *fx, const char *suite, double big_s, double small_s)
+s_import (e2e_fixture_t *fx, const char *suite, double big_s, double small_s)
 {
     char json[1024];
     size_t used = (size_t) snprintf (json, sizeof json, "{\"%s\": %.3f", BIG, big_s);
@@ -148,117 +84,52 @@ s_import (const fixture_t *fx, const char *suite, double big_s, double small_s)
         used += (size_t) snprintf (json + used, sizeof json - used,
                                    ", \"t/s%02d_test.txt\": %.3f", i, small_s);
     snprintf (json + used, sizeof json - used, "}\n");
-    char *file = s_path (fx, "history.json");
-    char *err = s_path (fx, "import.err");
+    char *file = e2e_fixture_path (fx, "%s.json", suite);
     assert_int_equal (harness_write_file (file, json), 0);
-    char *satchel = harness_bin ("satchel");
-    char *argv[] = { satchel, "import", "--coordinator", (char *) fx->daemon.endpoint,
-                     "--suite", (char *) suite, "--format", "knapsack", file, NULL };
-    int status = harness_run (argv, fx->suite, NULL, NULL, err, DEADLINE_MS);
-    if (status != 0)
-        harness_dump_tail ("satchel import", err);
-    assert_int_equal (status, 0);
-    char sql[256];
-    snprintf (sql, sizeof sql, "SELECT count(*) FROM timings t JOIN suites s ON s.id ="
-                               " t.suite_id WHERE s.name = '%s'", suite);
-    assert_int_equal (e2e_db_int (fx->daemon.db, sql), SMALL + 1);
-    free (satchel);
+    char tag[64];
+    snprintf (tag, sizeof tag, "import-%s", suite);
+    const char *args[] = { "--format", "knapsack", file, NULL };
+    free (e2e_fixture_import (fx, tag, suite, args, 0));
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM timings t JOIN suites s ON"
+                                           " s.id = t.suite_id WHERE s.name = '%s'", suite),
+                      SMALL + 1);
     free (file);
-    free (err);
 }
 
 //  Start an agent; its runs go to <tag>.ran, its stderr to <tag>.err.
 static pid_t
-s_agent (fixture_t *fx, const char *tag, const agent_t *a)
+s_agent (e2e_fixture_t *fx, const char *tag, const agent_t *a)
 {
-    char *satchel = harness_bin ("satchel");
     char *runner = harness_source ("tests/fixtures/example_runner.sh");
     char *lister = harness_source ("tests/fixtures/example_lister.sh");
-    char index_text[16], total_text[16], err[600], list_cmd[700];
-    char env_ran[640], env_list[640], env_gate[640], env_list_gate[640];
-    snprintf (index_text, sizeof index_text, "%d", a->index);
-    snprintf (total_text, sizeof total_text, "%d", a->total);
-    snprintf (err, sizeof err, "%s/%s.err", fx->dir, tag);
+    char list_cmd[700], env_list[700], env_gate[700], env_list_gate[700];
     snprintf (list_cmd, sizeof list_cmd, "/bin/sh %s%s {}", lister,
               a->list_fails ? " --fail" : "");
-    snprintf (env_ran, sizeof env_ran, "RAN_LOG=%s/%s.ran", fx->dir, tag);
-    snprintf (env_list, sizeof env_list, "LIST_LOG=%s", fx->list_log);
+    snprintf (env_list, sizeof env_list, "LIST_LOG=%s/list.log", fx->dir);
     snprintf (env_gate, sizeof env_gate, "GATE=%s", a->gate ? a->gate : "");
     snprintf (env_list_gate, sizeof env_list_gate, "LIST_GATE=%s",
               a->list_gate ? a->list_gate : "");
-    char *argv[48];
+    const char *flags[8];
     int n = 0;
-    const char *fixed[] = {
-        "run", "--coordinator", fx->daemon.endpoint, "--suite", a->suite, "--build", a->build,
-        "--node-index", index_text, "--node-total", total_text, "--commit", "c0ffee",
-        "--branch", "main", "--pattern", "t/*_test.txt", "--timeout", "10", NULL
-    };
-    argv[n++] = satchel;
-    for (int i = 0; fixed[i]; i++)
-        argv[n++] = (char *) fixed[i];
-    if (a->regular) {
-        argv[n++] = "--mode";
-        argv[n++] = "regular";
-    }
     if (a->list) {
-        argv[n++] = "--list-cmd";
-        argv[n++] = list_cmd;
+        flags[n++] = "--list-cmd";
+        flags[n++] = list_cmd;
     }
     if (a->slow) {
-        argv[n++] = "--slow-threshold";
-        argv[n++] = (char *) a->slow;
+        flags[n++] = "--slow-threshold";
+        flags[n++] = a->slow;
     }
-    argv[n++] = "--";
-    argv[n++] = "/bin/sh";
-    argv[n++] = runner;
-    argv[n] = NULL;
-    const char *env[] = { env_ran, env_list, env_gate, env_list_gate, NULL };
-    pid_t pid = harness_spawn_group (argv, fx->suite, env, NULL, err);
-    assert_true (pid > 0);
-    int slot = 0;
-    while (slot < AGENTS_MAX && fx->agents[slot] > 0)
-        slot++;
-    assert_true (slot < AGENTS_MAX);
-    fx->agents[slot] = pid;
-    free (satchel);
+    flags[n] = NULL;
+    const char *command[] = { "/bin/sh", runner, NULL };
+    const char *env[] = { env_list, env_gate, env_list_gate, NULL };
+    e2e_agent_t agent = { .tag = tag, .suite = a->suite, .build = a->build, .index = a->index,
+                          .total = a->total, .pattern = "t/*_test.txt", .timeout = "10",
+                          .mode = a->regular ? "regular" : NULL, .flags = flags,
+                          .command = command, .env = env };
+    pid_t pid = e2e_fixture_agent (fx, &agent);
     free (runner);
     free (lister);
     return pid;
-}
-
-//  A file of the test folder as text (malloc'd, "" if missing).
-static char *
-s_file (const fixture_t *fx, const char *tag, const char *suffix)
-{
-    char path[600];
-    snprintf (path, sizeof path, "%s/%s%s", fx->dir, tag, suffix);
-    char *text = harness_read_file (path);
-    return text ? text : strdup ("");
-}
-
-static void
-s_expect_exit (fixture_t *fx, pid_t pid, const char *tag, int expected)
-{
-    int status = harness_wait_group (pid, DEADLINE_MS);
-    for (int i = 0; i < AGENTS_MAX; i++)
-        if (fx->agents[i] == pid)
-            fx->agents[i] = 0;
-    if (status != expected) {
-        char *text = s_file (fx, tag, ".err");
-        fprintf (stderr, "agent %s exited %d, expected %d:\n%s\n", tag, status, expected, text);
-        free (text);
-        harness_dump_tail ("satcheld", fx->daemon.log);
-    }
-    assert_int_equal (status, expected);
-}
-
-static int
-s_count_lines (const char *text)
-{
-    int lines = 0;
-    for (const char *p = text; *p; p++)
-        lines += *p == '\n';
-    return lines;
 }
 
 //  How many lines of text are exactly line.
@@ -287,21 +158,20 @@ s_tag (char *tag, size_t size, const char *build, int node)
 //  per node), wait for every one to exit 0, and return their run logs
 //  joined in node order (malloc'd); lists[n] (if given) gets node n's.
 static char *
-s_build (fixture_t *fx, const agent_t *a, char **lists)
+s_build (e2e_fixture_t *fx, const agent_t *a, char **lists)
 {
-    pid_t pids[NODES];
     char tags[NODES][64];
     assert_true (a->total <= NODES);
     for (int n = 0; n < a->total; n++) {
         agent_t node = *a;
         node.index = n;
         s_tag (tags[n], sizeof tags[n], a->build, n);
-        pids[n] = s_agent (fx, tags[n], &node);
+        s_agent (fx, tags[n], &node);
     }
     char *all = strdup ("");
     for (int n = 0; n < a->total; n++) {
-        s_expect_exit (fx, pids[n], tags[n], 0);
-        char *ran = s_file (fx, tags[n], ".ran");
+        e2e_fixture_expect_exit (fx, tags[n], 0);
+        char *ran = e2e_fixture_text (fx, "%s.ran", tags[n]);
         all = realloc (all, strlen (all) + strlen (ran) + 1);
         strcat (all, ran);
         if (lists)
@@ -314,70 +184,21 @@ s_build (fixture_t *fx, const agent_t *a, char **lists)
 
 //  The id of build key in the database (long long, for "%lld" in queries).
 static long long
-s_build_id (const fixture_t *fx, const char *key)
+s_build_id (const e2e_fixture_t *fx, const char *key)
 {
-    char sql[256];
-    snprintf (sql, sizeof sql, "SELECT coalesce (max (id), -1) FROM builds WHERE build_key = '%s'",
-              key);
-    long long id = (long long) e2e_db_int (fx->daemon.db, sql);
+    long long id = (long long) e2e_fixture_int (fx, "SELECT coalesce (max (id), -1) FROM builds"
+                                                    " WHERE build_key = '%s'", key);
     assert_true (id > 0);
     return id;
-}
-
-//  A query given as a format (its arguments fill it in), for e2e_db_int
-//  and e2e_db_lines.
-static int64_t s_db_int (const fixture_t *fx, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-static char *s_db_lines (const fixture_t *fx, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static int64_t
-s_db_int (const fixture_t *fx, const char *format, ...)
-{
-    char sql[1024];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (sql, sizeof sql, format, args);
-    va_end (args);
-    return e2e_db_int (fx->daemon.db, sql);
-}
-
-static char *
-s_db_lines (const fixture_t *fx, const char *format, ...)
-{
-    char sql[1024];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (sql, sizeof sql, format, args);
-    va_end (args);
-    return e2e_db_lines (fx->daemon.db, sql);
-}
-
-//  Wait (at most the deadline) until the build has a batch on every one
-//  of total nodes: the database shows it.
-static void
-s_wait_batches_on_all (const fixture_t *fx, const char *key, int total)
-{
-    int64_t until = harness_now_ms () + DEADLINE_MS;
-    char sql[512];
-    snprintf (sql, sizeof sql, "SELECT count (DISTINCT b.node_index) FROM batches b JOIN builds d"
-                               " ON d.id = b.build_id WHERE d.build_key = '%s'", key);
-    while (e2e_db_int (fx->daemon.db, sql) < total) {
-        if (harness_now_ms () >= until) {
-            harness_dump_tail ("satcheld", fx->daemon.log);
-            fail_msg ("build %s never had a batch on each of %d nodes", key, total);
-        }
-        poll (NULL, 0, 10);
-    }
 }
 
 //  The build's units: EXAMPLES examples of BIG (parent BIG), the SMALL
 //  files whole (no parent), and BIG itself not a unit.
 static void
-s_assert_big_split (const fixture_t *fx, long long build)
+s_assert_big_split (const e2e_fixture_t *fx, long long build)
 {
-    char *examples = s_db_lines (fx, "SELECT name FROM units WHERE build_id = %lld AND parent = '"
-                                     BIG "' ORDER BY name", build);
+    char *examples = e2e_fixture_lines (fx, "SELECT name FROM units WHERE build_id = %lld AND"
+                                            " parent = '" BIG "' ORDER BY name", build);
     char expected[1024] = "";
     for (int e = 1; e <= EXAMPLES; e++) {
         char line[64];
@@ -386,28 +207,29 @@ s_assert_big_split (const fixture_t *fx, long long build)
     }
     assert_string_equal (examples, expected);
     free (examples);
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld", build),
-                      EXAMPLES + SMALL);
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld AND"
-                                    " parent IS NULL AND name LIKE 't/s%%_test.txt'", build),
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld",
+                                       build), EXAMPLES + SMALL);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld AND"
+                                           " parent IS NULL AND name LIKE 't/s%%_test.txt'", build),
                       SMALL);
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld AND"
-                                    " name = '" BIG "'", build), 0);
-    assert_int_equal (s_db_int (fx, "SELECT examples FROM builds WHERE id = %lld", build),
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld AND"
+                                           " name = '" BIG "'", build), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT examples FROM builds WHERE id = %lld", build),
                       EXAMPLES);
 }
 
 //  No unit of the build is an example; BIG is one unit.
 static void
-s_assert_not_split (const fixture_t *fx, long long build)
+s_assert_not_split (const e2e_fixture_t *fx, long long build)
 {
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld", build),
-                      1 + SMALL);
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld AND"
-                                    " parent IS NOT NULL", build), 0);
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld AND"
-                                    " name = '" BIG "'", build), 1);
-    assert_int_equal (s_db_int (fx, "SELECT examples FROM builds WHERE id = %lld", build), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld",
+                                       build), 1 + SMALL);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld AND"
+                                           " parent IS NOT NULL", build), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM units WHERE build_id = %lld AND"
+                                           " name = '" BIG "'", build), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT examples FROM builds WHERE id = %lld", build),
+                      0);
 }
 
 //  The run logs together: every small file once, and BIG either whole
@@ -425,7 +247,7 @@ s_assert_ran_once (const char *ran, bool split)
         snprintf (line, sizeof line, BIG "::ex%d", e);
         assert_int_equal (s_count_line (ran, line), split ? 1 : 0);
     }
-    assert_int_equal (s_count_lines (ran), SMALL + (split ? EXAMPLES : 1));
+    assert_int_equal (harness_count (ran, "\n"), SMALL + (split ? EXAMPLES : 1));
 }
 
 //  (a) A file predicted at 60% of the suite, 4 nodes, queue mode: split
@@ -434,26 +256,27 @@ s_assert_ran_once (const char *ran, bool split)
 static void
 test_slow_file_split_across_nodes (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 150, 50);
     s_import (fx, "ex", 60, 5);       //  60 of 100 s; ideal 25 s per node
     //  The runner holds every batch until each node has one: no node can
     //  run through the queue before the others joined.
-    char *gate = s_path (fx, "gate");
+    char *gate = e2e_fixture_path (fx, "gate");
     agent_t a = { .suite = "ex", .build = "a1", .total = NODES, .list = true, .gate = gate };
-    pid_t pids[NODES];
     char tags[NODES][64];
     for (int n = 0; n < NODES; n++) {
         a.index = n;
         s_tag (tags[n], sizeof tags[n], a.build, n);
-        pids[n] = s_agent (fx, tags[n], &a);
+        s_agent (fx, tags[n], &a);
     }
-    s_wait_batches_on_all (fx, "a1", NODES);
+    //  Every node has a batch.
+    e2e_fixture_wait_db (fx, NODES, "SELECT count (DISTINCT b.node_index) FROM batches b JOIN"
+                         " builds d ON d.id = b.build_id WHERE d.build_key = 'a1'");
     assert_int_equal (harness_write_file (gate, ""), 0);
     char *ran = strdup ("");
     for (int n = 0; n < NODES; n++) {
-        s_expect_exit (fx, pids[n], tags[n], 0);
-        char *one = s_file (fx, tags[n], ".ran");
+        e2e_fixture_expect_exit (fx, tags[n], 0);
+        char *one = e2e_fixture_text (fx, "%s.ran", tags[n]);
         ran = realloc (ran, strlen (ran) + strlen (one) + 1);
         strcat (ran, one);
         free (one);
@@ -463,51 +286,50 @@ test_slow_file_split_across_nodes (void **state)
     s_assert_ran_once (ran, true);
 
     //  The database agrees: each example handed out once, on several nodes.
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM batch_units bu JOIN batches b ON"
-                                    " b.id = bu.batch_id JOIN units u ON u.build_id = b.build_id"
-                                    " AND u.idx = bu.unit_idx WHERE b.build_id = %lld AND"
-                                    " u.parent = '" BIG "'", build), EXAMPLES);
-    assert_int_equal (s_db_int (fx, "SELECT count (DISTINCT bu.unit_idx) FROM batch_units bu JOIN"
-                                    " batches b ON b.id = bu.batch_id WHERE b.build_id = %lld",
-                                build), EXAMPLES + SMALL);
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM batch_units bu JOIN batches b ON"
-                                    " b.id = bu.batch_id WHERE b.build_id = %lld", build),
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batch_units bu JOIN batches b ON"
+                                           " b.id = bu.batch_id JOIN units u ON u.build_id ="
+                                           " b.build_id AND u.idx = bu.unit_idx WHERE"
+                                           " b.build_id = %lld AND u.parent = '" BIG "'", build),
+                      EXAMPLES);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (DISTINCT bu.unit_idx) FROM batch_units"
+                                           " bu JOIN batches b ON b.id = bu.batch_id WHERE"
+                                           " b.build_id = %lld", build), EXAMPLES + SMALL);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batch_units bu JOIN batches b ON"
+                                           " b.id = bu.batch_id WHERE b.build_id = %lld", build),
                       EXAMPLES + SMALL);
-    int64_t nodes = s_db_int (fx, "SELECT count (DISTINCT b.node_index) FROM batch_units bu"
-                                  " JOIN batches b ON b.id = bu.batch_id JOIN units u ON"
-                                  " u.build_id = b.build_id AND u.idx = bu.unit_idx WHERE"
-                                  " b.build_id = %lld AND u.parent = '" BIG "'", build);
+    int64_t nodes = e2e_fixture_int (fx, "SELECT count (DISTINCT b.node_index) FROM batch_units bu"
+                                         " JOIN batches b ON b.id = bu.batch_id JOIN units u ON"
+                                         " u.build_id = b.build_id AND u.idx = bu.unit_idx WHERE"
+                                         " b.build_id = %lld AND u.parent = '" BIG "'", build);
     fprintf (stderr, "the examples of %s ran on %lld nodes\n", BIG, (long long) nodes);
     assert_true (nodes >= 2);
-    assert_true (s_db_int (fx, "SELECT finished_ms > 0 FROM builds WHERE id = %lld", build));
+    assert_true (e2e_fixture_int (fx, "SELECT finished_ms > 0 FROM builds WHERE id = %lld", build));
 
     //  History: a timing per example, its parent the file; the file's own
     //  sample from this build is the sum of its examples' latest samples.
-    char *timed = s_db_lines (fx, "SELECT name FROM timings WHERE parent = '" BIG "' AND"
-                                  " suite_id = (SELECT suite_id FROM builds WHERE id = %lld)"
-                                  " ORDER BY name", build);
-    char *units = s_db_lines (fx, "SELECT name FROM units WHERE build_id = %lld AND parent"
-                                  " IS NOT NULL ORDER BY name", build);
+    char *timed = e2e_fixture_lines (fx, "SELECT name FROM timings WHERE parent = '" BIG "' AND"
+                                         " suite_id = (SELECT suite_id FROM builds WHERE id = %lld)"
+                                         " ORDER BY name", build);
+    char *units = e2e_fixture_lines (fx, "SELECT name FROM units WHERE build_id = %lld AND parent"
+                                         " IS NOT NULL ORDER BY name", build);
     assert_string_equal (timed, units);
     free (timed);
     free (units);
-    assert_int_equal (e2e_db_int (fx->daemon.db, "SELECT count (*) FROM timings WHERE parent"
-                                  " IS NOT NULL AND parent != '" BIG "'"), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings WHERE parent"
+                                           " IS NOT NULL AND parent != '" BIG "'"), 0);
     double sum = 0;
     for (int e = 1; e <= EXAMPLES; e++) {
-        char sql[512];
-        snprintf (sql, sizeof sql, "SELECT duration_ms FROM samples WHERE build_id = %lld AND"
-                                   " name = '" BIG "::ex%d' ORDER BY id DESC LIMIT 1",
-                  build, e);
-        char *text = e2e_db_lines (fx->daemon.db, sql);
+        char *text = e2e_fixture_lines (fx, "SELECT duration_ms FROM samples WHERE build_id ="
+                                            " %lld AND name = '" BIG "::ex%d' ORDER BY id DESC"
+                                            " LIMIT 1", build, e);
         assert_true (*text);
         sum += strtod (text, NULL);
         free (text);
     }
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM samples WHERE build_id = %lld AND"
-                                    " name = '" BIG "'", build), 1);
-    char *file = s_db_lines (fx, "SELECT duration_ms FROM samples WHERE build_id = %lld AND"
-                                 " name = '" BIG "'", build);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples WHERE build_id = %lld AND"
+                                           " name = '" BIG "'", build), 1);
+    char *file = e2e_fixture_lines (fx, "SELECT duration_ms FROM samples WHERE build_id = %lld AND"
+                                        " name = '" BIG "'", build);
     double file_ms = strtod (file, NULL);
     fprintf (stderr, "%s: file sample %.3f ms, its examples' samples sum to %.3f ms\n", BIG,
              file_ms, sum);
@@ -524,47 +346,46 @@ test_slow_file_split_across_nodes (void **state)
 static void
 test_one_node_lists_others_wait (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 20, 20);
     s_import (fx, "ex", 60, 5);
-    char *list_gate = s_path (fx, "list-gate");
+    char *list_gate = e2e_fixture_path (fx, "list-gate");
     agent_t a = { .suite = "ex", .build = "b1", .total = NODES, .list = true,
                   .list_gate = list_gate };
-    pid_t pids[NODES];
     char tags[NODES][64];
     s_tag (tags[0], sizeof tags[0], a.build, 0);
-    pids[0] = s_agent (fx, tags[0], &a);
+    s_agent (fx, tags[0], &a);
     //  Node 0 is asked to list, and its lister holds on: the others join now.
-    assert_int_equal (harness_wait_for_text (fx->list_log, "list " BIG, DEADLINE_MS), 0);
+    assert_int_equal (e2e_fixture_wait_for (fx, "list " BIG, "list.log"), 0);
     for (int n = 1; n < NODES; n++) {
         a.index = n;
         s_tag (tags[n], sizeof tags[n], a.build, n);
-        pids[n] = s_agent (fx, tags[n], &a);
+        s_agent (fx, tags[n], &a);
     }
     for (int n = 1; n < NODES; n++) {
-        char err[600];
-        snprintf (err, sizeof err, "%s/%s.err", fx->dir, tags[n]);
-        if (harness_wait_for_text (err, "another node is listing", DEADLINE_MS) != 0) {
-            harness_dump_tail (tags[n], err);
+        if (e2e_fixture_wait_for (fx, "another node is listing", "%s.err", tags[n]) != 0) {
+            char *err = e2e_fixture_text (fx, "%s.err", tags[n]);
+            fprintf (stderr, "---- %s\n%s\n", tags[n], err);
+            free (err);
             fail_msg ("node %d was not told to wait for the listing", n);
         }
     }
     assert_int_equal (harness_write_file (list_gate, ""), 0);
     char *ran = strdup ("");
     for (int n = 0; n < NODES; n++) {
-        s_expect_exit (fx, pids[n], tags[n], 0);
-        char *one = s_file (fx, tags[n], ".ran");
+        e2e_fixture_expect_exit (fx, tags[n], 0);
+        char *one = e2e_fixture_text (fx, "%s.ran", tags[n]);
         ran = realloc (ran, strlen (ran) + strlen (one) + 1);
         strcat (ran, one);
         free (one);
-        char *err = s_file (fx, tags[n], ".err");
+        char *err = e2e_fixture_text (fx, "%s.err", tags[n]);
         bool listed = strstr (err, "listing the examples of 1 slow test file") != NULL;
         bool waited = strstr (err, "another node is listing") != NULL;
         assert_true (listed == (n == 0));
         assert_true (waited == (n != 0));
         free (err);
     }
-    char *log = harness_read_file (fx->list_log);
+    char *log = e2e_fixture_read (fx, "list.log");
     assert_non_null (log);
     assert_string_equal (log, "list " BIG "\n");
     free (log);
@@ -579,7 +400,7 @@ test_one_node_lists_others_wait (void **state)
 static void
 test_failed_listing_keeps_file_whole (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 20, 20);
     s_import (fx, "ex", 60, 5);
     agent_t a = { .suite = "ex", .build = "c1", .total = NODES, .list = true,
@@ -591,7 +412,7 @@ test_failed_listing_keeps_file_whole (void **state)
     for (int n = 0; n < NODES; n++) {
         char tag[64];
         s_tag (tag, sizeof tag, "c1", n);
-        char *err = s_file (fx, tag, ".err");
+        char *err = e2e_fixture_text (fx, "%s.err", tag);
         if (strstr (err, "warning: listing the examples failed")) {
             warned++;
             assert_non_null (strstr (err, "the slow files stay whole"));
@@ -599,7 +420,7 @@ test_failed_listing_keeps_file_whole (void **state)
         free (err);
     }
     assert_int_equal (warned, 1);
-    char *log = harness_read_file (fx->list_log);
+    char *log = e2e_fixture_read (fx, "list.log");
     assert_non_null (log);
     assert_string_equal (log, "list --fail " BIG "\n");
     free (log);
@@ -612,7 +433,7 @@ test_failed_listing_keeps_file_whole (void **state)
 static void
 test_regular_split_with_examples_is_reused (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 20, 20);
     s_import (fx, "ex", 60, 5);
     agent_t a = { .suite = "ex", .build = "r1", .total = NODES, .regular = true, .list = true };
@@ -625,8 +446,8 @@ test_regular_split_with_examples_is_reused (void **state)
     for (int n = 0; n < NODES; n++)
         with_examples += strstr (first[n], "::") != NULL;
     assert_true (with_examples >= 2);
-    assert_int_equal (s_db_int (fx, "SELECT count (*) FROM batches WHERE build_id = %lld AND"
-                                    " kind = 3", r1), NODES);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE build_id = %lld AND"
+                                           " kind = 3", r1), NODES);
     free (ran);
 
     a.build = "r2";
@@ -636,13 +457,13 @@ test_regular_split_with_examples_is_reused (void **state)
     s_assert_big_split (fx, r2);
     for (int n = 0; n < NODES; n++)
         assert_string_equal (again[n], first[n]);
-    char *log = harness_read_file (fx->list_log);
+    char *log = e2e_fixture_read (fx, "list.log");
     assert_non_null (log);
     assert_string_equal (log, "list " BIG "\n");
-    char *split1 = s_db_lines (fx, "SELECT name || ' ' || split_node FROM units WHERE"
-                                   " build_id = %lld ORDER BY name", r1);
-    char *split2 = s_db_lines (fx, "SELECT name || ' ' || split_node FROM units WHERE"
-                                   " build_id = %lld ORDER BY name", r2);
+    char *split1 = e2e_fixture_lines (fx, "SELECT name || ' ' || split_node FROM units WHERE"
+                                          " build_id = %lld ORDER BY name", r1);
+    char *split2 = e2e_fixture_lines (fx, "SELECT name || ' ' || split_node FROM units WHERE"
+                                          " build_id = %lld ORDER BY name", r2);
     assert_string_equal (split1, split2);
     for (int n = 0; n < NODES; n++) {
         free (first[n]);
@@ -659,7 +480,7 @@ test_regular_split_with_examples_is_reused (void **state)
 static void
 test_no_split_without_list_or_with_one_node (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 20, 20);
     s_import (fx, "ex", 60, 5);
     s_import (fx, "ex1", 60, 5);
@@ -670,7 +491,7 @@ test_no_split_without_list_or_with_one_node (void **state)
     for (int n = 0; n < NODES; n++) {
         char tag[64];
         s_tag (tag, sizeof tag, "e1", n);
-        char *err = s_file (fx, tag, ".err");
+        char *err = e2e_fixture_text (fx, "%s.err", tag);
         assert_null (strstr (err, "listing"));
         assert_null (strstr (err, "examples"));
         free (err);
@@ -681,7 +502,7 @@ test_no_split_without_list_or_with_one_node (void **state)
     ran = s_build (fx, &one, NULL);
     s_assert_not_split (fx, s_build_id (fx, "e2"));
     s_assert_ran_once (ran, false);
-    assert_null (harness_read_file (fx->list_log));
+    assert_null (e2e_fixture_read (fx, "list.log"));
     free (ran);
 }
 
@@ -690,7 +511,7 @@ test_no_split_without_list_or_with_one_node (void **state)
 static void
 test_slow_threshold (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 20, 20);
     //  8 + 8 x 5 = 48 s on 4 nodes: 12 s each, 70% of it 8.4 s > 8 s.
     s_import (fx, "share", 8, 5);
@@ -699,7 +520,7 @@ test_slow_threshold (void **state)
     char *ran = s_build (fx, &a, NULL);
     s_assert_not_split (fx, s_build_id (fx, "f1"));
     s_assert_ran_once (ran, false);
-    assert_null (harness_read_file (fx->list_log));
+    assert_null (e2e_fixture_read (fx, "list.log"));
     free (ran);
 
     agent_t b = { .suite = "threshold", .build = "f2", .total = NODES, .list = true,
@@ -707,7 +528,7 @@ test_slow_threshold (void **state)
     ran = s_build (fx, &b, NULL);
     s_assert_big_split (fx, s_build_id (fx, "f2"));
     s_assert_ran_once (ran, true);
-    char *log = harness_read_file (fx->list_log);
+    char *log = e2e_fixture_read (fx, "list.log");
     assert_non_null (log);
     assert_string_equal (log, "list " BIG "\n");
     free (log);
@@ -718,15 +539,18 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_slow_file_split_across_nodes, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_one_node_lists_others_wait, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_failed_listing_keeps_file_whole, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_regular_split_with_examples_is_reused, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_no_split_without_list_or_with_one_node, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_slow_threshold, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_slow_file_split_across_nodes, e2e_fixture_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_one_node_lists_others_wait, e2e_fixture_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_failed_listing_keeps_file_whole, e2e_fixture_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_regular_split_with_examples_is_reused,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_no_split_without_list_or_with_one_node,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_slow_threshold, e2e_fixture_setup,
+                                         e2e_fixture_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

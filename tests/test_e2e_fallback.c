@@ -32,54 +32,23 @@
     before a test ("the gate") until the test opens it, touching a file
     when it starts to hold. Every agent leads a process group of its own;
     the teardown kills whatever a failed assert left running.           */
-#include "harness.h"
+#include "e2e_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define MAX_UNITS 32
 #define MAX_AGENTS 8
-//  Bound of any one wait: far above what each step needs (a few seconds),
-//  far below the ctest timeout of the file.
-#define DEADLINE_MS 60000
 //  What the agent logs when it falls back (agent/run.c).
 #define FALLBACK_LINE "fallback mode: running this node's share of the tests split by name"
 #define SKIPPED_TEXT "ran on this node already"
-
-typedef struct {
-    char *dir;                         //  temp folder of the test
-    char *suite;                       //  folder of the suite: the agents' cwd
-    int unit_count;                    //  units in the suite
-    char *names[MAX_UNITS];            //  test file names, in the order made
-    char *sorted[MAX_UNITS];           //  the same, sorted by strcmp (borrowed)
-    int dead_fd;                       //  socket bound to dead_endpoint, not listening
-    char dead_endpoint[64];            //  where nobody listens or can
-    harness_daemon_t daemon;           //  satcheld, when the test starts one
-    char daemon_log[600];              //  its log and database, kept after
-    char db_path[600];                 //  harness_daemon_stop frees daemon.log, .db
-    char runner[600];                  //  the wrapper test command
-    char gate_open[600];               //  exists: the gate is open
-    pid_t pids[MAX_AGENTS];            //  agents not reaped yet, by slot; 0 once reaped
-    char out[MAX_AGENTS][512];         //  an agent's stdout and stderr, by slot
-    char ran[MAX_AGENTS][512];         //  its RAN_LOG, by slot
-    char starts[MAX_AGENTS][512];      //  one line per runner start, by slot
-    char holding[MAX_AGENTS][512];     //  touched when its runner holds at the gate
-    bool passed;                       //  the test reached its end
-} fx_t;
 
 //  ---------------------------------------------------------------------
 //  Shared helpers
@@ -112,121 +81,51 @@ static const char s_runner_text[] =
     "done\n"
     "exit $status\n";
 
+//  The agents are known by slot; their files by these tags: <tag>.err
+//  (stdout and stderr), <tag>.ran, <tag>.starts (one line per runner
+//  start), <tag>.holding (touched when its runner holds at the gate).
+static const char *const s_tag[MAX_AGENTS] = { "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7" };
+
 static int
 s_compare_names (const void *a, const void *b)
 {
     return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+//  The fixture, and the wrapper runner in it (runner.sh).
 static int
 s_setup (void **state)
 {
-    fx_t *fx = calloc (1, sizeof *fx);
-    assert_non_null (fx);
-    fx->dead_fd = -1;
-    fx->dir = harness_tmpdir ();
-    size_t size = strlen (fx->dir) + 16;
-    fx->suite = malloc (size);
-    assert_non_null (fx->suite);
-    snprintf (fx->suite, size, "%s/suite", fx->dir);
-    assert_int_equal (mkdir (fx->suite, 0755), 0);
-    char path[600];
-    snprintf (path, sizeof path, "%s/tests", fx->suite);
-    assert_int_equal (mkdir (path, 0755), 0);
-    snprintf (fx->daemon_log, sizeof fx->daemon_log, "%s/satcheld.log", fx->dir);
-    snprintf (fx->db_path, sizeof fx->db_path, "%s/satchel.db", fx->dir);
-    snprintf (fx->gate_open, sizeof fx->gate_open, "%s/gate-open", fx->dir);
-    for (int slot = 0; slot < MAX_AGENTS; slot++) {
-        snprintf (fx->out[slot], sizeof fx->out[slot], "%s/agent-%d.out", fx->dir, slot);
-        snprintf (fx->ran[slot], sizeof fx->ran[slot], "%s/ran-%d.log", fx->dir, slot);
-        snprintf (fx->starts[slot], sizeof fx->starts[slot], "%s/starts-%d.log", fx->dir, slot);
-        snprintf (fx->holding[slot], sizeof fx->holding[slot], "%s/holding-%d", fx->dir, slot);
-    }
-    //  The wrapper runner.
+    e2e_fixture_setup (state);
+    e2e_fixture_t *fx = *state;
     char *fake = harness_source ("tests/fixtures/fake_runner.sh");
     char text[sizeof s_runner_text + 600];
     snprintf (text, sizeof text, s_runner_text, fake);
     free (fake);
-    snprintf (fx->runner, sizeof fx->runner, "%s/runner.sh", fx->dir);
-    assert_int_equal (harness_write_file (fx->runner, text), 0);
-
-    //  A loopback port bound but not listening: connects are refused, and
-    //  since it is bound without SO_REUSEADDR, nobody else can bind it.
-    fx->dead_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true (fx->dead_fd >= 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    assert_int_equal (bind (fx->dead_fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    assert_int_equal (getsockname (fx->dead_fd, (struct sockaddr *) &addr, &len), 0);
-    snprintf (fx->dead_endpoint, sizeof fx->dead_endpoint, "tcp://127.0.0.1:%d",
-              ntohs (addr.sin_port));
-    *state = fx;
-    return 0;
-}
-
-static int
-s_teardown (void **state)
-{
-    fx_t *fx = *state;
-    //  Whatever a failed assert left running: each agent with its test
-    //  command (their group is still ours: the leader is not reaped yet).
-    for (int slot = 0; slot < MAX_AGENTS; slot++) {
-        if (fx->pids[slot] > 0) {
-            kill (-fx->pids[slot], SIGKILL);
-            waitpid (fx->pids[slot], NULL, 0);
-            fx->pids[slot] = 0;
-        }
-    }
-    if (fx->daemon.pid > 0) {
-        kill (fx->daemon.pid, SIGKILL);
-        waitpid (fx->daemon.pid, NULL, 0);
-        fx->daemon.pid = 0;
-    }
-    if (!fx->passed) {
-        harness_dump_tail ("satcheld log", fx->daemon_log);
-        for (int slot = 0; slot < MAX_AGENTS; slot++) {
-            char title[32];
-            snprintf (title, sizeof title, "agent %d", slot);
-            harness_dump_tail (title, fx->out[slot]);
-            snprintf (title, sizeof title, "agent %d ran", slot);
-            harness_dump_tail (title, fx->ran[slot]);
-        }
-    }
-    harness_daemon_stop (&fx->daemon);      //  frees its strings
-    if (fx->dead_fd >= 0)
-        close (fx->dead_fd);
-    harness_rmtree (fx->dir);
-    for (int i = 0; i < fx->unit_count; i++)
-        free (fx->names[i]);
-    free (fx->suite);
-    free (fx->dir);
-    free (fx);
+    char *runner = e2e_fixture_path (fx, "runner.sh");
+    assert_int_equal (harness_write_file (runner, text), 0);
+    free (runner);
     return 0;
 }
 
 //  Make the test files tests/<stem>_test.txt, in the order given (not
-//  sorted, so that the sort is the product's), each "ms=0"; fx->sorted
-//  gets them in strcmp order.
+//  sorted, so that the sort is the product's), each "ms=0"; then sort
+//  fx->names by strcmp, the order of the deal.
 static void
-s_suite (fx_t *fx, const char *const *stems)
+s_suite (e2e_fixture_t *fx, const char *const *stems)
 {
     for (int i = 0; stems[i]; i++) {
-        assert_true (fx->unit_count < MAX_UNITS);
-        char name[128], path[800];
+        assert_true (fx->count < MAX_UNITS);
+        char name[128];
         snprintf (name, sizeof name, "tests/%s_test.txt", stems[i]);
-        snprintf (path, sizeof path, "%s/%s", fx->suite, name);
-        assert_int_equal (harness_write_file (path, "ms=0\n"), 0);
-        fx->names[fx->unit_count] = strdup (name);
-        fx->sorted[fx->unit_count] = fx->names[fx->unit_count];
-        fx->unit_count++;
+        e2e_fixture_unit (fx, name, "ms=0\n");
     }
-    qsort (fx->sorted, (size_t) fx->unit_count, sizeof (char *), s_compare_names);
+    qsort (fx->names, (size_t) fx->count, sizeof (char *), s_compare_names);
 }
 
 //  Count files tests/unit_NN_test.txt.
 static void
-s_suite_count (fx_t *fx, int count)
+s_suite_count (e2e_fixture_t *fx, int count)
 {
     char stems[MAX_UNITS][16];
     const char *list[MAX_UNITS + 1];
@@ -239,98 +138,44 @@ s_suite_count (fx_t *fx, int count)
     s_suite (fx, list);
 }
 
-//  Add a line ("fail") to the test file called name.
-static void
-s_mark (fx_t *fx, const char *name, const char *line)
-{
-    char path[800], body[128];
-    snprintf (path, sizeof path, "%s/%s", fx->suite, name);
-    char *text = harness_read_file (path);
-    assert_non_null (text);
-    snprintf (body, sizeof body, "%s%s\n", text, line);
-    free (text);
-    assert_int_equal (harness_write_file (path, body), 0);
-}
-
 //  Start an agent in slot as node index of total in build, coordinator at
 //  endpoint, with extra satchel flags (NULL-terminated, may be NULL), its
 //  runner holding at the gate once gate_after tests ran on it (-1: never),
-//  and extra environment entries. Its output goes to fx->out[slot].
+//  and extra environment entries. Its stdout and stderr go to <tag>.err.
 static void
-s_agent (fx_t *fx, int slot, int index, int total, const char *build, const char *endpoint,
-         const char *const *flags, int gate_after, const char *const *env_extra)
+s_agent (e2e_fixture_t *fx, int slot, int index, int total, const char *build,
+         const char *endpoint, const char *const *flags, int gate_after,
+         const char *const *env_extra)
 {
-    assert_true (slot < MAX_AGENTS && fx->pids[slot] == 0);
-    char *satchel = harness_bin ("satchel");
-    char index_text[16], total_text[16];
-    snprintf (index_text, sizeof index_text, "%d", index);
-    snprintf (total_text, sizeof total_text, "%d", total);
-    char *argv[64] = {
-        satchel, "run", "--coordinator", (char *) endpoint, "--suite", "fallback",
-        "--build", (char *) build, "--node-index", index_text, "--node-total", total_text,
-        "--commit", "c0ffee", "--branch", "main", "--pattern", "tests/*_test.txt"
-    };
-    size_t argc = 18;
-    for (size_t i = 0; flags && flags[i] && argc < 56; i++)
-        argv[argc++] = (char *) flags[i];
-    argv[argc++] = "--";
-    argv[argc++] = "/bin/sh";
-    argv[argc++] = fx->runner;
-    argv[argc++] = "{}";
-    argv[argc] = NULL;
-    char env_ran[600], env_starts[600], env_holding[600], env_open[700], env_after[32];
-    snprintf (env_ran, sizeof env_ran, "RAN_LOG=%s", fx->ran[slot]);
-    snprintf (env_starts, sizeof env_starts, "STARTS_LOG=%s", fx->starts[slot]);
-    snprintf (env_holding, sizeof env_holding, "GATE_HOLDING=%s", fx->holding[slot]);
-    snprintf (env_open, sizeof env_open, "GATE_OPEN=%s", fx->gate_open);
+    assert_true (slot < MAX_AGENTS);
+    const char *tag = s_tag[slot];
+    char runner[700], env_starts[700], env_holding[700], env_open[700], env_after[32];
+    snprintf (runner, sizeof runner, "%s/runner.sh", fx->dir);
+    snprintf (env_starts, sizeof env_starts, "STARTS_LOG=%s/%s.starts", fx->dir, tag);
+    snprintf (env_holding, sizeof env_holding, "GATE_HOLDING=%s/%s.holding", fx->dir, tag);
+    snprintf (env_open, sizeof env_open, "GATE_OPEN=%s/gate-open", fx->dir);
     snprintf (env_after, sizeof env_after, "GATE_AFTER=%d", gate_after);
-    const char *env[16] = { env_ran, env_starts, env_holding, env_open };
-    size_t envc = 4;
+    const char *env[16] = { env_starts, env_holding, env_open };
+    size_t envc = 3;
     if (gate_after >= 0)
         env[envc++] = env_after;
     for (size_t i = 0; env_extra && env_extra[i] && envc < 15; i++)
         env[envc++] = env_extra[i];
     env[envc] = NULL;
-    fx->pids[slot] = harness_spawn_group (argv, fx->suite, env, fx->out[slot], fx->out[slot]);
-    assert_true (fx->pids[slot] > 0);
-    free (satchel);
+    const char *command[] = { "/bin/sh", runner, "{}", NULL };
+    e2e_agent_t agent = { .tag = tag, .coordinator = endpoint, .suite = "fallback",
+                          .build = build, .index = index, .total = total,
+                          .pattern = "tests/*_test.txt", .flags = flags, .command = command,
+                          .env = env, .stdout_too = true };
+    e2e_fixture_agent (fx, &agent);
 }
 
-//  Wait for the agent in slot to exit; its exit status (-1: deadline).
+//  The lines of the file <tag><suffix>, in order (malloc'd strings into
+//  lines, at most max). Returns how many; 0 if the file does not exist.
 static int
-s_agent_wait (fx_t *fx, int slot)
+s_lines (const e2e_fixture_t *fx, const char *tag, const char *suffix, char **lines, int max)
 {
-    int status = harness_wait_group (fx->pids[slot], DEADLINE_MS);
-    fx->pids[slot] = 0;
-    if (status != 0)
-        fprintf (stderr, "agent in slot %d exited %d\n", slot, status);
-    return status;
-}
-
-//  How many times needle occurs in the file at path (0 if unreadable).
-static int
-s_occurrences (const char *path, const char *needle)
-{
-    char *text = harness_read_file (path);
-    int count = 0;
-    for (const char *at = text; at && (at = strstr (at, needle)); at += strlen (needle))
-        count++;
-    free (text);
-    return count;
-}
-
-static bool
-s_output_has (fx_t *fx, int slot, const char *needle)
-{
-    return s_occurrences (fx->out[slot], needle) > 0;
-}
-
-//  The lines of a file, in order (malloc'd strings into lines, at most
-//  max). Returns how many; 0 if the file does not exist.
-static int
-s_lines (const char *path, char **lines, int max)
-{
-    char *text = harness_read_file (path);
+    char *text = e2e_fixture_read (fx, "%s%s", tag, suffix);
     int count = 0;
     char *save = NULL;
     for (char *line = text ? strtok_r (text, "\n", &save) : NULL; line;
@@ -351,10 +196,10 @@ s_lines_free (char **lines, int count)
 
 //  Position of name in the sorted list, or -1.
 static int
-s_position (fx_t *fx, const char *name)
+s_position (e2e_fixture_t *fx, const char *name)
 {
-    for (int k = 0; k < fx->unit_count; k++)
-        if (strcmp (fx->sorted[k], name) == 0)
+    for (int k = 0; k < fx->count; k++)
+        if (strcmp (fx->names[k], name) == 0)
             return k;
     return -1;
 }
@@ -369,10 +214,10 @@ s_in_share (int k, int node, int total)
 }
 
 static int
-s_share_size (fx_t *fx, int node, int total)
+s_share_size (e2e_fixture_t *fx, int node, int total)
 {
     int size = 0;
-    for (int k = 0; k < fx->unit_count; k++)
+    for (int k = 0; k < fx->count; k++)
         size += s_in_share (k, node, total);
     return size;
 }
@@ -380,36 +225,29 @@ s_share_size (fx_t *fx, int node, int total)
 //  Add the runs in slot's RAN_LOG to counts (by sorted position); assert
 //  every line names a unit of the suite.
 static void
-s_add_runs (fx_t *fx, int slot, int counts[MAX_UNITS])
+s_add_runs (const e2e_fixture_t *fx, int slot, int counts[MAX_UNITS])
 {
-    char *lines[4 * MAX_UNITS];
-    int n = s_lines (fx->ran[slot], lines, 4 * MAX_UNITS);
-    for (int i = 0; i < n; i++) {
-        int k = s_position (fx, lines[i]);
-        if (k < 0)
-            fprintf (stderr, "slot %d ran '%s', not a unit of the suite\n", slot, lines[i]);
-        assert_true (k >= 0);
-        counts[k]++;
-    }
-    s_lines_free (lines, n);
+    char *text = e2e_fixture_read (fx, "%s.ran", s_tag[slot]);
+    assert_int_equal (harness_count_runs (text, fx->names, fx->count, counts), 0);
+    free (text);
 }
 
 //  The agent in slot ran exactly the fallback share of node of total: each
 //  unit of it once, nothing else, in one runner start (none if empty).
 static void
-s_assert_ran_share (fx_t *fx, int slot, int node, int total)
+s_assert_ran_share (e2e_fixture_t *fx, int slot, int node, int total)
 {
     int counts[MAX_UNITS] = { 0 };
     s_add_runs (fx, slot, counts);
-    for (int k = 0; k < fx->unit_count; k++) {
+    for (int k = 0; k < fx->count; k++) {
         int want = s_in_share (k, node, total) ? 1 : 0;
         if (counts[k] != want)
             fprintf (stderr, "node %d of %d ran %s %d times, want %d\n", node, total,
-                     fx->sorted[k], counts[k], want);
+                     fx->names[k], counts[k], want);
         assert_int_equal (counts[k], want);
     }
     char *starts[MAX_UNITS] = { NULL };
-    int n = s_lines (fx->starts[slot], starts, MAX_UNITS);
+    int n = s_lines (fx, s_tag[slot], ".starts", starts, MAX_UNITS);
     int size = s_share_size (fx, node, total);
     assert_int_equal (n, size > 0 ? 1 : 0);
     if (n == 1)
@@ -420,59 +258,25 @@ s_assert_ran_share (fx_t *fx, int slot, int node, int total)
 //  The agent in slot fell back exactly once, for a share of share of the
 //  suite's units, naming the endpoint it could not reach.
 static void
-s_assert_fell_back (fx_t *fx, int slot, const char *endpoint, int share)
+s_assert_fell_back (e2e_fixture_t *fx, int slot, const char *endpoint, int share)
 {
-    assert_int_equal (s_occurrences (fx->out[slot], FALLBACK_LINE), 1);
+    assert_int_equal (e2e_fixture_said (fx, s_tag[slot], FALLBACK_LINE), 1);
     char needle[256];
     snprintf (needle, sizeof needle, "cannot reach the coordinator at %s", endpoint);
-    assert_true (s_output_has (fx, slot, needle));
-    snprintf (needle, sizeof needle, FALLBACK_LINE ", %d of %d units", share, fx->unit_count);
-    if (!s_output_has (fx, slot, needle))
+    assert_true (e2e_fixture_said (fx, s_tag[slot], needle));
+    snprintf (needle, sizeof needle, FALLBACK_LINE ", %d of %d units", share, fx->count);
+    if (!e2e_fixture_said (fx, s_tag[slot], needle))
         fprintf (stderr, "slot %d: no '%s'\n", slot, needle);
-    assert_true (s_output_has (fx, slot, needle));
-}
-
-//  Under -DSATCHEL_SANITIZE=ON a sanitizer report may end a process with
-//  the very exit code a test expects (ASan's is 1): look for the reports.
-static void
-s_assert_no_sanitizer_reports (fx_t *fx)
-{
-    const char *marks[] = { "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                            "runtime error:", NULL };
-    for (int slot = -1; slot < MAX_AGENTS; slot++) {
-        const char *path = slot < 0 ? fx->daemon_log : fx->out[slot];
-        char *text = harness_read_file (path);
-        for (int m = 0; text && marks[m]; m++) {
-            if (strstr (text, marks[m]))
-                fprintf (stderr, "sanitizer report in %s\n", path);
-            assert_null (strstr (text, marks[m]));
-        }
-        free (text);
-    }
-}
-
-//  One integer from the database, read-only.
-static int64_t
-s_db_int (fx_t *fx, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal (sqlite3_open_v2 (fx->db_path, &db, SQLITE_OPEN_READONLY, NULL),
-                      SQLITE_OK);
-    sqlite3_busy_timeout (db, 5000);
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-    int64_t value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
-    return value;
+    assert_true (e2e_fixture_said (fx, s_tag[slot], needle));
 }
 
 //  Open the gate: every runner holding at it goes on, and none holds again.
 static void
-s_open_gate (fx_t *fx)
+s_open_gate (const e2e_fixture_t *fx)
 {
-    assert_int_equal (harness_write_file (fx->gate_open, "open\n"), 0);
+    char *gate = e2e_fixture_path (fx, "gate-open");
+    assert_int_equal (harness_write_file (gate, "open\n"), 0);
+    free (gate);
 }
 
 //  Flags of an agent that gives up on an unreachable coordinator quickly:
@@ -488,7 +292,7 @@ static const char *const s_quick[] = { "--timeout", "0.2", "--retries", "1", NUL
 static void
 test_no_daemon_nodes_split_by_name (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { NODES = 3 };
     //  Made out of order, with capitals and underscores, so that the deal
     //  depends on the product sorting by strcmp.
@@ -497,27 +301,26 @@ test_no_daemon_nodes_split_by_name (void **state)
     s_suite (fx, stems);
     int64_t start = harness_now_ms ();
     for (int n = 0; n < NODES; n++)
-        s_agent (fx, n, n, NODES, "nodaemon-1", fx->dead_endpoint, s_quick, -1, NULL);
+        s_agent (fx, n, n, NODES, "nodaemon-1", e2e_fixture_dead_endpoint (fx), s_quick, -1, NULL);
     for (int n = 0; n < NODES; n++)
-        assert_int_equal (s_agent_wait (fx, n), 0);
+        assert_int_equal (e2e_fixture_wait (fx, s_tag[n]), 0);
     fprintf (stderr, "3 nodes without a daemon finished in %lld ms\n",
              (long long) (harness_now_ms () - start));
 
     int counts[MAX_UNITS] = { 0 };
     for (int n = 0; n < NODES; n++) {
-        s_assert_fell_back (fx, n, fx->dead_endpoint, s_share_size (fx, n, NODES));
-        assert_false (s_output_has (fx, n, SKIPPED_TEXT));
+        s_assert_fell_back (fx, n, e2e_fixture_dead_endpoint (fx), s_share_size (fx, n, NODES));
+        assert_false (e2e_fixture_said (fx, s_tag[n], SKIPPED_TEXT));
         char needle[128];
         snprintf (needle, sizeof needle, "node %d of %d done in fallback mode: %d units", n,
                   NODES, s_share_size (fx, n, NODES));
-        assert_true (s_output_has (fx, n, needle));
+        assert_true (e2e_fixture_said (fx, s_tag[n], needle));
         s_assert_ran_share (fx, n, n, NODES);
         s_add_runs (fx, n, counts);
     }
-    for (int k = 0; k < fx->unit_count; k++)
+    for (int k = 0; k < fx->count; k++)
         assert_int_equal (counts[k], 1);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  (b) Five nodes, three tests, no daemon: nodes 0..2 run one test each,
@@ -526,32 +329,31 @@ test_no_daemon_nodes_split_by_name (void **state)
 static void
 test_more_nodes_than_tests (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { NODES = 5 };
     s_suite_count (fx, 3);
     for (int n = 0; n < NODES; n++)
-        s_agent (fx, n, n, NODES, "fewtests-1", fx->dead_endpoint, s_quick, -1, NULL);
+        s_agent (fx, n, n, NODES, "fewtests-1", e2e_fixture_dead_endpoint (fx), s_quick, -1, NULL);
     for (int n = 0; n < NODES; n++)
-        assert_int_equal (s_agent_wait (fx, n), 0);
+        assert_int_equal (e2e_fixture_wait (fx, s_tag[n]), 0);
     int counts[MAX_UNITS] = { 0 };
     for (int n = 0; n < NODES; n++) {
-        s_assert_fell_back (fx, n, fx->dead_endpoint, n < 3 ? 1 : 0);
+        s_assert_fell_back (fx, n, e2e_fixture_dead_endpoint (fx), n < 3 ? 1 : 0);
         s_assert_ran_share (fx, n, n, NODES);
         s_add_runs (fx, n, counts);
-        bool idle = s_output_has (fx, n, "nothing to run in the fallback split "
-                                         "(more nodes than tests)");
+        bool idle = e2e_fixture_said (fx, s_tag[n], "nothing to run in the fallback split "
+                                      "(more nodes than tests)");
         assert_true (idle == (n >= 3));
     }
     for (int n = 3; n < NODES; n++) {
-        char *text = harness_read_file (fx->ran[n]);
+        char *text = e2e_fixture_read (fx, "%s.ran", s_tag[n]);
         assert_null (text);
-        text = harness_read_file (fx->starts[n]);
+        text = e2e_fixture_read (fx, "%s.starts", s_tag[n]);
         assert_null (text);
     }
-    for (int k = 0; k < fx->unit_count; k++)
+    for (int k = 0; k < fx->count; k++)
         assert_int_equal (counts[k], 1);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  (c) A failing test in a node's fallback share: that node exits 1 and
@@ -559,22 +361,21 @@ test_more_nodes_than_tests (void **state)
 static void
 test_failed_test_in_fallback_exits_1 (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { NODES = 2 };
     s_suite_count (fx, 4);
-    s_mark (fx, fx->sorted[1], "fail");      //  sorted[1] is node 1's
+    e2e_fixture_mark (fx, fx->names[1], "fail");      //  sorted[1] is node 1's
     for (int n = 0; n < NODES; n++)
-        s_agent (fx, n, n, NODES, "failing-1", fx->dead_endpoint, s_quick, -1, NULL);
-    assert_int_equal (s_agent_wait (fx, 0), 0);
-    assert_int_equal (s_agent_wait (fx, 1), 1);
+        s_agent (fx, n, n, NODES, "failing-1", e2e_fixture_dead_endpoint (fx), s_quick, -1, NULL);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[0]), 0);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[1]), 1);
     for (int n = 0; n < NODES; n++) {
-        s_assert_fell_back (fx, n, fx->dead_endpoint, 2);
+        s_assert_fell_back (fx, n, e2e_fixture_dead_endpoint (fx), 2);
         s_assert_ran_share (fx, n, n, NODES);
     }
-    assert_true (s_output_has (fx, 1, "some tests failed"));
-    assert_false (s_output_has (fx, 0, "some tests failed"));
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    assert_true (e2e_fixture_said (fx, s_tag[1], "some tests failed"));
+    assert_false (e2e_fixture_said (fx, s_tag[0], "some tests failed"));
+    e2e_fixture_pass (fx);
 }
 
 //  (c) --batch-size 2: a fallback share of 5 runs in starts of 2, 2 and 1
@@ -582,25 +383,24 @@ test_failed_test_in_fallback_exits_1 (void **state)
 static void
 test_fallback_batch_size (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite_count (fx, 10);
     const char *flags[] = { "--timeout", "0.2", "--retries", "1", "--batch-size", "2", NULL };
-    s_agent (fx, 0, 1, 2, "batches-1", fx->dead_endpoint, flags, -1, NULL);
-    assert_int_equal (s_agent_wait (fx, 0), 0);
-    s_assert_fell_back (fx, 0, fx->dead_endpoint, 5);
+    s_agent (fx, 0, 1, 2, "batches-1", e2e_fixture_dead_endpoint (fx), flags, -1, NULL);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[0]), 0);
+    s_assert_fell_back (fx, 0, e2e_fixture_dead_endpoint (fx), 5);
     int counts[MAX_UNITS] = { 0 };
     s_add_runs (fx, 0, counts);
-    for (int k = 0; k < fx->unit_count; k++)
+    for (int k = 0; k < fx->count; k++)
         assert_int_equal (counts[k], s_in_share (k, 1, 2) ? 1 : 0);
     char *starts[MAX_UNITS] = { NULL };
-    int n = s_lines (fx->starts[0], starts, MAX_UNITS);
+    int n = s_lines (fx, s_tag[0], ".starts", starts, MAX_UNITS);
     assert_int_equal (n, 3);
     assert_string_equal (starts[0], "2");
     assert_string_equal (starts[1], "2");
     assert_string_equal (starts[2], "1");
     s_lines_free (starts, n);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  What one node did in (d), read back from its runner's log and its output.
@@ -628,12 +428,12 @@ typedef struct {
 static void
 test_daemon_killed_mid_build (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { UNITS = 12, NODES = 3, FIRST_RUNS = 9 };
     s_suite_count (fx, UNITS);
     //  On a port of its own (harness.h): no other test's satcheld started
     //  on a wildcard port can take it once this one is dead.
-    assert_int_equal (harness_daemon_start_fixed (&fx->daemon, fx->dir, NULL), 0);
+    e2e_fixture_daemon_fixed (fx, NULL);
     char endpoint[256];
     snprintf (endpoint, sizeof endpoint, "%s", fx->daemon.endpoint);
     //  A reply may take a while under the sanitizers: 1 s per try, so that
@@ -642,20 +442,20 @@ test_daemon_killed_mid_build (void **state)
     const char *flags[] = { "--timeout", "1", "--retries", "2", NULL };
 
     s_agent (fx, 0, 0, NODES, "killed-1", endpoint, flags, FIRST_RUNS, NULL);
-    assert_int_equal (harness_wait_for_text (fx->holding[0], "", DEADLINE_MS), 0);
+    assert_int_equal (e2e_fixture_wait_for (fx, "", "%s.holding", s_tag[0]), 0);
     for (int n = 1; n < NODES; n++)
         s_agent (fx, n, n, NODES, "killed-1", endpoint, flags, 0, NULL);
     for (int n = 1; n < NODES; n++)
-        assert_int_equal (harness_wait_for_text (fx->out[n], "joined build killed-1",
-                                                 DEADLINE_MS), 0);
+        assert_int_equal (e2e_fixture_wait_for (fx, "joined build killed-1", "%s.err",
+                                                s_tag[n]), 0);
     assert_int_equal (harness_daemon_signal (&fx->daemon, SIGKILL, 10000), 128 + SIGKILL);
     //  The kill was in the middle of the build: not finished, node 0's
     //  batch out and unreported.
-    assert_int_equal (s_db_int (fx, "SELECT finished_ms FROM builds"), 0);
-    assert_true (s_db_int (fx, "SELECT count(*) FROM batches WHERE node_index = 0 "
-                               "AND reported_ms IS NULL") >= 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT finished_ms FROM builds"), 0);
+    assert_true (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE node_index = 0 "
+                                      "AND reported_ms IS NULL") >= 1);
     char *ran_before[MAX_UNITS];
-    int before = s_lines (fx->ran[0], ran_before, MAX_UNITS);
+    int before = s_lines (fx, s_tag[0], ".ran", ran_before, MAX_UNITS);
     s_lines_free (ran_before, before);
     fprintf (stderr, "killed satcheld with %d tests run on node 0 and node 0 holding\n", before);
     assert_int_equal (before, FIRST_RUNS);
@@ -663,7 +463,7 @@ test_daemon_killed_mid_build (void **state)
     s_open_gate (fx);
 
     for (int n = 0; n < NODES; n++)
-        assert_int_equal (s_agent_wait (fx, n), 0);
+        assert_int_equal (e2e_fixture_wait (fx, s_tag[n]), 0);
     fprintf (stderr, "every node finished %lld ms after the kill\n",
              (long long) (harness_now_ms () - killed));
 
@@ -675,9 +475,9 @@ test_daemon_killed_mid_build (void **state)
         s_assert_fell_back (fx, n, endpoint, share);
         s_add_runs (fx, n, counts);
         char *lines[4 * MAX_UNITS];
-        s->lines = s_lines (fx->ran[n], lines, 4 * MAX_UNITS);
+        s->lines = s_lines (fx, s_tag[n], ".ran", lines, 4 * MAX_UNITS);
         //  How many it ran in fallback mode, from its own account.
-        char *text = harness_read_file (fx->out[n]);
+        char *text = e2e_fixture_read (fx, "%s.err", s_tag[n]);
         assert_non_null (text);
         char needle[128];
         snprintf (needle, sizeof needle, "node %d of %d done in fallback mode: ", n, NODES);
@@ -685,7 +485,8 @@ test_daemon_killed_mid_build (void **state)
         if (done)
             s->fallback_runs = atoi (done + strlen (needle));
         else
-            assert_true (s_output_has (fx, n, "nothing left to run in the fallback split"));
+            assert_true (e2e_fixture_said (fx, s_tag[n],
+                                           "nothing left to run in the fallback split"));
         free (text);
         assert_true (s->fallback_runs <= s->lines);
         //  The queue runs come first in the log, the fallback runs last.
@@ -701,7 +502,7 @@ test_daemon_killed_mid_build (void **state)
             seen[k] = true;
         }
         s_lines_free (lines, s->lines);
-        for (int k = 0; k < fx->unit_count; k++) {
+        for (int k = 0; k < fx->count; k++) {
             bool own = s_in_share (k, n, NODES);
             assert_true (in_fallback[k] == (own && !in_queue[k]));
             s->skipped += own && in_queue[k];
@@ -710,12 +511,12 @@ test_daemon_killed_mid_build (void **state)
         if (s->skipped > 0) {
             snprintf (needle, sizeof needle, "%d of %d units; %d of them " SKIPPED_TEXT,
                       share, UNITS, s->skipped);
-            if (!s_output_has (fx, n, needle))
+            if (!e2e_fixture_said (fx, s_tag[n], needle))
                 fprintf (stderr, "node %d: no '%s'\n", n, needle);
-            assert_true (s_output_has (fx, n, needle));
+            assert_true (e2e_fixture_said (fx, s_tag[n], needle));
         }
         else
-            assert_false (s_output_has (fx, n, SKIPPED_TEXT));
+            assert_false (e2e_fixture_said (fx, s_tag[n], SKIPPED_TEXT));
         //  Its runner ran no more than its share after the kill.
         fprintf (stderr, "node %d: %d units from the queue, %d of its %d in fallback mode, "
                          "%d of its share skipped as run already\n", n, queue_runs,
@@ -728,11 +529,10 @@ test_daemon_killed_mid_build (void **state)
     //  Coverage: every unit ran somewhere.
     for (int k = 0; k < UNITS; k++) {
         if (counts[k] < 1)
-            fprintf (stderr, "%s never ran\n", fx->sorted[k]);
+            fprintf (stderr, "%s never ran\n", fx->names[k]);
         assert_true (counts[k] >= 1);
     }
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  An agent that must not fall back, with nothing listening: spawn it with
@@ -740,7 +540,7 @@ test_daemon_killed_mid_build (void **state)
 //  within 10 times its retry budget, having run nothing; --verbose shows
 //  the budget spent: tries 1..3, no 4th.
 static void
-s_assert_no_fallback (fx_t *fx, const char *const *flags, const char *const *env)
+s_assert_no_fallback (e2e_fixture_t *fx, const char *const *flags, const char *const *env)
 {
     s_suite_count (fx, 4);
     //  3 tries of 0.3 s, back-offs of 0.25 s and 0.5 s.
@@ -751,68 +551,68 @@ s_assert_no_fallback (fx_t *fx, const char *const *flags, const char *const *env
         all[count++] = flags[i];
     all[count] = NULL;
     int64_t start = harness_now_ms ();
-    s_agent (fx, 0, 0, 1, "nofallback-1", fx->dead_endpoint, all, -1, env);
-    assert_int_equal (s_agent_wait (fx, 0), 1);
+    s_agent (fx, 0, 0, 1, "nofallback-1", e2e_fixture_dead_endpoint (fx), all, -1, env);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[0]), 1);
     int64_t took = harness_now_ms () - start;
     fprintf (stderr, "no fallback: exit 1 after %lld ms (retry budget %lld ms)\n",
              (long long) took, (long long) budget_ms);
     assert_true (took < 10 * budget_ms);
     char needle[256];
-    snprintf (needle, sizeof needle, "cannot reach the coordinator at %s", fx->dead_endpoint);
-    assert_true (s_output_has (fx, 0, needle));
-    assert_true (s_output_has (fx, 0, "(--no-fallback)"));
-    assert_false (s_output_has (fx, 0, FALLBACK_LINE));
-    assert_true (s_output_has (fx, 0, "retry type=join"));
-    assert_true (s_output_has (fx, 0, "try=3 "));
-    assert_false (s_output_has (fx, 0, "try=4 "));
-    char *text = harness_read_file (fx->ran[0]);
+    snprintf (needle, sizeof needle, "cannot reach the coordinator at %s",
+              e2e_fixture_dead_endpoint (fx));
+    assert_true (e2e_fixture_said (fx, s_tag[0], needle));
+    assert_true (e2e_fixture_said (fx, s_tag[0], "(--no-fallback)"));
+    assert_false (e2e_fixture_said (fx, s_tag[0], FALLBACK_LINE));
+    assert_true (e2e_fixture_said (fx, s_tag[0], "retry type=join"));
+    assert_true (e2e_fixture_said (fx, s_tag[0], "try=3 "));
+    assert_false (e2e_fixture_said (fx, s_tag[0], "try=4 "));
+    char *text = e2e_fixture_read (fx, "%s.ran", s_tag[0]);
     assert_null (text);
-    text = harness_read_file (fx->starts[0]);
+    text = e2e_fixture_read (fx, "%s.starts", s_tag[0]);
     assert_null (text);
-    s_assert_no_sanitizer_reports (fx);
 }
 
 //  (e) --no-fallback with nothing listening.
 static void
 test_no_fallback_flag (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     const char *flags[] = { "--no-fallback", NULL };
     s_assert_no_fallback (fx, flags, NULL);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  (e) SATCHEL_FALLBACK=0 in the environment does what --no-fallback does.
 static void
 test_no_fallback_environment (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     const char *env[] = { "SATCHEL_FALLBACK=0", NULL };
     s_assert_no_fallback (fx, NULL, env);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  Run the agent in slot to its end; assert it was refused at once: exit
 //  1 well within one timeout (10 s) of a retry budget over 50 s, the
 //  daemon's message shown, no retry, no fallback, nothing run.
 static void
-s_assert_refused (fx_t *fx, int slot, const char *what, const char *message)
+s_assert_refused (e2e_fixture_t *fx, int slot, const char *what, const char *message)
 {
     int64_t start = harness_now_ms ();
-    assert_int_equal (s_agent_wait (fx, slot), 1);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[slot]), 1);
     int64_t took = harness_now_ms () - start;
     fprintf (stderr, "%s: refused, exit 1 after %lld ms\n", what, (long long) took);
     assert_true (took < 5000);
-    assert_true (s_output_has (fx, slot, "the coordinator refused the join request: "));
-    if (!s_output_has (fx, slot, message))
+    assert_true (e2e_fixture_said (fx, s_tag[slot], "the coordinator refused the join request: "));
+    if (!e2e_fixture_said (fx, s_tag[slot], message))
         fprintf (stderr, "%s: no '%s' in its output\n", what, message);
-    assert_true (s_output_has (fx, slot, message));
+    assert_true (e2e_fixture_said (fx, s_tag[slot], message));
     //  --verbose logs every resend ("retry type=..."): there is none.
-    assert_int_equal (s_occurrences (fx->out[slot], "retry"), 0);
-    assert_false (s_output_has (fx, slot, "fallback mode"));
-    char *text = harness_read_file (fx->ran[slot]);
+    assert_int_equal (e2e_fixture_said (fx, s_tag[slot], "retry"), 0);
+    assert_false (e2e_fixture_said (fx, s_tag[slot], "fallback mode"));
+    char *text = e2e_fixture_read (fx, "%s.ran", s_tag[slot]);
     assert_null (text);
-    text = harness_read_file (fx->starts[slot]);
+    text = e2e_fixture_read (fx, "%s.starts", s_tag[slot]);
     assert_null (text);
 }
 
@@ -824,12 +624,12 @@ s_assert_refused (fx_t *fx, int slot, const char *what, const char *message)
 static void
 test_user_error_is_not_retried (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { UNITS = 4 };
     s_suite_count (fx, UNITS);
-    assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, NULL), 0);
+    e2e_fixture_daemon (fx, NULL);
     s_agent (fx, 0, 0, 2, "refused-1", fx->daemon.endpoint, NULL, 0, NULL);
-    assert_int_equal (harness_wait_for_text (fx->holding[0], "", DEADLINE_MS), 0);
+    assert_int_equal (e2e_fixture_wait_for (fx, "", "%s.holding", s_tag[0]), 0);
 
     const char *patient[] = { "--timeout", "10", "--retries", "5", "--verbose", NULL };
     const char *other_list[] = { "--timeout", "10", "--retries", "5", "--verbose",
@@ -843,14 +643,12 @@ test_user_error_is_not_retried (void **state)
 
     //  The build itself was not disturbed: node 0 goes on and runs it all.
     s_open_gate (fx);
-    assert_int_equal (s_agent_wait (fx, 0), 0);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[0]), 0);
     int counts[MAX_UNITS] = { 0 };
     s_add_runs (fx, 0, counts);
     for (int k = 0; k < UNITS; k++)
         assert_int_equal (counts[k], 1);
-    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 int
@@ -858,15 +656,20 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_no_daemon_nodes_split_by_name, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_more_nodes_than_tests, s_setup, s_teardown),
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_more_nodes_than_tests, s_setup,
+                                         e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_failed_test_in_fallback_exits_1, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_fallback_batch_size, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_daemon_killed_mid_build, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_no_fallback_flag, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_no_fallback_environment, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_user_error_is_not_retried, s_setup, s_teardown),
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_fallback_batch_size, s_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_daemon_killed_mid_build, s_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_no_fallback_flag, s_setup, e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_no_fallback_environment, s_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_user_error_is_not_retried, s_setup,
+                                         e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@
     Every agent leads a process group of its own, so that a killed agent's
     test command dies with it (a lost machine) and nothing outlives a test;
     the teardown kills whatever is left after a failed assert.            */
-#include "harness.h"
+#include "e2e_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,19 +31,13 @@
 #include <cmocka.h>
 
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define MAX_UNITS 128
 #define MAX_AGENTS 8
-//  Bound of any one wait: far above what each step needs (a few seconds),
-//  far below the ctest timeout of the file.
-#define DEADLINE_MS 60000
 //  What "promptly" means for SIGTERM: it finishes the requests in hand only.
 #define SIGTERM_PROMPT_MS 3000
 
@@ -53,181 +47,42 @@
 //  3 superseded, 4 planned, 5 returned (handed back unrun); batches.kind
 //  0 from the queue, 1 replay, 2 run again after a failure.
 
-typedef struct {
-    char *dir;                         //  temp folder of the test
-    char *suite;                       //  folder of the suite: the agents' cwd
-    int unit_count;                    //  units in the suite
-    char *names[MAX_UNITS];            //  relative test file names
-    harness_daemon_t daemon;           //  satcheld
-    char daemon_log[600];              //  its log and database (the paths of
-    char db_path[600];                 //  harness_daemon_start), kept after
-                                       //  harness_daemon_stop frees daemon.log, .db
-    pid_t pids[MAX_AGENTS];            //  agents not reaped yet, by slot; 0 once reaped
-    char out[MAX_AGENTS][512];         //  an agent's stdout and stderr, by slot
-    char ran[MAX_AGENTS][512];         //  its RAN_LOG, by slot
-    bool passed;                       //  the test reached its end
-} fx_t;
-
-static int
-s_setup (void **state)
-{
-    fx_t *fx = calloc (1, sizeof *fx);
-    assert_non_null (fx);
-    fx->dir = harness_tmpdir ();
-    size_t size = strlen (fx->dir) + 16;
-    fx->suite = malloc (size);
-    assert_non_null (fx->suite);
-    snprintf (fx->suite, size, "%s/suite", fx->dir);
-    assert_int_equal (mkdir (fx->suite, 0755), 0);
-    char path[600];
-    snprintf (path, sizeof path, "%s/tests", fx->suite);
-    assert_int_equal (mkdir (path, 0755), 0);
-    snprintf (fx->daemon_log, sizeof fx->daemon_log, "%s/satcheld.log", fx->dir);
-    snprintf (fx->db_path, sizeof fx->db_path, "%s/satchel.db", fx->dir);
-    for (int slot = 0; slot < MAX_AGENTS; slot++) {
-        snprintf (fx->out[slot], sizeof fx->out[slot], "%s/agent-%d.out", fx->dir, slot);
-        snprintf (fx->ran[slot], sizeof fx->ran[slot], "%s/ran-%d.log", fx->dir, slot);
-    }
-    *state = fx;
-    return 0;
-}
-
-static int
-s_teardown (void **state)
-{
-    fx_t *fx = *state;
-    //  Whatever a failed assert left running: each agent with its test
-    //  command (their group is still ours: the leader is not reaped yet).
-    for (int slot = 0; slot < MAX_AGENTS; slot++) {
-        if (fx->pids[slot] > 0) {
-            kill (-fx->pids[slot], SIGKILL);
-            waitpid (fx->pids[slot], NULL, 0);
-            fx->pids[slot] = 0;
-        }
-    }
-    if (fx->daemon.pid > 0) {
-        kill (fx->daemon.pid, SIGKILL);
-        waitpid (fx->daemon.pid, NULL, 0);
-        fx->daemon.pid = 0;
-    }
-    if (!fx->passed) {
-        harness_dump_tail ("satcheld log", fx->daemon_log);
-        for (int slot = 0; slot < MAX_AGENTS; slot++) {
-            char title[32];
-            snprintf (title, sizeof title, "agent %d", slot);
-            harness_dump_tail (title, fx->out[slot]);
-        }
-    }
-    harness_daemon_stop (&fx->daemon);      //  frees its strings
-    harness_rmtree (fx->dir);
-    for (int i = 0; i < fx->unit_count; i++)
-        free (fx->names[i]);
-    free (fx->suite);
-    free (fx->dir);
-    free (fx);
-    return 0;
-}
+//  The agents are known by slot; their files by these tags.
+static const char *const s_tag[MAX_AGENTS] = { "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7" };
 
 //  Make count files tests/unit_NNN_test.txt, each sleeping ms in the runner.
 static void
-s_suite (fx_t *fx, int count, int ms)
+s_suite (e2e_fixture_t *fx, int count, int ms)
 {
     assert_true (count <= MAX_UNITS);
     for (int i = 0; i < count; i++) {
-        char name[64], path[700], body[32];
+        char name[64], body[32];
         snprintf (name, sizeof name, "tests/unit_%03d_test.txt", i);
-        fx->names[i] = strdup (name);
-        fx->unit_count++;
-        snprintf (path, sizeof path, "%s/%s", fx->suite, name);
         snprintf (body, sizeof body, "ms=%d\n", ms);
-        assert_int_equal (harness_write_file (path, body), 0);
+        e2e_fixture_unit (fx, name, body);
     }
-}
-
-//  Add a line ("fail", "flaky") to unit i's file.
-static void
-s_mark (fx_t *fx, int i, const char *line)
-{
-    char path[700], body[64];
-    snprintf (path, sizeof path, "%s/%s", fx->suite, fx->names[i]);
-    char *text = harness_read_file (path);
-    assert_non_null (text);
-    snprintf (body, sizeof body, "%s%s\n", text, line);
-    free (text);
-    assert_int_equal (harness_write_file (path, body), 0);
 }
 
 //  Start an agent in slot as node index of total in build, with extra
 //  satchel flags and a test command (NULL: fake_runner.sh {}) and extra
-//  environment entries. Its output goes to fx->out[slot], its runner's log
-//  of what ran to fx->ran[slot].
-static void
-s_agent (fx_t *fx, int slot, int index, int total, const char *build,
-         const char *const *flags, const char *const *command, const char *const *env_extra)
+//  environment entries. Its stdout and stderr go to <tag>.err, its
+//  runner's log of what ran to <tag>.ran. Returns its pid.
+static pid_t
+s_agent (e2e_fixture_t *fx, int slot, int index, int total, const char *build,
+         const char *const *flags, const char *const *command, const char *const *env)
 {
-    assert_true (slot < MAX_AGENTS && fx->pids[slot] == 0);
-    char *satchel = harness_bin ("satchel");
-    char *runner = harness_source ("tests/fixtures/fake_runner.sh");
-    char index_text[16], total_text[16], env_ran[600];
-    snprintf (index_text, sizeof index_text, "%d", index);
-    snprintf (total_text, sizeof total_text, "%d", total);
-    snprintf (env_ran, sizeof env_ran, "RAN_LOG=%s", fx->ran[slot]);
-    char *argv[64] = {
-        satchel, "run", "--coordinator", fx->daemon.endpoint, "--suite", "faults",
-        "--build", (char *) build, "--node-index", index_text, "--node-total", total_text,
-        "--commit", "c0ffee", "--branch", "main", "--pattern", "tests/*_test.txt"
-    };
-    size_t argc = 18;
-    for (size_t i = 0; flags && flags[i] && argc < 40; i++)
-        argv[argc++] = (char *) flags[i];
-    argv[argc++] = "--";
-    if (command) {
-        for (size_t i = 0; command[i] && argc < 62; i++)
-            argv[argc++] = (char *) command[i];
-    }
-    else {
-        argv[argc++] = "/bin/sh";
-        argv[argc++] = runner;
-        argv[argc++] = "{}";
-    }
-    argv[argc] = NULL;
-    const char *env[8] = { env_ran };
-    size_t envc = 1;
-    for (size_t i = 0; env_extra && env_extra[i] && envc < 7; i++)
-        env[envc++] = env_extra[i];
-    env[envc] = NULL;
-    fx->pids[slot] = harness_spawn_group (argv, fx->suite, env, fx->out[slot], fx->out[slot]);
-    assert_true (fx->pids[slot] > 0);
-    free (satchel);
-    free (runner);
-}
-
-//  Wait for the agent in slot to exit; its exit status (-1: deadline).
-static int
-s_agent_wait (fx_t *fx, int slot)
-{
-    int status = harness_wait_group (fx->pids[slot], DEADLINE_MS);
-    fx->pids[slot] = 0;
-    if (status != 0)
-        fprintf (stderr, "agent in slot %d exited %d\n", slot, status);
-    return status;
-}
-
-//  Does the agent's output contain needle?
-static bool
-s_output_has (fx_t *fx, int slot, const char *needle)
-{
-    char *text = harness_read_file (fx->out[slot]);
-    bool found = text && strstr (text, needle);
-    free (text);
-    return found;
+    assert_true (slot < MAX_AGENTS);
+    e2e_agent_t agent = { .tag = s_tag[slot], .suite = "faults", .build = build, .index = index,
+                          .total = total, .pattern = "tests/*_test.txt", .flags = flags,
+                          .command = command, .env = env, .stdout_too = true };
+    return e2e_fixture_agent (fx, &agent);
 }
 
 //  How many lines of the daemon's log contain all of the given words.
 static int
-s_log_lines (fx_t *fx, const char *word, const char *also, const char *more)
+s_log_lines (e2e_fixture_t *fx, const char *word, const char *also, const char *more)
 {
-    char *text = harness_read_file (fx->daemon_log);
+    char *text = harness_read_file (fx->log);
     assert_non_null (text);
     int count = 0;
     char *save = NULL;
@@ -238,48 +93,17 @@ s_log_lines (fx_t *fx, const char *word, const char *also, const char *more)
     return count;
 }
 
-//  Under -DSATCHEL_SANITIZE=ON a sanitizer report may end a process with
-//  the very exit code a test expects (ASan's is 1): look for the reports.
-static void
-s_assert_no_sanitizer_reports (fx_t *fx)
-{
-    const char *marks[] = { "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                            "runtime error:", NULL };
-    for (int slot = -1; slot < MAX_AGENTS; slot++) {
-        const char *path = slot < 0 ? fx->daemon_log : fx->out[slot];
-        char *text = harness_read_file (path);
-        for (int m = 0; text && marks[m]; m++) {
-            if (strstr (text, marks[m]))
-                fprintf (stderr, "sanitizer report in %s\n", path);
-            assert_null (strstr (text, marks[m]));
-        }
-        free (text);
-    }
-}
-
 //  Runs of each unit in the RAN_LOGs of the given slots (-1 ends the list).
 //  Returns the number of lines that name no unit of the suite.
 static int
-s_count_runs (fx_t *fx, const int *slots, int counts[MAX_UNITS])
+s_count_runs (e2e_fixture_t *fx, const int *slots, int counts[MAX_UNITS])
 {
     memset (counts, 0, MAX_UNITS * sizeof (int));
     int unknown = 0;
     for (size_t s = 0; slots[s] >= 0; s++) {
-        char *text = harness_read_file (fx->ran[slots[s]]);
-        if (!text)
-            continue;       //  a node may have run nothing
-        char *save = NULL;
-        for (char *line = strtok_r (text, "\n", &save); line;
-             line = strtok_r (NULL, "\n", &save)) {
-            int found = -1;
-            for (int i = 0; i < fx->unit_count && found < 0; i++)
-                if (strcmp (line, fx->names[i]) == 0)
-                    found = i;
-            if (found < 0)
-                unknown++;
-            else
-                counts[found]++;
-        }
+        //  NULL if the node ran nothing: no lines.
+        char *text = e2e_fixture_read (fx, "%s.ran", s_tag[slots[s]]);
+        unknown += harness_count_runs (text, fx->names, fx->count, counts);
         free (text);
     }
     return unknown;
@@ -287,84 +111,16 @@ s_count_runs (fx_t *fx, const int *slots, int counts[MAX_UNITS])
 
 //  Assert every unit ran at least once (exactly once if exact) in slots.
 static void
-s_assert_every_unit_ran (fx_t *fx, const int *slots, bool exact)
+s_assert_every_unit_ran (e2e_fixture_t *fx, const int *slots, bool exact)
 {
     int counts[MAX_UNITS];
     assert_int_equal (s_count_runs (fx, slots, counts), 0);
-    for (int i = 0; i < fx->unit_count; i++) {
+    for (int i = 0; i < fx->count; i++) {
         if (counts[i] < 1 || (exact && counts[i] != 1))
             fprintf (stderr, "%s ran %d times\n", fx->names[i], counts[i]);
         assert_true (counts[i] >= 1);
         if (exact)
             assert_int_equal (counts[i], 1);
-    }
-}
-
-//  One integer from the database, read-only while satcheld may be writing.
-//  Returns 0 with *value, or -1 if the database cannot be read (yet).
-static int
-s_db_try_int (fx_t *fx, const char *sql, int64_t *value)
-{
-    sqlite3 *db = NULL;
-    int rc = -1;
-    if (sqlite3_open_v2 (fx->db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout (db, 5000);
-        sqlite3_stmt *stmt = NULL;
-        if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
-        &&  sqlite3_step (stmt) == SQLITE_ROW) {
-            *value = sqlite3_column_int64 (stmt, 0);
-            rc = 0;
-        }
-        sqlite3_finalize (stmt);
-    }
-    sqlite3_close (db);
-    return rc;
-}
-
-static int64_t
-s_db_int (fx_t *fx, const char *sql)
-{
-    int64_t value = 0;
-    int rc = s_db_try_int (fx, sql, &value);
-    if (rc != 0)
-        fprintf (stderr, "cannot read from the database: %s\n", sql);
-    assert_int_equal (rc, 0);
-    return value;
-}
-
-//  One text from the database (malloc'd; "" when NULL).
-static char *
-s_db_text (fx_t *fx, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal (sqlite3_open_v2 (fx->db_path, &db, SQLITE_OPEN_READONLY, NULL),
-                      SQLITE_OK);
-    sqlite3_busy_timeout (db, 5000);
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-    const unsigned char *text = sqlite3_column_text (stmt, 0);
-    char *copy = strdup (text ? (const char *) text : "");
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
-    return copy;
-}
-
-//  Wait (at most DEADLINE_MS) until sql gives at least min.
-static void
-s_wait_db (fx_t *fx, const char *what, const char *sql, int64_t min)
-{
-    int64_t until = harness_now_ms () + DEADLINE_MS;
-    int64_t value = -1;
-    while (true) {
-        if (s_db_try_int (fx, sql, &value) == 0 && value >= min)
-            return;
-        if (harness_now_ms () >= until) {
-            fprintf (stderr, "waited in vain for %s: %s gave %lld, want >= %lld\n", what, sql,
-                     (long long) value, (long long) min);
-            fail ();
-        }
-        usleep (5000);      //  polling period, not a stand-in for the event
     }
 }
 
@@ -376,14 +132,19 @@ s_wait_db (fx_t *fx, const char *what, const char *sql, int64_t min)
 
 //  The build finished with result.
 static void
-s_assert_build (fx_t *fx, const char *result)
+s_assert_build (e2e_fixture_t *fx, const char *result)
 {
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM builds"), 1);
-    assert_true (s_db_int (fx, SQL_FINISHED) != 0);
-    char *text = s_db_text (fx, SQL_RESULT);
-    if (strcmp (text, result) != 0)
-        fprintf (stderr, "build result is '%s', want '%s'\n", text, result);
-    assert_string_equal (text, result);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM builds"), 1);
+    assert_true (e2e_fixture_int (fx, SQL_FINISHED) != 0);
+    char *text = e2e_fixture_lines (fx, SQL_RESULT);
+    char *want = malloc (strlen (result) + 2);
+    assert_non_null (want);
+    sprintf (want, "%s\n", result);
+    if (strcmp (text, want) != 0)
+        fprintf (stderr, "build result is '%.*s', want '%s'\n", (int) strcspn (text, "\n"), text,
+                 result);
+    assert_string_equal (text, want);
+    free (want);
     free (text);
 }
 
@@ -394,76 +155,76 @@ s_assert_build (fx_t *fx, const char *result)
 static void
 test_lost_agent_batch_runs_elsewhere (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     //  The survivors' share of the work (about 0.6 s) is well below the
     //  lease, so they run out of queue and wait before the lease lapses.
     enum { UNITS = 24, NODES = 3, VICTIM = 1 };
     s_suite (fx, UNITS, 60);
     const char *extra[] = { "--lease", "2", NULL };
-    assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, extra), 0);
+    e2e_fixture_daemon (fx, extra);
+    pid_t pids[NODES];
     for (int n = 0; n < NODES; n++)
-        s_agent (fx, n, n, NODES, "lost-1", NULL, NULL, NULL);
+        pids[n] = s_agent (fx, n, n, NODES, "lost-1", NULL, NULL, NULL);
 
     //  The victim is mid-batch once its runner has started a unit: kill
     //  it together with its runner, as when the machine is lost.
-    assert_int_equal (harness_wait_for_text (fx->ran[VICTIM], "tests/", DEADLINE_MS), 0);
-    kill (-fx->pids[VICTIM], SIGKILL);
-    assert_int_equal (s_agent_wait (fx, VICTIM), 128 + SIGKILL);
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE node_index = 1 "
-                                    "AND state = 0 AND reported_ms IS NULL"), 1);
+    assert_int_equal (e2e_fixture_wait_for (fx, "tests/", "%s.ran", s_tag[VICTIM]), 0);
+    kill (-pids[VICTIM], SIGKILL);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[VICTIM]), 128 + SIGKILL);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE node_index = 1 "
+                                           "AND state = 0 AND reported_ms IS NULL"), 1);
 
     for (int n = 0; n < NODES; n++)
         if (n != VICTIM)
-            assert_int_equal (s_agent_wait (fx, n), 0);
+            assert_int_equal (e2e_fixture_wait (fx, s_tag[n]), 0);
 
     //  The lease lapsed for lack of news and the batch went back.
     assert_true (s_log_lines (fx, "lease_expired", "node=1 ", "why=silent") >= 1);
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE node_index = 1 "
-                                    "AND state = 0"), 0);
-    assert_true (s_db_int (fx, "SELECT count(*) FROM batches WHERE node_index = 1 "
-                               "AND state = 2") >= 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE node_index = 1 "
+                                           "AND state = 0"), 0);
+    assert_true (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE node_index = 1 "
+                                      "AND state = 2") >= 1);
     //  Every unit of the expired batch was done by another node.
-    assert_int_equal (s_db_int (fx,
+    assert_int_equal (e2e_fixture_int (fx,
         "SELECT count(*) FROM batch_units bu JOIN batches b ON b.id = bu.batch_id "
         "WHERE b.node_index = 1 AND b.state = 2 AND NOT EXISTS ("
         "  SELECT 1 FROM batch_units bu2 JOIN batches b2 ON b2.id = bu2.batch_id"
         "  WHERE bu2.unit_idx = bu.unit_idx AND b2.state = 1 AND b2.node_index != 1)"), 0);
     //  The survivors waited for it rather than ending with the queue.
-    assert_true (s_output_has (fx, 0, "the queue is empty; waiting")
-                 || s_output_has (fx, 2, "the queue is empty; waiting"));
+    assert_true (e2e_fixture_said (fx, s_tag[0], "the queue is empty; waiting")
+                 || e2e_fixture_said (fx, s_tag[2], "the queue is empty; waiting"));
     //  What the survivors ran alone covers the suite: the lost batch too.
     const int survivors[] = { 0, 2, -1 };
     s_assert_every_unit_ran (fx, survivors, false);
     //  Every unit was done once in the books, and the build is complete.
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM (SELECT unit_idx FROM batch_units "
-                                    "bu JOIN batches b ON b.id = bu.batch_id WHERE b.state = 1 "
-                                    "GROUP BY unit_idx HAVING count(*) = 1)"), UNITS);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM (SELECT unit_idx FROM "
+                                           "batch_units bu JOIN batches b ON b.id = bu.batch_id "
+                                           "WHERE b.state = 1 GROUP BY unit_idx HAVING "
+                                           "count(*) = 1)"), UNITS);
     s_assert_build (fx, "passed");
     assert_int_equal (s_log_lines (fx, "coverage_checked", "not_run=0 ", NULL), 1);
-    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  After a restart of satcheld: all agents exit 0, every unit ran exactly
 //  once, each was handed out once (nothing expired: the lease is the
 //  default 30 s), and the build finished as passed.
 static void
-s_assert_resumed_build (fx_t *fx, int nodes, int restarts)
+s_assert_resumed_build (e2e_fixture_t *fx, int nodes, int restarts)
 {
     for (int n = 0; n < nodes; n++)
-        assert_int_equal (s_agent_wait (fx, n), 0);
+        assert_int_equal (e2e_fixture_wait (fx, s_tag[n]), 0);
     const int all[] = { 0, 1, 2, 3, -1 };
     assert_true (nodes <= 4);
     s_assert_every_unit_ran (fx, all, true);
     //  No unit handed out twice: nothing expired, returned or replayed,
     //  one assignment per unit, each reported by its holder.
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE state != 1"), 0);
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE reported_ms IS NULL"),
-                      0);
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batch_units"), fx->unit_count);
-    assert_int_equal (s_db_int (fx, "SELECT count(DISTINCT unit_idx) FROM batch_units"),
-                      fx->unit_count);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE state != 1"), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE reported_ms"
+                                           " IS NULL"), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batch_units"), fx->count);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(DISTINCT unit_idx) FROM batch_units"),
+                      fx->count);
     s_assert_build (fx, "passed");
     //  The daemon's own check agrees, and it ran restarts + 1 times; the
     //  build it loaded back still knows its suite.
@@ -478,11 +239,11 @@ s_assert_resumed_build (fx_t *fx, int nodes, int restarts)
 static void
 test_daemon_killed_at_several_points (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { UNITS = 60, NODES = 3 };
     s_suite (fx, UNITS, 60);
     //  On a port no other test's daemon takes while this one is down.
-    assert_int_equal (harness_daemon_start_fixed (&fx->daemon, fx->dir, NULL), 0);
+    e2e_fixture_daemon_fixed (fx, NULL);
     //  Replies wait 1 s, then resend: 11 tries over about 35 s ride out
     //  each restart many times over.
     const char *flags[] = { "--timeout", "1", "--retries", "10", NULL };
@@ -501,10 +262,10 @@ test_daemon_killed_at_several_points (void **state)
     };
     int restarts = 0;
     for (size_t p = 0; p < sizeof points / sizeof points[0]; p++) {
-        s_wait_db (fx, points[p].what, points[p].sql, points[p].min);
+        e2e_fixture_wait_db (fx, points[p].min, "%s", points[p].sql);
         assert_int_equal (harness_daemon_signal (&fx->daemon, SIGKILL, 10000), 128 + SIGKILL);
-        int64_t done = s_db_int (fx, SQL_UNITS_DONE);
-        int64_t finished = s_db_int (fx, SQL_FINISHED);
+        int64_t done = e2e_fixture_int (fx, SQL_UNITS_DONE);
+        int64_t finished = e2e_fixture_int (fx, SQL_FINISHED);
         fprintf (stderr, "killed satcheld after %s: %lld of %d units done\n", points[p].what,
                  (long long) done, UNITS);
         //  A kill after the end would prove nothing about resuming.
@@ -513,9 +274,7 @@ test_daemon_killed_at_several_points (void **state)
         restarts++;
     }
     s_assert_resumed_build (fx, NODES, restarts);
-    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  (c) SIGTERM to satcheld in the middle of a build: it exits 0 promptly;
@@ -523,26 +282,24 @@ test_daemon_killed_at_several_points (void **state)
 static void
 test_daemon_sigterm_mid_build (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { UNITS = 45, NODES = 3 };
     s_suite (fx, UNITS, 60);
-    assert_int_equal (harness_daemon_start_fixed (&fx->daemon, fx->dir, NULL), 0);
+    e2e_fixture_daemon_fixed (fx, NULL);
     const char *flags[] = { "--timeout", "1", "--retries", "10", NULL };
     for (int n = 0; n < NODES; n++)
         s_agent (fx, n, n, NODES, "sigterm-1", flags, NULL, NULL);
-    s_wait_db (fx, "a third of the units done", SQL_UNITS_DONE, UNITS / 3);
+    e2e_fixture_wait_db (fx, UNITS / 3, SQL_UNITS_DONE);      //  a third of the units done
     int64_t start = harness_now_ms ();
     assert_int_equal (harness_daemon_signal (&fx->daemon, SIGTERM, 10000), 0);
     int64_t took = harness_now_ms () - start;
     fprintf (stderr, "satcheld exited %lld ms after SIGTERM\n", (long long) took);
     assert_true (took < SIGTERM_PROMPT_MS);
     assert_int_equal (s_log_lines (fx, "stopping signal=SIGTERM", NULL, NULL), 1);
-    assert_int_equal (s_db_int (fx, SQL_FINISHED), 0);
+    assert_int_equal (e2e_fixture_int (fx, SQL_FINISHED), 0);
     assert_int_equal (harness_daemon_restart (&fx->daemon, NULL), 0);
     s_assert_resumed_build (fx, NODES, 1);
-    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  (d) Nodes whose test command cannot run: one that cannot be started at
@@ -551,64 +308,60 @@ test_daemon_sigterm_mid_build (void **state)
 static void
 test_broken_runner_hands_its_batch_back (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { UNITS = 24, NODES = 4 };
     s_suite (fx, UNITS, 50);
-    assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, NULL), 0);
+    e2e_fixture_daemon (fx, NULL);
     const char *missing[] = { "/nonexistent/runner", "{}", NULL };
     const char *not_found[] = { "/usr/bin/env", "/nonexistent/runner", "{}", NULL };
     //  The broken nodes come first, so each surely gets a batch to give back.
     s_agent (fx, 2, 2, NODES, "broken-1", NULL, missing, NULL);
     s_agent (fx, 3, 3, NODES, "broken-1", NULL, not_found, NULL);
-    assert_int_equal (s_agent_wait (fx, 2), 1);
-    assert_int_equal (s_agent_wait (fx, 3), 1);
-    assert_true (s_output_has (fx, 2, "cannot start /nonexistent/runner"));
-    assert_true (s_output_has (fx, 2, "handing the batch back"));
-    assert_true (s_output_has (fx, 3, "/usr/bin/env exited 127"));
-    assert_true (s_output_has (fx, 3, "handing the batch back"));
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[2]), 1);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[3]), 1);
+    assert_true (e2e_fixture_said (fx, s_tag[2], "cannot start /nonexistent/runner"));
+    assert_true (e2e_fixture_said (fx, s_tag[2], "handing the batch back"));
+    assert_true (e2e_fixture_said (fx, s_tag[3], "/usr/bin/env exited 127"));
+    assert_true (e2e_fixture_said (fx, s_tag[3], "handing the batch back"));
     //  Each gave back its one batch, with its units, and took no other.
     assert_int_equal (s_log_lines (fx, "node_returned", "node=2 ", NULL), 1);
     assert_int_equal (s_log_lines (fx, "node_returned", "node=3 ", NULL), 1);
     assert_int_equal (s_log_lines (fx, "node_returned", "units_requeued=0", NULL), 0);
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE node_index >= 2"), 2);
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE node_index >= 2 "
-                                    "AND state = 5"), 2);
-    assert_int_equal (s_db_int (fx, SQL_FINISHED), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE node_index >= 2"),
+                      2);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE node_index >= 2 "
+                                           "AND state = 5"), 2);
+    assert_int_equal (e2e_fixture_int (fx, SQL_FINISHED), 0);
 
     s_agent (fx, 0, 0, NODES, "broken-1", NULL, NULL, NULL);
     s_agent (fx, 1, 1, NODES, "broken-1", NULL, NULL, NULL);
-    assert_int_equal (s_agent_wait (fx, 0), 0);
-    assert_int_equal (s_agent_wait (fx, 1), 0);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[0]), 0);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[1]), 0);
     //  Nothing ran on the broken nodes; everything on the others.
-    char *text = harness_read_file (fx->ran[2]);
+    char *text = e2e_fixture_read (fx, "%s.ran", s_tag[2]);
     assert_null (text);
-    text = harness_read_file (fx->ran[3]);
+    text = e2e_fixture_read (fx, "%s.ran", s_tag[3]);
     assert_null (text);
     const int good[] = { 0, 1, -1 };
     s_assert_every_unit_ran (fx, good, true);
     //  The returned units were done by the good nodes.
-    assert_int_equal (s_db_int (fx,
+    assert_int_equal (e2e_fixture_int (fx,
         "SELECT count(*) FROM batch_units bu JOIN batches b ON b.id = bu.batch_id "
         "WHERE b.state = 5 AND NOT EXISTS ("
         "  SELECT 1 FROM batch_units bu2 JOIN batches b2 ON b2.id = bu2.batch_id"
         "  WHERE bu2.unit_idx = bu.unit_idx AND b2.state = 1 AND b2.node_index < 2)"), 0);
     s_assert_build (fx, "passed");
     assert_int_equal (s_log_lines (fx, "coverage_checked", "not_run=0 ", NULL), 1);
-    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    e2e_fixture_pass (fx);
 }
 
 //  select over the batches that hold the unit called name, where cond.
 static int64_t
-s_unit_batches (fx_t *fx, const char *name, const char *select, const char *cond)
+s_unit_batches (e2e_fixture_t *fx, const char *name, const char *select, const char *cond)
 {
-    char sql[768];
-    snprintf (sql, sizeof sql,
-              "SELECT %s FROM batches b JOIN batch_units bu ON bu.batch_id = b.id "
-              "JOIN units u ON u.build_id = b.build_id AND u.idx = bu.unit_idx "
-              "WHERE u.name = '%s' AND %s", select, name, cond);
-    return s_db_int (fx, sql);
+    return e2e_fixture_int (fx, "SELECT %s FROM batches b JOIN batch_units bu ON bu.batch_id ="
+                                " b.id JOIN units u ON u.build_id = b.build_id AND u.idx ="
+                                " bu.unit_idx WHERE u.name = '%s' AND %s", select, name, cond);
 }
 
 //  (e) --requeue-failed 1: a unit that fails once and then passes runs
@@ -617,10 +370,10 @@ s_unit_batches (fx_t *fx, const char *name, const char *select, const char *cond
 static void
 test_flaky_unit_runs_again_elsewhere (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { UNITS = 16, NODES = 2, FLAKY = 5 };
     s_suite (fx, UNITS, 50);
-    s_mark (fx, FLAKY, "flaky");
+    e2e_fixture_mark (fx, fx->names[FLAKY], "flaky");
     char flaky_dir[600], env_flaky[700];
     snprintf (flaky_dir, sizeof flaky_dir, "%s/flaky", fx->dir);
     assert_int_equal (mkdir (flaky_dir, 0755), 0);
@@ -628,14 +381,14 @@ test_flaky_unit_runs_again_elsewhere (void **state)
     //  One unit per batch: the runner's exit code is per batch, and a batch
     //  of one makes the failed run that of the flaky unit alone.
     const char *extra[] = { "--requeue-failed", "1", "--max-batch-units", "1", NULL };
-    assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, extra), 0);
+    e2e_fixture_daemon (fx, extra);
     char *runner = harness_source ("tests/fixtures/fake_runner.sh");
     const char *command[] = { "/bin/sh", runner, "{}", NULL };
     const char *env[] = { env_flaky, NULL };
     for (int n = 0; n < NODES; n++)
         s_agent (fx, n, n, NODES, "flaky-1", NULL, command, env);
     for (int n = 0; n < NODES; n++)
-        assert_int_equal (s_agent_wait (fx, n), 0);
+        assert_int_equal (e2e_fixture_wait (fx, s_tag[n]), 0);
     free (runner);
 
     //  The failed run and the run again, on different nodes.
@@ -660,15 +413,13 @@ test_flaky_unit_runs_again_elsewhere (void **state)
     for (int i = 0; i < UNITS; i++)
         assert_int_equal (counts[i], i == FLAKY ? 2 : 1);
     //  Only the flaky unit was run again.
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE kind = 2"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE kind = 2"), 1);
     s_assert_build (fx, "flaky");
     assert_int_equal (s_log_lines (fx, "build_finished", "result=flaky", "flaky=1 "), 1);
     assert_int_equal (s_log_lines (fx, "units_requeued", NULL, NULL), 1);
     //  The node that saw the failure passed, and says why.
-    assert_true (s_output_has (fx, failed_on, "flaky"));
-    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    assert_true (e2e_fixture_said (fx, s_tag[failed_on], "flaky"));
+    e2e_fixture_pass (fx);
 }
 
 //  (f) --fail-fast: the first failure stops every node after its current
@@ -677,29 +428,29 @@ test_flaky_unit_runs_again_elsewhere (void **state)
 static void
 test_fail_fast_stops_every_node (void **state)
 {
-    fx_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     enum { UNITS = 60, NODES = 3 };
     s_suite (fx, UNITS, 60);
     //  The first unit in queue order (no history: by name) fails.
-    s_mark (fx, 0, "fail");
-    assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, NULL), 0);
+    e2e_fixture_mark (fx, fx->names[0], "fail");
+    e2e_fixture_daemon (fx, NULL);
     const char *flags[] = { "--fail-fast", NULL };
     for (int n = 0; n < NODES; n++)
         s_agent (fx, n, n, NODES, "failfast-1", flags, NULL, NULL);
     for (int n = 0; n < NODES; n++) {
-        assert_int_equal (s_agent_wait (fx, n), 1);
-        assert_true (s_output_has (fx, n, "fail-fast"));
+        assert_int_equal (e2e_fixture_wait (fx, s_tag[n]), 1);
+        assert_true (e2e_fixture_said (fx, s_tag[n], "fail-fast"));
     }
     assert_int_equal (s_log_lines (fx, "build_stopping", NULL, NULL), 1);
     s_assert_build (fx, "stopped");
     //  Each node finished and reported the batch in hand, and was given
     //  none after the failure was reported.
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE reported_ms IS NULL"),
-                      0);
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE exit_code != 0"), 1);
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batches WHERE created_ms > "
-                                    "(SELECT reported_ms FROM batches WHERE exit_code != 0)"),
-                      0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE reported_ms"
+                                           " IS NULL"), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE exit_code != 0"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE created_ms > "
+                                           "(SELECT reported_ms FROM batches WHERE "
+                                           "exit_code != 0)"), 0);
     //  What ran is exactly what was handed out before the stop: not all.
     int counts[MAX_UNITS];
     const int all[] = { 0, 1, 2, -1 };
@@ -712,24 +463,26 @@ test_fail_fast_stops_every_node (void **state)
     fprintf (stderr, "fail-fast: %d of %d units ran\n", ran, UNITS);
     assert_int_equal (counts[0], 1);
     assert_true (ran < UNITS);
-    assert_int_equal (s_db_int (fx, "SELECT count(*) FROM batch_units"), ran);
-    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
-    s_assert_no_sanitizer_reports (fx);
-    fx->passed = true;
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batch_units"), ran);
+    e2e_fixture_pass (fx);
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_lost_agent_batch_runs_elsewhere, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_daemon_killed_at_several_points, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_daemon_sigterm_mid_build, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_broken_runner_hands_its_batch_back, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_flaky_unit_runs_again_elsewhere, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_fail_fast_stops_every_node, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_lost_agent_batch_runs_elsewhere, e2e_fixture_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_daemon_killed_at_several_points, e2e_fixture_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_daemon_sigterm_mid_build, e2e_fixture_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_broken_runner_hands_its_batch_back, e2e_fixture_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_flaky_unit_runs_again_elsewhere, e2e_fixture_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_fail_fast_stops_every_node, e2e_fixture_setup,
+                                         e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

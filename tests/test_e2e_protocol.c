@@ -5,7 +5,7 @@
     its reply is seen, even when satcheld is killed right after (invariant
     4); a normal build with real agents succeeds after all the abuse.      */
 #include "e2e_client.h"
-#include "harness.h"
+#include "e2e_fixture.h"
 #include "proto.h"
 
 #include <setjmp.h>
@@ -19,38 +19,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
-typedef struct {
-    char *dir;                   //  temp folder
-    harness_daemon_t daemon;     //  the real satcheld
-} fixture_t;
-
+//  The fixture and its satcheld, with a small message limit, so that an
+//  oversize frame is cheap to send.
 static int
 s_setup (void **state)
 {
-    fixture_t *fixture = calloc (1, sizeof *fixture);
-    fixture->dir = harness_tmpdir ();
-    //  A small message limit, so an oversize frame is cheap to send.
+    e2e_fixture_setup (state);
     const char *extra[] = { "--max-message", "65536", NULL };
-    if (harness_daemon_start (&fixture->daemon, fixture->dir, extra) != 0)
-        return -1;
-    *state = fixture;
+    e2e_fixture_daemon (*state, extra);
     return 0;
-}
-
-static int
-s_teardown (void **state)
-{
-    fixture_t *fixture = *state;
-    int rc = 0;
-    if (fixture->daemon.pid > 0)
-        rc = harness_daemon_stop (&fixture->daemon) == 0 ? 0 : -1;
-    harness_rmtree (fixture->dir);
-    free (fixture->dir);
-    free (fixture);
-    return rc;
 }
 
 //  Send raw bytes, return the raw reply (malloc'd) or fail the test.
@@ -144,8 +123,8 @@ s_pack_join_with (msgpack_sbuffer *buffer, const char *type, int64_t node_index,
 static void
 test_hostile_frames_get_error_replies (void **state)
 {
-    fixture_t *fixture = *state;
-    const char *endpoint = fixture->daemon.endpoint;
+    e2e_fixture_t *fx = *state;
+    const char *endpoint = fx->daemon.endpoint;
 
     //  Truncated msgpack: half of a valid join.
     proto_msg_t *join = s_join_msg ("trunc1", 1, "hostile", 0, 2);
@@ -225,61 +204,45 @@ test_hostile_frames_get_error_replies (void **state)
     zsock_destroy (&dealer);
 
     //  The daemon is still alive and serving.
-    assert_int_equal (kill (fixture->daemon.pid, 0), 0);
+    assert_int_equal (kill (fx->daemon.pid, 0), 0);
 }
 
 static void
 test_normal_build_succeeds_after_abuse (void **state)
 {
-    fixture_t *fixture = *state;
+    e2e_fixture_t *fx = *state;
     //  Abuse first, on the same daemon.
     const unsigned char huge_map[] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x00 };
-    s_expect_error (fixture->daemon.endpoint, huge_map, sizeof huge_map,
+    s_expect_error (fx->daemon.endpoint, huge_map, sizeof huge_map,
                     PROTO_ERR_BAD_REQUEST, NULL);
     //  Then real agents over a small suite.
-    char suite[512];
-    snprintf (suite, sizeof suite, "%s/suite", fixture->dir);
-    mkdir (suite, 0755);
     for (int i = 0; i < 12; i++) {
-        char path[600];
-        snprintf (path, sizeof path, "%s/t%02d_test.txt", suite, i);
-        harness_write_file (path, "ms=1\n");
+        char name[32];
+        snprintf (name, sizeof name, "t%02d_test.txt", i);
+        e2e_fixture_unit (fx, name, "ms=1\n");
     }
-    char *satchel = harness_bin ("satchel");
-    char *runner = harness_source ("tests/fixtures/fake_runner.sh");
-    char ran[600], env_ran[700];
-    snprintf (ran, sizeof ran, "%s/ran.log", fixture->dir);
-    snprintf (env_ran, sizeof env_ran, "RAN_LOG=%s", ran);
-    const char *env[] = { env_ran, NULL };
-    pid_t pids[2];
+    char tags[2][8];
     for (int n = 0; n < 2; n++) {
-        char index[8];
-        snprintf (index, sizeof index, "%d", n);
-        char *argv[] = { satchel, "run", "--coordinator", fixture->daemon.endpoint,
-                         "--suite", "after-abuse", "--build", "b1", "--node-index", index,
-                         "--node-total", "2", "--commit", "x", "--branch", "y",
-                         "--pattern", "*_test.txt", "--", "/bin/sh", runner, NULL };
-        pids[n] = harness_spawn (argv, suite, env, NULL, NULL);
-        assert_true (pids[n] > 0);
+        snprintf (tags[n], sizeof tags[n], "n%d", n);
+        e2e_agent_t agent = { .tag = tags[n], .suite = "after-abuse", .build = "b1", .index = n,
+                              .total = 2, .commit = "x", .branch = "y", .pattern = "*_test.txt" };
+        e2e_fixture_agent (fx, &agent);
     }
-    assert_int_equal (harness_wait (pids[0], 60000), 0);
-    assert_int_equal (harness_wait (pids[1], 60000), 0);
-    char *text = harness_read_file (ran);
-    assert_non_null (text);
     int lines = 0;
-    for (char *p = text; *p; p++)
-        lines += *p == '\n';
+    for (int n = 0; n < 2; n++) {
+        e2e_fixture_expect_exit (fx, tags[n], 0);
+        char *text = e2e_fixture_text (fx, "%s.ran", tags[n]);
+        lines += harness_count (text, "\n");
+        free (text);
+    }
     assert_int_equal (lines, 12);
-    free (text);
-    free (satchel);
-    free (runner);
 }
 
 static void
 test_retried_request_gets_the_same_reply (void **state)
 {
-    fixture_t *fixture = *state;
-    const char *endpoint = fixture->daemon.endpoint;
+    e2e_fixture_t *fx = *state;
+    const char *endpoint = fx->daemon.endpoint;
     zsock_t *socket = e2e_connect (endpoint);
     proto_msg_t *join = s_join_msg ("idem1", 1, "idem", 0, 1);
     char *data = NULL;
@@ -310,9 +273,8 @@ test_retried_request_gets_the_same_reply (void **state)
     assert_int_equal (first_size, second_size);
     assert_memory_equal (first, second, first_size);
     //  ...and only one batch exists for that node.
-    assert_int_equal (e2e_db_int (fixture->daemon.db,
-                               "SELECT count(*) FROM batches b JOIN builds d ON d.id = b.build_id "
-                               "WHERE d.build_key = 'idem'"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches b JOIN builds d "
+                                           "ON d.id = b.build_id WHERE d.build_key = 'idem'"), 1);
     //  An older request number is refused as stale, not answered with work.
     free (data);
     next->req = 1;
@@ -343,8 +305,8 @@ test_retried_request_gets_the_same_reply (void **state)
 static void
 test_batch_is_durable_before_its_reply (void **state)
 {
-    fixture_t *fixture = *state;
-    zsock_t *socket = e2e_connect (fixture->daemon.endpoint);
+    e2e_fixture_t *fx = *state;
+    zsock_t *socket = e2e_connect (fx->daemon.endpoint);
     proto_msg_t *join = s_join_msg ("durable1", 1, "durable", 0, 2);
     char *data = NULL;
     size_t size = 0, reply_size = 0;
@@ -360,9 +322,9 @@ test_batch_is_durable_before_its_reply (void **state)
     reply = s_exchange (socket, data, size, &reply_size);
     //  The moment the reply is here, kill -9 the daemon: no chance to
     //  commit anything after the reply went out.
-    kill (fixture->daemon.pid, SIGKILL);
-    waitpid (fixture->daemon.pid, NULL, 0);
-    fixture->daemon.pid = 0;
+    kill (fx->daemon.pid, SIGKILL);
+    waitpid (fx->daemon.pid, NULL, 0);
+    fx->daemon.pid = 0;
     proto_msg_t *msg = s_decode (reply, reply_size);
     assert_int_equal (msg->type, PROTO_BATCH);
     char sql[512];
@@ -370,13 +332,13 @@ test_batch_is_durable_before_its_reply (void **state)
               "SELECT count(*) FROM batch_units bu JOIN batches b ON b.id = bu.batch_id "
               "JOIN builds d ON d.id = b.build_id WHERE d.build_key = 'durable' AND b.seq = %u",
               msg->batch);
-    assert_int_equal (e2e_db_int (fixture->daemon.db, sql), (int64_t) msg->unit_count);
+    assert_int_equal (e2e_db_int (fx->daemon.db, sql), (int64_t) msg->unit_count);
     proto_msg_destroy (&msg);
     proto_msg_destroy (&next);
     free (reply);
     free (data);
     zsock_destroy (&socket);
-    harness_daemon_stop (&fixture->daemon);
+    harness_daemon_stop (&fx->daemon);
 }
 
 int
@@ -384,10 +346,14 @@ main (void)
 {
     zsys_handler_set (NULL);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_hostile_frames_get_error_replies, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_normal_build_succeeds_after_abuse, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_retried_request_gets_the_same_reply, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_batch_is_durable_before_its_reply, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_hostile_frames_get_error_replies, s_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_normal_build_succeeds_after_abuse, s_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_retried_request_gets_the_same_reply, s_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_batch_is_durable_before_its_reply, s_setup,
+                                         e2e_fixture_teardown),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();

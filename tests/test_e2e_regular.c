@@ -13,7 +13,7 @@
     the split is within 4/3 of the lower bound, and that nodes beyond the
     number of tests get nothing and exit 0.                                */
 #include "e2e_client.h"
-#include "harness.h"
+#include "e2e_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,9 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#define DEADLINE_MS 60000
 #define MAX_UNITS 32
 #define MAX_NODES 8
 
@@ -38,67 +36,22 @@ static const double s_times[] = {
 };
 #define SUITE_UNITS (sizeof s_times / sizeof s_times[0])
 
-typedef struct {
-    char *dir;                   //  temp folder of the test
-    char *suite;                 //  the suite's folder (agents' cwd)
-    char *names[MAX_UNITS];      //  test file names, relative, sorted
-    int count;                   //  how many
-    harness_daemon_t daemon;     //  the real satcheld
-} fixture_t;
-
-static int
-s_setup (void **state)
-{
-    fixture_t *fx = calloc (1, sizeof (fixture_t));
-    if (!fx)
-        return -1;
-    *state = fx;
-    return 0;
-}
-
-static int
-s_teardown (void **state)
-{
-    fixture_t *fx = *state;
-    int rc = 0;
-    if (fx->daemon.pid > 0)
-        rc = harness_daemon_stop (&fx->daemon) == 0 ? 0 : -1;
-    if (fx->dir)
-        harness_rmtree (fx->dir);
-    for (int i = 0; i < fx->count; i++)
-        free (fx->names[i]);
-    free (fx->suite);
-    free (fx->dir);
-    free (fx);
-    return rc;
-}
-
 //  count test files t/uNN_test.txt, each sleeping ms, and a daemon.
 static void
-s_suite (fixture_t *fx, int count, int ms)
+s_suite (e2e_fixture_t *fx, int count, int ms)
 {
-    fx->dir = harness_tmpdir ();
-    size_t size = strlen (fx->dir) + 16;
-    fx->suite = malloc (size);
-    snprintf (fx->suite, size, "%s/suite", fx->dir);
-    mkdir (fx->suite, 0755);
-    char path[512];
-    snprintf (path, sizeof path, "%s/t", fx->suite);
-    mkdir (path, 0755);
-    fx->count = count;
+    assert_true (count <= MAX_UNITS);
     for (int i = 0; i < count; i++) {
         char name[64], body[32];
         snprintf (name, sizeof name, "t/u%02d_test.txt", i);
-        fx->names[i] = strdup (name);
         snprintf (body, sizeof body, "ms=%d\n", ms);
-        snprintf (path, sizeof path, "%s/%s", fx->suite, name);
-        assert_int_equal (harness_write_file (path, body), 0);
+        e2e_fixture_unit (fx, name, body);
     }
-    assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, NULL), 0);
+    e2e_fixture_daemon (fx, NULL);
 }
 
 static int
-s_index_of (const fixture_t *fx, const char *name)
+s_index_of (const e2e_fixture_t *fx, const char *name)
 {
     for (int i = 0; i < fx->count; i++)
         if (strcmp (fx->names[i], name) == 0)
@@ -109,7 +62,7 @@ s_index_of (const fixture_t *fx, const char *name)
 //  Give the suite a history: a one-node queue build whose reports say that
 //  unit i took times[i] ms. The first sample of a unit is its estimate.
 static void
-s_seed (const fixture_t *fx, const char *build, const double *times)
+s_seed (const e2e_fixture_t *fx, const char *build, const double *times)
 {
     zsock_t *socket = e2e_connect (fx->daemon.endpoint);
     char attempt[64];
@@ -150,113 +103,43 @@ s_seed (const fixture_t *fx, const char *build, const double *times)
 
 //  Start a regular-mode agent of build as node index of total; its runs
 //  go to <tag>.ran, its runner starts to <tag>.starts, its output to
-//  <tag>.err. extra: flags before "--"; env: more environment entries.
+//  <tag>.err. flags: more flags; env: more environment entries.
 static pid_t
-s_agent (const fixture_t *fx, const char *tag, const char *build, int index, int total,
-         const char *const *extra, const char *const *env_extra)
+s_agent (e2e_fixture_t *fx, const char *tag, const char *build, int index, int total,
+         const char *const *flags, const char *const *env)
 {
-    char *satchel = harness_bin ("satchel");
-    char *runner = harness_source ("tests/fixtures/fake_runner.sh");
-    char index_text[16], total_text[16], err[600], env_ran[640], env_starts[640];
-    snprintf (index_text, sizeof index_text, "%d", index);
-    snprintf (total_text, sizeof total_text, "%d", total);
-    snprintf (err, sizeof err, "%s/%s.err", fx->dir, tag);
-    snprintf (env_ran, sizeof env_ran, "RAN_LOG=%s/%s.ran", fx->dir, tag);
-    snprintf (env_starts, sizeof env_starts, "START_LOG=%s/%s.starts", fx->dir, tag);
-    char *argv[48];
-    int n = 0;
-    const char *fixed[] = {
-        "run", "--coordinator", fx->daemon.endpoint, "--suite", "regular", "--build", build,
-        "--node-index", index_text, "--node-total", total_text, "--commit", "c0ffee",
-        "--branch", "main", "--pattern", "t/*_test.txt", "--timeout", "10",
-        "--mode", "regular", NULL
-    };
-    argv[n++] = satchel;
-    for (int i = 0; fixed[i]; i++)
-        argv[n++] = (char *) fixed[i];
-    for (int i = 0; extra && extra[i]; i++)
-        argv[n++] = (char *) extra[i];
-    argv[n++] = "--";
-    argv[n++] = "/bin/sh";
-    argv[n++] = runner;
-    argv[n] = NULL;
-    const char *env[8] = { env_ran, env_starts };
-    for (int i = 0; env_extra && env_extra[i] && i < 5; i++)
-        env[i + 2] = env_extra[i];
-    pid_t pid = harness_spawn_group (argv, fx->suite, env, NULL, err);
-    assert_true (pid > 0);
-    free (satchel);
-    free (runner);
-    return pid;
-}
-
-//  A file of the test folder as text (malloc'd, "" if missing).
-static char *
-s_file (const fixture_t *fx, const char *tag, const char *suffix)
-{
-    char path[600];
-    snprintf (path, sizeof path, "%s/%s%s", fx->dir, tag, suffix);
-    char *text = harness_read_file (path);
-    return text ? text : strdup ("");
-}
-
-static void
-s_expect_exit (const fixture_t *fx, pid_t pid, const char *tag, int expected)
-{
-    int status = harness_wait_group (pid, DEADLINE_MS);
-    if (status != expected) {
-        char *text = s_file (fx, tag, ".err");
-        fprintf (stderr, "agent %s exited %d, expected %d:\n%s\n", tag, status, expected, text);
-        free (text);
-    }
-    assert_int_equal (status, expected);
-}
-
-static int
-s_count_lines (const char *text)
-{
-    int lines = 0;
-    for (const char *p = text; *p; p++)
-        lines += *p == '\n';
-    return lines;
+    e2e_agent_t agent = { .tag = tag, .suite = "regular", .build = build, .index = index,
+                          .total = total, .pattern = "t/*_test.txt", .timeout = "10",
+                          .mode = "regular", .flags = flags, .env = env, .start_log = true };
+    return e2e_fixture_agent (fx, &agent);
 }
 
 //  Run a whole regular build on total nodes at once; lists[n] gets node
 //  n's run log. Every node exits 0 and starts its runner at most once.
 static void
-s_build (const fixture_t *fx, const char *build, int total, const char *const *env_extra,
-         char **lists)
+s_build (e2e_fixture_t *fx, const char *build, int total, const char *const *env, char **lists)
 {
-    pid_t pids[MAX_NODES];
     char tags[MAX_NODES][64];
     for (int n = 0; n < total; n++) {
         snprintf (tags[n], sizeof tags[n], "%s-n%d", build, n);
-        pids[n] = s_agent (fx, tags[n], build, n, total, NULL, env_extra);
+        s_agent (fx, tags[n], build, n, total, NULL, env);
     }
     for (int n = 0; n < total; n++) {
-        s_expect_exit (fx, pids[n], tags[n], 0);
-        lists[n] = s_file (fx, tags[n], ".ran");
-        char *starts = s_file (fx, tags[n], ".starts");
-        assert_true (s_count_lines (starts) == (*lists[n] ? 1 : 0));
+        e2e_fixture_expect_exit (fx, tags[n], 0);
+        lists[n] = e2e_fixture_text (fx, "%s.ran", tags[n]);
+        char *starts = e2e_fixture_text (fx, "%s.starts", tags[n]);
+        assert_true (harness_count (starts, "\n") == (*lists[n] ? 1 : 0));
         free (starts);
     }
 }
 
 //  The lists are disjoint and together the whole suite, each unit once.
 static void
-s_assert_partition (const fixture_t *fx, char **lists, int total)
+s_assert_partition (const e2e_fixture_t *fx, char **lists, int total)
 {
     int seen[MAX_UNITS] = { 0 };
-    for (int n = 0; n < total; n++) {
-        char *copy = strdup (lists[n]);
-        char *save = NULL;
-        for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
-            int idx = s_index_of (fx, line);
-            assert_true (idx >= 0);
-            seen[idx]++;
-        }
-        free (copy);
-    }
+    for (int n = 0; n < total; n++)
+        assert_int_equal (harness_count_runs (lists[n], fx->names, fx->count, seen), 0);
     for (int i = 0; i < fx->count; i++) {
         if (seen[i] != 1)
             fprintf (stderr, "%s ran %d times\n", fx->names[i], seen[i]);
@@ -267,15 +150,14 @@ s_assert_partition (const fixture_t *fx, char **lists, int total)
 //  The split's makespan by the suite's current estimates in the database,
 //  against the lower bound max (total / nodes, longest). Returns the ratio.
 static double
-s_makespan_ratio (const fixture_t *fx, char **lists, int total)
+s_makespan_ratio (const e2e_fixture_t *fx, char **lists, int total)
 {
     double estimate[MAX_UNITS];
     double sum = 0, longest = 0;
     for (int i = 0; i < fx->count; i++) {
-        char sql[256];
-        snprintf (sql, sizeof sql, "SELECT CAST (round (estimate_ms) AS INTEGER) FROM timings"
-                                   " WHERE name = '%s'", fx->names[i]);
-        estimate[i] = (double) e2e_db_int (fx->daemon.db, sql);
+        estimate[i] = (double) e2e_fixture_int (fx, "SELECT CAST (round (estimate_ms) AS"
+                                                    " INTEGER) FROM timings WHERE name = '%s'",
+                                                fx->names[i]);
         sum += estimate[i];
         longest = estimate[i] > longest ? estimate[i] : longest;
     }
@@ -307,7 +189,7 @@ s_free_lists (char **lists, int total)
 static void
 test_split_covers_and_is_reused (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, (int) SUITE_UNITS, 0);
     s_seed (fx, "seed-1", s_times);
     enum { NODES = 4 };
@@ -367,14 +249,14 @@ test_split_covers_and_is_reused (void **state)
 static void
 test_batch_size_cuts_the_list (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 12, 0);
     const char *extra[] = { "--batch-size", "5", NULL };
-    pid_t pid = s_agent (fx, "cut", "b1", 0, 1, extra, NULL);
-    s_expect_exit (fx, pid, "cut", 0);
-    char *starts = s_file (fx, "cut", ".starts");
+    s_agent (fx, "cut", "b1", 0, 1, extra, NULL);
+    e2e_fixture_expect_exit (fx, "cut", 0);
+    char *starts = e2e_fixture_text (fx, "cut.starts");
     assert_string_equal (starts, "start 5\nstart 5\nstart 2\n");
-    char *ran = s_file (fx, "cut", ".ran");
+    char *ran = e2e_fixture_text (fx, "cut.ran");
     char *lists[] = { ran };
     s_assert_partition (fx, lists, 1);
     free (starts);
@@ -386,30 +268,28 @@ test_batch_size_cuts_the_list (void **state)
 static void
 test_retried_node_replays_its_list (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 8, 300);
     pid_t first = s_agent (fx, "first", "b1", 0, 2, NULL, NULL);
-    char ran_path[600];
-    snprintf (ran_path, sizeof ran_path, "%s/first.ran", fx->dir);
-    assert_int_equal (harness_wait_for_text (ran_path, "_test.txt", DEADLINE_MS), 0);
+    assert_int_equal (e2e_fixture_wait_for (fx, "_test.txt", "first.ran"), 0);
     kill (-first, SIGKILL);
-    assert_int_equal (harness_wait_group (first, DEADLINE_MS), 128 + SIGKILL);
+    assert_int_equal (e2e_fixture_wait (fx, "first"), 128 + SIGKILL);
     char *list = e2e_db_lines (fx->daemon.db,
                                "SELECT u.name FROM batch_units bu JOIN batches b ON b.id ="
                                " bu.batch_id JOIN units u ON u.build_id = b.build_id AND u.idx ="
                                " bu.unit_idx WHERE b.node_index = 0 AND b.kind = 3"
                                " ORDER BY bu.pos");
-    assert_true (s_count_lines (list) >= 2);
-    pid_t second = s_agent (fx, "second", "b1", 0, 2, NULL, NULL);
-    s_expect_exit (fx, second, "second", 0);
-    char *replayed = s_file (fx, "second", ".ran");
+    assert_true (harness_count (list, "\n") >= 2);
+    s_agent (fx, "second", "b1", 0, 2, NULL, NULL);
+    e2e_fixture_expect_exit (fx, "second", 0);
+    char *replayed = e2e_fixture_text (fx, "second.ran");
     assert_string_equal (replayed, list);
-    char *err = s_file (fx, "second", ".err");
+    char *err = e2e_fixture_text (fx, "second.err");
     assert_non_null (strstr (err, "replaying 1 batch"));
     //  Node 1 runs the rest; together, the whole suite.
-    pid_t other = s_agent (fx, "other", "b1", 1, 2, NULL, NULL);
-    s_expect_exit (fx, other, "other", 0);
-    char *rest = s_file (fx, "other", ".ran");
+    s_agent (fx, "other", "b1", 1, 2, NULL, NULL);
+    e2e_fixture_expect_exit (fx, "other", 0);
+    char *rest = e2e_fixture_text (fx, "other.ran");
     char *lists[] = { replayed, rest };
     s_assert_partition (fx, lists, 2);
     assert_int_equal (e2e_db_int (fx->daemon.db, "SELECT finished_ms > 0 FROM builds"), 1);
@@ -423,7 +303,7 @@ test_retried_node_replays_its_list (void **state)
 static void
 test_more_nodes_than_tests (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 3, 0);
     enum { NODES = 5 };
     char *lists[NODES];
@@ -434,9 +314,7 @@ test_more_nodes_than_tests (void **state)
         if (*lists[n])
             continue;
         empty++;
-        char tag[64];
-        snprintf (tag, sizeof tag, "few-n%d", n);
-        char *err = s_file (fx, tag, ".err");
+        char *err = e2e_fixture_text (fx, "few-n%d.err", n);
         assert_non_null (strstr (err, "got no tests"));
         free (err);
     }
@@ -448,11 +326,14 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_split_covers_and_is_reused, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_batch_size_cuts_the_list, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_retried_node_replays_its_list, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_more_nodes_than_tests, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_split_covers_and_is_reused, e2e_fixture_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_batch_size_cuts_the_list, e2e_fixture_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_retried_node_replays_its_list, e2e_fixture_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_more_nodes_than_tests, e2e_fixture_setup,
+                                         e2e_fixture_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

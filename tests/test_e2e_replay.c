@@ -8,7 +8,7 @@
     build ids) and fencing (a late report under an old lease is kept as
     history but takes nothing back from the node that holds the batch now). */
 #include "e2e_client.h"
-#include "harness.h"
+#include "e2e_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,220 +19,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-
-#define DEADLINE_MS 60000
-#define MAX_UNITS 64
-
-typedef struct {
-    char *dir;                   //  temp folder of the test
-    char *suite;                 //  the suite's folder (agents' cwd)
-    char *names[MAX_UNITS];      //  test file names, relative, sorted
-    int count;                   //  how many
-    harness_daemon_t daemon;     //  the real satcheld
-} fixture_t;
 
 //  Make count test files t/uNN_test.txt sleeping ms each; the ones whose
 //  index is in failing[] (terminated by -1) fail.
 static void
-s_suite (fixture_t *fx, int count, int ms, const int *failing)
+s_suite (e2e_fixture_t *fx, int count, int ms, const int *failing)
 {
-    fx->dir = harness_tmpdir ();
-    size_t size = strlen (fx->dir) + 16;
-    fx->suite = malloc (size);
-    snprintf (fx->suite, size, "%s/suite", fx->dir);
-    mkdir (fx->suite, 0755);
-    char path[512];
-    snprintf (path, sizeof path, "%s/t", fx->suite);
-    mkdir (path, 0755);
-    fx->count = count;
     for (int i = 0; i < count; i++) {
         char name[64];
         snprintf (name, sizeof name, "t/u%02d_test.txt", i);
-        fx->names[i] = strdup (name);
         bool fails = false;
         for (int f = 0; failing && failing[f] >= 0; f++)
             fails = fails || failing[f] == i;
         char body[64];
         snprintf (body, sizeof body, "ms=%d\n%s", ms, fails ? "fail\n" : "");
-        snprintf (path, sizeof path, "%s/%s", fx->suite, name);
-        assert_int_equal (harness_write_file (path, body), 0);
+        e2e_fixture_unit (fx, name, body);
     }
-}
-
-static void
-s_start (fixture_t *fx, const char *const *extra)
-{
-    assert_int_equal (harness_daemon_start (&fx->daemon, fx->dir, extra), 0);
-}
-
-static int
-s_teardown (void **state)
-{
-    fixture_t *fx = *state;
-    if (!fx)
-        return 0;
-    int rc = 0;
-    if (fx->daemon.pid > 0)
-        rc = harness_daemon_stop (&fx->daemon) == 0 ? 0 : -1;
-    if (fx->dir)
-        harness_rmtree (fx->dir);
-    for (int i = 0; i < fx->count; i++)
-        free (fx->names[i]);
-    free (fx->suite);
-    free (fx->dir);
-    free (fx);
-    return rc;
-}
-
-static int
-s_setup (void **state)
-{
-    *state = calloc (1, sizeof (fixture_t));
-    return *state ? 0 : -1;
-}
-
-//  Path of a file in the test folder (malloc'd).
-static char *
-s_path (const fixture_t *fx, const char *name)
-{
-    size_t size = strlen (fx->dir) + strlen (name) + 2;
-    char *path = malloc (size);
-    snprintf (path, size, "%s/%s", fx->dir, name);
-    return path;
 }
 
 //  Start an agent of build as node index of total, in its own process
 //  group (so kill -9 of the group takes its test command too, as when a CI
-//  machine dies), logging its runs to fx->dir/<tag>.ran and its output to
-//  <tag>.err. extra: more flags before "--" (NULL-terminated, may be NULL).
+//  machine dies), logging its runs to <tag>.ran and its output to
+//  <tag>.err. flags: more flags (NULL-terminated, may be NULL).
 static pid_t
-s_agent (const fixture_t *fx, const char *tag, const char *build, int index, int total,
-         const char *const *extra, const char *const *env_extra)
+s_agent (e2e_fixture_t *fx, const char *tag, const char *build, int index, int total,
+         const char *const *flags, const char *const *env)
 {
-    char *satchel = harness_bin ("satchel");
-    char *runner = harness_source ("tests/fixtures/fake_runner.sh");
-    char index_text[16], total_text[16], ran[600], err[600], env_ran[640];
-    snprintf (index_text, sizeof index_text, "%d", index);
-    snprintf (total_text, sizeof total_text, "%d", total);
-    snprintf (ran, sizeof ran, "%s/%s.ran", fx->dir, tag);
-    snprintf (err, sizeof err, "%s/%s.err", fx->dir, tag);
-    snprintf (env_ran, sizeof env_ran, "RAN_LOG=%s", ran);
-    char *argv[48];
-    int n = 0;
-    argv[n++] = satchel;
-    argv[n++] = "run";
-    argv[n++] = "--coordinator";
-    argv[n++] = (char *) fx->daemon.endpoint;
-    argv[n++] = "--suite";
-    argv[n++] = "replay";
-    argv[n++] = "--build";
-    argv[n++] = (char *) build;
-    argv[n++] = "--node-index";
-    argv[n++] = index_text;
-    argv[n++] = "--node-total";
-    argv[n++] = total_text;
-    argv[n++] = "--commit";
-    argv[n++] = "c0ffee";
-    argv[n++] = "--branch";
-    argv[n++] = "main";
-    argv[n++] = "--pattern";
-    argv[n++] = "t/*_test.txt";
-    argv[n++] = "--timeout";
-    argv[n++] = "10";
-    for (int i = 0; extra && extra[i]; i++)
-        argv[n++] = (char *) extra[i];
-    argv[n++] = "--";
-    argv[n++] = "/bin/sh";
-    argv[n++] = runner;
-    argv[n] = NULL;
-    const char *env[8] = { env_ran };
-    for (int i = 0; env_extra && env_extra[i] && i < 6; i++)
-        env[i + 1] = env_extra[i];
-    pid_t pid = harness_spawn_group (argv, fx->suite, env, NULL, err);
-    assert_true (pid > 0);
-    free (satchel);
-    free (runner);
-    return pid;
-}
-
-//  Wait for an agent; on an unexpected status print its output.
-static void
-s_expect_exit (const fixture_t *fx, pid_t pid, const char *tag, int expected)
-{
-    int status = harness_wait_group (pid, DEADLINE_MS);
-    if (status != expected) {
-        char name[64];
-        snprintf (name, sizeof name, "%s.err", tag);
-        char *path = s_path (fx, name);
-        char *text = harness_read_file (path);
-        fprintf (stderr, "agent %s exited %d, expected %d:\n%s\n", tag, status, expected,
-                 text ? text : "");
-        free (text);
-        free (path);
-    }
-    assert_int_equal (status, expected);
-}
-
-//  The agent's run log (malloc'd, "" if it ran nothing).
-static char *
-s_ran (const fixture_t *fx, const char *tag)
-{
-    char name[64];
-    snprintf (name, sizeof name, "%s.ran", tag);
-    char *path = s_path (fx, name);
-    char *text = harness_read_file (path);
-    free (path);
-    return text ? text : strdup ("");
-}
-
-static char *
-s_output (const fixture_t *fx, const char *tag)
-{
-    char name[64];
-    snprintf (name, sizeof name, "%s.err", tag);
-    char *path = s_path (fx, name);
-    char *text = harness_read_file (path);
-    free (path);
-    return text ? text : strdup ("");
-}
-
-//  Poll sql until it yields at least want, within the deadline.
-static void
-s_wait_db (const fixture_t *fx, const char *sql, int64_t want)
-{
-    int64_t deadline = harness_now_ms () + DEADLINE_MS;
-    while (e2e_db_int (fx->daemon.db, sql) < want) {
-        assert_true (harness_now_ms () < deadline);
-        usleep (10 * 1000);     //  polling interval, not a stand-in for an event
-    }
+    e2e_agent_t agent = { .tag = tag, .suite = "replay", .build = build, .index = index,
+                          .total = total, .pattern = "t/*_test.txt", .timeout = "10",
+                          .flags = flags, .env = env };
+    return e2e_fixture_agent (fx, &agent);
 }
 
 //  Units handed to a node by the attempt with the given rank (1 = first
 //  attempt of the node), in batch order, one a line.
 static char *
-s_units_of_attempt (const fixture_t *fx, int node, int rank)
+s_units_of_attempt (const e2e_fixture_t *fx, int node, int rank)
 {
-    char sql[1024];
-    snprintf (sql, sizeof sql,
-              "SELECT u.name FROM batches b"
-              " JOIN batch_units bu ON bu.batch_id = b.id"
-              " JOIN units u ON u.build_id = b.build_id AND u.idx = bu.unit_idx"
-              " WHERE b.node_index = %d AND b.attempt_id ="
-              "  (SELECT id FROM attempts WHERE node_index = %d ORDER BY id LIMIT 1 OFFSET %d)"
-              " ORDER BY b.seq, bu.pos", node, node, rank - 1);
-    return e2e_db_lines (fx->daemon.db, sql);
-}
-
-//  Count the lines of text.
-static int
-s_lines (const char *text)
-{
-    int lines = 0;
-    for (const char *p = text; *p; p++)
-        lines += *p == '\n';
-    return lines;
+    return e2e_fixture_lines (fx, "SELECT u.name FROM batches b"
+                                  " JOIN batch_units bu ON bu.batch_id = b.id"
+                                  " JOIN units u ON u.build_id = b.build_id AND u.idx = bu.unit_idx"
+                                  " WHERE b.node_index = %d AND b.attempt_id ="
+                                  "  (SELECT id FROM attempts WHERE node_index = %d ORDER BY id"
+                                  " LIMIT 1 OFFSET %d) ORDER BY b.seq, bu.pos", node, node,
+                              rank - 1);
 }
 
 //  1. kill -9 of an agent in the middle of a batch; a new agent on the
@@ -241,31 +71,31 @@ s_lines (const char *text)
 static void
 test_killed_node_replays_its_units_in_order (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 30, 80, NULL);
-    s_start (fx, NULL);
+    e2e_fixture_daemon (fx, NULL);
     //  Node 1 never comes: node 0 would take everything from the queue.
     pid_t first = s_agent (fx, "first", "kill-1", 0, 2, NULL, NULL);
     //  Kill it once its second batch is out and not reported: mid-batch.
-    s_wait_db (fx, "SELECT count(*) FROM batches WHERE reported_ms IS NOT NULL", 1);
-    s_wait_db (fx, "SELECT count(*) FROM batches", 2);
+    e2e_fixture_wait_db (fx, 1, "SELECT count(*) FROM batches WHERE reported_ms IS NOT NULL");
+    e2e_fixture_wait_db (fx, 2, "SELECT count(*) FROM batches");
     kill (-first, SIGKILL);
-    assert_int_equal (harness_wait_group (first, DEADLINE_MS), 128 + SIGKILL);
+    assert_int_equal (e2e_fixture_wait (fx, "first"), 128 + SIGKILL);
     int64_t unreported = e2e_db_int (fx->daemon.db,
                                      "SELECT count(*) FROM batches WHERE reported_ms IS NULL");
     assert_true (unreported >= 1);
     char *earlier = s_units_of_attempt (fx, 0, 1);
     int64_t earlier_batches = e2e_db_int (fx->daemon.db, "SELECT count(*) FROM batches");
 
-    pid_t second = s_agent (fx, "second", "kill-1", 0, 2, NULL, NULL);
-    s_expect_exit (fx, second, "second", 0);
-    char *ran = s_ran (fx, "second");
+    s_agent (fx, "second", "kill-1", 0, 2, NULL, NULL);
+    e2e_fixture_expect_exit (fx, "second", 0);
+    char *ran = e2e_fixture_text (fx, "second.ran");
     //  The replay comes first and is exactly the earlier attempt's units.
     assert_true (strlen (ran) >= strlen (earlier));
     if (strncmp (ran, earlier, strlen (earlier)) != 0)
         fprintf (stderr, "earlier attempt:\n%s\nsecond attempt ran:\n%s\n", earlier, ran);
     assert_memory_equal (ran, earlier, strlen (earlier));
-    char *output = s_output (fx, "second");
+    char *output = e2e_fixture_text (fx, "second.err");
     char said[64];
     snprintf (said, sizeof said, "replaying %lld batch", (long long) earlier_batches);
     assert_non_null (strstr (output, said));
@@ -295,21 +125,21 @@ test_killed_node_replays_its_units_in_order (void **state)
 static void
 test_only_failed_replays_exactly_the_failures (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     const int failing[] = { 3, 8, -1 };
     s_suite (fx, 12, 5, failing);
     //  One unit a batch: a batch's exit status is then the unit's result.
     const char *extra[] = { "--max-batch-units", "1", NULL };
-    s_start (fx, extra);
-    pid_t pid = s_agent (fx, "all", "only-1", 0, 1, NULL, NULL);
-    s_expect_exit (fx, pid, "all", 1);
-    char *all = s_ran (fx, "all");
-    assert_int_equal (s_lines (all), 12);
+    e2e_fixture_daemon (fx, extra);
+    s_agent (fx, "all", "only-1", 0, 1, NULL, NULL);
+    e2e_fixture_expect_exit (fx, "all", 1);
+    char *all = e2e_fixture_text (fx, "all.ran");
+    assert_int_equal (harness_count (all, "\n"), 12);
 
     const char *only[] = { "--only-failed", NULL };
-    pid = s_agent (fx, "failed", "only-1", 0, 1, only, NULL);
-    s_expect_exit (fx, pid, "failed", 1);
-    char *failed = s_ran (fx, "failed");
+    s_agent (fx, "failed", "only-1", 0, 1, only, NULL);
+    e2e_fixture_expect_exit (fx, "failed", 1);
+    char *failed = e2e_fixture_text (fx, "failed.ran");
     //  The two failures, in the order the first attempt ran them.
     const char *a = strstr (all, fx->names[3]), *b = strstr (all, fx->names[8]);
     assert_non_null (a);
@@ -318,7 +148,7 @@ test_only_failed_replays_exactly_the_failures (void **state)
     snprintf (expected, sizeof expected, "%s\n%s\n", a < b ? fx->names[3] : fx->names[8],
               a < b ? fx->names[8] : fx->names[3]);
     assert_string_equal (failed, expected);
-    char *output = s_output (fx, "failed");
+    char *output = e2e_fixture_text (fx, "failed.err");
     assert_non_null (strstr (output, "replaying 2 batches"));
     assert_non_null (strstr (output, "only the tests that did not pass"));
 
@@ -330,21 +160,21 @@ test_only_failed_replays_exactly_the_failures (void **state)
         free (path);
     }
     const char *env[] = { "SATCHEL_RETRY_ONLY_FAILED=1", NULL };
-    pid = s_agent (fx, "fixed", "only-1", 0, 1, NULL, env);
-    s_expect_exit (fx, pid, "fixed", 0);
-    char *fixed = s_ran (fx, "fixed");
+    s_agent (fx, "fixed", "only-1", 0, 1, NULL, env);
+    e2e_fixture_expect_exit (fx, "fixed", 0);
+    char *fixed = e2e_fixture_text (fx, "fixed.ran");
     assert_string_equal (fixed, expected);
 
     //  Everything passed now: an only-failed retry has nothing to replay.
-    pid = s_agent (fx, "nothing", "only-1", 0, 1, only, NULL);
-    s_expect_exit (fx, pid, "nothing", 0);
-    char *nothing = s_ran (fx, "nothing");
+    s_agent (fx, "nothing", "only-1", 0, 1, only, NULL);
+    e2e_fixture_expect_exit (fx, "nothing", 0);
+    char *nothing = e2e_fixture_text (fx, "nothing.ran");
     assert_string_equal (nothing, "");
 
     //  A plain retry replays the whole node.
-    pid = s_agent (fx, "plain", "only-1", 0, 1, NULL, NULL);
-    s_expect_exit (fx, pid, "plain", 0);
-    char *plain = s_ran (fx, "plain");
+    s_agent (fx, "plain", "only-1", 0, 1, NULL, NULL);
+    e2e_fixture_expect_exit (fx, "plain", 0);
+    char *plain = e2e_fixture_text (fx, "plain.ran");
     assert_string_equal (plain, all);
     free (all);
     free (failed);
@@ -360,23 +190,23 @@ test_only_failed_replays_exactly_the_failures (void **state)
 static void
 test_fixed_split_replays_across_build_ids (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     s_suite (fx, 24, 20, NULL);
-    s_start (fx, NULL);
+    e2e_fixture_daemon (fx, NULL);
     const char *fixed[] = { "--fixed-split", NULL };
-    pid_t a0 = s_agent (fx, "a0", "ci-101", 0, 2, fixed, NULL);
-    pid_t a1 = s_agent (fx, "a1", "ci-101", 1, 2, fixed, NULL);
-    s_expect_exit (fx, a0, "a0", 0);
-    s_expect_exit (fx, a1, "a1", 0);
-    char *first0 = s_ran (fx, "a0"), *first1 = s_ran (fx, "a1");
-    assert_int_equal (s_lines (first0) + s_lines (first1), 24);
+    s_agent (fx, "a0", "ci-101", 0, 2, fixed, NULL);
+    s_agent (fx, "a1", "ci-101", 1, 2, fixed, NULL);
+    e2e_fixture_expect_exit (fx, "a0", 0);
+    e2e_fixture_expect_exit (fx, "a1", 0);
+    char *first0 = e2e_fixture_text (fx, "a0.ran"), *first1 = e2e_fixture_text (fx, "a1.ran");
+    assert_int_equal (harness_count (first0, "\n") + harness_count (first1, "\n"), 24);
 
     const char *env[] = { "SATCHEL_FIXED_QUEUE_SPLIT=1", NULL };
-    pid_t b0 = s_agent (fx, "b0", "ci-102", 0, 2, NULL, env);
-    pid_t b1 = s_agent (fx, "b1", "ci-102", 1, 2, fixed, NULL);
-    s_expect_exit (fx, b0, "b0", 0);
-    s_expect_exit (fx, b1, "b1", 0);
-    char *second0 = s_ran (fx, "b0"), *second1 = s_ran (fx, "b1");
+    s_agent (fx, "b0", "ci-102", 0, 2, NULL, env);
+    s_agent (fx, "b1", "ci-102", 1, 2, fixed, NULL);
+    e2e_fixture_expect_exit (fx, "b0", 0);
+    e2e_fixture_expect_exit (fx, "b1", 0);
+    char *second0 = e2e_fixture_text (fx, "b0.ran"), *second1 = e2e_fixture_text (fx, "b1.ran");
     assert_string_equal (second0, first0);
     assert_string_equal (second1, first1);
     //  One build in the database, named by commit, branch and node total.
@@ -385,10 +215,10 @@ test_fixed_split_replays_across_build_ids (void **state)
                                   "SELECT count(*) FROM builds WHERE build_key LIKE 'fixed-%'"), 1);
 
     //  Without the flag, a new build id starts a new build.
-    pid_t c0 = s_agent (fx, "c0", "ci-103", 0, 1, NULL, NULL);
-    s_expect_exit (fx, c0, "c0", 0);
-    char *third = s_ran (fx, "c0");
-    assert_int_equal (s_lines (third), 24);
+    s_agent (fx, "c0", "ci-103", 0, 1, NULL, NULL);
+    e2e_fixture_expect_exit (fx, "c0", 0);
+    char *third = e2e_fixture_text (fx, "c0.ran");
+    assert_int_equal (harness_count (third, "\n"), 24);
     assert_int_equal (e2e_db_int (fx->daemon.db, "SELECT count(*) FROM builds"), 2);
     free (first0);
     free (first1);
@@ -444,10 +274,9 @@ s_held (zsock_t *socket, const char *attempt, uint64_t req, uint32_t batch, uint
 static void
 test_late_report_after_expiry_is_fenced (void **state)
 {
-    fixture_t *fx = *state;
-    fx->dir = harness_tmpdir ();
+    e2e_fixture_t *fx = *state;
     const char *extra[] = { "--lease", "1", "--max-batch-units", "2", NULL };
-    s_start (fx, extra);
+    e2e_fixture_daemon (fx, extra);
     zsock_t *a = e2e_connect (fx->daemon.endpoint);
     zsock_t *c = e2e_connect (fx->daemon.endpoint);
     proto_msg_t *reply = s_hand_join (a, "fenceA", "expiry", 0, 2);
@@ -467,7 +296,7 @@ test_late_report_after_expiry_is_fenced (void **state)
     //  and A's units come back to the queue for it.
     uint64_t req = 3;
     proto_msg_t *next = done;
-    int64_t deadline = harness_now_ms () + DEADLINE_MS;
+    int64_t deadline = harness_now_ms () + fx->deadline_ms;
     while (true) {
         next->req = req++;
         batch_c = e2e_call (c, next);
@@ -525,10 +354,9 @@ test_late_report_after_expiry_is_fenced (void **state)
 static void
 test_old_attempt_is_fenced_by_its_replay (void **state)
 {
-    fixture_t *fx = *state;
-    fx->dir = harness_tmpdir ();
+    e2e_fixture_t *fx = *state;
     const char *extra[] = { "--max-batch-units", "2", NULL };
-    s_start (fx, extra);
+    e2e_fixture_daemon (fx, extra);
     zsock_t *old = e2e_connect (fx->daemon.endpoint);
     zsock_t *fresh = e2e_connect (fx->daemon.endpoint);
     proto_msg_t *reply = s_hand_join (old, "old", "zombie", 0, 1);
@@ -568,9 +396,8 @@ test_old_attempt_is_fenced_by_its_replay (void **state)
 static void
 test_late_joiner_of_a_finished_build_gets_done (void **state)
 {
-    fixture_t *fx = *state;
-    fx->dir = harness_tmpdir ();
-    s_start (fx, NULL);
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
     zsock_t *socket = e2e_connect (fx->daemon.endpoint);
     proto_msg_t *reply = s_hand_join (socket, "first", "finished", 0, 2);
     proto_msg_destroy (&reply);
@@ -610,18 +437,18 @@ main (void)
 {
     zsys_handler_set (NULL);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_killed_node_replays_its_units_in_order, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_only_failed_replays_exactly_the_failures, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_fixed_split_replays_across_build_ids, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_late_report_after_expiry_is_fenced, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_old_attempt_is_fenced_by_its_replay, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_late_joiner_of_a_finished_build_gets_done, s_setup,
-                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_killed_node_replays_its_units_in_order,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_only_failed_replays_exactly_the_failures,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_fixed_split_replays_across_build_ids,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_late_report_after_expiry_is_fenced, e2e_fixture_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_old_attempt_is_fenced_by_its_replay,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_late_joiner_of_a_finished_build_gets_done,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();

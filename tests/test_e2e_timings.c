@@ -24,15 +24,13 @@
       kept in their file's sum;
     - a unit without history is predicted at the median of its folder,
       else of the suite, else the default, and the agent says how many. */
-#include "e2e_client.h"
-#include "harness.h"
+#include "e2e_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,270 +42,61 @@
 //  What the agents print when a test report cannot be used.
 #define FALLBACK_WARNING "using the batch's wall time shared by prediction"
 
-typedef struct {
-    char *dir;                   //  temp folder of the test
-    char *suite;                 //  the suite's folder (agents' cwd)
-    char *tmp;                   //  the agents' TMPDIR, where {junit} reports go
-    char *runner;                //  tests/fixtures/junit_runner.sh
-    harness_daemon_t daemon;     //  the real satcheld
-} fixture_t;
-
+//  The fixture, its waits bounded by DEADLINE_MS, and the agents' TMPDIR,
+//  where {junit} reports go.
 static int
 s_setup (void **state)
 {
-    fixture_t *fx = calloc (1, sizeof (fixture_t));
-    if (!fx)
-        return -1;
-    fx->dir = harness_tmpdir ();
-    size_t size = strlen (fx->dir) + 16;
-    fx->suite = malloc (size);
-    fx->tmp = malloc (size);
-    if (!fx->suite || !fx->tmp)
-        return -1;
-    snprintf (fx->suite, size, "%s/suite", fx->dir);
-    snprintf (fx->tmp, size, "%s/tmp", fx->dir);
-    mkdir (fx->suite, 0755);
-    mkdir (fx->tmp, 0755);
-    fx->runner = harness_source ("tests/fixtures/junit_runner.sh");
-    *state = fx;
+    e2e_fixture_setup (state);
+    e2e_fixture_t *fx = *state;
+    fx->deadline_ms = DEADLINE_MS;
+    e2e_fixture_tmp (fx);
     return 0;
 }
 
-static int
-s_teardown (void **state)
-{
-    fixture_t *fx = *state;
-    int rc = 0;
-    if (fx->daemon.pid > 0)
-        rc = harness_daemon_stop (&fx->daemon) == 0 ? 0 : -1;
-    else
-        harness_daemon_stop (&fx->daemon);      //  frees the strings
-    harness_rmtree (fx->dir);
-    free (fx->runner);
-    free (fx->tmp);
-    free (fx->suite);
-    free (fx->dir);
-    free (fx);
-    return rc;
-}
-
-static void
-s_daemon (fixture_t *fx, const char *const *extra)
-{
-    if (harness_daemon_start (&fx->daemon, fx->dir, extra) != 0)
-        harness_dump_tail ("satcheld", fx->daemon.log);
-    assert_int_equal (fx->daemon.pid > 0, 1);
-}
-
-//  Write a test file of the suite (its folders made as needed).
-static void
-s_unit (const fixture_t *fx, const char *name, const char *body)
-{
-    char path[1024];
-    snprintf (path, sizeof path, "%s/%s", fx->suite, name);
-    for (char *slash = strchr (path + strlen (fx->suite) + 1, '/'); slash;
-         slash = strchr (slash + 1, '/')) {
-        *slash = 0;
-        mkdir (path, 0755);
-        *slash = '/';
-    }
-    assert_int_equal (harness_write_file (path, body), 0);
-}
-
-//  A file of the test folder as text (malloc'd, "" if missing).
-static char *
-s_file (const fixture_t *fx, const char *tag, const char *suffix)
-{
-    char path[1024];
-    snprintf (path, sizeof path, "%s/%s%s", fx->dir, tag, suffix);
-    char *text = harness_read_file (path);
-    return text ? text : strdup ("");
-}
-
-//  Entries of a folder, other than . and .. (-1: cannot read it).
-static int
-s_entries (const char *path)
-{
-    DIR *dir = opendir (path);
-    if (!dir)
-        return -1;
-    int count = 0;
-    for (struct dirent *entry = readdir (dir); entry; entry = readdir (dir))
-        if (strcmp (entry->d_name, ".") != 0 && strcmp (entry->d_name, "..") != 0)
-            count++;
-    closedir (dir);
-    return count;
-}
-
-static int
-s_count (const char *text, const char *needle)
-{
-    int count = 0;
-    for (const char *at = strstr (text, needle); at; at = strstr (at + 1, needle))
-        count++;
-    return count;
-}
-
-//  One agent: `satchel run` of suite/build as node index of total over the
-//  tests matching pattern, with flags before "--" and the test command
-//  after it. Its runs go to <tag>.ran, its output to <tag>.err; env adds
-//  to its environment (TMPDIR is the fixture's tmp folder).
-typedef struct {
-    const char *tag;
-    const char *suite;
-    const char *build;
-    int index;
-    int total;
-    const char *pattern;         //  NULL: the flags say where the tests are
-    const char *const *flags;    //  NULL-terminated, may be NULL
-    const char *const *env;      //  NULL-terminated, may be NULL
-    const char *const *command;  //  NULL-terminated
-} agent_t;
-
+//  Every agent of this file: `satchel run` with --timeout 10, its runs
+//  to <tag>.ran, its output to <tag>.err. Returns its pid.
 static pid_t
-s_agent (const fixture_t *fx, const agent_t *agent)
+s_agent (e2e_fixture_t *fx, const e2e_agent_t *agent)
 {
-    char *satchel = harness_bin ("satchel");
-    char index[16], total[16], err[1024], ran[1024], tmpdir[1024];
-    snprintf (index, sizeof index, "%d", agent->index);
-    snprintf (total, sizeof total, "%d", agent->total);
-    snprintf (err, sizeof err, "%s/%s.err", fx->dir, agent->tag);
-    snprintf (ran, sizeof ran, "RAN_LOG=%s/%s.ran", fx->dir, agent->tag);
-    snprintf (tmpdir, sizeof tmpdir, "TMPDIR=%s", fx->tmp);
-    const char *fixed[] = {
-        "run", "--coordinator", fx->daemon.endpoint, "--suite", agent->suite,
-        "--build", agent->build, "--node-index", index, "--node-total", total,
-        "--commit", "c0ffee", "--branch", "main", "--timeout", "10", NULL
-    };
-    char *argv[64];
-    int n = 0;
-    argv[n++] = satchel;
-    for (int i = 0; fixed[i]; i++)
-        argv[n++] = (char *) fixed[i];
-    if (agent->pattern) {
-        argv[n++] = "--pattern";
-        argv[n++] = (char *) agent->pattern;
-    }
-    for (int i = 0; agent->flags && agent->flags[i]; i++)
-        argv[n++] = (char *) agent->flags[i];
-    argv[n++] = "--";
-    for (int i = 0; agent->command[i] && n < 63; i++)
-        argv[n++] = (char *) agent->command[i];
-    argv[n] = NULL;
-    const char *env[16] = { ran, tmpdir };
-    for (int i = 0; agent->env && agent->env[i] && i < 13; i++)
-        env[i + 2] = agent->env[i];
-    pid_t pid = harness_spawn_group (argv, fx->suite, env, NULL, err);
-    assert_true (pid > 0);
-    free (satchel);
-    return pid;
-}
-
-static void
-s_expect_exit (const fixture_t *fx, pid_t pid, const char *tag, int expected)
-{
-    int status = harness_wait_group (pid, DEADLINE_MS);
-    if (status != expected) {
-        char *text = s_file (fx, tag, ".err");
-        fprintf (stderr, "agent %s exited %d, expected %d:\n%s\n", tag, status, expected, text);
-        free (text);
-        harness_dump_tail ("satcheld", fx->daemon.log);
-    }
-    assert_int_equal (status, expected);
+    e2e_agent_t timed = *agent;
+    timed.timeout = "10";
+    return e2e_fixture_agent (fx, &timed);
 }
 
 //  Run one agent to its end; returns its output (malloc'd).
 static char *
-s_run (const fixture_t *fx, const agent_t *agent, int expected)
+s_run (e2e_fixture_t *fx, const e2e_agent_t *agent, int expected)
 {
-    pid_t pid = s_agent (fx, agent);
-    s_expect_exit (fx, pid, agent->tag, expected);
-    return s_file (fx, agent->tag, ".err");
+    e2e_agent_t timed = *agent;
+    timed.timeout = "10";
+    return e2e_fixture_run (fx, &timed, expected);
 }
 
 //  The junit runner as the test command, writing its report to out
 //  ("{junit}": the fresh per-run path the agent picks), or with out
 //  "--dir=FOLDER" one report per test file into FOLDER.
 typedef struct {
+    char runner[1024];           //  tests/fixtures/junit_runner.sh
     char out[1100];              //  "--out=..."
     const char *argv[5];         //  the command
 } command_t;
 
 static void
-s_command (const fixture_t *fx, command_t *command, const char *out)
+s_command (command_t *command, const char *out)
 {
+    char *runner = harness_source ("tests/fixtures/junit_runner.sh");
+    snprintf (command->runner, sizeof command->runner, "%s", runner);
+    free (runner);
     if (strncmp (out, "--dir=", 6) == 0)
         snprintf (command->out, sizeof command->out, "%s", out);
     else
         snprintf (command->out, sizeof command->out, "--out=%s", out);
     command->argv[0] = "/bin/sh";
-    command->argv[1] = fx->runner;
+    command->argv[1] = command->runner;
     command->argv[2] = command->out;
     command->argv[3] = "{}";
     command->argv[4] = NULL;
-}
-
-static int64_t __attribute__ ((format (printf, 2, 3)))
-s_int (const fixture_t *fx, const char *fmt, ...)
-{
-    char sql[4096];
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (sql, sizeof sql, fmt, args);
-    va_end (args);
-    return e2e_db_int (fx->daemon.db, sql);
-}
-
-static char * __attribute__ ((format (printf, 2, 3)))
-s_lines (const fixture_t *fx, const char *fmt, ...)
-{
-    char sql[4096];
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (sql, sizeof sql, fmt, args);
-    va_end (args);
-    return e2e_db_lines (fx->daemon.db, sql);
-}
-
-//  A REAL of the database as a double (sqlite prints 15 significant digits).
-static double __attribute__ ((format (printf, 2, 3)))
-s_real (const fixture_t *fx, const char *fmt, ...)
-{
-    char sql[4096];
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (sql, sizeof sql, fmt, args);
-    va_end (args);
-    char *text = e2e_db_lines (fx->daemon.db, sql);
-    assert_true (*text != 0);
-    char *end = NULL;
-    double value = strtod (text, &end);
-    assert_true (end != text);
-    free (text);
-    return value;
-}
-
-//  Run `satchel import --suite suite` with args; returns its output.
-static char *
-s_import (const fixture_t *fx, const char *tag, const char *suite, const char *const *args,
-          int expected)
-{
-    char *satchel = harness_bin ("satchel");
-    char *argv[32] = { satchel, "import", "--coordinator", (char *) fx->daemon.endpoint,
-                       "--suite", (char *) suite };
-    int n = 6;
-    for (int i = 0; args[i] && n < 31; i++)
-        argv[n++] = (char *) args[i];
-    argv[n] = NULL;
-    char err[1024];
-    snprintf (err, sizeof err, "%s/%s.err", fx->dir, tag);
-    int status = harness_run (argv, fx->dir, NULL, err, err, DEADLINE_MS);
-    char *text = s_file (fx, tag, ".err");
-    if (status != expected)
-        fprintf (stderr, "satchel import exited %d, expected %d:\n%s\n", status, expected, text);
-    assert_int_equal (status, expected);
-    free (satchel);
-    return text;
 }
 
 // --------------------------------------------------------------------------
@@ -318,8 +107,8 @@ s_import (const fixture_t *fx, const char *tag, const char *suite, const char *c
 static void
 test_report_times_are_the_history (void **state)
 {
-    fixture_t *fx = *state;
-    s_daemon (fx, NULL);
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
     //  Each sleeps ms and reports report_ms, well below: the report's time
     //  cannot be mistaken for a share of the wall time.
     static const struct { const char *name; int ms; int report_ms; } units[] = {
@@ -334,38 +123,42 @@ test_report_times_are_the_history (void **state)
     for (int i = 0; i < COUNT; i++) {
         char body[64];
         snprintf (body, sizeof body, "ms=%d\nreport_ms=%d\n", units[i].ms, units[i].report_ms);
-        s_unit (fx, units[i].name, body);
+        e2e_fixture_unit (fx, units[i].name, body);
         report_sum += units[i].report_ms;
     }
     command_t command;
-    s_command (fx, &command, "{junit}");
-    agent_t agent = { .tag = "a", .suite = "measured", .build = "a1", .total = 1,
+    s_command (&command, "{junit}");
+    e2e_agent_t agent = { .tag = "a", .suite = "measured", .build = "a1", .total = 1,
                       .pattern = "t/**/*_test.txt", .command = command.argv };
     char *err = s_run (fx, &agent, 0);
     assert_null (strstr (err, "warning"));
     assert_non_null (strstr (err, "timing history: 0 of the build's units had some, 5 were"
                                   " estimated"));
-    char *ran = s_file (fx, "a", ".ran");
+    char *ran = e2e_fixture_text (fx, "a.ran");
     for (int i = 0; i < COUNT; i++) {
-        assert_int_equal (s_count (ran, units[i].name), 1);
+        assert_int_equal (harness_count (ran, units[i].name), 1);
         //  The history and the one sample: the report's time, to the ms.
-        assert_int_equal (s_int (fx, "SELECT estimate_ms = %d AND samples = 1 FROM timings"
-                                     " WHERE name = '%s'", units[i].report_ms, units[i].name), 1);
-        assert_int_equal (s_int (fx, "SELECT count (*) FROM samples WHERE name = '%s'"
-                                     " AND duration_ms = %d AND ok = 1", units[i].name,
-                                 units[i].report_ms), 1);
+        assert_int_equal (e2e_fixture_int (fx, "SELECT estimate_ms = %d AND samples = 1 FROM"
+                                               " timings WHERE name = '%s'",
+                                           units[i].report_ms, units[i].name), 1);
+        assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples WHERE name = '%s'"
+                                               " AND duration_ms = %d AND ok = 1", units[i].name,
+                                           units[i].report_ms), 1);
     }
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM timings"), COUNT);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings"), COUNT);
     //  Every batch was measured: tests_ms is the sum of its units' reported
     //  times, less than its wall time (which holds the sleeps).
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches WHERE tests_ms IS NULL"), 0);
-    assert_int_equal (s_int (fx, "SELECT sum (tests_ms) FROM batches"), report_sum);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches WHERE tests_ms >= wall_ms"), 0);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batch_units WHERE ok IS NOT 1"), 0);
-    assert_int_equal (s_int (fx, "SELECT finished_ms > 0 AND result = 'passed' FROM builds"),
-                      1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE tests_ms IS NULL"),
+                      0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT sum (tests_ms) FROM batches"), report_sum);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE tests_ms >="
+                                           " wall_ms"), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batch_units WHERE ok IS NOT 1"),
+                      0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT finished_ms > 0 AND result = 'passed' FROM"
+                                           " builds"), 1);
     //  The generated reports were removed after reading.
-    assert_int_equal (s_entries (fx->tmp), 0);
+    assert_int_equal (harness_entries (fx->tmp), 0);
     free (ran);
     free (err);
 }
@@ -378,8 +171,8 @@ test_report_times_are_the_history (void **state)
 static void
 test_report_folders (void **state)
 {
-    fixture_t *fx = *state;
-    s_daemon (fx, NULL);
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
     static const struct { const char *name; int ms; int report_ms; } units[] = {
         { "t/f/one_test.txt", 60, 21 },
         { "t/f/two_test.txt", 40, 7 },
@@ -389,23 +182,24 @@ test_report_folders (void **state)
     for (int i = 0; i < COUNT; i++) {
         char body[64];
         snprintf (body, sizeof body, "ms=%d\nreport_ms=%d\n", units[i].ms, units[i].report_ms);
-        s_unit (fx, units[i].name, body);
+        e2e_fixture_unit (fx, units[i].name, body);
     }
     //  1. {junit} is a folder the runner makes: every report in it is read.
     command_t command;
-    s_command (fx, &command, "--dir={junit}");
-    agent_t agent = { .tag = "fa", .suite = "folders", .build = "fa1", .total = 1,
+    s_command (&command, "--dir={junit}");
+    e2e_agent_t agent = { .tag = "fa", .suite = "folders", .build = "fa1", .total = 1,
                       .pattern = "t/**/*_test.txt", .command = command.argv };
     char *err = s_run (fx, &agent, 0);
     assert_null (strstr (err, "warning"));
     free (err);
     for (int i = 0; i < COUNT; i++)
-        assert_int_equal (s_int (fx, "SELECT count (*) FROM samples WHERE name = '%s'"
-                                     " AND duration_ms = %d AND ok = 1", units[i].name,
-                                 units[i].report_ms), 1);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches WHERE tests_ms IS NULL"), 0);
+        assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples WHERE name = '%s'"
+                                               " AND duration_ms = %d AND ok = 1", units[i].name,
+                                           units[i].report_ms), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE tests_ms IS NULL"),
+                      0);
     //  The fresh folders and their reports are gone.
-    assert_int_equal (s_entries (fx->tmp), 0);
+    assert_int_equal (harness_entries (fx->tmp), 0);
 
     //  2. --junit FOLDER, one run per test (--batch-size 1), the folder
     //  holding an old report that gives t/f/one_test.txt 99 s: read, it
@@ -417,31 +211,31 @@ test_report_folders (void **state)
     assert_int_equal (harness_write_file (stale, "<testsuite><testcase file=\"t/f/one_test.txt\""
                                                  " name=\"old\" time=\"99\"/></testsuite>\n"), 0);
     snprintf (dir_flag, sizeof dir_flag, "--dir=%s", folder);
-    s_command (fx, &command, dir_flag);
+    s_command (&command, dir_flag);
     const char *flags[] = { "--junit", folder, "--batch-size", "1", NULL };
-    agent = (agent_t) { .tag = "fb", .suite = "folders", .build = "fb1", .total = 1,
+    agent = (e2e_agent_t) { .tag = "fb", .suite = "folders", .build = "fb1", .total = 1,
                         .pattern = "t/**/*_test.txt", .flags = flags, .command = command.argv };
     err = s_run (fx, &agent, 0);
     assert_null (strstr (err, "warning"));
     free (err);
     for (int i = 0; i < COUNT; i++)
-        assert_int_equal (s_int (fx, "SELECT count (*) FROM samples s JOIN builds d"
-                                     " ON d.id = s.build_id"
-                                     " WHERE d.build_key = 'fb1' AND s.name = '%s'"
-                                     " AND s.duration_ms = %d", units[i].name,
-                                 units[i].report_ms), 1);
+        assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples s JOIN builds d"
+                                               " ON d.id = s.build_id"
+                                               " WHERE d.build_key = 'fb1' AND s.name = '%s'"
+                                               " AND s.duration_ms = %d", units[i].name,
+                                           units[i].report_ms), 1);
     //  The runner's folder is its own: the old report, the summary and the
     //  three new reports stay.
-    assert_int_equal (s_entries (folder), 5);
-    assert_int_equal (s_entries (fx->tmp), 0);
+    assert_int_equal (harness_entries (folder), 5);
+    assert_int_equal (harness_entries (fx->tmp), 0);
 
     //  3. A run that writes nothing new: the old reports are not taken for
     //  its report; the agent warns and shares the batch's wall time.
     const char *silent_env[] = { "JUNIT_NONE=1", NULL };
     char none_flag[1200];
     snprintf (none_flag, sizeof none_flag, "--dir=%s/never", fx->dir);
-    s_command (fx, &command, none_flag);
-    agent = (agent_t) { .tag = "fc", .suite = "folders", .build = "fc1", .total = 1,
+    s_command (&command, none_flag);
+    agent = (e2e_agent_t) { .tag = "fc", .suite = "folders", .build = "fc1", .total = 1,
                         .pattern = "t/f/one_test.txt", .flags = flags, .env = silent_env,
                         .command = command.argv };
     err = s_run (fx, &agent, 0);
@@ -455,12 +249,12 @@ test_report_folders (void **state)
 
 //  Four units in one folder; the third fails.
 static void
-s_results_suite (const fixture_t *fx)
+s_results_suite (e2e_fixture_t *fx)
 {
-    s_unit (fx, "t/r/u1_test.txt", "ms=20\n");
-    s_unit (fx, "t/r/u2_test.txt", "ms=20\n");
-    s_unit (fx, "t/r/u3_test.txt", "ms=20\nfail\n");
-    s_unit (fx, "t/r/u4_test.txt", "ms=20\n");
+    e2e_fixture_unit (fx, "t/r/u1_test.txt", "ms=20\n");
+    e2e_fixture_unit (fx, "t/r/u2_test.txt", "ms=20\n");
+    e2e_fixture_unit (fx, "t/r/u3_test.txt", "ms=20\nfail\n");
+    e2e_fixture_unit (fx, "t/r/u4_test.txt", "ms=20\n");
 }
 
 #define BATCH_UNIT_RESULTS \
@@ -473,29 +267,31 @@ s_results_suite (const fixture_t *fx)
 static void
 test_unit_results_decide_failures (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     //  A large start-up guess makes the first batch take the whole build.
     const char *daemon[] = { "--runner-startup", "30", NULL };
-    s_daemon (fx, daemon);
+    e2e_fixture_daemon (fx, daemon);
     s_results_suite (fx);
     command_t command;
-    s_command (fx, &command, "{junit}");
-    agent_t agent = { .tag = "b", .suite = "results", .build = "b1", .total = 1,
+    s_command (&command, "{junit}");
+    e2e_agent_t agent = { .tag = "b", .suite = "results", .build = "b1", .total = 1,
                       .pattern = "t/**/*_test.txt", .command = command.argv };
     char *err = s_run (fx, &agent, 1);
     assert_non_null (strstr (err, "some tests failed"));
     assert_null (strstr (err, FALLBACK_WARNING));
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches"), 1);
-    assert_int_equal (s_int (fx, "SELECT exit_code FROM batches"), 1);
-    char *samples = s_lines (fx, "SELECT name || ' ' || ok FROM samples ORDER BY name, id");
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT exit_code FROM batches"), 1);
+    char *samples = e2e_fixture_lines (fx, "SELECT name || ' ' || ok FROM samples ORDER BY name,"
+                                           " id");
     assert_string_equal (samples, "t/r/u1_test.txt 1\nt/r/u2_test.txt 1\nt/r/u3_test.txt 0\n"
                                   "t/r/u4_test.txt 1\n");
-    char *results = s_lines (fx, BATCH_UNIT_RESULTS);
+    char *results = e2e_fixture_lines (fx, BATCH_UNIT_RESULTS);
     assert_string_equal (results, "t/r/u1_test.txt 1\nt/r/u2_test.txt 1\nt/r/u3_test.txt 0\n"
                                   "t/r/u4_test.txt 1\n");
     //  A failed unit's time is history all the same.
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM timings"), 4);
-    assert_int_equal (s_int (fx, "SELECT finished_ms > 0 AND result = 'failed' FROM builds"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings"), 4);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT finished_ms > 0 AND result = 'failed' FROM"
+                                           " builds"), 1);
     free (samples);
     free (results);
     free (err);
@@ -508,47 +304,46 @@ test_unit_results_decide_failures (void **state)
 static void
 test_failed_unit_runs_again_elsewhere (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     const char *daemon[] = { "--runner-startup", "30", "--requeue-failed", "1", NULL };
-    s_daemon (fx, daemon);
+    e2e_fixture_daemon (fx, daemon);
     s_results_suite (fx);
-    char gate[1024], gate_env[1100], ran0[1024], err1[1024];
+    char gate[1024], gate_env[1100];
     snprintf (gate, sizeof gate, "%s/gate", fx->dir);
     snprintf (gate_env, sizeof gate_env, "GATE=%s", gate);
-    snprintf (ran0, sizeof ran0, "%s/r0.ran", fx->dir);
-    snprintf (err1, sizeof err1, "%s/r1.err", fx->dir);
     command_t command;
-    s_command (fx, &command, "{junit}");
+    s_command (&command, "{junit}");
     const char *env[] = { gate_env, NULL };
-    agent_t first = { .tag = "r0", .suite = "results", .build = "b2", .index = 0, .total = 2,
+    e2e_agent_t first = { .tag = "r0", .suite = "results", .build = "b2", .index = 0, .total = 2,
                       .pattern = "t/**/*_test.txt", .env = env, .command = command.argv };
-    agent_t second = first;
+    e2e_agent_t second = first;
     second.tag = "r1";
     second.index = 1;
-    pid_t pid0 = s_agent (fx, &first);
-    assert_int_equal (harness_wait_for_text (ran0, "t/r/u4_test.txt", DEADLINE_MS), 0);
-    pid_t pid1 = s_agent (fx, &second);
-    assert_int_equal (harness_wait_for_text (err1, "waiting while other nodes finish",
-                                             DEADLINE_MS), 0);
+    s_agent (fx, &first);
+    assert_int_equal (e2e_fixture_wait_for (fx, "t/r/u4_test.txt", "r0.ran"), 0);
+    s_agent (fx, &second);
+    assert_int_equal (e2e_fixture_wait_for (fx, "waiting while other nodes finish", "r1.err"), 0);
     assert_int_equal (harness_write_file (gate, "open\n"), 0);
-    s_expect_exit (fx, pid0, "r0", 1);
-    s_expect_exit (fx, pid1, "r1", 1);
+    e2e_fixture_expect_exit (fx, "r0", 1);
+    e2e_fixture_expect_exit (fx, "r1", 1);
     //  Node 0 ran all four in one batch; node 1 ran the failed one again.
-    char *ran1 = s_file (fx, "r1", ".ran");
+    char *ran1 = e2e_fixture_text (fx, "r1.ran");
     assert_string_equal (ran1, "t/r/u3_test.txt\n");
-    char *batches = s_lines (fx, "SELECT b.node_index || ' ' || b.kind || ' ' || count (*)"
-                                 " FROM batches b JOIN batch_units bu ON bu.batch_id = b.id"
-                                 " GROUP BY b.id ORDER BY b.id");
+    char *batches = e2e_fixture_lines (fx, "SELECT b.node_index || ' ' || b.kind || ' ' ||"
+                                           " count (*) FROM batches b JOIN batch_units bu"
+                                           " ON bu.batch_id = b.id GROUP BY b.id ORDER BY b.id");
     assert_string_equal (batches, "0 0 4\n1 2 1\n");
-    char *results = s_lines (fx, BATCH_UNIT_RESULTS);
+    char *results = e2e_fixture_lines (fx, BATCH_UNIT_RESULTS);
     assert_string_equal (results, "t/r/u1_test.txt 1\nt/r/u2_test.txt 1\nt/r/u3_test.txt 0\n"
                                   "t/r/u3_test.txt 0\nt/r/u4_test.txt 1\n");
-    char *samples = s_lines (fx, "SELECT name || ' ' || ok FROM samples ORDER BY name, id");
+    char *samples = e2e_fixture_lines (fx, "SELECT name || ' ' || ok FROM samples ORDER BY name,"
+                                           " id");
     assert_string_equal (samples, "t/r/u1_test.txt 1\nt/r/u2_test.txt 1\nt/r/u3_test.txt 0\n"
                                   "t/r/u3_test.txt 0\nt/r/u4_test.txt 1\n");
-    assert_int_equal (s_int (fx, "SELECT finished_ms > 0 AND result = 'failed' FROM builds"), 1);
-    char *err0 = s_file (fx, "r0", ".err");
-    char *err1_text = s_file (fx, "r1", ".err");
+    assert_int_equal (e2e_fixture_int (fx, "SELECT finished_ms > 0 AND result = 'failed' FROM"
+                                           " builds"), 1);
+    char *err0 = e2e_fixture_text (fx, "r0.err");
+    char *err1_text = e2e_fixture_text (fx, "r1.err");
     assert_non_null (strstr (err0, "some tests failed"));
     assert_non_null (strstr (err1_text, "run again after a failure elsewhere of 1 unit"));
     free (err0);
@@ -566,55 +361,54 @@ test_failed_unit_runs_again_elsewhere (void **state)
 //  Check build's batches: count of them, one unit each, none measured,
 //  each unit's sample the whole wall time of its batch (its share), ok.
 static void
-s_assert_apportioned (const fixture_t *fx, const char *build, int count)
+s_assert_apportioned (e2e_fixture_t *fx, const char *build, int count)
 {
     char where[256];
     snprintf (where, sizeof where, "(SELECT id FROM builds WHERE build_key = '%s')", build);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches WHERE build_id = %s", where),
-                      count);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches WHERE build_id = %s"
-                                 " AND tests_ms IS NULL AND exit_code = 0", where), count);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batch_units bu JOIN batches b"
-                                 " ON b.id = bu.batch_id WHERE b.build_id = %s"
-                                 " AND bu.ok IS NULL", where), count);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM samples WHERE build_id = %s AND ok = 1",
-                             where), count);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches b"
-                                 " JOIN batch_units bu ON bu.batch_id = b.id"
-                                 " JOIN units u ON u.build_id = b.build_id"
-                                 " AND u.idx = bu.unit_idx"
-                                 " JOIN samples s ON s.build_id = b.build_id AND s.name = u.name"
-                                 " WHERE b.build_id = %s AND s.duration_ms = b.wall_ms"
-                                 " AND b.wall_ms >= 30", where), count);
-    assert_int_equal (s_int (fx, "SELECT finished_ms > 0 AND result = 'passed' FROM builds"
-                                 " WHERE build_key = '%s'", build), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE build_id = %s",
+                                       where), count);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE build_id = %s AND"
+                                           " tests_ms IS NULL AND exit_code = 0", where), count);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batch_units bu JOIN batches b"
+                                           " ON b.id = bu.batch_id WHERE b.build_id = %s"
+                                           " AND bu.ok IS NULL", where), count);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples WHERE build_id = %s AND"
+                                           " ok = 1", where), count);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches b JOIN batch_units bu ON"
+                                           " bu.batch_id = b.id JOIN units u ON u.build_id ="
+                                           " b.build_id AND u.idx = bu.unit_idx JOIN samples s ON"
+                                           " s.build_id = b.build_id AND s.name = u.name WHERE"
+                                           " b.build_id = %s AND s.duration_ms = b.wall_ms AND"
+                                           " b.wall_ms >= 30", where), count);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT finished_ms > 0 AND result = 'passed' FROM"
+                                           " builds WHERE build_key = '%s'", build), 1);
 }
 
 static void
 test_unusable_report_falls_back (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     //  One unit per batch, so each agent meets several bad reports.
     const char *daemon[] = { "--runner-startup", "0", "--batch-factor", "100", NULL };
-    s_daemon (fx, daemon);
+    e2e_fixture_daemon (fx, daemon);
     enum { COUNT = 4 };
     for (int i = 0; i < COUNT; i++) {
         char name[64], body[32];
         snprintf (name, sizeof name, "t/k/u%d_test.txt", i);
         snprintf (body, sizeof body, "ms=%d\n", 30 + 10 * i);
-        s_unit (fx, name, body);
+        e2e_fixture_unit (fx, name, body);
     }
     //  Malformed XML at the fresh {junit} path.
     command_t command;
-    s_command (fx, &command, "{junit}");
+    s_command (&command, "{junit}");
     const char *broken[] = { "JUNIT_BROKEN=1", NULL };
-    agent_t agent = { .tag = "c1", .suite = "unusable", .build = "c1", .total = 1,
+    e2e_agent_t agent = { .tag = "c1", .suite = "unusable", .build = "c1", .total = 1,
                       .pattern = "t/**/*_test.txt", .env = broken, .command = command.argv };
     char *err = s_run (fx, &agent, 0);
-    assert_int_equal (s_count (err, FALLBACK_WARNING), 1);
+    assert_int_equal (harness_count (err, FALLBACK_WARNING), 1);
     assert_non_null (strstr (err, "is malformed at line"));
     s_assert_apportioned (fx, "c1", COUNT);
-    assert_int_equal (s_entries (fx->tmp), 0);
+    assert_int_equal (harness_entries (fx->tmp), 0);
     free (err);
 
     //  No report at the --junit path, where an old one was left that
@@ -630,30 +424,31 @@ test_unusable_report_falls_back (void **state)
     }
     strcat (stale, "</testsuite>\n");
     assert_int_equal (harness_write_file (report, stale), 0);
-    s_command (fx, &command, report);
+    s_command (&command, report);
     const char *flags[] = { "--junit", report, NULL };
     const char *none[] = { "JUNIT_NONE=1", NULL };
-    agent = (agent_t) { .tag = "c2", .suite = "unusable", .build = "c2", .total = 1,
+    agent = (e2e_agent_t) { .tag = "c2", .suite = "unusable", .build = "c2", .total = 1,
                         .pattern = "t/**/*_test.txt", .flags = flags, .env = none,
                         .command = command.argv };
     err = s_run (fx, &agent, 0);
-    assert_int_equal (s_count (err, FALLBACK_WARNING), 1);
+    assert_int_equal (harness_count (err, FALLBACK_WARNING), 1);
     assert_non_null (strstr (err, "is missing"));
     s_assert_apportioned (fx, "c2", COUNT);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM samples WHERE duration_ms >= 9999"), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples WHERE duration_ms >="
+                                           " 9999"), 0);
     free (err);
 
     //  Nothing was measured: no start-up learned.
-    assert_int_equal (s_int (fx, "SELECT startup_ms IS NULL AND startup_samples = 0"
-                                 " FROM suites WHERE name = 'unusable'"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT startup_ms IS NULL AND startup_samples = 0"
+                                           " FROM suites WHERE name = 'unusable'"), 1);
     for (int build = 1; build <= 2; build++) {
         char tag[8];
         snprintf (tag, sizeof tag, "c%d", build);
-        char *ran = s_file (fx, tag, ".ran");
+        char *ran = e2e_fixture_text (fx, "%s.ran", tag);
         for (int i = 0; i < COUNT; i++) {
             char name[64];
             snprintf (name, sizeof name, "t/k/u%d_test.txt", i);
-            assert_int_equal (s_count (ran, name), 1);
+            assert_int_equal (harness_count (ran, name), 1);
         }
         free (ran);
     }
@@ -667,28 +462,28 @@ test_unusable_report_falls_back (void **state)
         "{\"t/k/u0_test.txt\": 0.1, \"t/k/u1_test.txt\": 0.2,"
         " \"t/k/u2_test.txt\": 0.3, \"t/k/u3_test.txt\": 0.4}\n"), 0);
     const char *args[] = { history, NULL };
-    char *out = s_import (fx, "import-shares", "shares", args, 0);
+    char *out = e2e_fixture_import (fx, "import-shares", "shares", args, 0);
     free (out);
-    s_command (fx, &command, "{junit}");
+    s_command (&command, "{junit}");
     const char *regular[] = { "--mode", "regular", NULL };
-    agent = (agent_t) { .tag = "c3", .suite = "shares", .build = "c3", .total = 1,
+    agent = (e2e_agent_t) { .tag = "c3", .suite = "shares", .build = "c3", .total = 1,
                         .pattern = "t/**/*_test.txt", .flags = regular, .env = broken,
                         .command = command.argv };
     err = s_run (fx, &agent, 0);
-    assert_int_equal (s_count (err, FALLBACK_WARNING), 1);
+    assert_int_equal (harness_count (err, FALLBACK_WARNING), 1);
     free (err);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches WHERE build_id ="
-                                 " (SELECT id FROM builds WHERE build_key = 'c3')"), 1);
-    int64_t wall = s_int (fx, "SELECT wall_ms FROM batches WHERE build_id ="
-                              " (SELECT id FROM builds WHERE build_key = 'c3')");
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE build_id ="
+                                           " (SELECT id FROM builds WHERE build_key = 'c3')"), 1);
+    int64_t wall = e2e_fixture_int (fx, "SELECT wall_ms FROM batches WHERE build_id ="
+                                        " (SELECT id FROM builds WHERE build_key = 'c3')");
     int64_t sum = 0;
     for (int i = 0; i < COUNT; i++) {
         char name[64];
         snprintf (name, sizeof name, "t/k/u%d_test.txt", i);
         double share = (double) wall * (i + 1) * 100.0 / 1000.0;
-        int64_t got = s_int (fx, "SELECT CAST (duration_ms AS INTEGER) FROM samples"
-                                 " WHERE name = '%s' AND build_id ="
-                                 " (SELECT id FROM builds WHERE build_key = 'c3')", name);
+        int64_t got = e2e_fixture_int (fx, "SELECT CAST (duration_ms AS INTEGER) FROM samples"
+                                           " WHERE name = '%s' AND build_id ="
+                                           " (SELECT id FROM builds WHERE build_key = 'c3')", name);
         if (fabs ((double) got - share) > 0.51)
             fprintf (stderr, "%s: sample %lld ms, its share of %lld ms is %.1f\n", name,
                      (long long) got, (long long) wall, share);
@@ -704,29 +499,30 @@ test_unusable_report_falls_back (void **state)
 static void
 test_unreported_unit_is_not_measured (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     const char *daemon[] = { "--runner-startup", "30", NULL };
-    s_daemon (fx, daemon);
-    s_unit (fx, "t/p/u1_test.txt", "ms=30\nreport_ms=25\n");
-    s_unit (fx, "t/p/u2_test.txt", "ms=30\nabsent\n");
-    s_unit (fx, "t/p/u3_test.txt", "ms=30\nreport_ms=15\n");
+    e2e_fixture_daemon (fx, daemon);
+    e2e_fixture_unit (fx, "t/p/u1_test.txt", "ms=30\nreport_ms=25\n");
+    e2e_fixture_unit (fx, "t/p/u2_test.txt", "ms=30\nabsent\n");
+    e2e_fixture_unit (fx, "t/p/u3_test.txt", "ms=30\nreport_ms=15\n");
     command_t command;
-    s_command (fx, &command, "{junit}");
-    agent_t agent = { .tag = "p", .suite = "partial", .build = "p1", .total = 1,
+    s_command (&command, "{junit}");
+    e2e_agent_t agent = { .tag = "p", .suite = "partial", .build = "p1", .total = 1,
                       .pattern = "t/**/*_test.txt", .command = command.argv };
     char *err = s_run (fx, &agent, 0);
     assert_null (strstr (err, "warning"));
     free (err);
-    char *samples = s_lines (fx, "SELECT name || ' ' || CAST (duration_ms AS INTEGER) || ' ' || ok"
-                                 " FROM samples ORDER BY name");
+    char *samples = e2e_fixture_lines (fx, "SELECT name || ' ' || CAST (duration_ms AS INTEGER) ||"
+                                           " ' ' || ok FROM samples ORDER BY name");
     assert_string_equal (samples, "t/p/u1_test.txt 25 1\nt/p/u3_test.txt 15 1\n");
-    char *results = s_lines (fx, BATCH_UNIT_RESULTS);
+    char *results = e2e_fixture_lines (fx, BATCH_UNIT_RESULTS);
     assert_string_equal (results, "t/p/u1_test.txt 1\nt/p/u2_test.txt null\nt/p/u3_test.txt 1\n");
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches"), 1);
-    assert_int_equal (s_int (fx, "SELECT tests_ms IS NULL FROM batches"), 1);
-    assert_int_equal (s_int (fx, "SELECT startup_ms IS NULL AND startup_samples = 0"
-                                 " FROM suites"), 1);
-    assert_int_equal (s_int (fx, "SELECT finished_ms > 0 AND result = 'passed' FROM builds"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT tests_ms IS NULL FROM batches"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT startup_ms IS NULL AND startup_samples = 0"
+                                           " FROM suites"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT finished_ms > 0 AND result = 'passed' FROM"
+                                           " builds"), 1);
     free (samples);
     free (results);
 }
@@ -739,39 +535,40 @@ test_unreported_unit_is_not_measured (void **state)
 static void
 test_absent_unit_keeps_its_share (void **state)
 {
-    fixture_t *fx = *state;
-    s_daemon (fx, NULL);
-    s_unit (fx, "t/m/u1_test.txt", "ms=60\nabsent\n");
-    s_unit (fx, "t/m/u2_test.txt", "ms=60\nreport_ms=20\n");
-    s_unit (fx, "t/m/u3_test.txt", "ms=40\ncorrupt\n");
-    s_unit (fx, "t/m/u4_test.txt", "ms=40\n");
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
+    e2e_fixture_unit (fx, "t/m/u1_test.txt", "ms=60\nabsent\n");
+    e2e_fixture_unit (fx, "t/m/u2_test.txt", "ms=60\nreport_ms=20\n");
+    e2e_fixture_unit (fx, "t/m/u3_test.txt", "ms=40\ncorrupt\n");
+    e2e_fixture_unit (fx, "t/m/u4_test.txt", "ms=40\n");
     command_t command;
-    s_command (fx, &command, "{junit}");
+    s_command (&command, "{junit}");
     const char *flags[] = { "--mode", "regular", "--batch-size", "2", NULL };
-    agent_t agent = { .tag = "m", .suite = "mixed", .build = "m1", .total = 1,
+    e2e_agent_t agent = { .tag = "m", .suite = "mixed", .build = "m1", .total = 1,
                       .pattern = "t/**/*_test.txt", .flags = flags, .command = command.argv };
     char *err = s_run (fx, &agent, 0);
-    assert_int_equal (s_count (err, FALLBACK_WARNING), 1);
+    assert_int_equal (harness_count (err, FALLBACK_WARNING), 1);
     assert_non_null (strstr (err, "is malformed at line"));
     free (err);
     //  No history: equal predictions, so the list is in name order, and
     //  the runs are u1 u2 | u3 u4.
-    char *ran = s_file (fx, "m", ".ran");
+    char *ran = e2e_fixture_text (fx, "m.ran");
     assert_string_equal (ran, "t/m/u1_test.txt\nt/m/u2_test.txt\nt/m/u3_test.txt\n"
                               "t/m/u4_test.txt\n");
     free (ran);
     //  Not measured as a whole, but its two runner starts are known.
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches WHERE tests_ms IS NULL"
-                                 " AND runs = 2"), 1);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM samples WHERE ok = 1"), 4);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE tests_ms IS NULL"
+                                           " AND runs = 2"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples WHERE ok = 1"), 4);
     //  u1: half of its run's wall time (both predicted alike), which holds
     //  two sleeps of 60 ms; u2: its reported time; u3, u4: half of theirs.
-    assert_true (s_int (fx, "SELECT duration_ms FROM samples WHERE name = 't/m/u1_test.txt'")
-                 >= 60);
-    assert_int_equal (s_int (fx, "SELECT duration_ms FROM samples"
-                                 " WHERE name = 't/m/u2_test.txt'"), 20);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM samples WHERE duration_ms >= 40"
-                                 " AND name IN ('t/m/u3_test.txt', 't/m/u4_test.txt')"), 2);
+    assert_true (e2e_fixture_int (fx, "SELECT duration_ms FROM samples WHERE name ="
+                                      " 't/m/u1_test.txt'") >= 60);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT duration_ms FROM samples"
+                                           " WHERE name = 't/m/u2_test.txt'"), 20);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples WHERE duration_ms >= 40"
+                                           " AND name IN ('t/m/u3_test.txt', 't/m/u4_test.txt')"),
+                      2);
 }
 
 //  A runner killed by a signal: its report, though written, teaches
@@ -779,29 +576,31 @@ test_absent_unit_keeps_its_share (void **state)
 static void
 test_killed_runner_teaches_nothing (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     const char *daemon[] = { "--runner-startup", "30", NULL };
-    s_daemon (fx, daemon);
-    s_unit (fx, "t/x/u1_test.txt", "ms=10\n");
-    s_unit (fx, "t/x/u2_test.txt", "ms=10\ndie\n");
-    s_unit (fx, "t/x/u3_test.txt", "ms=10\n");
+    e2e_fixture_daemon (fx, daemon);
+    e2e_fixture_unit (fx, "t/x/u1_test.txt", "ms=10\n");
+    e2e_fixture_unit (fx, "t/x/u2_test.txt", "ms=10\ndie\n");
+    e2e_fixture_unit (fx, "t/x/u3_test.txt", "ms=10\n");
     command_t command;
-    s_command (fx, &command, "{junit}");
-    agent_t agent = { .tag = "x", .suite = "killed", .build = "x1", .total = 1,
+    s_command (&command, "{junit}");
+    e2e_agent_t agent = { .tag = "x", .suite = "killed", .build = "x1", .total = 1,
                       .pattern = "t/**/*_test.txt", .command = command.argv };
     char *err = s_run (fx, &agent, 1);
     assert_non_null (strstr (err, "killed by signal 9"));
     assert_null (strstr (err, FALLBACK_WARNING));
     free (err);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches"), 1);
-    assert_int_equal (s_int (fx, "SELECT exit_code = -9 AND tests_ms IS NULL FROM batches"), 1);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM samples"), 0);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM timings"), 0);
-    assert_int_equal (s_int (fx, "SELECT startup_ms IS NULL AND startup_samples = 0"
-                                 " FROM suites"), 1);
-    assert_int_equal (s_int (fx, "SELECT finished_ms > 0 AND result = 'failed' FROM builds"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT exit_code = -9 AND tests_ms IS NULL FROM"
+                                           " batches"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples"), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings"), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT startup_ms IS NULL AND startup_samples = 0"
+                                           " FROM suites"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT finished_ms > 0 AND result = 'failed' FROM"
+                                           " builds"), 1);
     //  The report of the killed run was not left behind either.
-    assert_int_equal (s_entries (fx->tmp), 0);
+    assert_int_equal (harness_entries (fx->tmp), 0);
 }
 
 // --------------------------------------------------------------------------
@@ -812,13 +611,13 @@ test_killed_runner_teaches_nothing (void **state)
 //  One queue build of the overhead suite on one node, with a runner that
 //  starts in startup_ms; flags name the report.
 static void
-s_overhead_build (const fixture_t *fx, const char *tag, int startup_ms, const char *const *flags,
+s_overhead_build (e2e_fixture_t *fx, const char *tag, int startup_ms, const char *const *flags,
                   const command_t *command)
 {
     char env_startup[32];
     snprintf (env_startup, sizeof env_startup, "STARTUP_MS=%d", startup_ms);
     const char *env[] = { env_startup, NULL };
-    agent_t agent = { .tag = tag, .suite = "overhead", .build = tag, .total = 1,
+    e2e_agent_t agent = { .tag = tag, .suite = "overhead", .build = tag, .total = 1,
                       .pattern = "t/**/*_test.txt", .flags = flags, .env = env,
                       .command = command->argv };
     char *err = s_run (fx, &agent, 0);
@@ -829,11 +628,11 @@ s_overhead_build (const fixture_t *fx, const char *tag, int startup_ms, const ch
 static void
 test_startup_is_learned (void **state)
 {
-    fixture_t *fx = *state;
+    e2e_fixture_t *fx = *state;
     //  Configured start-up 0 and a high factor: without learning, batches
     //  would stay small (one unit each).
     const char *daemon[] = { "--runner-startup", "0", "--batch-factor", "6", NULL };
-    s_daemon (fx, daemon);
+    e2e_fixture_daemon (fx, daemon);
     enum {
         COUNT = 3, UNIT_MS = 50, FIRST_STARTUP = 800, STARTUP = 400, MARGIN = 120,
         BUILDS = 8,             //  builds of the 400 ms runner before the value is checked
@@ -843,20 +642,20 @@ test_startup_is_learned (void **state)
         char name[64], body[32];
         snprintf (name, sizeof name, "t/o/u%d_test.txt", i);
         snprintf (body, sizeof body, "ms=%d\n", UNIT_MS);
-        s_unit (fx, name, body);
+        e2e_fixture_unit (fx, name, body);
     }
     char report[1024];
     snprintf (report, sizeof report, "%s/overhead.xml", fx->dir);
     command_t command;
-    s_command (fx, &command, report);
+    s_command (&command, report);
     const char *flags[] = { "--junit", report, NULL };
 
     //  A runner that starts slowly. Its batches are sized with the
     //  configured start-up 0 at first: one unit each.
     s_overhead_build (fx, "slow", FIRST_STARTUP, flags, &command);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batch_units WHERE batch_id ="
-                                 " (SELECT min (id) FROM batches)"), 1);
-    double learned = s_real (fx, "SELECT startup_ms FROM suites");
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batch_units WHERE batch_id ="
+                                           " (SELECT min (id) FROM batches)"), 1);
+    double learned = e2e_fixture_real (fx, "SELECT startup_ms FROM suites");
     fprintf (stderr, "start-up learned from a %d ms runner: %.1f ms\n", FIRST_STARTUP, learned);
     assert_true (learned >= FIRST_STARTUP - 10);
 
@@ -864,11 +663,13 @@ test_startup_is_learned (void **state)
     //  whose wall time holds three start-ups; the sample is per run.
     const char *regular[] = { "--junit", report, "--mode", "regular", "--batch-size", "1", NULL };
     s_overhead_build (fx, "regular", STARTUP, regular, &command);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches b JOIN builds d ON d.id ="
-                                 " b.build_id WHERE d.build_key = 'regular' AND b.runs = 3"
-                                 " AND b.tests_ms = %d", COUNT * UNIT_MS), 1);
-    double per_run = s_real (fx, "SELECT (wall_ms - tests_ms) / 3.0 FROM batches b JOIN builds d"
-                                 " ON d.id = b.build_id WHERE d.build_key = 'regular'");
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches b JOIN builds d ON d.id ="
+                                           " b.build_id WHERE d.build_key = 'regular'"
+                                           " AND b.runs = 3 AND b.tests_ms = %d", COUNT * UNIT_MS),
+                      1);
+    double per_run = e2e_fixture_real (fx, "SELECT (wall_ms - tests_ms) / 3.0 FROM batches b"
+                                           " JOIN builds d ON d.id = b.build_id"
+                                           " WHERE d.build_key = 'regular'");
     fprintf (stderr, "start-up per run of a 3-run batch: %.1f ms\n", per_run);
     assert_true (per_run >= STARTUP && per_run <= STARTUP + MARGIN);
 
@@ -883,26 +684,27 @@ test_startup_is_learned (void **state)
         s_overhead_build (fx, tag, STARTUP, flags, &command);
         //  Sized by the learned start-up (2 x start-up > the whole build's
         //  150 ms): one batch of all three.
-        assert_int_equal (s_int (fx, "SELECT count (*) FROM batches b JOIN builds d"
-                                     " ON d.id = b.build_id WHERE d.build_key = '%s'", tag), 1);
-        assert_int_equal (s_int (fx, "SELECT count (*) FROM batch_units bu JOIN batches b"
-                                     " ON b.id = bu.batch_id JOIN builds d ON d.id ="
-                                     " b.build_id WHERE d.build_key = '%s'", tag), COUNT);
-        learned = s_real (fx, "SELECT startup_ms FROM suites");
+        assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches b JOIN builds d ON"
+                                               " d.id = b.build_id WHERE d.build_key = '%s'",
+                                           tag), 1);
+        assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batch_units bu JOIN batches b"
+                                               " ON b.id = bu.batch_id JOIN builds d ON d.id ="
+                                               " b.build_id WHERE d.build_key = '%s'", tag), COUNT);
+        learned = e2e_fixture_real (fx, "SELECT startup_ms FROM suites");
         if (builds >= BUILDS && fabs (learned - STARTUP) <= MARGIN)
             break;
     }
 
     //  Every batch was measured, each counted once.
-    int64_t batches = s_int (fx, "SELECT count (*) FROM batches");
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM batches WHERE tests_ms IS NOT NULL"),
-                      batches);
-    assert_int_equal (s_int (fx, "SELECT startup_samples FROM suites"), batches);
-    assert_int_equal (s_int (fx, "SELECT sum (tests_ms) FROM batches"),
+    int64_t batches = e2e_fixture_int (fx, "SELECT count (*) FROM batches");
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE tests_ms IS NOT"
+                                           " NULL"), batches);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT startup_samples FROM suites"), batches);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT sum (tests_ms) FROM batches"),
                       (builds + 2) * COUNT * UNIT_MS);
     //  The stored value is the smoothed series of the batches' samples.
-    char *samples = s_lines (fx, "SELECT (wall_ms - tests_ms) * 1.0 / runs FROM batches"
-                                 " ORDER BY id");
+    char *samples = e2e_fixture_lines (fx, "SELECT (wall_ms - tests_ms) * 1.0 / runs FROM batches"
+                                           " ORDER BY id");
     double smoothed = -1;
     int seen = 0;
     char *save = NULL;
@@ -946,8 +748,8 @@ static const struct { const char *name; int ms; const char *parent; } s_imported
 static void
 test_import_feeds_the_split (void **state)
 {
-    fixture_t *fx = *state;
-    s_daemon (fx, NULL);
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
     char *files[7];
     const char *names[] = { "knapsack.json", "test_durations", "parallel_runtime.log",
                             "report.xml", "dataset.json", "more.json", "bad_runtime.log" };
@@ -958,7 +760,7 @@ test_import_feeds_the_split (void **state)
     }
     //  Every format, detected.
     const char *good[] = { files[0], files[1], files[2], files[3], files[4], NULL };
-    char *out = s_import (fx, "import-good", "shop", good, 0);
+    char *out = e2e_fixture_import (fx, "import-good", "shop", good, 0);
     assert_non_null (strstr (out, "knapsack.json: 3 entries (knapsack)"));
     assert_non_null (strstr (out, "test_durations: 3 entries (pytest-split)"));
     assert_non_null (strstr (out, "parallel_runtime.log: 2 entries (parallel-tests)"));
@@ -966,15 +768,17 @@ test_import_feeds_the_split (void **state)
     assert_non_null (strstr (out, "dataset.json: 2 entries (dataset)"));
     assert_non_null (strstr (out, "imported 13 units into the history of suite shop"));
     free (out);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM timings"), (int64_t) IMPORTED);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings"), (int64_t) IMPORTED);
     for (size_t i = 0; i < IMPORTED; i++) {
-        int64_t match = s_int (fx, "SELECT count (*) FROM timings t JOIN suites s"
-                                   " ON s.id = t.suite_id WHERE s.name = 'shop' AND t.name = '%s'"
-                                   " AND t.estimate_ms = %d AND t.samples = 1 AND t.parent IS %s%s%s",
-                               s_imported[i].name, s_imported[i].ms,
-                               s_imported[i].parent ? "'" : "",
-                               s_imported[i].parent ? s_imported[i].parent : "NULL",
-                               s_imported[i].parent ? "'" : "");
+        int64_t match = e2e_fixture_int (fx, "SELECT count (*) FROM timings t JOIN suites s"
+                                             " ON s.id = t.suite_id WHERE s.name = 'shop'"
+                                             " AND t.name = '%s'"
+                                             " AND t.estimate_ms = %d AND t.samples = 1 AND"
+                                             " t.parent IS %s%s%s",
+                                         s_imported[i].name, s_imported[i].ms,
+                                         s_imported[i].parent ? "'" : "",
+                                         s_imported[i].parent ? s_imported[i].parent : "NULL",
+                                         s_imported[i].parent ? "'" : "");
         if (match != 1)
             fprintf (stderr, "timing of %s is not %d ms (parent %s)\n", s_imported[i].name,
                      s_imported[i].ms, s_imported[i].parent ? s_imported[i].parent : "none");
@@ -982,18 +786,19 @@ test_import_feeds_the_split (void **state)
     }
     //  A bad file among good ones: nothing imported, exit 1.
     const char *mixed[] = { files[5], files[6], NULL };
-    out = s_import (fx, "import-bad", "shop", mixed, 1);
+    out = e2e_fixture_import (fx, "import-bad", "shop", mixed, 1);
     assert_non_null (strstr (out, "bad_runtime.log"));
     assert_non_null (strstr (out, "nothing was imported"));
     free (out);
     //  A file forced into the wrong format: the same.
     const char *forced[] = { "--format", "junit", files[5], NULL };
-    out = s_import (fx, "import-forced", "shop", forced, 1);
+    out = e2e_fixture_import (fx, "import-forced", "shop", forced, 1);
     assert_non_null (strstr (out, "nothing was imported"));
     free (out);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM timings"), (int64_t) IMPORTED);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM samples"), (int64_t) IMPORTED);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM timings WHERE name LIKE '%%extra%%'"), 0);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings"), (int64_t) IMPORTED);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples"), (int64_t) IMPORTED);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings WHERE name LIKE"
+                                           " '%%extra%%'"), 0);
 
     //  A regular build of the files on three nodes: predicted at the
     //  imported times, and split by LPT on them (longest first onto the
@@ -1016,7 +821,7 @@ test_import_feeds_the_split (void **state)
     enum { FILES = sizeof split / sizeof split[0], NODES = 3 };
     char list[4096] = "";
     for (int i = 0; i < FILES; i++) {
-        s_unit (fx, split[i].name, "ms=0\n");
+        e2e_fixture_unit (fx, split[i].name, "ms=0\n");
         strcat (list, split[i].name);
         strcat (list, "\n");
     }
@@ -1024,39 +829,38 @@ test_import_feeds_the_split (void **state)
     snprintf (list_path, sizeof list_path, "%s/list.txt", fx->dir);
     assert_int_equal (harness_write_file (list_path, list), 0);
     command_t command;
-    s_command (fx, &command, "{junit}");
+    s_command (&command, "{junit}");
     const char *flags[] = { "--tests-from", list_path, "--mode", "regular", NULL };
-    pid_t pids[NODES];
     char tags[NODES][16];
     for (int n = 0; n < NODES; n++) {
         snprintf (tags[n], sizeof tags[n], "e%d", n);
-        agent_t agent = { .tag = tags[n], .suite = "shop", .build = "e1", .index = n,
+        e2e_agent_t agent = { .tag = tags[n], .suite = "shop", .build = "e1", .index = n,
                           .total = NODES, .flags = flags, .command = command.argv };
-        pids[n] = s_agent (fx, &agent);
+        s_agent (fx, &agent);
     }
     int said = 0;
     for (int n = 0; n < NODES; n++) {
-        s_expect_exit (fx, pids[n], tags[n], 0);
-        char *err = s_file (fx, tags[n], ".err");
-        said += s_count (err, "timing history: 10 of the build's units had some, 0 were"
+        e2e_fixture_expect_exit (fx, tags[n], 0);
+        char *err = e2e_fixture_text (fx, "%s.err", tags[n]);
+        said += harness_count (err, "timing history: 10 of the build's units had some, 0 were"
                               " estimated");
         free (err);
     }
     assert_int_equal (said, 1);
     for (int i = 0; i < FILES; i++) {
-        assert_int_equal (s_int (fx, "SELECT predicted_ms = %d AND split_node = %d FROM units"
-                                     " WHERE name = '%s'", split[i].ms, split[i].node,
-                                 split[i].name), 1);
-        char *ran = s_file (fx, tags[split[i].node], ".ran");
-        assert_int_equal (s_count (ran, split[i].name), 1);
+        assert_int_equal (e2e_fixture_int (fx, "SELECT predicted_ms = %d AND split_node = %d FROM"
+                                               " units WHERE name = '%s'",
+                                           split[i].ms, split[i].node, split[i].name), 1);
+        char *ran = e2e_fixture_text (fx, "%s.ran", tags[split[i].node]);
+        assert_int_equal (harness_count (ran, split[i].name), 1);
         free (ran);
     }
-    char *all = s_file (fx, "e0", ".ran");
-    int lines = s_count (all, "\n");
+    char *all = e2e_fixture_text (fx, "e0.ran");
+    int lines = harness_count (all, "\n");
     free (all);
     for (int n = 1; n < NODES; n++) {
-        char *ran = s_file (fx, tags[n], ".ran");
-        lines += s_count (ran, "\n");
+        char *ran = e2e_fixture_text (fx, "%s.ran", tags[n]);
+        lines += harness_count (ran, "\n");
         free (ran);
     }
     assert_int_equal (lines, FILES);
@@ -1070,8 +874,8 @@ test_import_feeds_the_split (void **state)
 static void
 test_import_leaves_out_long_names (void **state)
 {
-    fixture_t *fx = *state;
-    s_daemon (fx, NULL);
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
     char *param = malloc (5001);
     assert_non_null (param);
     memset (param, 'p', 5000);
@@ -1086,7 +890,7 @@ test_import_leaves_out_long_names (void **state)
     free (text);
     free (param);
     const char *args[] = { path, NULL };
-    char *out = s_import (fx, "import-long", "long", args, 0);
+    char *out = e2e_fixture_import (fx, "import-long", "long", args, 0);
     assert_non_null (strstr (out, "long_ids.json: 2 entries (pytest-split)"));
     assert_non_null (strstr (out, "left out 1 entry whose name is longer than 4096 bytes"));
     assert_non_null (strstr (out, "imported 4 units into the history of suite long"));
@@ -1095,9 +899,9 @@ test_import_leaves_out_long_names (void **state)
         { "t/a.py::ok", 1000 }, { "t/a.py", 3000 }, { "t/b.py::x", 500 }, { "t/b.py", 500 },
     };
     for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
-        assert_int_equal (s_int (fx, "SELECT estimate_ms FROM timings WHERE name = '%s'",
-                                 kept[i].name), kept[i].ms);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM timings"), 4);
+        assert_int_equal (e2e_fixture_int (fx, "SELECT estimate_ms FROM timings WHERE name = '%s'",
+                                           kept[i].name), kept[i].ms);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings"), 4);
 
     //  The real file, where the shared data is at hand.
     const char *data = getenv ("SATCHEL_DATA_DIR");
@@ -1110,17 +914,17 @@ test_import_leaves_out_long_names (void **state)
         return;
     }
     const char *real[] = { shared, NULL };
-    out = s_import (fx, "import-baserow", "baserow", real, 0);
+    out = e2e_fixture_import (fx, "import-baserow", "baserow", real, 0);
     assert_non_null (strstr (out, "5749 entries (dataset)"));
     assert_non_null (strstr (out, "left out 4 entries whose name is longer than 4096 bytes"));
     //  5749 pytest ids and the 458 files they belong to.
     assert_non_null (strstr (out, "imported 6207 units into the history of suite baserow"));
     free (out);
     //  The file of the four long ids: all its ids summed, the long ones too.
-    assert_int_equal (s_int (fx, "SELECT t.estimate_ms FROM timings t JOIN suites s"
-                                 " ON s.id = t.suite_id WHERE s.name = 'baserow' AND t.name ="
-                                 " 'tests/baserow/contrib/database/formula/"
-                                 "test_baserow_formula_results.py'"), 52970);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT t.estimate_ms FROM timings t JOIN suites s ON"
+                                           " s.id = t.suite_id WHERE s.name = 'baserow' AND t.name"
+                                           " = 'tests/baserow/contrib/database/formula/"
+                                           "test_baserow_formula_results.py'"), 52970);
 }
 
 // --------------------------------------------------------------------------
@@ -1130,8 +934,8 @@ test_import_leaves_out_long_names (void **state)
 static void
 test_new_units_are_estimated (void **state)
 {
-    fixture_t *fx = *state;
-    s_daemon (fx, NULL);
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
     //  History: three units of t/dirA in the build (median 200 ms, mean
     //  300), and four of t/dirC whose files are gone; the suite's seven
     //  have the median 2000 ms.
@@ -1143,7 +947,7 @@ test_new_units_are_estimated (void **state)
         " \"t/dirC/c2_test.txt\": 3, \"t/dirC/c3_test.txt\": 4,"
         " \"t/dirC/c4_test.txt\": 5}\n"), 0);
     const char *args[] = { history, NULL };
-    char *out = s_import (fx, "import-history", "estimates", args, 0);
+    char *out = e2e_fixture_import (fx, "import-history", "estimates", args, 0);
     free (out);
     static const struct { const char *name; int ms; } units[] = {
         { "t/dirA/a1_test.txt", 100 },
@@ -1154,35 +958,35 @@ test_new_units_are_estimated (void **state)
     };
     enum { COUNT = sizeof units / sizeof units[0] };
     for (int i = 0; i < COUNT; i++)
-        s_unit (fx, units[i].name, "ms=0\n");
+        e2e_fixture_unit (fx, units[i].name, "ms=0\n");
     command_t command;
-    s_command (fx, &command, "{junit}");
-    agent_t agent = { .tag = "f1", .suite = "estimates", .build = "f1", .total = 1,
+    s_command (&command, "{junit}");
+    e2e_agent_t agent = { .tag = "f1", .suite = "estimates", .build = "f1", .total = 1,
                       .pattern = "t/**/*_test.txt", .command = command.argv };
     char *err = s_run (fx, &agent, 0);
     assert_non_null (strstr (err, "timing history: 3 of the build's units had some, 2 were"
                                   " estimated (the median of their folder, else of the suite)"));
     free (err);
     for (int i = 0; i < COUNT; i++) {
-        int64_t match = s_int (fx, "SELECT predicted_ms = %d FROM units u JOIN builds b"
-                                   " ON b.id = u.build_id WHERE b.build_key = 'f1'"
-                                   " AND u.name = '%s'", units[i].ms, units[i].name);
+        int64_t match = e2e_fixture_int (fx, "SELECT predicted_ms = %d FROM units u JOIN builds b"
+                                             " ON b.id = u.build_id WHERE b.build_key = 'f1'"
+                                             " AND u.name = '%s'", units[i].ms, units[i].name);
         if (match != 1)
             fprintf (stderr, "%s is not predicted at %d ms\n", units[i].name, units[i].ms);
         assert_int_equal (match, 1);
     }
-    assert_int_equal (s_int (fx, "SELECT known FROM builds WHERE build_key = 'f1'"), 3);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT known FROM builds WHERE build_key = 'f1'"), 3);
 
     //  A suite with no history at all: every unit gets the default (1 s).
-    agent = (agent_t) { .tag = "f2", .suite = "blank", .build = "f2", .total = 1,
+    agent = (e2e_agent_t) { .tag = "f2", .suite = "blank", .build = "f2", .total = 1,
                         .pattern = "t/dirA/*_test.txt", .command = command.argv };
     err = s_run (fx, &agent, 0);
     assert_non_null (strstr (err, "timing history: 0 of the build's units had some, 4 were"
                                   " estimated"));
     free (err);
-    assert_int_equal (s_int (fx, "SELECT count (*) FROM units u JOIN builds b"
-                                 " ON b.id = u.build_id WHERE b.build_key = 'f2'"
-                                 " AND u.predicted_ms = 1000"), 4);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM units u JOIN builds b"
+                                           " ON b.id = u.build_id WHERE b.build_key = 'f2'"
+                                           " AND u.predicted_ms = 1000"), 4);
 }
 
 int
@@ -1190,24 +994,27 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_report_times_are_the_history, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_report_folders, s_setup, s_teardown),
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_report_folders, s_setup, e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_unit_results_decide_failures, s_setup,
-                                         s_teardown),
+                                         e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_failed_unit_runs_again_elsewhere, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_unusable_report_falls_back, s_setup, s_teardown),
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_unusable_report_falls_back, s_setup,
+                                         e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_unreported_unit_is_not_measured, s_setup,
-                                         s_teardown),
+                                         e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_absent_unit_keeps_its_share, s_setup,
-                                         s_teardown),
+                                         e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_killed_runner_teaches_nothing, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_startup_is_learned, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_import_feeds_the_split, s_setup, s_teardown),
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_startup_is_learned, s_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_import_feeds_the_split, s_setup,
+                                         e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_import_leaves_out_long_names, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_new_units_are_estimated, s_setup, s_teardown),
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_new_units_are_estimated, s_setup,
+                                         e2e_fixture_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

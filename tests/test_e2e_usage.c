@@ -3,23 +3,17 @@
     exit 1 with one clear message within the request budget, never a hang;
     a signal to satchel reaches the running test command; `satchel env`
     shows what a CI system's variables resolve to, and from where.        */
-#include "harness.h"
+#include "e2e_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define DEADLINE_MS 30000
 
@@ -116,30 +110,13 @@ test_daemon_flags (void **state)
     free (dir);
 }
 
-//  A loopback port with nothing listening on it: bound, then released.
-static int
-s_dead_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    assert_int_equal (bind (fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    assert_int_equal (getsockname (fd, (struct sockaddr *) &addr, &len), 0);
-    close (fd);
-    return ntohs (addr.sin_port);
-}
-
 static void
 test_unreachable_daemon_exits_1_within_budget (void **state)
 {
-    (void) state;
-    char *dir = harness_tmpdir ();
-    char test_file[512];
-    snprintf (test_file, sizeof test_file, "%s/one_test.txt", dir);
-    harness_write_file (test_file, "ms=0\n");
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_unit (fx, "one_test.txt", "ms=0\n");
     char endpoint[64];
-    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", s_dead_port ());
+    snprintf (endpoint, sizeof endpoint, "%s", e2e_fixture_dead_endpoint (fx));
     char *err = NULL;
     //  --no-fallback: by default a node that cannot reach satcheld runs
     //  its share of a split by name instead (test_e2e_fallback.c).
@@ -150,14 +127,12 @@ test_unreachable_daemon_exits_1_within_budget (void **state)
     int64_t start = harness_now_ms ();
     //  The deadline (30 s) is far above the budget (3 tries x 0.3 s plus
     //  back-off); a hang would be killed there and fail this assert.
-    assert_int_equal (s_satchel (args, dir, NULL, &err), 1);
+    assert_int_equal (s_satchel (args, fx->suite, NULL, &err), 1);
     fprintf (stderr, "unreachable daemon: exit 1 after %lld ms\n",
              (long long) (harness_now_ms () - start));
     assert_non_null (strstr (err, "cannot reach the coordinator"));
     assert_non_null (strstr (err, endpoint));
     free (err);
-    harness_rmtree (dir);
-    free (dir);
 }
 
 static void
@@ -175,83 +150,53 @@ test_no_tests_found_is_an_error (void **state)
 static void
 test_missing_test_command_is_an_error (void **state)
 {
-    (void) state;
-    char *dir = harness_tmpdir ();
-    harness_daemon_t daemon;
-    assert_int_equal (harness_daemon_start (&daemon, dir, NULL), 0);
-    char test_file[512];
-    snprintf (test_file, sizeof test_file, "%s/one_test.txt", dir);
-    harness_write_file (test_file, "ms=0\n");
-    char *err = NULL;
-    char *args[] = { "run", "--coordinator", daemon.endpoint, "--suite", "s", "--build", "1",
-                     "--node-index", "0", "--node-total", "1", "--pattern", "*_test.txt",
-                     "--commit", "c", "--branch", "b", "--", "no-such-runner-xyz", "{}", NULL };
-    assert_int_equal (s_satchel (args, dir, NULL, &err), 1);
+    e2e_fixture_t *fx = *state;
+    fx->deadline_ms = DEADLINE_MS;
+    e2e_fixture_daemon (fx, NULL);
+    e2e_fixture_unit (fx, "one_test.txt", "ms=0\n");
+    const char *command[] = { "no-such-runner-xyz", "{}", NULL };
+    e2e_agent_t agent = { .tag = "agent", .suite = "s", .build = "1", .total = 1,
+                          .commit = "c", .branch = "b", .pattern = "*_test.txt",
+                          .command = command };
+    char *err = e2e_fixture_run (fx, &agent, 1);
     assert_non_null (strstr (err, "cannot start no-such-runner-xyz"));
     free (err);
-    char db_path[600];
-    snprintf (db_path, sizeof db_path, "%s", daemon.db);
-    assert_int_equal (harness_daemon_stop (&daemon), 0);
+    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
     //  Nothing ran, so nothing may count as run: the batch is unreported
     //  and the build is not finished.
-    sqlite3 *db = NULL;
-    assert_int_equal (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal (sqlite3_prepare_v2 (db, "SELECT (SELECT count(*) FROM batches WHERE "
-                                          "reported_ms IS NULL), (SELECT finished_ms FROM builds)",
-                                          -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-    assert_int_equal (sqlite3_column_int64 (stmt, 0), 1);
-    assert_int_equal (sqlite3_column_int64 (stmt, 1), 0);
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
-    harness_rmtree (dir);
-    free (dir);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM batches WHERE reported_ms IS"
+                                           " NULL"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT finished_ms FROM builds"), 0);
 }
 
 static void
 test_signal_reaches_the_test_command (void **state)
 {
-    (void) state;
-    char *dir = harness_tmpdir ();
-    harness_daemon_t daemon;
-    assert_int_equal (harness_daemon_start (&daemon, dir, NULL), 0);
-    char test_file[512], started[512], mark[512], err_path[512];
-    snprintf (test_file, sizeof test_file, "%s/one_test.txt", dir);
-    snprintf (started, sizeof started, "%s/started", dir);
-    snprintf (mark, sizeof mark, "%s/mark", dir);
-    snprintf (err_path, sizeof err_path, "%s/agent.err", dir);
-    harness_write_file (test_file, "ms=0\n");
-    char env_started[600], env_mark[600];
-    snprintf (env_started, sizeof env_started, "RUNNER_STARTED=%s", started);
-    snprintf (env_mark, sizeof env_mark, "RUNNER_MARK=%s", mark);
+    e2e_fixture_t *fx = *state;
+    //  Each wait here is for what happens at once: 20 s is far above it.
+    fx->deadline_ms = 20000;
+    e2e_fixture_daemon (fx, NULL);
+    e2e_fixture_unit (fx, "one_test.txt", "ms=0\n");
+    char env_started[700], env_mark[700];
+    snprintf (env_started, sizeof env_started, "RUNNER_STARTED=%s/started", fx->dir);
+    snprintf (env_mark, sizeof env_mark, "RUNNER_MARK=%s/mark", fx->dir);
     const char *env[] = { env_started, env_mark, NULL };
-    char *satchel = harness_bin ("satchel");
     char *runner = harness_source ("tests/fixtures/slow_runner.sh");
-    char *argv[] = { satchel, "run", "--coordinator", daemon.endpoint, "--suite", "sig",
-                     "--build", "1", "--node-index", "0", "--node-total", "1",
-                     "--pattern", "*_test.txt", "--commit", "c", "--branch", "b",
-                     "--", "/bin/sh", runner, NULL };
-    pid_t pid = harness_spawn (argv, dir, env, NULL, err_path);
-    assert_true (pid > 0);
+    const char *command[] = { "/bin/sh", runner, NULL };
+    e2e_agent_t agent = { .tag = "agent", .suite = "sig", .build = "1", .total = 1,
+                          .commit = "c", .branch = "b", .pattern = "*_test.txt",
+                          .command = command, .env = env };
+    pid_t pid = e2e_fixture_agent (fx, &agent);
     //  Wait for the runner to be running (its file appears), then signal satchel.
-    int64_t until = harness_now_ms () + 20000;
-    char *text = NULL;
-    while (!(text = harness_read_file (started)) && harness_now_ms () < until)
-        usleep (5000);
-    assert_non_null (text);
-    free (text);
+    assert_int_equal (e2e_fixture_wait_for (fx, "", "started"), 0);
     kill (pid, SIGTERM);
-    assert_int_equal (harness_wait (pid, 20000), 128 + SIGTERM);
-    text = harness_read_file (mark);
+    assert_int_equal (e2e_fixture_wait (fx, "agent"), 128 + SIGTERM);
+    char *text = e2e_fixture_read (fx, "mark");
     assert_non_null (text);
     assert_non_null (strstr (text, "terminated"));
     free (text);
-    free (satchel);
     free (runner);
-    assert_int_equal (harness_daemon_stop (&daemon), 0);
-    harness_rmtree (dir);
-    free (dir);
+    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
 }
 
 //  Run the real `satchel env` (or another satchel command) under `env -i`
@@ -432,10 +377,13 @@ main (void)
         cmocka_unit_test (test_missing_suite_is_a_usage_error),
         cmocka_unit_test (test_bad_values_are_usage_errors),
         cmocka_unit_test (test_daemon_flags),
-        cmocka_unit_test (test_unreachable_daemon_exits_1_within_budget),
+        cmocka_unit_test_setup_teardown (test_unreachable_daemon_exits_1_within_budget,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
         cmocka_unit_test (test_no_tests_found_is_an_error),
-        cmocka_unit_test (test_missing_test_command_is_an_error),
-        cmocka_unit_test (test_signal_reaches_the_test_command),
+        cmocka_unit_test_setup_teardown (test_missing_test_command_is_an_error,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_signal_reaches_the_test_command,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
         cmocka_unit_test (test_env_shows_gitlab_settings_and_sources),
         cmocka_unit_test (test_env_usage_errors),
     };

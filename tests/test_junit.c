@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "junit.h"
 #include "util.h"
 
@@ -35,13 +36,9 @@ static char s_temp[4096];         //  this run's temporary folder
 static int
 s_setup (void **state)
 {
-    const char *source = getenv ("SATCHEL_SOURCE_DIR");
-    if (!source) {
-        fprintf (stderr, "SATCHEL_SOURCE_DIR is not set (run through ctest)\n");
+    if (harness_source_path (s_fixtures, sizeof s_fixtures, "tests/fixtures/junit") != 0
+    ||  harness_source_path (s_shared, sizeof s_shared, "../shared/data") != 0)
         return -1;
-    }
-    snprintf (s_fixtures, sizeof s_fixtures, "%s/tests/fixtures/junit", source);
-    snprintf (s_shared, sizeof s_shared, "%s/../shared/data", source);
     const char *tmp = getenv ("TMPDIR");
     snprintf (s_temp, sizeof s_temp, "%s/satchel_junit_XXXXXX", tmp && *tmp ? tmp : "/tmp");
     return mkdtemp (s_temp) ? 0 : -1;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "list_examples.h"
 #include "runner.h"
 #include "util.h"
@@ -30,12 +31,8 @@ static char s_fixtures[4096];
 static int
 s_setup (void **state)
 {
-    const char *source = getenv ("SATCHEL_SOURCE_DIR");
-    if (!source) {
-        fprintf (stderr, "SATCHEL_SOURCE_DIR is not set (run through ctest)\n");
+    if (harness_source_path (s_fixtures, sizeof s_fixtures, "tests/fixtures/list") != 0)
         return -1;
-    }
-    snprintf (s_fixtures, sizeof s_fixtures, "%s/tests/fixtures/list", source);
     //  The command strings below put the path in single quotes.
     if (strchr (s_fixtures, '\''))
         return -1;
