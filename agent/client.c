@@ -1,6 +1,7 @@
 /*  client.c: see client.h.                                                 */
 #include "client.h"
 
+#include "curve_keys.h"
 #include "log.h"
 #include "util.h"
 
@@ -12,10 +13,31 @@
 
 #define BACKOFF_CAP_MS 10000
 
+//  Handshakes failed in a row, with no reason given, before an agent with
+//  CurveZMQ concludes that its server key is wrong. A satcheld that cannot
+//  open the agent's HELLO (sealed for another server key) just drops the
+//  connection: the agent sees HANDSHAKE_FAILED_NO_DETAIL, libzmq
+//  reconnects and fails again every 100 ms or so. One such failure may be
+//  a daemon stopping mid-handshake; three in a row, none succeeding, are
+//  not, and they take well under a second.
+#define HANDSHAKE_FAILURES_MAX 3
+
+//  The handshake events watched.
+#define HANDSHAKE_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
 struct _client_t {
     client_config_t config;      //  copy; endpoint borrowed
     zsock_t *socket;             //  current REQ socket, NULL between tries
+    zsock_t *monitor;            //  PAIR getting the socket's handshake events, or NULL
     proto_limits_t limits;       //  for decoding replies
+    bool curve;                  //  CurveZMQ: the keys below are set
+    char server_key[CURVE_KEY_TEXT + 1];  //  satcheld's public key, Z85
+    curve_pair_t pair;           //  this agent's key pair
+    char *server_key_file;       //  where server_key came from, for messages (owned)
+    char *client_cert_file;      //  where pair came from, for messages (owned)
+    uint32_t handshake_failures; //  handshakes failed in a row without a reason given
+    uint32_t monitors;           //  monitors made, to name each one's endpoint apart
 };
 
 client_t *
@@ -27,15 +49,67 @@ client_new (const client_config_t *config)
     return self;
 }
 
+//  Close the socket and its monitor, if any.
+static void
+s_close (client_t *self)
+{
+    if (self->socket)
+        zmq_socket_monitor (zsock_resolve (self->socket), NULL, 0);
+    zsock_destroy (&self->monitor);
+    zsock_destroy (&self->socket);
+}
+
 void
 client_destroy (client_t **self_p)
 {
     client_t *self = *self_p;
     if (!self)
         return;
-    zsock_destroy (&self->socket);
+    s_close (self);
+    explicit_bzero (&self->pair, sizeof self->pair);
+    free (self->server_key_file);
+    free (self->client_cert_file);
     free (self);
     *self_p = NULL;
+}
+
+int
+client_set_curve (client_t *self, const char *server_key_file, const char *client_cert_file,
+                  char *why, size_t why_size)
+{
+    if (!zsys_has_curve ()) {
+        snprintf (why, why_size, "this libzmq was built without CurveZMQ, so --server-key "
+                  "and --client-cert cannot be used");
+        return -1;
+    }
+    char detail[768];
+    bool has_secret = false;
+    if (curve_keys_read_public (server_key_file, self->server_key, NULL, &has_secret, detail,
+                                sizeof detail) != 0) {
+        snprintf (why, why_size, "--server-key: %s", detail);
+        return -1;
+    }
+    //  An agent needs only satcheld's public key. A secret one on every CI
+    //  machine would let anyone there pose as satcheld.
+    if (has_secret) {
+        snprintf (why, why_size, "--server-key %s holds satcheld's secret key; give agents "
+                  "only its public certificate (the file without %s) and keep the secret on "
+                  "satcheld's machine", server_key_file, CURVE_SECRET_SUFFIX);
+        return -1;
+    }
+    if (curve_keys_read_secret (client_cert_file, &self->pair, detail, sizeof detail) != 0) {
+        snprintf (why, why_size, "--client-cert: %s", detail);
+        return -1;
+    }
+    if (curve_keys_privacy (client_cert_file, detail, sizeof detail) == 2)
+        log_say ("warning: every user of this machine may read the secret key %s "
+                 "(--client-cert); chmod 600 it", client_cert_file);
+    free (self->server_key_file);
+    free (self->client_cert_file);
+    self->server_key_file = util_strdup (server_key_file);
+    self->client_cert_file = util_strdup (client_cert_file);
+    self->curve = true;
+    return 0;
 }
 
 static bool
@@ -52,9 +126,122 @@ s_connect (client_t *self)
         return -1;
     zsock_set_linger (self->socket, 0);
     zsock_set_maxmsgsize (self->socket, (int) self->limits.max_frame);
+    if (self->curve) {
+        zsock_set_curve_serverkey (self->socket, self->server_key);
+        zsock_set_curve_publickey (self->socket, self->pair.public_txt);
+        zsock_set_curve_secretkey (self->socket, self->pair.secret_txt);
+    }
+    //  Watch the handshakes from before the connect, so none is missed.
+    //  Without a monitor the agent still works, as before: a refusal then
+    //  looks like a daemon that does not answer.
+    char monitor[96];
+    snprintf (monitor, sizeof monitor, "inproc://satchel-client-%p-%u", (void *) self,
+              ++self->monitors);
+    if (zmq_socket_monitor (zsock_resolve (self->socket), monitor, HANDSHAKE_EVENTS) == 0) {
+        self->monitor = zsock_new (ZMQ_PAIR);
+        if (self->monitor) {
+            zsock_set_linger (self->monitor, 0);
+            if (zsock_connect (self->monitor, "%s", monitor) != 0)
+                zsock_destroy (&self->monitor);
+        }
+    }
     if (zsock_connect (self->socket, "%s", self->config.endpoint) != 0) {
-        zsock_destroy (&self->socket);
+        s_close (self);
         return -1;
+    }
+    return 0;
+}
+
+//  The name of the public half of a secret certificate file.
+static void
+s_public_file (const char *secret_file, char *out, size_t size)
+{
+    size_t length = strlen (secret_file), tail = strlen (CURVE_SECRET_SUFFIX);
+    if (length > tail && strcmp (secret_file + length - tail, CURVE_SECRET_SUFFIX) == 0)
+        snprintf (out, size, "%.*s", (int) (length - tail), secret_file);
+    else
+        snprintf (out, size, "the public certificate of %s", secret_file);
+}
+
+//  Judge one handshake event. Returns 1 if it shows the handshake is
+//  refused for good (why says how to fix it), else 0.
+static int
+s_judge (client_t *self, uint16_t event, uint32_t value, char *why, size_t why_size)
+{
+    const char *endpoint = self->config.endpoint;
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        self->handshake_failures = 0;
+        return 0;
+    }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        //  The ZAP status: 400 is a refusal; 300 and 500 are temporary.
+        if (value != 400)
+            return 0;
+        if (!self->curve) {
+            snprintf (why, why_size, "satcheld at %s refused this agent's connection", endpoint);
+            return 1;
+        }
+        char public_file[1024];
+        s_public_file (self->client_cert_file, public_file, sizeof public_file);
+        snprintf (why, why_size, "satcheld at %s refused this agent's key (not in its --clients "
+                  "folder): the public key %s of --client-cert %s is not authorized there; copy "
+                  "%s into the folder satcheld's --clients names (it applies to the next "
+                  "connection, no restart)", endpoint, self->pair.public_txt,
+                  self->client_cert_file, public_file);
+        return 1;
+    }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+        && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+        if (self->curve)
+            snprintf (why, why_size, "satcheld at %s does not use CurveZMQ (it was started "
+                      "without --curve-secret), but this agent was given --server-key and "
+                      "--client-cert; drop them, or start satcheld with --curve-secret and "
+                      "--clients", endpoint);
+        else
+            snprintf (why, why_size, "satcheld at %s requires CurveZMQ: give this agent "
+                      "--server-key FILE (SATCHEL_SERVER_KEY: satcheld's public certificate) and "
+                      "--client-cert FILE (SATCHEL_CLIENT_CERT: this agent's secret certificate, "
+                      "from 'satchel keygen')", endpoint);
+        return 1;
+    }
+    if (!self->curve)
+        return 0;
+    //  No detail, or another protocol error: count them.
+    self->handshake_failures++;
+    log_debug ("handshake_failed event=0x%x value=%u in_a_row=%u", event, value,
+               self->handshake_failures);
+    if (self->handshake_failures < HANDSHAKE_FAILURES_MAX)
+        return 0;
+    snprintf (why, why_size, "the server key does not match satcheld's: %u handshakes with %s "
+              "failed in a row; --server-key %s holds the public key %s, which is not the one of "
+              "satcheld's --curve-secret (or %s is not satcheld); copy satcheld's public "
+              "certificate (its --curve-secret file without %s) to this agent",
+              self->handshake_failures, endpoint, self->server_key_file, self->server_key,
+              endpoint, CURVE_SECRET_SUFFIX);
+    return 1;
+}
+
+//  Read the handshake events waiting. Returns 1 if one refuses the
+//  handshake for good (why says how), else 0.
+static int
+s_events (client_t *self, char *why, size_t why_size)
+{
+    while (self->monitor && (zsock_events (self->monitor) & ZMQ_POLLIN)) {
+        zmsg_t *event = zmsg_recv (self->monitor);
+        if (!event)
+            break;
+        //  libzmq 4.3: a 6-byte frame, event number (16 bits) and value
+        //  (32 bits) in host order, then the endpoint.
+        zframe_t *head = zmsg_first (event);
+        uint16_t kind = 0;
+        uint32_t value = 0;
+        if (head && zframe_size (head) == 6) {
+            memcpy (&kind, zframe_data (head), 2);
+            memcpy (&value, zframe_data (head) + 2, 4);
+        }
+        zmsg_destroy (&event);
+        if (s_judge (self, kind, value, why, why_size))
+            return 1;
     }
     return 0;
 }
@@ -73,7 +260,8 @@ s_pause (client_t *self, int64_t ms)
 }
 
 //  One try: send, wait for the reply. Returns 1 with *reply, 0 on timeout
-//  or an unreadable reply (why says), -1 on interrupt.
+//  or an unreadable reply (why says), -1 on interrupt, -2 if the handshake
+//  was refused (why says).
 static int
 s_try (client_t *self, const char *data, size_t size, proto_msg_t **reply, char *why,
        size_t why_size)
@@ -99,14 +287,19 @@ s_try (client_t *self, const char *data, size_t size, proto_msg_t **reply, char 
                       (double) self->config.timeout_ms / 1000.0);
             return 0;
         }
-        zmq_pollitem_t item = { socket, 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll (&item, 1, (long) (left > 200 ? 200 : left));
+        zmq_pollitem_t items[] = {
+            { socket, 0, ZMQ_POLLIN, 0 },
+            { self->monitor ? zsock_resolve (self->monitor) : NULL, 0, ZMQ_POLLIN, 0 }
+        };
+        int rc = zmq_poll (items, self->monitor ? 2 : 1, (long) (left > 200 ? 200 : left));
         if (rc < 0 && zmq_errno () != EINTR) {
             snprintf (why, why_size, "poll failed: %s", zmq_strerror (zmq_errno ()));
             return 0;
         }
-        if (rc > 0 && (item.revents & ZMQ_POLLIN))
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
             break;
+        if (rc > 0 && (items[1].revents & ZMQ_POLLIN) && s_events (self, why, why_size))
+            return -2;
     }
     zmq_msg_t frame;
     zmq_msg_init (&frame);
@@ -162,6 +355,11 @@ client_request_tries (client_t *self, const proto_msg_t *request, uint32_t tries
         }
         proto_msg_t *answer = NULL;
         int rc = s_try (self, data, size, &answer, why, why_size);
+        if (rc == -2) {
+            //  Not transient: no retry, no fallback (DESIGN invariant 8).
+            result = CLIENT_REFUSED;
+            break;
+        }
         if (rc < 0) {
             result = CLIENT_INTERRUPTED;
             break;
@@ -169,7 +367,7 @@ client_request_tries (client_t *self, const proto_msg_t *request, uint32_t tries
         if (rc == 0) {
             //  The REQ socket is now stuck waiting for a reply that may
             //  never come: throw it away and start a fresh one.
-            zsock_destroy (&self->socket);
+            s_close (self);
             log_debug ("retry type=%s req=%llu try=%u why=%s", proto_type_name (request->type),
                        (unsigned long long) request->req, attempt + 1, log_quote (why));
             continue;
@@ -178,7 +376,7 @@ client_request_tries (client_t *self, const proto_msg_t *request, uint32_t tries
             snprintf (why, why_size, "reply for request %llu arrived for request %llu",
                       (unsigned long long) answer->req, (unsigned long long) request->req);
             proto_msg_destroy (&answer);
-            zsock_destroy (&self->socket);
+            s_close (self);
             continue;
         }
         if (answer->type == PROTO_ERROR && !proto_error_is_user (answer->code)) {

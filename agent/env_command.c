@@ -1,6 +1,7 @@
 /*  env_command.c: see env_command.h.                                       */
 #include "env_command.h"
 
+#include "curve_keys.h"
 #include "util.h"
 
 #include <assert.h>
@@ -38,6 +39,28 @@ static const char *
 s_yes_no (bool value)
 {
     return value ? "yes" : "no";
+}
+
+//  A key file as env shows it: the path and the start of its public key,
+//  or what is wrong with it, so a CI job's set-up can be checked before a
+//  run fails on it.
+static void
+s_describe_key (const char *path, bool secret, char *out, size_t size)
+{
+    if (!path) {
+        snprintf (out, size, "(none: plain text)");
+        return;
+    }
+    char why[512];
+    char public_txt[CURVE_KEY_TEXT + 1];
+    curve_pair_t pair;
+    int rc = secret ? curve_keys_read_secret (path, &pair, why, sizeof why)
+                    : curve_keys_read_public (path, public_txt, NULL, NULL, why, sizeof why);
+    if (rc != 0)
+        snprintf (out, size, "%s (unusable: %.150s)", path, why);
+    else
+        snprintf (out, size, "%s (public key %.8s...)", path, secret ? pair.public_txt : public_txt);
+    explicit_bzero (&pair, sizeof pair);
 }
 
 void
@@ -112,6 +135,11 @@ env_command_print (const run_options_t *options, FILE *out)
     s_add (&table, "only failed", sources->only_failed, "%s", s_yes_no (options->only_failed));
     s_add (&table, "no wait", sources->no_wait, "%s", s_yes_no (options->no_wait));
     s_add (&table, "fail fast", sources->fail_fast, "%s", s_yes_no (options->fail_fast));
+    char server_key[256], client_cert[256];
+    s_describe_key (options->server_key, false, server_key, sizeof server_key);
+    s_describe_key (options->client_cert, true, client_cert, sizeof client_cert);
+    s_add (&table, "server key", sources->server_key, "%s", server_key);
+    s_add (&table, "client cert", sources->client_cert, "%s", client_cert);
     s_add (&table, "timeout", sources->timeout, "%.3g s", (double) options->timeout_ms / 1000);
     s_add (&table, "retries", sources->retries, "%u", options->retries);
     s_add (&table, "log level", sources->log_level, "%s", levels[options->log_level]);

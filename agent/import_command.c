@@ -40,6 +40,10 @@ s_usage (FILE *out)
            "  --max-name BYTES      leave out names longer than this, as satcheld\n"
            "                        refuses them (default 4096, satcheld's --max-name)\n"
            "  --timeout SECONDS     per try (default 30)\n"
+           "  --server-key FILE     satcheld's public certificate, for CurveZMQ\n"
+           "                        (SATCHEL_SERVER_KEY); needs --client-cert\n"
+           "  --client-cert FILE    this agent's secret certificate (SATCHEL_CLIENT_CERT);\n"
+           "                        its key needs access to the suite, not admin\n"
            "  --help\n", out);
 }
 
@@ -148,9 +152,15 @@ s_compare_str (const void *key, const void *item)
 }
 
 //  Send the entries to satcheld. Returns the exit status.
+//  CurveZMQ key files, or NULL for plain text.
+typedef struct {
+    const char *server_key;      //  satcheld's public certificate
+    const char *client_cert;     //  this agent's secret certificate
+} s_keys_t;
+
 static int
-s_send (const char *endpoint, const char *suite, int64_t timeout_ms, s_entry_t *entries,
-        size_t count)
+s_send (const char *endpoint, const char *suite, int64_t timeout_ms, const s_keys_t *keys,
+        s_entry_t *entries, size_t count)
 {
     proto_msg_t *request = proto_msg_new (PROTO_IMPORT);
     proto_msg_set_str (&request->attempt, "import");
@@ -181,10 +191,16 @@ s_send (const char *endpoint, const char *suite, int64_t timeout_ms, s_entry_t *
     };
     client_t *client = client_new (&config);
     proto_msg_t *reply = NULL;
-    char why[512] = "";
+    char why[1024] = "";
     int rc = 1;
-    client_result_t result = client_request (client, request, &reply, why, sizeof why);
-    if (result != CLIENT_OK)
+    bool keys_ok = !keys->server_key
+                   || client_set_curve (client, keys->server_key, keys->client_cert, why,
+                                        sizeof why) == 0;
+    client_result_t result = keys_ok ? client_request (client, request, &reply, why, sizeof why)
+                                     : CLIENT_REFUSED;
+    if (result == CLIENT_REFUSED)
+        log_say ("error: %s; nothing was imported", why);
+    else if (result != CLIENT_OK)
         log_say ("error: cannot reach the coordinator at %s: %s; nothing was imported",
                  endpoint, why);
     else if (reply->type == PROTO_ERROR)
@@ -208,13 +224,18 @@ s_send (const char *endpoint, const char *suite, int64_t timeout_ms, s_entry_t *
 int
 import_command_main (int argc, char **argv)
 {
-    enum { OPT_SUITE = 256, OPT_COORDINATOR, OPT_FORMAT, OPT_MAX_NAME, OPT_TIMEOUT, OPT_HELP };
+    enum {
+        OPT_SUITE = 256, OPT_COORDINATOR, OPT_FORMAT, OPT_MAX_NAME, OPT_TIMEOUT, OPT_SERVER_KEY,
+        OPT_CLIENT_CERT, OPT_HELP
+    };
     static const struct option table[] = {
         { "suite", required_argument, NULL, OPT_SUITE },
         { "coordinator", required_argument, NULL, OPT_COORDINATOR },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "max-name", required_argument, NULL, OPT_MAX_NAME },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "server-key", required_argument, NULL, OPT_SERVER_KEY },
+        { "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -222,6 +243,7 @@ import_command_main (int argc, char **argv)
     const char *suite = s_env ("SATCHEL_SUITE");
     const char *endpoint = s_env ("SATCHEL_COORDINATOR");
     const char *timeout = NULL;
+    s_keys_t keys = { s_env ("SATCHEL_SERVER_KEY"), s_env ("SATCHEL_CLIENT_CERT") };
     timing_format_t format = TIMING_AUTO;
     size_t max_name = PROTO_DEFAULT_MAX_NAME;
     optind = 0;
@@ -232,6 +254,8 @@ import_command_main (int argc, char **argv)
             case OPT_SUITE: suite = optarg; break;
             case OPT_COORDINATOR: endpoint = optarg; break;
             case OPT_TIMEOUT: timeout = optarg; break;
+            case OPT_SERVER_KEY: keys.server_key = optarg; break;
+            case OPT_CLIENT_CERT: keys.client_cert = optarg; break;
             case OPT_FORMAT:
                 if (timing_format_parse (optarg, &format) != 0) {
                     fprintf (stderr, "satchel import: unknown format '%s' (try --help)\n",
@@ -269,6 +293,11 @@ import_command_main (int argc, char **argv)
     }
     if (optind >= argc) {
         fprintf (stderr, "satchel import: name at least one timing file (try --help)\n");
+        return 2;
+    }
+    if (!keys.server_key != !keys.client_cert) {
+        fprintf (stderr, "satchel import: CurveZMQ needs both --server-key FILE "
+                 "(SATCHEL_SERVER_KEY) and --client-cert FILE (SATCHEL_CLIENT_CERT)\n");
         return 2;
     }
     int64_t timeout_ms = 30000;
@@ -327,7 +356,7 @@ import_command_main (int argc, char **argv)
     }
     if (rc == 0) {
         count = s_settle (&entries, count);
-        rc = s_send (endpoint ? endpoint : "tcp://127.0.0.1:7450", suite, timeout_ms,
+        rc = s_send (endpoint ? endpoint : "tcp://127.0.0.1:7450", suite, timeout_ms, &keys,
                      entries, count);
     }
     for (size_t i = 0; i < count; i++)

@@ -76,6 +76,12 @@ s_call (run_state_t *state, proto_msg_t *request, proto_msg_t **reply)
                                              sizeof state->unreachable);
     if (result == CLIENT_INTERRUPTED)
         return 128 + (int) runner_interrupted;
+    //  A refused handshake is a configuration error: splitting by name
+    //  would run tests the farm has not authorized this agent for.
+    if (result == CLIENT_REFUSED) {
+        log_say ("error: %s", why);
+        return 1;
+    }
     if (result == CLIENT_UNREACHABLE) {
         if (state->options->fallback)
             return RUN_FALLBACK;
@@ -259,7 +265,9 @@ s_heartbeat (run_state_t *state, const proto_msg_t *batch, bool *lost)
     char why[512] = "";
     client_result_t result = client_request_tries (state->client, beat, 1, &reply, why,
                                                    sizeof why);
-    if (result == CLIENT_UNREACHABLE)
+    //  A refusal (possible only on a new connection) ends the run at the
+    //  next request, which s_call judges.
+    if (result == CLIENT_UNREACHABLE || result == CLIENT_REFUSED)
         log_debug ("heartbeat batch=%u unanswered: %s", batch->batch, why);
     else if (result == CLIENT_OK && reply->type == PROTO_ACK && !reply->held && !*lost) {
         *lost = true;
@@ -657,6 +665,12 @@ run_main (const run_options_t *options)
         .retries = options->retries, .backoff_ms = 250, .interrupted = &runner_interrupted
     };
     state.client = client_new (&client);
+    if (options->server_key
+        && client_set_curve (state.client, options->server_key, options->client_cert, why,
+                             sizeof why) != 0) {
+        log_say ("error: %s", why);
+        goto cleanup;
+    }
     log_debug ("attempt id=%s units=%zu", state.attempt, count);
     rc = s_join (&state);
     if (rc == 0)

@@ -69,6 +69,8 @@ typedef struct {
     const char *list_cmd;        //  --list-cmd
     const char *list_preset;     //  --list-preset
     const char *slow_threshold;  //  --slow-threshold
+    const char *server_key;      //  --server-key
+    const char *client_cert;     //  --client-cert
 } s_flags_t;
 
 //  The first that is set of the flag's value, the variable and its alias
@@ -181,7 +183,8 @@ s_read_flags (int argc, char **argv, const char *command, s_flags_t *flags,
         OPT_BRANCH, OPT_PATTERN, OPT_EXCLUDE, OPT_TESTS_FROM, OPT_TIMEOUT, OPT_RETRIES,
         OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_ONLY_FAILED, OPT_FIXED_SPLIT, OPT_NO_WAIT,
         OPT_FAIL_FAST, OPT_MODE, OPT_REUSE_SPLIT, OPT_FRESH_SPLIT, OPT_BATCH_SIZE,
-        OPT_NO_FALLBACK, OPT_JUNIT, OPT_LIST_CMD, OPT_LIST_PRESET, OPT_SLOW_THRESHOLD
+        OPT_NO_FALLBACK, OPT_JUNIT, OPT_LIST_CMD, OPT_LIST_PRESET, OPT_SLOW_THRESHOLD,
+        OPT_SERVER_KEY, OPT_CLIENT_CERT
     };
     static const struct option table[] = {
         { "coordinator", required_argument, NULL, OPT_COORDINATOR },
@@ -205,6 +208,8 @@ s_read_flags (int argc, char **argv, const char *command, s_flags_t *flags,
         { "list-cmd", required_argument, NULL, OPT_LIST_CMD },
         { "list-preset", required_argument, NULL, OPT_LIST_PRESET },
         { "slow-threshold", required_argument, NULL, OPT_SLOW_THRESHOLD },
+        { "server-key", required_argument, NULL, OPT_SERVER_KEY },
+        { "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
         { "only-failed", no_argument, NULL, OPT_ONLY_FAILED },
         { "fixed-split", no_argument, NULL, OPT_FIXED_SPLIT },
         { "no-wait", no_argument, NULL, OPT_NO_WAIT },
@@ -249,6 +254,8 @@ s_read_flags (int argc, char **argv, const char *command, s_flags_t *flags,
             case OPT_LIST_CMD: flags->list_cmd = optarg; break;
             case OPT_LIST_PRESET: flags->list_preset = optarg; break;
             case OPT_SLOW_THRESHOLD: flags->slow_threshold = optarg; break;
+            case OPT_SERVER_KEY: flags->server_key = optarg; break;
+            case OPT_CLIENT_CERT: flags->client_cert = optarg; break;
             case OPT_ONLY_FAILED: flags->only_failed = true; break;
             case OPT_FIXED_SPLIT: flags->fixed_split = true; break;
             case OPT_NO_WAIT: flags->no_wait = true; break;
@@ -542,6 +549,17 @@ run_options_resolve (int argc, char **argv, run_options_mode_t mode, run_options
         options->coordinator = "tcp://127.0.0.1:7450";
         sources->coordinator = "default";
     }
+    options->server_key = s_pick (flags.server_key, "--server-key", "SATCHEL_SERVER_KEY", NULL,
+                                  &sources->server_key);
+    options->client_cert = s_pick (flags.client_cert, "--client-cert", "SATCHEL_CLIENT_CERT",
+                                   NULL, &sources->client_cert);
+    //  One without the other cannot make a CurveZMQ connection; saying so
+    //  here beats a handshake that fails for want of a key.
+    if (!options->server_key != !options->client_cert)
+        return s_usage_error (command, "CurveZMQ needs both --server-key FILE "
+                              "(SATCHEL_SERVER_KEY) and --client-cert FILE (SATCHEL_CLIENT_CERT); "
+                              "only %s is set", options->server_key ? sources->server_key
+                                                                    : sources->client_cert);
     options->suite = s_pick (flags.suite, "--suite", "SATCHEL_SUITE", NULL, &sources->suite);
     if (!options->suite && mode == RUN_OPTIONS_STRICT)
         return s_usage_error (command, "%s", "--suite is required (or set SATCHEL_SUITE)");

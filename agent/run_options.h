@@ -54,6 +54,8 @@ typedef struct {
     const char *list_cmd;        //  NULL: none
     const char *list_preset;     //  NULL: none
     const char *slow_threshold;  //  NULL: only the 70% rule
+    const char *server_key;      //  NULL: no CurveZMQ
+    const char *client_cert;     //  NULL: no CurveZMQ
 } run_sources_t;
 
 //  An argument of the test command holding this is given a fresh report
@@ -94,6 +96,9 @@ typedef struct {
     list_preset_t list_preset;   //  how to read the list command's output
     bool can_list;               //  a list command or preset is set: slow files can split
     int64_t slow_threshold_ms;   //  a file predicted longer is slow; 0: only the 70% rule
+    const char *server_key;      //  satcheld's public certificate (CurveZMQ), or NULL: plain
+                                 //  text; set together with client_cert
+    const char *client_cert;     //  this agent's secret certificate (CurveZMQ), or NULL
     char **command;              //  test command and its arguments (borrowed from argv)
     size_t command_count;        //  how many
     run_sources_t sources;       //  where each setting came from

@@ -2,6 +2,7 @@
     subcommand.                                                             */
 #include "env_command.h"
 #include "import_command.h"
+#include "keygen.h"
 #include "log.h"
 #include "run.h"
 #include "run_options.h"
@@ -22,6 +23,8 @@ s_usage (FILE *out)
            "                                            here, and where each came from\n"
            "  import --suite NAME FILE...               add timing files of other tools\n"
            "                                            to a suite's history\n"
+           "  keygen [--suites A,B] [--admin] NAME      write a CurveZMQ key pair: NAME\n"
+           "                                            and NAME_secret\n"
            "\n"
            "  satchel run --help    options of run (env takes the same)\n"
            "  satchel env --help    what env shows\n"
@@ -47,6 +50,11 @@ main (int argc, char **argv)
         return env_command_main (argc - 1, argv + 1);
     if (strcmp (argv[1], "import") == 0) {
         int rc = import_command_main (argc - 1, argv + 1);
+        zsys_shutdown ();
+        return rc;
+    }
+    if (strcmp (argv[1], "keygen") == 0) {
+        int rc = keygen_main (argc - 1, argv + 1);
         zsys_shutdown ();
         return rc;
     }

@@ -165,6 +165,8 @@
 #define PROTO_ERR_BUILD_MISMATCH "build_mismatch"    //  node total or mode differs from the build's; user error
 #define PROTO_ERR_LIMIT "limit"                      //  a daemon limit would be exceeded; user error
 #define PROTO_ERR_UNKNOWN_ATTEMPT "unknown_attempt"  //  next before join; user error (protocol misuse)
+#define PROTO_ERR_ACCESS "access_refused"          //  the client's CurveZMQ key may not make this
+                                                     //  request (suite, admin); user error
 #define PROTO_ERR_STALE "stale_request"              //  req older than the last one answered; transient
 #define PROTO_ERR_INTERNAL "internal"                //  daemon-side failure (storage); transient
 #define PROTO_ERR_BUSY "busy"                        //  daemon at its builds-in-flight limit; transient

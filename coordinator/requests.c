@@ -1161,9 +1161,42 @@ s_import (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
     return 0;
 }
 
+//  Whether peer may make req (access.h says what needs what). Returns 0
+//  if it may, 1 if not (*out holds the refusal), -1 on a store error.
+static int
+s_access (requests_t *self, const proto_msg_t *req, const access_peer_t *peer,
+          proto_msg_t **out)
+{
+    if (!peer || !peer->checked)
+        return 0;
+    const char *suite = NULL;
+    if (req->type == PROTO_JOIN || req->type == PROTO_IMPORT)
+        suite = req->suite;
+    else
+    if (req->type == PROTO_NEXT || req->type == PROTO_HEARTBEAT) {
+        attempt_t *attempt = NULL;
+        int rc = builds_attempt_find (self->builds, req->attempt, &attempt);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            return 0;       //  unknown attempt: its handler says so
+        suite = attempt->build->suite;
+    }
+    else
+        return 0;           //  unknown type: its handler says so
+    return access_check_suite (peer, suite, req->type, req->attempt, req->req, out) == 0 ? 0 : 1;
+}
+
 int
 requests_handle (requests_t *self, const void *frame, size_t size, char **reply,
                  size_t *reply_size)
+{
+    return requests_handle_as (self, frame, size, NULL, reply, reply_size);
+}
+
+int
+requests_handle_as (requests_t *self, const void *frame, size_t size,
+                    const access_peer_t *peer, char **reply, size_t *reply_size)
 {
     proto_error_t err;
     proto_msg_t *out = NULL;
@@ -1171,12 +1204,15 @@ requests_handle (requests_t *self, const void *frame, size_t size, char **reply,
     int rc = 0;
     self->stats.requests++;
     proto_msg_t *req = proto_decode (frame, size, &self->config.limits, &err);
+    int access = req ? s_access (self, req, peer, &out) : 0;
     if (!req) {
         out = proto_error_new (err.attempt[0] ? err.attempt : NULL, err.req, err.code,
                                err.field, "%s", err.message);
         log_warn ("bad_request code=%s field=%s message=%s", err.code, log_quote (err.field),
                   log_quote (err.message));
     }
+    else if (access != 0)
+        rc = access < 0 ? -1 : 0;   //  refused (out holds the reply), or a store error
     else if (req->type == PROTO_JOIN)
         rc = s_join (self, req, &out, &attempt);
     else if (req->type == PROTO_NEXT)

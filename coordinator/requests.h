@@ -8,6 +8,7 @@
 #ifndef SATCHEL_REQUESTS_H
 #define SATCHEL_REQUESTS_H
 
+#include "access.h"
 #include "builds.h"
 #include "leases.h"
 #include "proto.h"
@@ -67,6 +68,13 @@ void requests_destroy (requests_t **self_p);
 //  "internal" error instead of any reply of that group.
 int requests_handle (requests_t *self, const void *frame, size_t size,
                      char **reply, size_t *reply_size);
+
+//  The same for a request from peer, whose key's permissions are checked
+//  first (access.h): a request the key may not make is answered with an
+//  access_refused error. requests_handle is this with every request
+//  allowed (peer NULL).
+int requests_handle_as (requests_t *self, const void *frame, size_t size,
+                        const access_peer_t *peer, char **reply, size_t *reply_size);
 
 //  Encode a transient "internal" error reply for a frame whose group failed.
 void requests_internal_error (char **reply, size_t *reply_size);

@@ -1,5 +1,6 @@
 /*  satcheld: the satchel coordinator daemon. A thin main: parse flags,
     then run the server loop until SIGINT or SIGTERM.                       */
+#include "endpoint.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -54,6 +55,16 @@ s_usage (FILE *out)
 "  --max-builds N         builds in flight at once (not finished, asked about in\n"
 "                         the last 10 minutes); agents of one more are told to\n"
 "                         retry, then fall back to splitting by name (default %u)\n"
+"  --curve-secret FILE    encrypt and authenticate with CurveZMQ: satcheld's secret\n"
+"                         certificate (FILE_secret of 'satchel keygen FILE'); needs\n"
+"                         --clients\n"
+"  --clients DIR          folder of the public key files of authorized agents; a key\n"
+"                         file added or removed applies to the next connection, no\n"
+"                         restart (see docs/curve.md)\n"
+"  --insecure             without --curve-secret, bind an endpoint other machines can\n"
+"                         reach anyway (plain text, anyone may join builds); without\n"
+"                         it satcheld binds only loopback: tcp://127.x.y.z,\n"
+"                         tcp://[::1], tcp://localhost, ipc://, inproc://\n"
 "  --help                 show this help\n"
 "  --version              show the version\n"
 "\n"
@@ -69,6 +80,35 @@ s_bad (const char *flag, const char *value, const char *expect)
     fprintf (stderr, "satcheld: %s: invalid value '%s' (%s)\n"
                      "Try 'satcheld --help' for more information.\n", flag, value, expect);
     return 2;
+}
+
+//  CurveZMQ flags go together; without them only loopback is bound, unless
+//  --insecure. Returns 0, or -1 after printing why.
+static int
+s_check_security (const server_config_t *config, bool insecure)
+{
+    const char *problem = NULL;
+    if (config->curve_secret && !config->clients)
+        problem = "--curve-secret needs --clients DIR, the folder of the agents' public keys";
+    else
+    if (config->clients && !config->curve_secret)
+        problem = "--clients needs --curve-secret FILE, satcheld's secret certificate";
+    else
+    if (config->curve_secret && insecure)
+        problem = "--insecure and --curve-secret contradict each other; drop --insecure";
+    if (problem) {
+        fprintf (stderr, "satcheld: %s\nTry 'satcheld --help' for more information.\n", problem);
+        return -1;
+    }
+    if (!config->curve_secret && !insecure && !endpoint_is_loopback (config->bind)) {
+        fprintf (stderr, "satcheld: refusing to listen on %s without encryption: any host that "
+                 "can reach it could join builds and read test names. Give --curve-secret FILE "
+                 "and --clients DIR (CurveZMQ: see docs/curve.md), bind a loopback endpoint "
+                 "(tcp://127.0.0.1:PORT), or add --insecure on a network you trust.\n",
+                 config->bind);
+        return -1;
+    }
+    return 0;
 }
 
 //  The default database path: under systemd's StateDirectory= if set.
@@ -96,8 +136,8 @@ main (int argc, char **argv)
     enum {
         OPT_BIND = 256, OPT_DB, OPT_LOG, OPT_READY, OPT_STARTUP, OPT_FACTOR, OPT_ESTIMATE,
         OPT_BATCH_UNITS, OPT_LEASE, OPT_LEASE_MAX, OPT_REQUEUE, OPT_REQUEUE_BUDGET,
-        OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_MAX_BUILDS, OPT_HELP,
-        OPT_VERSION
+        OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_MAX_BUILDS,
+        OPT_CURVE_SECRET, OPT_CLIENTS, OPT_INSECURE, OPT_HELP, OPT_VERSION
     };
     static const struct option options[] = {
         { "bind", required_argument, NULL, OPT_BIND },
@@ -117,10 +157,14 @@ main (int argc, char **argv)
         { "max-name", required_argument, NULL, OPT_MAX_NAME },
         { "max-nodes", required_argument, NULL, OPT_MAX_NODES },
         { "max-builds", required_argument, NULL, OPT_MAX_BUILDS },
+        { "curve-secret", required_argument, NULL, OPT_CURVE_SECRET },
+        { "clients", required_argument, NULL, OPT_CLIENTS },
+        { "insecure", no_argument, NULL, OPT_INSECURE },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 }
     };
+    bool insecure = false;
     proto_limits_t *limits = &config.requests.limits;
     sched_policy_t *policy = &config.requests.policy;
     int opt;
@@ -205,6 +249,9 @@ main (int argc, char **argv)
                     return s_bad ("--max-builds", optarg, "1 to 1000000");
                 config.requests.max_builds = (size_t) number;
                 break;
+            case OPT_CURVE_SECRET: config.curve_secret = optarg; break;
+            case OPT_CLIENTS: config.clients = optarg; break;
+            case OPT_INSECURE: insecure = true; break;
             case OPT_HELP: s_usage (stdout); return 0;
             case OPT_VERSION: printf ("satcheld %s\n", SATCHEL_VERSION); return 0;
             default:
@@ -219,7 +266,13 @@ main (int argc, char **argv)
                          "Try 'satcheld --help' for more information.\n", argv[optind]);
         return 2;
     }
+    if (s_check_security (&config, insecure) != 0)
+        return 2;
     log_setup (level, "");
+    if (insecure && !endpoint_is_loopback (config.bind))
+        log_warn ("insecure endpoint=%s reason=\"--insecure without --curve-secret: requests "
+                  "travel in plain text and any host that reaches this endpoint can join builds, "
+                  "read test names and write timing history\"", log_quote (config.bind));
     if (server_block_signals () != 0) {
         log_error ("signal_setup_failed");
         return 1;

@@ -1,9 +1,13 @@
 /*  server.c: see server.h.                                                 */
 #include "server.h"
 
+#include "access.h"
+#include "clients.h"
+#include "curve_keys.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
+#include "zap.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -35,6 +39,9 @@ struct _server_t {
     requests_t *requests;        //  request handlers
     pending_t *pending;          //  max_group slots
     zmq_msg_t payload;           //  scratch frame for receiving
+    clients_t *clients;          //  authorized agent keys (CurveZMQ), or NULL
+    zap_t *zap;                  //  answers CurveZMQ handshakes, or NULL: plain text
+    access_peer_t peer;          //  scratch: who sent the request in payload
 };
 
 void
@@ -65,6 +72,60 @@ server_block_signals (void)
     zsys_handler_set (NULL);
     sigset_t set = s_signals ();
     return pthread_sigmask (SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
+}
+
+//  Make the socket a CurveZMQ server with satcheld's secret key, its
+//  clients those of the --clients folder. Returns 0, or -1 (logged).
+static int
+s_curve_setup (server_t *self)
+{
+    const server_config_t *config = &self->config;
+    char why[1024];
+    int rc = -1;
+    //  Read before judging the file's mode: a public certificate given by
+    //  mistake is then named as such, not as a file that is too open.
+    curve_pair_t pair;
+    if (curve_keys_read_secret (config->curve_secret, &pair, why, sizeof why) != 0) {
+        log_error ("curve_secret_failed reason=%s", log_quote (why));
+        goto cleanup;
+    }
+    int privacy = curve_keys_privacy (config->curve_secret, why, sizeof why);
+    if (privacy < 0) {
+        log_error ("curve_secret_failed reason=%s", log_quote (why));
+        goto cleanup;
+    }
+    if (privacy == 2) {
+        log_error ("curve_secret_failed path=%s reason=\"every user of this machine may read "
+                   "it; chmod 600 it (or pass it with systemd's LoadCredential=)\"",
+                   log_quote (config->curve_secret));
+        goto cleanup;
+    }
+    if (privacy == 1)
+        log_warn ("curve_secret_readable path=%s reason=\"its group may read it\"",
+                  log_quote (config->curve_secret));
+    self->clients = clients_new (config->clients, why, sizeof why);
+    if (!self->clients) {
+        log_error ("clients_failed reason=%s", log_quote (why));
+        goto cleanup;
+    }
+    //  Bound before the CURVE socket binds: with no ZAP handler libzmq
+    //  4.3 would let any client in.
+    self->zap = zap_new (self->clients, why, sizeof why);
+    if (!self->zap) {
+        log_error ("zap_failed reason=%s", log_quote (why));
+        goto cleanup;
+    }
+    zsock_set_curve_server (self->router, 1);
+    zsock_set_curve_secretkey (self->router, pair.secret_txt);
+    zsock_set_curve_publickey (self->router, pair.public_txt);
+    //  Any domain makes libzmq ask ZAP; naming it tells whose it is.
+    zsock_set_zap_domain (self->router, "satchel");
+    log_info ("curve server_key=%s clients=%s keys=%zu", log_quote (pair.public_txt),
+              log_quote (config->clients), clients_count (self->clients));
+    rc = 0;
+cleanup:
+    explicit_bzero (&pair, sizeof pair);
+    return rc;
 }
 
 server_t *
@@ -100,6 +161,11 @@ server_new (const server_config_t *config)
     zsock_set_maxmsgsize (self->router, hard > INT32_MAX ? INT32_MAX : (int) hard);
     zsock_set_rcvhwm (self->router, 100000);
     zsock_set_sndhwm (self->router, 100000);
+    //  libzmq binds an IPv6 address only on a socket told it may.
+    if (strncmp (config->bind, "tcp://[", 7) == 0)
+        zsock_set_ipv6 (self->router, 1);
+    if (config->curve_secret && s_curve_setup (self) != 0)
+        goto fail;
     if (zsock_bind (self->router, "%s", config->bind) < 0) {
         log_error ("bind_failed endpoint=%s error=%s", log_quote (config->bind),
                    log_quote (zmq_strerror (zmq_errno ())));
@@ -110,8 +176,8 @@ server_new (const server_config_t *config)
     char endpoint[256] = "";
     size_t endpoint_size = sizeof endpoint;
     zmq_getsockopt (zsock_resolve (self->router), ZMQ_LAST_ENDPOINT, endpoint, &endpoint_size);
-    log_info ("serving endpoint=%s db=%s version=%s", log_quote (endpoint),
-              log_quote (config->db_path), SATCHEL_VERSION);
+    log_info ("serving endpoint=%s db=%s version=%s curve=%s", log_quote (endpoint),
+              log_quote (config->db_path), SATCHEL_VERSION, self->zap ? "on" : "off");
     if (config->ready_file) {
         char text[300];
         snprintf (text, sizeof text, "%s\n", endpoint);
@@ -135,7 +201,10 @@ server_destroy (server_t **self_p)
     server_t *self = *self_p;
     if (!self)
         return;
+    //  The CURVE socket goes before its ZAP handler (see s_curve_setup).
     zsock_destroy (&self->router);
+    zap_destroy (&self->zap);
+    clients_destroy (&self->clients);
     requests_destroy (&self->requests);
     store_destroy (&self->store);
     if (self->signal_fd >= 0)
@@ -200,6 +269,9 @@ s_receive (server_t *self, pending_t *slot)
         s_pending_clear (slot);
         return -1;
     }
+    //  Who sent it: every frame of a message carries its connection's
+    //  properties, which with CurveZMQ the ZAP handler set.
+    access_peer_read (&self->peer, &self->payload, self->zap != NULL);
     if (zmq_msg_more (&self->payload)) {
         //  A request is one frame; swallow the rest and answer with an error.
         zmq_msg_t rest;
@@ -246,7 +318,8 @@ s_handle_group (server_t *self)
         size_t size = zmq_msg_size (&self->payload);
         if (failed)
             requests_internal_error (&slot->reply, &slot->reply_size);
-        else if (requests_handle (self->requests, data, size, &slot->reply, &slot->reply_size) != 0)
+        else if (requests_handle_as (self->requests, data, size, &self->peer, &slot->reply,
+                                     &slot->reply_size) != 0)
             failed = true;
     }
     if (!failed && store_commit (self->store) != 0)
@@ -277,14 +350,18 @@ server_run (server_t *self)
     while (true) {
         zmq_pollitem_t items[] = {
             { socket, 0, ZMQ_POLLIN, 0 },
-            { NULL, self->signal_fd, ZMQ_POLLIN, 0 }
+            { NULL, self->signal_fd, ZMQ_POLLIN, 0 },
+            { self->zap ? zap_socket (self->zap) : NULL, 0, ZMQ_POLLIN, 0 }
         };
-        if (zmq_poll (items, 2, -1) < 0) {
+        if (zmq_poll (items, self->zap ? 3 : 2, -1) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             log_error ("poll_failed error=%s", log_quote (zmq_strerror (zmq_errno ())));
             return -1;
         }
+        //  Handshakes first: an agent's request waits on its handshake.
+        if (self->zap && (items[2].revents & ZMQ_POLLIN))
+            zap_handle (self->zap);
         if (items[0].revents & ZMQ_POLLIN)
             s_handle_group (self);
         if (items[1].revents & ZMQ_POLLIN) {

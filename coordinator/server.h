@@ -5,7 +5,11 @@
     the loop behind our back). When requests are waiting it takes up to
     max_group of them, handles them inside one SQLite transaction, commits,
     and only then sends their replies: durable before visible, with one
-    commit shared by requests that arrived together (group commit).       */
+    commit shared by requests that arrived together (group commit).
+
+    With CurveZMQ the socket is a CURVE server, the loop also answers the
+    ZAP requests of handshakes (zap.h), and each request is handled with
+    the permissions of the key that sent it (access.h).                    */
 #ifndef SATCHEL_SERVER_H
 #define SATCHEL_SERVER_H
 
@@ -18,6 +22,8 @@ typedef struct {
     const char *db_path;         //  SQLite database file
     const char *ready_file;      //  if set, the bound endpoint is written here once serving
     size_t max_group;            //  most requests in one transaction
+    const char *curve_secret;    //  satcheld's secret certificate: CurveZMQ on, NULL: off
+    const char *clients;         //  folder of authorized agent public keys (CurveZMQ)
     requests_config_t requests;  //  limits and scheduling policy
 } server_config_t;
 
@@ -29,7 +35,8 @@ typedef struct _server_t server_t;
 //  any thread exists (ZeroMQ's I/O threads inherit the mask). Returns 0 or -1.
 int server_block_signals (void);
 
-//  Open the database, bind the socket. Returns NULL (and logs why) on error.
+//  Open the database, load the keys (CurveZMQ), bind the socket. Returns
+//  NULL (and logs why) on error.
 server_t *server_new (const server_config_t *config);
 
 //  Run until SIGINT or SIGTERM. Returns 0 on a clean stop, -1 on a fatal error.

@@ -615,6 +615,58 @@ test_strict_still_requires (void **state)
     s_clean_env ();
 }
 
+static void
+test_curve_keys (void **state)
+{
+    s_clean_env ();
+    run_options_t options;
+    char err[2048];
+    const char *base[] = { "run", "--suite", "s", "--node-index", "0", "--node-total", "1",
+                           "--pattern", "*.rb", NULL, NULL, NULL, NULL, "--", "true", NULL };
+    //  Neither: plain text.
+    const char *plain[] = { "run", "--suite", "s", "--node-index", "0", "--node-total", "1",
+                            "--pattern", "*.rb", "--", "true", NULL };
+    assert_int_equal (s_resolve (RUN_OPTIONS_STRICT, plain, &options), RUN_OPTIONS_OK);
+    assert_null (options.server_key);
+    assert_null (options.client_cert);
+    assert_null (options.sources.server_key);
+    run_options_clear (&options);
+    //  Flags, and a variable standing in for one of them.
+    const char *flags[16];
+    memcpy (flags, base, sizeof base);
+    flags[9] = "--server-key";
+    flags[10] = "/etc/satchel/server";
+    flags[11] = "--client-cert";
+    flags[12] = "/etc/satchel/ci_secret";
+    setenv ("SATCHEL_SERVER_KEY", "/var/other", 1);
+    assert_int_equal (s_resolve (RUN_OPTIONS_STRICT, flags, &options), RUN_OPTIONS_OK);
+    assert_string_equal (options.server_key, "/etc/satchel/server");
+    assert_string_equal (options.sources.server_key, "--server-key");
+    assert_string_equal (options.client_cert, "/etc/satchel/ci_secret");
+    assert_string_equal (options.sources.client_cert, "--client-cert");
+    run_options_clear (&options);
+    setenv ("SATCHEL_CLIENT_CERT", "/var/ci_secret", 1);
+    assert_int_equal (s_resolve (RUN_OPTIONS_STRICT, plain, &options), RUN_OPTIONS_OK);
+    assert_string_equal (options.server_key, "/var/other");
+    assert_string_equal (options.sources.server_key, "SATCHEL_SERVER_KEY");
+    assert_string_equal (options.sources.client_cert, "SATCHEL_CLIENT_CERT");
+    run_options_clear (&options);
+    //  One without the other cannot work: a usage error that names the one.
+    unsetenv ("SATCHEL_CLIENT_CERT");
+    assert_int_equal (s_resolve_err (RUN_OPTIONS_STRICT, plain, &options, err, sizeof err),
+                      RUN_OPTIONS_USAGE);
+    run_options_clear (&options);
+    assert_non_null (strstr (err, "CurveZMQ needs both"));
+    assert_non_null (strstr (err, "only SATCHEL_SERVER_KEY is set"));
+    const char *env_half[] = { "env", "--client-cert", "x_secret", NULL };
+    unsetenv ("SATCHEL_SERVER_KEY");
+    assert_int_equal (s_resolve_err (RUN_OPTIONS_LENIENT, env_half, &options, err, sizeof err),
+                      RUN_OPTIONS_USAGE);
+    run_options_clear (&options);
+    assert_non_null (strstr (err, "only --client-cert is set"));
+    s_clean_env ();
+}
+
 int
 main (void)
 {
@@ -628,6 +680,7 @@ main (void)
         cmocka_unit_test (test_log_level),
         cmocka_unit_test (test_tests_sources),
         cmocka_unit_test (test_strict_still_requires),
+        cmocka_unit_test (test_curve_keys),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
