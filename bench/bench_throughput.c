@@ -165,6 +165,10 @@ s_case (const options_t *options, throughput_case_t *result, const char *const *
     size_t n = 0;
     extra[n++] = "--log-level";
     extra[n++] = "info";
+    //  The load generators ask as fast as they can, far past the rate
+    //  allowed to one agent's connection: the daemon's ceiling is measured.
+    extra[n++] = "--max-rate";
+    extra[n++] = "0";
     for (size_t i = 0; flags && flags[i] && n < 15; i++)
         extra[n++] = flags[i];
     extra[n] = NULL;

@@ -52,6 +52,8 @@ s_usage (FILE *out)
 "  --max-units N          most units in one build (default %u)\n"
 "  --max-name BYTES       longest unit name (default %u)\n"
 "  --max-nodes N          largest node total of a build (default %u)\n"
+"  --max-rate N           requests a second one connection may send, on average\n"
+"                         and at once; past it: a busy reply (default %u, 0: none)\n"
 "  --max-builds N         builds in flight at once (not finished, asked about in\n"
 "                         the last 10 minutes); agents of one more are told to\n"
 "                         retry, then fall back to splitting by name (default %u)\n"
@@ -71,7 +73,7 @@ s_usage (FILE *out)
 "Signals: SIGINT and SIGTERM finish the requests in hand, close the database\n"
 "cleanly and exit 0.\n",
              PROTO_DEFAULT_MAX_FRAME, PROTO_DEFAULT_MAX_UNITS, PROTO_DEFAULT_MAX_NAME,
-             PROTO_DEFAULT_MAX_NODES, REQUESTS_DEFAULT_MAX_BUILDS);
+             PROTO_DEFAULT_MAX_NODES, SERVER_DEFAULT_MAX_RATE, REQUESTS_DEFAULT_MAX_BUILDS);
 }
 
 static int
@@ -136,7 +138,7 @@ main (int argc, char **argv)
     enum {
         OPT_BIND = 256, OPT_DB, OPT_LOG, OPT_READY, OPT_STARTUP, OPT_FACTOR, OPT_ESTIMATE,
         OPT_BATCH_UNITS, OPT_LEASE, OPT_LEASE_MAX, OPT_REQUEUE, OPT_REQUEUE_BUDGET,
-        OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_MAX_BUILDS,
+        OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_MAX_RATE, OPT_MAX_BUILDS,
         OPT_CURVE_SECRET, OPT_CLIENTS, OPT_INSECURE, OPT_HELP, OPT_VERSION
     };
     static const struct option options[] = {
@@ -156,6 +158,7 @@ main (int argc, char **argv)
         { "max-units", required_argument, NULL, OPT_MAX_UNITS },
         { "max-name", required_argument, NULL, OPT_MAX_NAME },
         { "max-nodes", required_argument, NULL, OPT_MAX_NODES },
+        { "max-rate", required_argument, NULL, OPT_MAX_RATE },
         { "max-builds", required_argument, NULL, OPT_MAX_BUILDS },
         { "curve-secret", required_argument, NULL, OPT_CURVE_SECRET },
         { "clients", required_argument, NULL, OPT_CLIENTS },
@@ -243,6 +246,11 @@ main (int argc, char **argv)
                 if (util_parse_u64 (optarg, 1, 100000, &number) != 0)
                     return s_bad ("--max-nodes", optarg, "1 to 100000");
                 limits->max_nodes = (uint32_t) number;
+                break;
+            case OPT_MAX_RATE:
+                if (util_parse_u64 (optarg, 0, 1000000, &number) != 0)
+                    return s_bad ("--max-rate", optarg, "0 (no limit) to 1000000");
+                config.max_rate = (double) number;
                 break;
             case OPT_MAX_BUILDS:
                 if (util_parse_u64 (optarg, 1, 1000000, &number) != 0)

@@ -5,6 +5,7 @@
 #include "clients.h"
 #include "curve_keys.h"
 #include "log.h"
+#include "rate.h"
 #include "store.h"
 #include "util.h"
 #include "zap.h"
@@ -42,6 +43,8 @@ struct _server_t {
     clients_t *clients;          //  authorized agent keys (CurveZMQ), or NULL
     zap_t *zap;                  //  answers CurveZMQ handshakes, or NULL: plain text
     access_peer_t peer;          //  scratch: who sent the request in payload
+    rate_t *rate;                //  requests per second per connection, or NULL: no limit
+    uint64_t rate_refused;       //  requests answered busy for their rate, for the log
 };
 
 void
@@ -50,6 +53,7 @@ server_config_default (server_config_t *config)
     memset (config, 0, sizeof *config);
     config->bind = "tcp://127.0.0.1:7450";
     config->max_group = 256;
+    config->max_rate = SERVER_DEFAULT_MAX_RATE;
     requests_config_default (&config->requests);
 }
 
@@ -137,6 +141,7 @@ server_new (const server_config_t *config)
         self->config.max_group = 1;
     self->signal_fd = -1;
     self->pending = util_calloc (self->config.max_group, sizeof (pending_t));
+    self->rate = config->max_rate > 0 ? rate_new (config->max_rate) : NULL;
 
     sigset_t set = s_signals ();
     self->signal_fd = signalfd (-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -206,6 +211,7 @@ server_destroy (server_t **self_p)
     zap_destroy (&self->zap);
     clients_destroy (&self->clients);
     requests_destroy (&self->requests);
+    rate_destroy (&self->rate);
     store_destroy (&self->store);
     if (self->signal_fd >= 0)
         close (self->signal_fd);
@@ -298,6 +304,22 @@ s_send (server_t *self, pending_t *slot)
     zmq_send (socket, slot->reply, slot->reply_size, ZMQ_DONTWAIT);
 }
 
+//  The reply to a request over its connection's rate.
+static void
+s_busy (server_t *self, pending_t *slot)
+{
+    proto_msg_t *error = proto_error_new (NULL, 0, PROTO_ERR_BUSY, "",
+                                          "more than %.0f requests a second on this "
+                                          "connection (satcheld --max-rate)",
+                                          self->config.max_rate);
+    proto_encode (error, &slot->reply, &slot->reply_size);
+    proto_msg_destroy (&error);
+    self->rate_refused++;
+    if (self->rate_refused == 1 || self->rate_refused % 10000 == 0)
+        log_warn ("rate_limited refused=%llu max_rate=%.0f",
+                  (unsigned long long) self->rate_refused, self->config.max_rate);
+}
+
 //  Take what is waiting, handle it in one transaction, reply after commit.
 static void
 s_handle_group (server_t *self)
@@ -314,6 +336,13 @@ s_handle_group (server_t *self)
         count++;
         if (slot->reply)
             continue;   //  already answered (multipart request)
+        //  Over its rate, a connection's request is not even decoded: the
+        //  flood costs little, and an honest agent retries after "busy".
+        if (self->rate && !rate_allow (self->rate, zmq_msg_data (&slot->envelope[0]),
+                                       zmq_msg_size (&slot->envelope[0]), util_mono_ms ())) {
+            s_busy (self, slot);
+            continue;
+        }
         const void *data = zmq_msg_data (&self->payload);
         size_t size = zmq_msg_size (&self->payload);
         if (failed)

@@ -24,8 +24,13 @@ typedef struct {
     size_t max_group;            //  most requests in one transaction
     const char *curve_secret;    //  satcheld's secret certificate: CurveZMQ on, NULL: off
     const char *clients;         //  folder of authorized agent public keys (CurveZMQ)
+    double max_rate;             //  requests per second per connection, 0: no limit
     requests_config_t requests;  //  limits and scheduling policy
 } server_config_t;
+
+//  Requests a second one connection may send, on average and at once; an
+//  agent sends a few. Past it a request is answered "busy" unread.
+#define SERVER_DEFAULT_MAX_RATE 1000
 
 void server_config_default (server_config_t *config);
 
