@@ -164,12 +164,49 @@ s_env_dropped (const char *entry, const char *const *env)
     return false;
 }
 
+//  Words put before satcheld's and satchel's argv (harness_wrap), or NULL.
+static const char *const *s_wrapper = NULL;
+
+void
+harness_wrap (const char *const *words)
+{
+    s_wrapper = words;
+}
+
+//  argv with the wrapper in front if it runs satcheld or satchel (malloc'd
+//  array of borrowed strings), else NULL.
+static char **
+s_wrapped (char *const *argv)
+{
+    if (!s_wrapper)
+        return NULL;
+    const char *slash = strrchr (argv[0], '/');
+    const char *base = slash ? slash + 1 : argv[0];
+    if (strcmp (base, "satcheld") != 0 && strcmp (base, "satchel") != 0)
+        return NULL;
+    size_t words = 0, args = 0;
+    while (s_wrapper[words])
+        words++;
+    while (argv[args])
+        args++;
+    char **out = calloc (words + args + 1, sizeof (char *));
+    if (!out)
+        abort ();
+    for (size_t i = 0; i < words; i++)
+        out[i] = (char *) s_wrapper[i];
+    memcpy (out + words, argv, args * sizeof (char *));
+    return out;
+}
+
 //  harness_spawn, and with group the child leads a process group of its
 //  own (harness_spawn_group).
 static pid_t
 s_spawn (char *const *argv, const char *cwd, const char *const *env,
          const char *out_path, const char *err_path, bool group)
 {
+    char **wrapped = s_wrapped (argv);
+    if (wrapped)
+        argv = wrapped;
     //  The child's environment: ours (less what s_env_dropped drops) plus
     //  the extra entries.
     size_t base = 0, extra = 0;
@@ -207,11 +244,10 @@ s_spawn (char *const *argv, const char *cwd, const char *const *env,
     posix_spawnattr_destroy (&attr);
     posix_spawn_file_actions_destroy (&actions);
     free (envp);
-    if (rc != 0) {
+    if (rc != 0)
         fprintf (stderr, "harness: cannot spawn %s: %s\n", argv[0], strerror (rc));
-        return -1;
-    }
-    return pid;
+    free (wrapped);
+    return rc == 0 ? pid : -1;
 }
 
 pid_t

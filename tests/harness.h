@@ -64,6 +64,11 @@ pid_t harness_spawn (char *const *argv, const char *cwd, const char *const *env,
 pid_t harness_spawn_group (char *const *argv, const char *cwd, const char *const *env,
                            const char *out_path, const char *err_path);
 
+//  From now on, run satcheld and satchel (any path ending so) as words
+//  followed by their argv, e.g. { "valgrind", "-q", ..., NULL } (borrowed;
+//  NULL: as they are).
+void harness_wrap (const char *const *words);
+
 //  Wait for pid until deadline_ms from now; past it, SIGKILL and reap.
 //  Returns the exit status 0..255, 128+N if killed by signal N, or -1 if
 //  the deadline passed (the process was killed).
