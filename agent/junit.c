@@ -402,6 +402,7 @@ typedef struct {
     const uint64_t *predicted;   //  per unit: predicted time, or NULL
     junit_batch_t *out;          //  what we fill
     size_t matched;              //  cases that matched a unit
+    size_t longest;              //  longest name in names (files keys are shorter)
 } s_batch_t;
 
 //  A case's destination: one unit, or the examples of one file.
@@ -482,6 +483,9 @@ s_index (s_batch_t *self, char *const *units, size_t count)
     for (size_t i = 0; i < count; i++) {
         const char *name = s_strip_dot (units[i]);
         self->names[self->name_count++] = (s_entry_t) { name, i };
+        size_t length = strlen (name);
+        if (length > self->longest)
+            self->longest = length;
         size_t file_len = s_example_file_len (name);
         if (file_len)
             self->files[self->file_count++] = (s_entry_t) { util_strndup (name, file_len), i };
@@ -522,7 +526,9 @@ s_exact (s_batch_t *self, const char *name, s_target_t *target)
 //  pytest: where classname's class part starts, given the case's file. The
 //  classname is the file's dotted path (maybe from another rootdir, so only
 //  a tail of it) then the classes: "tests.api.test_x.TestY" with
-//  tests/api/test_x.py gives "TestY". NULL if it does not fit.
+//  tests/api/test_x.py gives "TestY". NULL if it does not fit. No tail is
+//  longer than the stem, so nothing past that is looked at: the checks cost
+//  at most the stem's length squared, not the classname's.
 static const char *
 s_pytest_classes (const char *classname, const char *file)
 {
@@ -531,7 +537,7 @@ s_pytest_classes (const char *classname, const char *file)
         return NULL;
     size_t stem = file_len - 3;
     const char *best = NULL;
-    for (size_t end = 0;; end++) {
+    for (size_t end = 0; end <= stem; end++) {
         if (classname[end] != '.' && classname[end] != 0)
             continue;
         //  Is classname[0..end) a "/"-bounded tail of the stem?
@@ -576,16 +582,24 @@ s_by_file (s_batch_t *self, const char *path, const junit_case_t *test_case,
         }
         snprintf (id + len, size - len, "::%s", test_case->name);
         bool found = s_exact (self, id, target);
-        while (!found) {
-            //  Cut at the last "::" past FILE::X.
-            char *cut = NULL;
-            for (char *c = strstr (id + path_len + 2, "::"); c; c = strstr (c + 2, "::"))
-                cut = c;
-            if (!cut)
-                break;
-            *cut = 0;
+        //  Then cut at each "::" past FILE::X, the last first. They are
+        //  found in one pass: searching the id again for every cut made a
+        //  case with thousands of classes cost seconds. (Not with strstr:
+        //  ASan's check of it reads the whole rest of the id every call.)
+        size_t *cuts = NULL;
+        size_t cut_count = 0;
+        if (!found) {
+            cuts = util_malloc ((strlen (id) / 2 + 1) * sizeof (size_t));
+            for (size_t i = path_len + 2; id[i] && id[i + 1]; i++) {
+                if (id[i] == ':' && id[i + 1] == ':')
+                    cuts[cut_count++] = i++;
+            }
+        }
+        while (!found && cut_count > 0) {
+            id[cuts[--cut_count]] = 0;
             found = s_exact (self, id, target);
         }
+        free (cuts);
         free (id);
         if (found)
             return true;
@@ -600,7 +614,10 @@ static bool
 s_rule_file (s_batch_t *self, const junit_case_t *test_case, s_target_t *target)
 {
     for (const char *path = s_strip_dot (test_case->file); *path;) {
-        const char *classes = s_pytest_classes (test_case->classname, path);
+        //  The classes matter only for a file split by examples; finding
+        //  them for every tail made a long file and classname cubic.
+        const char *classes = s_find (self->files, self->file_count, path) != S_NONE
+                            ? s_pytest_classes (test_case->classname, path) : NULL;
         if (s_by_file (self, path, test_case, classes, target))
             return true;
         const char *slash = strchr (path, '/');
@@ -611,7 +628,9 @@ s_rule_file (s_batch_t *self, const junit_case_t *test_case, s_target_t *target)
     return false;
 }
 
-//  Rule 2: classname as a pytest dotted path, longest module first.
+//  Rule 2: classname as a pytest dotted path, longest module first. A path
+//  longer than every unit cannot be one, and is not built: building each
+//  made a classname of many dots quadratic.
 static bool
 s_rule_pytest (s_batch_t *self, const junit_case_t *test_case, s_target_t *target)
 {
@@ -620,6 +639,8 @@ s_rule_pytest (s_batch_t *self, const junit_case_t *test_case, s_target_t *targe
     char *path = util_malloc (len + 4);
     bool found = false;
     for (size_t end = len; !found && end > 0; end--) {
+        if (end + 3 > self->longest)
+            continue;
         if ((end < len && classname[end] != '.') || classname[end - 1] == '.')
             continue;
         for (size_t i = 0; i < end; i++)

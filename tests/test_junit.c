@@ -48,7 +48,7 @@ static int
 s_teardown (void **state)
 {
     static const char *const made[] = { "huge.xml", "deep.xml", "chatty.xml", "fifo",
-                                         "many.xml", "examples.xml" };
+                                         "many.xml", "examples.xml", "names.xml" };
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
         char *path = util_format ("%s/%s", s_temp, made[i]);
         unlink (path);
@@ -998,6 +998,89 @@ test_scale_examples (void **state)
     free (path);
 }
 
+//  ------------------------------------------------------------------------
+//  Hostile names: the mapping's work grows with the report, not with its
+//  square or cube. Found while building fuzz/fuzz_junit.c, by reading and
+//  timing, not by libFuzzer (its inputs stayed too small to be slow): the
+//  first report below, 32 KB, took the old code 137 s, and the others, by
+//  their growth at smaller sizes, over a minute each; now each takes
+//  milliseconds, and maps its case as before.
+
+//  A report of one case with these attributes, mapped onto units: the one
+//  unit expected_unit has the case (time 1), the others nothing.
+static void
+s_assert_fast_mapping (const char *file_attr, const char *classname, char **units, size_t count,
+                       size_t expected_unit)
+{
+    char *path = s_temp_path ("names.xml");
+    FILE *file = fopen (path, "we");
+    assert_non_null (file);
+    fputs ("<testsuite><testcase", file);
+    if (file_attr)
+        fprintf (file, " file=\"%s\"", file_attr);
+    fprintf (file, " classname=\"%s\" name=\"n\" time=\"1\"/></testsuite>\n", classname);
+    assert_int_equal (fclose (file), 0);
+    int64_t started = util_mono_ms ();
+    junit_batch_t out;
+    char why[512] = "";
+    assert_int_equal (junit_batch (path, NULL, units, NULL, count, &out, why, sizeof why), 0);
+    int64_t elapsed = util_mono_ms () - started;
+    printf ("  %zu-byte classname mapped in %lld ms\n", strlen (classname),
+            (long long) elapsed);
+    assert_true (elapsed < 5000);
+    assert_int_equal (out.cases, 1);
+    assert_int_equal (out.unmatched, 0);
+    for (size_t i = 0; i < count; i++) {
+        ASSERT_SECONDS (out.seconds[i], i == expected_unit ? 1 : 0);
+        assert_int_equal (out.state[i], i == expected_unit ? JUNIT_UNIT_PASSED
+                                                           : JUNIT_UNIT_ABSENT);
+    }
+    junit_batch_clear (&out);
+    unlink (path);
+    free (path);
+}
+
+//  A string of count copies of piece, then tail (caller frees).
+static char *
+s_repeat (const char *piece, size_t count, const char *tail)
+{
+    size_t piece_len = strlen (piece), tail_len = strlen (tail);
+    char *text = util_malloc (piece_len * count + tail_len + 1);
+    for (size_t i = 0; i < count; i++)
+        memcpy (text + i * piece_len, piece, piece_len);
+    memcpy (text + piece_len * count, tail, tail_len + 1);
+    return text;
+}
+
+static void
+test_hostile_names_fast (void **state)
+{
+    //  Rule 1: a file of 8000 "/"-bounded tails and a classname of 8000
+    //  dots. The pytest classes were worked out for every tail (cubic).
+    char *file_attr = s_repeat ("a/", 8000, "a.py");
+    char *classname = s_repeat ("a.", 8000, "C");
+    char *examples[] = { "a.py::C::m", "other.py" };
+    s_assert_fast_mapping (file_attr, classname, examples, 2, 0);
+    free (file_attr);
+    free (classname);
+
+    //  Rule 2: a classname of 400000 dots. A path was built for every one
+    //  of them, though no unit is that long (quadratic).
+    classname = s_repeat ("a.", 400000, "C");
+    char *modules[] = { "zz.py", "a/a.py" };
+    s_assert_fast_mapping (NULL, classname, modules, 2, 1);
+    free (classname);
+
+    //  A pytest id of 200000 classes cut back to FILE::A: the id was
+    //  searched again from its start for every cut (quadratic).
+    classname = s_repeat ("A.", 200000, "C");
+    char *dotted = util_format ("x.%s", classname);
+    char *classes[] = { "x.py::B", "x.py::A" };
+    s_assert_fast_mapping ("x.py", dotted, classes, 2, 1);
+    free (dotted);
+    free (classname);
+}
+
 int
 main (void)
 {
@@ -1028,6 +1111,7 @@ main (void)
         cmocka_unit_test (test_huge_output_bounded),
         cmocka_unit_test (test_scale),
         cmocka_unit_test (test_scale_examples),
+        cmocka_unit_test (test_hostile_names_fast),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
