@@ -201,7 +201,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         predicted[i] = (uint64_t) ((size + i * 7) % 5) * 100;
 
     junit_batch_t batch;
-    int batch_rc = junit_batch (s_path, &limits, seen.units, size % 2 ? NULL : predicted,
+    const char *paths[] = { s_path };
+    int batch_rc = junit_batch (paths, 1, &limits, seen.units, size % 2 ? NULL : predicted,
                                 seen.unit_count, &batch, why, sizeof why);
     if (read_rc != 0)
         FUZZ_CHECK (batch_rc != 0);

@@ -1023,7 +1023,7 @@ s_assert_fast_mapping (const char *file_attr, const char *classname, char **unit
     int64_t started = util_mono_ms ();
     junit_batch_t out;
     char why[512] = "";
-    assert_int_equal (junit_batch (path, NULL, units, NULL, count, &out, why, sizeof why), 0);
+    assert_int_equal (junit_batch (ONE (path), NULL, units, NULL, count, &out, why, sizeof why), 0);
     int64_t elapsed = util_mono_ms () - started;
     printf ("  %zu-byte classname mapped in %lld ms\n", strlen (classname),
             (long long) elapsed);
