@@ -206,6 +206,19 @@ test_lost_agent_batch_runs_elsewhere (void **state)
     e2e_fixture_pass (fx);
 }
 
+//  Make the suite's last unit, the last handed out (equal estimates go by
+//  name), wait in the runner for a gate file, so that a build cannot end
+//  before the test opens the gate. Writes the agents' GATE=<path> into env
+//  and returns the path (malloc'd), to be written when the time comes.
+static char *
+s_gate (e2e_fixture_t *fx, char *env, size_t size)
+{
+    e2e_fixture_mark (fx, fx->names[fx->count - 1], "gate");
+    char *gate = e2e_fixture_path (fx, "gate");
+    assert_true ((size_t) snprintf (env, size, "GATE=%s", gate) < size);
+    return gate;
+}
+
 //  After a restart of satcheld: all agents exit 0, every unit ran exactly
 //  once, each was handed out once (nothing expired: the lease is the
 //  default 30 s), and the build finished as passed.
@@ -242,13 +255,24 @@ test_daemon_killed_at_several_points (void **state)
     e2e_fixture_t *fx = *state;
     enum { UNITS = 60, NODES = 3 };
     s_suite (fx, UNITS, 60);
+    //  The build cannot end before the last kill: that kill comes when
+    //  every unit but the gated unit's batch is done.
+    char env_gate[700];
+    const char *env[] = { env_gate, NULL };
+    char *gate = s_gate (fx, env_gate, sizeof env_gate);
     //  On a port no other test's daemon takes while this one is down.
     e2e_fixture_daemon_fixed (fx, NULL);
     //  Replies wait 1 s, then resend: 11 tries over about 35 s ride out
     //  each restart many times over.
     const char *flags[] = { "--timeout", "1", "--retries", "10", NULL };
     for (int n = 0; n < NODES; n++)
-        s_agent (fx, n, n, NODES, "restart-1", flags, NULL, NULL);
+        s_agent (fx, n, n, NODES, "restart-1", flags, NULL, env);
+    char all_but_gated[1024];
+    snprintf (all_but_gated, sizeof all_but_gated,
+              "SELECT (" SQL_UNITS_DONE ") + (SELECT count(*) FROM batch_units WHERE batch_id IN "
+              "(SELECT bu.batch_id FROM batch_units bu JOIN batches b ON b.id = bu.batch_id "
+              "JOIN units u ON u.build_id = b.build_id AND u.idx = bu.unit_idx "
+              "WHERE b.state = 0 AND u.name = '%s'))", fx->names[fx->count - 1]);
 
     const struct {
         const char *what;
@@ -258,7 +282,7 @@ test_daemon_killed_at_several_points (void **state)
         { "the first batch handed out", "SELECT count(*) FROM batches", 1 },
         { "the first report in", "SELECT count(*) FROM batches WHERE reported_ms IS NOT NULL", 1 },
         { "half the units done", SQL_UNITS_DONE, UNITS / 2 },
-        { "85% of the units done", SQL_UNITS_DONE, UNITS * 85 / 100 },
+        { "all units but the gated batch done", all_but_gated, UNITS },
     };
     int restarts = 0;
     for (size_t p = 0; p < sizeof points / sizeof points[0]; p++) {
@@ -268,11 +292,16 @@ test_daemon_killed_at_several_points (void **state)
         int64_t finished = e2e_fixture_int (fx, SQL_FINISHED);
         fprintf (stderr, "killed satcheld after %s: %lld of %d units done\n", points[p].what,
                  (long long) done, UNITS);
-        //  A kill after the end would prove nothing about resuming.
+        //  A kill after the end would prove nothing about resuming; the
+        //  gate makes sure it cannot be.
         assert_int_equal (finished, 0);
+        assert_true (done < UNITS);
         assert_int_equal (harness_daemon_restart (&fx->daemon, NULL), 0);
         restarts++;
     }
+    //  The gated batch is reported to the daemon started last.
+    assert_int_equal (harness_write_file (gate, ""), 0);
+    free (gate);
     s_assert_resumed_build (fx, NODES, restarts);
     e2e_fixture_pass (fx);
 }
@@ -285,10 +314,14 @@ test_daemon_sigterm_mid_build (void **state)
     e2e_fixture_t *fx = *state;
     enum { UNITS = 45, NODES = 3 };
     s_suite (fx, UNITS, 60);
+    //  Held open until the daemon is back, so the SIGTERM is mid-build.
+    char env_gate[700];
+    const char *env[] = { env_gate, NULL };
+    char *gate = s_gate (fx, env_gate, sizeof env_gate);
     e2e_fixture_daemon_fixed (fx, NULL);
     const char *flags[] = { "--timeout", "1", "--retries", "10", NULL };
     for (int n = 0; n < NODES; n++)
-        s_agent (fx, n, n, NODES, "sigterm-1", flags, NULL, NULL);
+        s_agent (fx, n, n, NODES, "sigterm-1", flags, NULL, env);
     e2e_fixture_wait_db (fx, UNITS / 3, SQL_UNITS_DONE);      //  a third of the units done
     int64_t start = harness_now_ms ();
     assert_int_equal (harness_daemon_signal (&fx->daemon, SIGTERM, 10000), 0);
@@ -298,6 +331,8 @@ test_daemon_sigterm_mid_build (void **state)
     assert_int_equal (s_log_lines (fx, "stopping signal=SIGTERM", NULL, NULL), 1);
     assert_int_equal (e2e_fixture_int (fx, SQL_FINISHED), 0);
     assert_int_equal (harness_daemon_restart (&fx->daemon, NULL), 0);
+    assert_int_equal (harness_write_file (gate, ""), 0);
+    free (gate);
     s_assert_resumed_build (fx, NODES, 1);
     e2e_fixture_pass (fx);
 }
