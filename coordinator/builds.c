@@ -914,6 +914,30 @@ builds_forget_all (builds_t *self)
     zhashx_purge (self->by_key);
 }
 
+void
+builds_forget (builds_t *self, int64_t build_id, int64_t *touched_ms)
+{
+    char id[32];
+    snprintf (id, sizeof id, "%lld", (long long) build_id);
+    build_t *build = zhashx_lookup (self->by_id, id);
+    *touched_ms = INT64_MIN;
+    if (!build)
+        return;
+    *touched_ms = build->touched_ms;
+    //  Attempts point at their build: they go first.
+    zlistx_t *keys = zhashx_keys (self->attempts);
+    for (const char *key = zlistx_first (keys); key; key = zlistx_next (keys)) {
+        attempt_t *attempt = zhashx_lookup (self->attempts, key);
+        if (attempt && attempt->build == build)
+            zhashx_delete (self->attempts, key);
+    }
+    zlistx_destroy (&keys);
+    char key[BUILDS_KEY_SIZE];
+    s_key (key, sizeof key, build->suite_id, build->key);
+    zhashx_delete (self->by_id, id);
+    zhashx_delete (self->by_key, key);
+}
+
 size_t
 builds_in_flight (builds_t *self, int64_t since_mono_ms)
 {

@@ -281,6 +281,11 @@ store_t *builds_store (builds_t *self);
 //  the database).
 void builds_forget_all (builds_t *self);
 
+//  Drop one build and its attempts from memory, if cached (before its rows
+//  are pruned from the store). *touched_ms gets its last use (monotonic),
+//  or INT64_MIN if it was not in memory.
+void builds_forget (builds_t *self, int64_t build_id, int64_t *touched_ms);
+
 //  Builds in flight: not finished, and asked about since since_mono_ms
 //  (monotonic). An abandoned build (every node gone) stops counting.
 size_t builds_in_flight (builds_t *self, int64_t since_mono_ms);

@@ -1262,3 +1262,9 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
     proto_msg_destroy (&req);
     return rc;
 }
+
+builds_t *
+requests_builds (requests_t *self)
+{
+    return self->builds;
+}

@@ -87,4 +87,7 @@ void requests_after_commit (requests_t *self);
 
 const requests_stats_t *requests_stats (requests_t *self);
 
+//  The cache of builds the handlers keep (borrowed), for retention.
+builds_t *requests_builds (requests_t *self);
+
 #endif

@@ -67,13 +67,19 @@ s_usage (FILE *out)
 "                         reach anyway (plain text, anyone may join builds); without\n"
 "                         it satcheld binds only loopback: tcp://127.x.y.z,\n"
 "                         tcp://[::1], tcp://localhost, ipc://, inproc://\n"
+"  --keep-days DAYS       samples and estimates older than this are pruned, a little\n"
+"                         at a time between requests (default %d; 0: keep forever)\n"
+"  --keep-builds-days DAYS  builds finished (or abandoned) longer ago than this are\n"
+"                         pruned, with their units and batches; a CI job retried\n"
+"                         later starts a new build (default %d; 0: keep forever)\n"
 "  --help                 show this help\n"
 "  --version              show the version\n"
 "\n"
 "Signals: SIGINT and SIGTERM finish the requests in hand, close the database\n"
 "cleanly and exit 0.\n",
              PROTO_DEFAULT_MAX_FRAME, PROTO_DEFAULT_MAX_UNITS, PROTO_DEFAULT_MAX_NAME,
-             PROTO_DEFAULT_MAX_NODES, SERVER_DEFAULT_MAX_RATE, REQUESTS_DEFAULT_MAX_BUILDS);
+             PROTO_DEFAULT_MAX_NODES, SERVER_DEFAULT_MAX_RATE, REQUESTS_DEFAULT_MAX_BUILDS,
+             RETENTION_DEFAULT_KEEP_DAYS, RETENTION_DEFAULT_KEEP_BUILDS_DAYS);
 }
 
 static int
@@ -113,6 +119,19 @@ s_check_security (const server_config_t *config, bool insecure)
     return 0;
 }
 
+//  A number of days, fractions allowed, 0 to 100 years. Returns 0 or -1.
+static int
+s_parse_days (const char *text, double *days)
+{
+    char *end = NULL;
+    errno = 0;
+    double value = strtod (text, &end);
+    if (errno != 0 || end == text || *end != 0 || !(value >= 0 && value <= 36500))
+        return -1;
+    *days = value;
+    return 0;
+}
+
 //  The default database path: under systemd's StateDirectory= if set.
 static char *
 s_default_db (void)
@@ -139,7 +158,8 @@ main (int argc, char **argv)
         OPT_BIND = 256, OPT_DB, OPT_LOG, OPT_READY, OPT_STARTUP, OPT_FACTOR, OPT_ESTIMATE,
         OPT_BATCH_UNITS, OPT_LEASE, OPT_LEASE_MAX, OPT_REQUEUE, OPT_REQUEUE_BUDGET,
         OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_MAX_RATE, OPT_MAX_BUILDS,
-        OPT_CURVE_SECRET, OPT_CLIENTS, OPT_INSECURE, OPT_HELP, OPT_VERSION
+        OPT_CURVE_SECRET, OPT_CLIENTS, OPT_INSECURE, OPT_KEEP_DAYS, OPT_KEEP_BUILDS_DAYS,
+        OPT_HELP, OPT_VERSION
     };
     static const struct option options[] = {
         { "bind", required_argument, NULL, OPT_BIND },
@@ -163,6 +183,8 @@ main (int argc, char **argv)
         { "curve-secret", required_argument, NULL, OPT_CURVE_SECRET },
         { "clients", required_argument, NULL, OPT_CLIENTS },
         { "insecure", no_argument, NULL, OPT_INSECURE },
+        { "keep-days", required_argument, NULL, OPT_KEEP_DAYS },
+        { "keep-builds-days", required_argument, NULL, OPT_KEEP_BUILDS_DAYS },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 }
@@ -256,6 +278,14 @@ main (int argc, char **argv)
                 if (util_parse_u64 (optarg, 1, 1000000, &number) != 0)
                     return s_bad ("--max-builds", optarg, "1 to 1000000");
                 config.requests.max_builds = (size_t) number;
+                break;
+            case OPT_KEEP_DAYS:
+                if (s_parse_days (optarg, &config.retention.keep_days) != 0)
+                    return s_bad ("--keep-days", optarg, "days, 0 (forever) to 36500");
+                break;
+            case OPT_KEEP_BUILDS_DAYS:
+                if (s_parse_days (optarg, &config.retention.keep_builds_days) != 0)
+                    return s_bad ("--keep-builds-days", optarg, "days, 0 (forever) to 36500");
                 break;
             case OPT_CURVE_SECRET: config.curve_secret = optarg; break;
             case OPT_CLIENTS: config.clients = optarg; break;

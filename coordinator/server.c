@@ -45,6 +45,7 @@ struct _server_t {
     access_peer_t peer;          //  scratch: who sent the request in payload
     rate_t *rate;                //  requests per second per connection, or NULL: no limit
     uint64_t rate_refused;       //  requests answered busy for their rate, for the log
+    retention_t *retention;      //  prunes old history between groups
 };
 
 void
@@ -55,6 +56,8 @@ server_config_default (server_config_t *config)
     config->max_group = 256;
     config->max_rate = SERVER_DEFAULT_MAX_RATE;
     requests_config_default (&config->requests);
+    config->retention.keep_days = RETENTION_DEFAULT_KEEP_DAYS;
+    config->retention.keep_builds_days = RETENTION_DEFAULT_KEEP_BUILDS_DAYS;
 }
 
 static sigset_t
@@ -153,6 +156,8 @@ server_new (const server_config_t *config)
     if (!self->store)
         goto fail;      //  store_open logged why
     self->requests = requests_new (self->store, &config->requests);
+    self->retention = retention_new (self->store, requests_builds (self->requests),
+                                     &config->retention);
 
     self->router = zsock_new (ZMQ_ROUTER);
     if (!self->router) {
@@ -210,6 +215,7 @@ server_destroy (server_t **self_p)
     zsock_destroy (&self->router);
     zap_destroy (&self->zap);
     clients_destroy (&self->clients);
+    retention_destroy (&self->retention);
     requests_destroy (&self->requests);
     rate_destroy (&self->rate);
     store_destroy (&self->store);
@@ -382,7 +388,9 @@ server_run (server_t *self)
             { NULL, self->signal_fd, ZMQ_POLLIN, 0 },
             { self->zap ? zap_socket (self->zap) : NULL, 0, ZMQ_POLLIN, 0 }
         };
-        if (zmq_poll (items, self->zap ? 3 : 2, -1) < 0) {
+        //  Retention runs between groups; the poll wakes up for it.
+        int64_t wait = retention_wait_ms (self->retention, util_mono_ms ());
+        if (zmq_poll (items, self->zap ? 3 : 2, wait < 0 ? -1 : (long) wait) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             log_error ("poll_failed error=%s", log_quote (zmq_strerror (zmq_errno ())));
@@ -393,6 +401,8 @@ server_run (server_t *self)
             zap_handle (self->zap);
         if (items[0].revents & ZMQ_POLLIN)
             s_handle_group (self);
+        //  Logged and retried later if it fails: serving goes on.
+        retention_run (self->retention, util_mono_ms (), util_wall_ms ());
         if (items[1].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo info;
             while (read (self->signal_fd, &info, sizeof info) == (ssize_t) sizeof info) {

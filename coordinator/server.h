@@ -14,6 +14,7 @@
 #define SATCHEL_SERVER_H
 
 #include "requests.h"
+#include "retention.h"
 
 #include <stddef.h>
 
@@ -26,6 +27,7 @@ typedef struct {
     const char *clients;         //  folder of authorized agent public keys (CurveZMQ)
     double max_rate;             //  requests per second per connection, 0: no limit
     requests_config_t requests;  //  limits and scheduling policy
+    retention_config_t retention;  //  how long history and builds are kept
 } server_config_t;
 
 //  Requests a second one connection may send, on average and at once; an

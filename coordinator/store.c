@@ -46,6 +46,18 @@ s_fail (store_t *self, const char *op)
     return -1;
 }
 
+struct sqlite3 *
+store_handle (store_t *self)
+{
+    return self->db;
+}
+
+int
+store_fail (store_t *self, const char *op)
+{
+    return s_fail (self, op);
+}
+
 //  Step a statement after its binds. Returns SQLITE_ROW or SQLITE_DONE, or
 //  -1 after logging why (a bind or the step failed).
 static int

@@ -12,7 +12,8 @@
       suites    (id, name, startup_ms, startup_samples) one per suite, with the
                                                         runner start-up it learned
       builds    (id, suite_id, build_key, node_total, mode, commit, branch,
-                 digest, unit_count, created_ms, finished_ms, fail_fast, result)
+                 digest, unit_count, created_ms, finished_ms, fail_fast, result,
+                 known, examples, pruned)
       units     (build_id, idx, name, predicted_ms, split_node, parent)
                                                         a build's list in queue order
       attempts  (id, build_id, node_index, attempt, started_ms, last_req, last_reply,
@@ -38,7 +39,7 @@
 
 typedef struct _store_t store_t;
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 //  Process-wide SQLite settings; call once, before the first store_open.
 //  Turns SQLite's memory statistics off: they take a global mutex on every
@@ -268,6 +269,11 @@ typedef struct {
 int store_batches_load (store_t *self, int64_t build_id, store_batch_t **batches_out,
                         size_t *count_out);
 void store_batches_free (store_batch_t *batches, size_t count);
+
+//  For the store's companion files (store_prune.c): the connection,
+//  borrowed, and the logger of a failed operation (returns -1).
+struct sqlite3 *store_handle (store_t *self);
+int store_fail (store_t *self, const char *op);
 
 //  Count samples and timing rows of a suite (tests and admin use).
 int store_suite_counts (store_t *self, int64_t suite_id, int64_t *timings, int64_t *samples);

@@ -122,8 +122,20 @@ static const char s_schema_v4[] =
     "ALTER TABLE builds ADD COLUMN examples INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX timings_by_parent ON timings (suite_id, parent) WHERE parent IS NOT NULL;";
 
+//  Schema version 5: retention (coordinator/retention.c). A build being
+//  pruned is marked (pruned = 1) and renamed out of its key's way; its rows
+//  then go in small steps, and no lookup sees it meanwhile. Samples are
+//  found by build to detach them from a pruned build, finished builds by
+//  age.
+static const char s_schema_v5[] =
+    "ALTER TABLE builds ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX samples_by_build ON samples (build_id) WHERE build_id IS NOT NULL;"
+    "CREATE INDEX builds_by_finish ON builds (finished_ms);"
+    "CREATE INDEX builds_pruning ON builds (id) WHERE pruned = 1;";
+
 //  s_migrations[v] takes a database from user_version v to v + 1.
-static const char *const s_migrations[] = { s_schema_v1, s_schema_v2, s_schema_v3, s_schema_v4 };
+static const char *const s_migrations[] = { s_schema_v1, s_schema_v2, s_schema_v3, s_schema_v4,
+                                                s_schema_v5 };
 _Static_assert (sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERSION,
                 "one migration per schema version");
 
@@ -168,7 +180,7 @@ static const char *const s_sql[STMT_COUNT] = {
         " parent = coalesce (excluded.parent, parent)",
     [STMT_BUILD_FIND] =
         "SELECT " BUILD_COLUMNS " FROM builds WHERE suite_id = ?1 AND build_key = ?2",
-    [STMT_BUILD_GET] = "SELECT " BUILD_COLUMNS " FROM builds WHERE id = ?1",
+    [STMT_BUILD_GET] = "SELECT " BUILD_COLUMNS " FROM builds WHERE id = ?1 AND pruned = 0",
     [STMT_BUILD_INSERT] =
         "INSERT INTO builds (suite_id, build_key, node_total, mode, \"commit\", branch,"
         " digest, unit_count, created_ms, finished_ms, fail_fast, known, examples)"
@@ -210,7 +222,7 @@ static const char *const s_sql[STMT_COUNT] = {
         " finish_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [STMT_SPLIT_FIND] =
         "SELECT id FROM builds WHERE suite_id = ?1 AND \"commit\" = ?2 AND node_total = ?3"
-        " AND branch = ?4 AND digest = ?5 AND mode = 'regular' AND id != ?6"
+        " AND branch = ?4 AND digest = ?5 AND mode = 'regular' AND id != ?6 AND pruned = 0"
         " ORDER BY id LIMIT 1",
     [STMT_UNIT_PARENT] = "UPDATE units SET parent = ?3 WHERE build_id = ?1 AND idx = ?2",
     [STMT_UNIT_PARENTS_LOAD] =

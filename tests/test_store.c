@@ -2210,7 +2210,7 @@ test_schema_v4_fresh (void **state)
     assert_non_null (store);
     store_destroy (&store);
     sqlite3 *db = s_raw_open (fx->path);
-    assert_int_equal (s_raw_int (db, "PRAGMA user_version"), 4);
+    assert_int_equal (s_raw_int (db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_table_info('suites')"
                                      " WHERE name IN ('startup_ms', 'startup_samples')"), 2);
     assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_table_info('batches')"
