@@ -109,8 +109,8 @@ s_merge (s_entry_t *entries, size_t count)
         s_entry_t kept = entries[i];
         kept.seconds = own >= 0 ? own : derived;
         kept.derived = own < 0;
-        for (size_t k = i + 1; k < end; k++)
-            free (entries[k].name);
+        for (s_entry_t *dropped = entries + i + 1; dropped < entries + end; dropped++)
+            free (dropped->name);
         entries[out++] = kept;
         i = end;
     }

@@ -337,7 +337,7 @@ s_uint32s (s_decoder_t *self, const msgpack_object *obj, const char *name, size_
     *out = util_calloc (count ? count : 1, sizeof (uint32_t));
     char item_name[128];
     for (size_t i = 0; i < count; i++) {
-        uint64_t value;
+        uint64_t value = 0;     //  s_uint sets it on success; -O3 cannot tell
         snprintf (item_name, sizeof item_name, "%s[%zu]", name, i);
         if (s_uint (self, &obj->via.array.ptr[i], item_name, 0, max, &value) != 0)
             return -1;

@@ -78,7 +78,7 @@ s_run (e2e_fixture_t *fx, const e2e_agent_t *agent, int expected)
 //  "--dir=FOLDER" one report per test file into FOLDER.
 typedef struct {
     char runner[1024];           //  tests/fixtures/junit_runner.sh
-    char out[1100];              //  "--out=..."
+    char out[1300];              //  "--out=..." (paths up to 1200 bytes)
     const char *argv[5];         //  the command
 } command_t;
 
