@@ -5,10 +5,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static log_level_t s_level = LOG_LEVEL_INFO;
 static const char *s_prefix = "";
 static int s_journal = -1;   //  -1 unknown, 0 no, 1 stderr is journald
+
+//  stderr is the journal when JOURNAL_STREAM names its device and inode
+//  ("dev:ino", as systemd sets it): a process whose stderr was redirected
+//  inherits the variable but not the stream.
+static int
+s_stderr_is_journal (void)
+{
+    const char *stream = getenv ("JOURNAL_STREAM");
+    unsigned long long dev = 0, ino = 0;
+    char tail = 0;
+    if (!stream || sscanf (stream, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+        return 0;
+    struct stat st;
+    if (fstat (STDERR_FILENO, &st) != 0)
+        return 0;
+    return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
 
 static const char *s_names[] = { "error", "warn", "info", "debug" };
 //  syslog priorities: err, warning, info, debug
@@ -45,7 +64,7 @@ s_emit (const char *head, const char *fmt, va_list args)
     char line[4096];
     int used = 0;
     if (s_journal < 0)
-        s_journal = getenv ("JOURNAL_STREAM") != NULL;
+        s_journal = s_stderr_is_journal ();
     used = snprintf (line, sizeof line, "%s", head);
     if (used < 0)
         return;
@@ -70,7 +89,7 @@ log_write (log_level_t level, const char *fmt, ...)
         return;
     char head[128];
     if (s_journal < 0)
-        s_journal = getenv ("JOURNAL_STREAM") != NULL;
+        s_journal = s_stderr_is_journal ();
     if (s_journal)
         snprintf (head, sizeof head, "<%d>%s%s ", s_priorities[level], s_prefix, s_names[level]);
     else

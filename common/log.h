@@ -2,8 +2,9 @@
 
     Format:  "<level> <event> key=value key=value ..."  for example
         info build_started suite=web build=1234 units=812 nodes=8
-    When stderr is journald (JOURNAL_STREAM is set) each line also gets the
-    syslog priority prefix "<N>" so journald records the level.
+    When stderr is journald (JOURNAL_STREAM names stderr's device and
+    inode) each line also gets the syslog priority prefix "<N>" so journald
+    records the level.
     Values containing spaces or quotes are quoted by log_quote().            */
 #ifndef SATCHEL_LOG_H
 #define SATCHEL_LOG_H

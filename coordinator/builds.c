@@ -497,6 +497,7 @@ builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **result)
     attempt_t *found = (attempt_t *) zhashx_lookup (self->attempts, attempt_id);
     if (found) {
         found->build->touched_ms = util_mono_ms ();
+        found->seen_ms = found->build->touched_ms;
         *result = found;
         return 0;
     }
@@ -523,6 +524,7 @@ builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **result)
     attempt->only_failed = row.only_failed;
     attempt->no_wait = row.no_wait;
     attempt->stopped = row.stopped;
+    attempt->seen_ms = util_mono_ms ();
     row.last_reply = NULL;
     store_attempt_clear (&row);
     zhashx_insert (self->attempts, attempt_id, attempt);
@@ -546,6 +548,7 @@ builds_attempt_add (builds_t *self, build_t *build, uint32_t node_index,
     attempt->node_index = node_index;
     attempt->only_failed = only_failed;
     attempt->no_wait = no_wait;
+    attempt->seen_ms = util_mono_ms ();
     zhashx_insert (self->attempts, attempt_id, attempt);
     *result = attempt;
     return 0;
@@ -944,6 +947,16 @@ builds_in_flight (builds_t *self, int64_t since_mono_ms)
     size_t count = 0;
     for (build_t *build = zhashx_first (self->by_key); build; build = zhashx_next (self->by_key))
         count += !build->finished && build->touched_ms >= since_mono_ms;
+    return count;
+}
+
+size_t
+builds_agents_seen (builds_t *self, int64_t since_mono_ms)
+{
+    size_t count = 0;
+    for (attempt_t *attempt = zhashx_first (self->attempts); attempt;
+         attempt = zhashx_next (self->attempts))
+        count += attempt->seen_ms >= since_mono_ms;
     return count;
 }
 

@@ -137,6 +137,7 @@ typedef struct {
     bool no_wait;            //  done instead of wait
     bool stopped;            //  handed its batch back: no more work
     size_t plan_pos;         //  node batch index from which to look for its planned batches
+    int64_t seen_ms;         //  its last request, monotonic
 } attempt_t;
 
 typedef struct _builds_t builds_t;
@@ -289,6 +290,9 @@ void builds_forget (builds_t *self, int64_t build_id, int64_t *touched_ms);
 //  Builds in flight: not finished, and asked about since since_mono_ms
 //  (monotonic). An abandoned build (every node gone) stops counting.
 size_t builds_in_flight (builds_t *self, int64_t since_mono_ms);
+
+//  Agents (attempts in memory) that sent a request since since_mono_ms.
+size_t builds_agents_seen (builds_t *self, int64_t since_mono_ms);
 
 //  Drop finished builds (and their attempts) when more than max_cached
 //  builds are in memory.

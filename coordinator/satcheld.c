@@ -2,6 +2,7 @@
     then run the server loop until SIGINT or SIGTERM.                       */
 #include "endpoint.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "store.h"
 #include "util.h"
@@ -291,7 +292,10 @@ main (int argc, char **argv)
             case OPT_CLIENTS: config.clients = optarg; break;
             case OPT_INSECURE: insecure = true; break;
             case OPT_HELP: s_usage (stdout); return 0;
-            case OPT_VERSION: printf ("satcheld %s\n", SATCHEL_VERSION); return 0;
+            case OPT_VERSION:
+                printf ("satcheld %s\nsystemd notification (sd_notify): %s\n", SATCHEL_VERSION,
+                        notify_available () ? "built in" : "not built in (no libsystemd)");
+                return 0;
             default:
                 fprintf (stderr, "satcheld: unknown option '%s'\n"
                                  "Try 'satcheld --help' for more information.\n",

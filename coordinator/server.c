@@ -5,6 +5,7 @@
 #include "clients.h"
 #include "curve_keys.h"
 #include "log.h"
+#include "notify.h"
 #include "rate.h"
 #include "store.h"
 #include "util.h"
@@ -46,6 +47,10 @@ struct _server_t {
     rate_t *rate;                //  requests per second per connection, or NULL: no limit
     uint64_t rate_refused;       //  requests answered busy for their rate, for the log
     retention_t *retention;      //  prunes old history between groups
+    notify_t *notify;            //  READY, STATUS, WATCHDOG to systemd
+    bool notify_on;              //  NOTIFY_SOCKET is set: keep STATUS current
+    int64_t status_due_ms;       //  monotonic time to look at STATUS again
+    char endpoint[256];          //  the bound endpoint, for STATUS
 };
 
 void
@@ -158,6 +163,8 @@ server_new (const server_config_t *config)
     self->requests = requests_new (self->store, &config->requests);
     self->retention = retention_new (self->store, requests_builds (self->requests),
                                      &config->retention);
+    self->notify = notify_new ();
+    self->notify_on = getenv ("NOTIFY_SOCKET") != NULL;
 
     self->router = zsock_new (ZMQ_ROUTER);
     if (!self->router) {
@@ -183,8 +190,8 @@ server_new (const server_config_t *config)
     }
     //  The resolved endpoint: a wildcard port ("tcp://127.0.0.1:*") becomes
     //  the real port, which tests read from the ready file.
-    char endpoint[256] = "";
-    size_t endpoint_size = sizeof endpoint;
+    char *endpoint = self->endpoint;
+    size_t endpoint_size = sizeof self->endpoint;
     zmq_getsockopt (zsock_resolve (self->router), ZMQ_LAST_ENDPOINT, endpoint, &endpoint_size);
     log_info ("serving endpoint=%s db=%s version=%s curve=%s", log_quote (endpoint),
               log_quote (config->db_path), SATCHEL_VERSION, self->zap ? "on" : "off");
@@ -215,6 +222,7 @@ server_destroy (server_t **self_p)
     zsock_destroy (&self->router);
     zap_destroy (&self->zap);
     clients_destroy (&self->clients);
+    notify_destroy (&self->notify);
     retention_destroy (&self->retention);
     requests_destroy (&self->requests);
     rate_destroy (&self->rate);
@@ -378,19 +386,71 @@ s_handle_group (server_t *self)
     }
 }
 
+//  What STATUS= says: the endpoint, builds in flight (as --max-builds
+//  counts them), agents heard from in the last minute, requests so far.
+static void
+s_status_text (server_t *self, char *text, size_t size)
+{
+    builds_t *builds = requests_builds (self->requests);
+    int64_t now = util_mono_ms ();
+    size_t flying = builds_in_flight (builds, now - REQUESTS_IN_FLIGHT_IDLE_MS);
+    size_t agents = builds_agents_seen (builds, now - 60000);
+    snprintf (text, size, "serving %s: %zu build%s in flight, %zu agent%s in the last minute,"
+              " %llu requests", self->endpoint, flying, flying == 1 ? "" : "s", agents,
+              agents == 1 ? "" : "s",
+              (unsigned long long) requests_stats (self->requests)->requests);
+}
+
+//  The loop's poll timeout: the sooner of the watchdog's next ping, the
+//  next look at STATUS and the next retention step; -1 if none.
+static long
+s_wait_ms (server_t *self, int64_t now)
+{
+    int64_t waits[] = {
+        notify_wait_ms (self->notify, now),
+        self->notify_on ? (self->status_due_ms > now ? self->status_due_ms - now : 0) : -1,
+        retention_wait_ms (self->retention, now)
+    };
+    int64_t wait = -1;
+    for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++)
+        if (waits[i] >= 0 && (wait < 0 || waits[i] < wait))
+            wait = waits[i];
+    return (long) wait;
+}
+
+//  Between two turns of the loop: the watchdog, STATUS, retention.
+static void
+s_housekeeping (server_t *self)
+{
+    int64_t now = util_mono_ms ();
+    notify_watchdog (self->notify, now);
+    if (self->notify_on && now >= self->status_due_ms) {
+        char text[512];
+        s_status_text (self, text, sizeof text);
+        notify_status (self->notify, text, now, false);
+        self->status_due_ms = now + NOTIFY_STATUS_MS;
+    }
+    //  Logged and retried later if it fails: serving goes on.
+    retention_run (self->retention, now, util_wall_ms ());
+}
+
 int
 server_run (server_t *self)
 {
     void *socket = zsock_resolve (self->router);
+    //  Bound and the database open and migrated (server_new): ready.
+    char text[512];
+    s_status_text (self, text, sizeof text);
+    notify_ready (self->notify, text);
+    self->status_due_ms = util_mono_ms () + NOTIFY_STATUS_MS;
     while (true) {
         zmq_pollitem_t items[] = {
             { socket, 0, ZMQ_POLLIN, 0 },
             { NULL, self->signal_fd, ZMQ_POLLIN, 0 },
             { self->zap ? zap_socket (self->zap) : NULL, 0, ZMQ_POLLIN, 0 }
         };
-        //  Retention runs between groups; the poll wakes up for it.
-        int64_t wait = retention_wait_ms (self->retention, util_mono_ms ());
-        if (zmq_poll (items, self->zap ? 3 : 2, wait < 0 ? -1 : (long) wait) < 0) {
+        //  Housekeeping runs between groups; the poll wakes up for it.
+        if (zmq_poll (items, self->zap ? 3 : 2, s_wait_ms (self, util_mono_ms ())) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             log_error ("poll_failed error=%s", log_quote (zmq_strerror (zmq_errno ())));
@@ -401,8 +461,7 @@ server_run (server_t *self)
             zap_handle (self->zap);
         if (items[0].revents & ZMQ_POLLIN)
             s_handle_group (self);
-        //  Logged and retried later if it fails: serving goes on.
-        retention_run (self->retention, util_mono_ms (), util_wall_ms ());
+        s_housekeeping (self);
         if (items[1].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo info;
             while (read (self->signal_fd, &info, sizeof info) == (ssize_t) sizeof info) {
@@ -412,6 +471,7 @@ server_run (server_t *self)
                               info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
                               (unsigned long long) stats->requests,
                               (unsigned long long) stats->batches);
+                    notify_stopping (self->notify, "stopping: closing the database");
                     return 0;
                 }
                 log_info ("signal_ignored signal=SIGHUP reason=\"reload comes with configuration files\"");
