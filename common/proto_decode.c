@@ -170,9 +170,11 @@ s_check_str (s_decoder_t *self, const msgpack_object *obj, const char *name,
         return s_wrong_type (self, obj, name, "a string");
     const char *text = obj->via.str.ptr;
     size_t size = obj->via.str.size;
+    //  PROTO_ERR_LIMIT is only for unit names: say which flag sets it.
     if (size > max)
-        return s_fail (self, code, name, "%s is %zu bytes, more than the %zu allowed",
-                       name, size, max);
+        return s_fail (self, code, name, "%s is %zu bytes, more than the %zu allowed%s",
+                       name, size, max,
+                       strcmp (code, PROTO_ERR_LIMIT) == 0 ? " (satcheld --max-name)" : "");
     if (size < min)
         return s_fail (self, PROTO_ERR_BAD_REQUEST, name,
                        "%s is empty; it needs %zu to %zu bytes", name, min, max);
@@ -254,7 +256,7 @@ s_array (s_decoder_t *self, const msgpack_object *obj, const char *name,
     size_t size = obj->via.array.size;
     if (size > self->limits->max_units)
         return s_fail (self, PROTO_ERR_LIMIT, name,
-                       "%s has %zu elements, more than the limit of %zu",
+                       "%s has %zu elements, more than the limit of %zu (satcheld --max-units)",
                        name, size, self->limits->max_units);
     if (size < min)
         return s_fail (self, PROTO_ERR_BAD_REQUEST, name,

@@ -714,7 +714,8 @@ test_join_unit_names (void **state)
     s_join_kvs (&kvs);
     kvs_set (&kvs, U ("req", 5));
     REFUSED (&kvs, PROTO_ERR_LIMIT, "units[1]");         //  "b/c_spec.rb" is 11 bytes
-    assert_string_equal (s_err.message, "units[1] is 11 bytes, more than the 9 allowed");
+    assert_string_equal (s_err.message, "units[1] is 11 bytes, more than the 9 allowed"
+                                         " (satcheld --max-name)");
     assert_string_equal (s_err.attempt, "att-1_X");
     assert_int_equal (s_err.req, 5);
     s_limits.max_name = 11;
@@ -936,7 +937,8 @@ test_join_unit_count_limit (void **state)
     s_limits.max_units = 2;
     s_join_kvs (&kvs);
     REFUSED (&kvs, PROTO_ERR_LIMIT, "units");
-    assert_string_equal (s_err.message, "units has 3 elements, more than the limit of 2");
+    assert_string_equal (s_err.message, "units has 3 elements, more than the limit of 2"
+                                         " (satcheld --max-units)");
     s_limits.max_units = 3;
     ACCEPTED (&kvs);
 
