@@ -7,6 +7,7 @@
 #include "run.h"
 #include "run_options.h"
 #include "runner.h"
+#include "status_command.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ s_usage (FILE *out)
            "                                            to a suite's history\n"
            "  keygen [--suites A,B] [--admin] NAME      write a CurveZMQ key pair: NAME\n"
            "                                            and NAME_secret\n"
+           "  status [--json]                           how satcheld is (an admin request)\n"
            "\n"
            "  satchel run --help    options of run (env takes the same)\n"
            "  satchel env --help    what env shows\n"
@@ -50,6 +52,11 @@ main (int argc, char **argv)
         return env_command_main (argc - 1, argv + 1);
     if (strcmp (argv[1], "import") == 0) {
         int rc = import_command_main (argc - 1, argv + 1);
+        zsys_shutdown ();
+        return rc;
+    }
+    if (strcmp (argv[1], "status") == 0) {
+        int rc = status_command_main (argc - 1, argv + 1);
         zsys_shutdown ();
         return rc;
     }

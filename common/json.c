@@ -551,3 +551,18 @@ json_bool (const json_t *self, bool *out)
     *out = self->boolean;
     return 0;
 }
+
+void
+json_print_string (FILE *out, const char *text)
+{
+    fputc ('"', out);
+    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf (out, "\\%c", *c);
+        else if (*c < 0x20 || *c == 0x7f)
+            fprintf (out, "\\u%04x", *c);
+        else
+            fputc (*c, out);
+    }
+    fputc ('"', out);
+}

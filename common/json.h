@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef enum {
     JSON_NULL = 0,
@@ -58,5 +59,9 @@ int json_number (const json_t *self, double *out);
 
 //  The boolean in *out; returns 0, or -1 if not a boolean.
 int json_bool (const json_t *self, bool *out);
+
+//  Write text to out as a JSON string, quoted, with '"', '\\' and control
+//  bytes escaped; other bytes as they are (text is taken to be UTF-8).
+void json_print_string (FILE *out, const char *text);
 
 #endif

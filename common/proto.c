@@ -30,7 +30,9 @@ static const char *const s_type_names[] = {
     [PROTO_WAIT] = "wait",
     [PROTO_EXPAND] = "expand",
     [PROTO_IMPORT] = "import",
-    [PROTO_IMPORTED] = "imported"
+    [PROTO_IMPORTED] = "imported",
+    [PROTO_STATUS] = "status",
+    [PROTO_DAEMON_STATUS] = "daemon_status"
 };
 #define S_TYPE_COUNT (sizeof (s_type_names) / sizeof (s_type_names[0]))
 
@@ -109,6 +111,7 @@ proto_msg_destroy (proto_msg_t **self_p)
     free (self->field);
     free (self->message);
     free (self->reason);
+    free (self->version);
     free (self);
     *self_p = NULL;
 }
@@ -325,7 +328,10 @@ s_encodable (const proto_msg_t *self)
                 && (!self->has_report || self->report_times_ms
                     || self->report_time_count == 0);
         case PROTO_HEARTBEAT:
+        case PROTO_STATUS:
             return self->attempt && self->req;
+        case PROTO_DAEMON_STATUS:
+            return self->version != NULL;
         case PROTO_IMPORT:
             return self->attempt && self->req && self->suite && has_units
                 && (self->unit_count == 0 || (self->times_ms && self->parent));
@@ -418,6 +424,15 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
         case PROTO_IMPORTED:
             s_put_uint (&enc, "units", self->units_total);
             break;
+        case PROTO_DAEMON_STATUS:
+            s_put_str (&enc, "version", self->version);
+            s_put_uint (&enc, "uptime_s", self->uptime_s);
+            s_put_uint (&enc, "builds_running", self->builds_running);
+            s_put_uint (&enc, "agents_last_minute", self->agents_seen);
+            s_put_uint (&enc, "requests", self->requests_total);
+            s_put_uint (&enc, "requests_last_minute", self->requests_minute);
+            s_put_uint (&enc, "db_bytes", self->db_bytes);
+            break;
         case PROTO_NEXT:
             if (self->has_report) {
                 s_put_key (&enc, "report");
@@ -450,6 +465,8 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
                 }
             }
             break;
+        case PROTO_STATUS:
+            break;          //  nothing but who asks
         case PROTO_HEARTBEAT:
             s_put_uint (&enc, "batch", self->batch);
             s_put_uint (&enc, "lease", self->lease);

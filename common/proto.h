@@ -84,6 +84,8 @@
     heartbeat  the batch is still running: renew its lease
         "batch"      uint  the batch number
         "lease"      uint  its lease number
+    status  how the daemon is (satchel status); an admin request: with
+            CurveZMQ on, only a key marked admin may make it
 
     Replies (satcheld -> agent) echo "attempt" and "req" when the request
     was readable enough to have them (an error reply may have neither).
@@ -132,6 +134,16 @@
                              (this node handed its batch back)
         "failed"       uint  units this node ran whose latest run failed
         "flaky"        uint  units of the build that failed, then passed
+    daemon_status  answer to status
+        "version"      str   satcheld's version
+        "uptime_s"     uint  seconds since it started
+        "builds_running" uint  builds in flight (not finished, asked
+                             about in the last 10 minutes)
+        "agents_last_minute" uint  agents that sent a request in the
+                             last minute
+        "requests"     uint  requests handled since it started
+        "requests_last_minute" uint  of which in the last 60 seconds
+        "db_bytes"     uint  the database on disk, WAL included
     error   the request was refused
         "code"     str  one of PROTO_ERR_*
         "field"    str  the offending field ("" if none)
@@ -184,7 +196,9 @@ typedef enum {
     PROTO_EXPAND,
     PROTO_IMPORT,
     PROTO_IMPORTED,
-    PROTO_TYPE_LAST = PROTO_IMPORTED
+    PROTO_STATUS,
+    PROTO_DAEMON_STATUS,
+    PROTO_TYPE_LAST = PROTO_DAEMON_STATUS
 } proto_type_t;
 
 //  What a batch is (the "kind" of a batch reply).
@@ -282,6 +296,14 @@ typedef struct {
     char *reason;               //  done: why this node is done
     uint64_t failed;            //  done: units of this node failing
     uint64_t flaky;             //  done: flaky units of the build
+
+    char *version;              //  daemon_status: satcheld's version
+    uint64_t uptime_s;          //  daemon_status: seconds since start
+    uint64_t builds_running;    //  daemon_status: builds in flight
+    uint64_t agents_seen;       //  daemon_status: agents in the last minute
+    uint64_t requests_total;    //  daemon_status: requests since start
+    uint64_t requests_minute;   //  daemon_status: requests in the last minute
+    uint64_t db_bytes;          //  daemon_status: database size on disk
 
     char *code;                 //  error: PROTO_ERR_*
     char *field;                //  error: offending field, "" if none

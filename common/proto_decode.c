@@ -32,6 +32,8 @@ typedef enum {
     K_REASON, K_FAILED, K_FLAKY, K_REUSE_SPLIT,
     K_CAN_LIST, K_SLOW_MS, K_LISTED, K_EXAMPLES, K_EXAMPLE_FILE, K_TIMES_MS, K_PARENT,
     K_KNOWN,
+    K_VERSION, K_UPTIME_S, K_BUILDS_RUNNING, K_AGENTS_LAST_MINUTE, K_REQUESTS,
+    K_REQUESTS_LAST_MINUTE, K_DB_BYTES,
     K_COUNT
 } s_key_t;
 
@@ -45,7 +47,9 @@ static const char *const s_keys[K_COUNT] = {
     "replay", "heartbeat_ms", "lease", "kind", "retry_ms", "held", "stop",
     "reason", "failed", "flaky", "reuse_split",
     "can_list", "slow_ms", "listed", "examples", "example_file", "times_ms", "parent",
-    "known"
+    "known",
+    "version", "uptime_s", "builds_running", "agents_last_minute", "requests",
+    "requests_last_minute", "db_bytes"
 };
 
 //  The keys of the "report" map of a next.
@@ -170,9 +174,11 @@ s_check_str (s_decoder_t *self, const msgpack_object *obj, const char *name,
         return s_wrong_type (self, obj, name, "a string");
     const char *text = obj->via.str.ptr;
     size_t size = obj->via.str.size;
+    //  PROTO_ERR_LIMIT is only for unit names: say which flag sets it.
     if (size > max)
-        return s_fail (self, code, name, "%s is %zu bytes, more than the %zu allowed",
-                       name, size, max);
+        return s_fail (self, code, name, "%s is %zu bytes, more than the %zu allowed%s",
+                       name, size, max,
+                       strcmp (code, PROTO_ERR_LIMIT) == 0 ? " (satcheld --max-name)" : "");
     if (size < min)
         return s_fail (self, PROTO_ERR_BAD_REQUEST, name,
                        "%s is empty; it needs %zu to %zu bytes", name, min, max);
@@ -254,7 +260,7 @@ s_array (s_decoder_t *self, const msgpack_object *obj, const char *name,
     size_t size = obj->via.array.size;
     if (size > self->limits->max_units)
         return s_fail (self, PROTO_ERR_LIMIT, name,
-                       "%s has %zu elements, more than the limit of %zu",
+                       "%s has %zu elements, more than the limit of %zu (satcheld --max-units)",
                        name, size, self->limits->max_units);
     if (size < min)
         return s_fail (self, PROTO_ERR_BAD_REQUEST, name,
@@ -689,6 +695,23 @@ s_decode_reply (s_decoder_t *self)
             return s_units (self, S_FIELD (K_UNITS), false);
         case PROTO_IMPORTED:
             return s_uint (self, S_FIELD (K_UNITS), 0, UINT64_MAX, &msg->units_total);
+        case PROTO_DAEMON_STATUS:
+            if (s_str (self, S_FIELD (K_VERSION), 1, 64, S_PRINTABLE, &msg->version) != 0
+            ||  s_uint (self, S_FIELD (K_UPTIME_S), 0, UINT64_MAX, &msg->uptime_s) != 0
+            ||  s_uint (self, S_FIELD (K_BUILDS_RUNNING), 0, UINT64_MAX,
+                        &msg->builds_running) != 0
+            ||  s_uint (self, S_FIELD (K_AGENTS_LAST_MINUTE), 0, UINT64_MAX,
+                        &msg->agents_seen) != 0
+            ||  s_uint (self, S_FIELD (K_REQUESTS), 0, UINT64_MAX, &msg->requests_total) != 0
+            ||  s_uint (self, S_FIELD (K_REQUESTS_LAST_MINUTE), 0, UINT64_MAX,
+                        &msg->requests_minute) != 0
+            ||  s_uint (self, S_FIELD (K_DB_BYTES), 0, UINT64_MAX, &msg->db_bytes) != 0)
+                return -1;
+            if (msg->requests_minute > msg->requests_total)
+                return s_fail (self, PROTO_ERR_BAD_REQUEST, "requests_last_minute",
+                               "requests_last_minute %" PRIu64 " is more than requests %" PRIu64,
+                               msg->requests_minute, msg->requests_total);
+            return 0;
         case PROTO_BATCH: {
             size_t count;
             if (s_uint (self, S_FIELD (K_BATCH), 1, UINT32_MAX, &value) != 0
@@ -795,7 +818,7 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
     //  echoes them when it can, so they are optional there but still
     //  checked.
     bool request = found == PROTO_JOIN || found == PROTO_NEXT || found == PROTO_HEARTBEAT
-                || found == PROTO_IMPORT;
+                || found == PROTO_IMPORT || found == PROTO_STATUS;
     if (request || self->slots[K_ATTEMPT]) {
         if (s_str (self, S_FIELD (K_ATTEMPT), 1, PROTO_ATTEMPT_MAX, S_IDENT,
                    &self->msg->attempt) != 0)
@@ -813,6 +836,8 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
         return s_decode_heartbeat (self);
     if (found == PROTO_IMPORT)
         return s_decode_import (self);
+    if (found == PROTO_STATUS)
+        return 0;           //  nothing but who asks
     return s_decode_reply (self);
 }
 

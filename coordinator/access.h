@@ -19,8 +19,12 @@
                                admin would add no protection, only push CI
                                jobs that seed their history to carry keys
                                that can do everything
-        admin requests         (status, builds, export: to come) a key
-                               marked admin; they call access_require_admin
+        admin requests         status (admin.h; builds, export and backup
+                               to come): a key marked admin; they call
+                               access_require_admin. Without CurveZMQ
+                               anyone who can connect may make them: on
+                               loopback that is the machine's users; with
+                               --insecure, the network's
 
     Permissions are those of the key file when the connection was made: an
     edited or removed file applies to the next connection (each agent run

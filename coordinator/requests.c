@@ -1,6 +1,8 @@
 /*  requests.c: see requests.h. One handler per request type.              */
 #include "requests.h"
 
+#include "admin.h"
+
 #include "builds.h"
 #include "completion.h"
 #include "examples.h"
@@ -46,6 +48,8 @@ struct _requests_t {
     requests_stats_t stats;      //  counters
     s_listing_t *listings;       //  builds waiting for examples (owned)
     size_t listing_count;        //  entries
+    int64_t started_ms;          //  monotonic, for status's uptime
+    admin_window_t window;       //  requests over the last minute
 };
 
 void
@@ -71,6 +75,7 @@ requests_new (store_t *store, const requests_config_t *config)
     self->store = store;
     self->config = *config;
     self->builds = builds_new (store, &config->retry);
+    self->started_ms = util_mono_ms ();
     return self;
 }
 
@@ -1203,6 +1208,7 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
     attempt_t *attempt = NULL;
     int rc = 0;
     self->stats.requests++;
+    admin_window_add (&self->window, util_mono_ms ());
     proto_msg_t *req = proto_decode (frame, size, &self->config.limits, &err);
     int access = req ? s_access (self, req, peer, &out) : 0;
     if (!req) {
@@ -1221,6 +1227,13 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
         rc = s_heartbeat (self, req, &out, &attempt);
     else if (req->type == PROTO_IMPORT)
         rc = s_import (self, req, &out);
+    else if (req->type == PROTO_STATUS) {
+        if (access_require_admin (peer, "status", req->attempt, req->req, &out) == 0) {
+            admin_facts_t facts = { self->started_ms, self->stats.requests, &self->window,
+                                    self->builds, self->store };
+            admin_status (&facts, req, &out);
+        }
+    }
     else
         out = proto_error_new (req->attempt, req->req, PROTO_ERR_UNKNOWN_TYPE, "type",
                                "satcheld does not accept %s messages", proto_type_name (req->type));
@@ -1248,7 +1261,7 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
             //  reply it is one more sample), or a join answered with
             //  expand or wait (asked again, it is answered afresh).
             assert (out->type == PROTO_IMPORTED || out->type == PROTO_EXPAND
-                    || out->type == PROTO_WAIT);
+                    || out->type == PROTO_WAIT || out->type == PROTO_DAEMON_STATUS);
         else {
             assert (attempt);   //  every non-error reply answers an attempt
             if (builds_attempt_reply (self->builds, attempt, req->req, *reply, *reply_size) != 0) {

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store_sql.h"
 
@@ -44,6 +45,20 @@ s_fail (store_t *self, const char *op)
                sqlite3_extended_errcode (self->db),
                log_quote (sqlite3_errmsg (self->db)), log_quote (self->path));
     return -1;
+}
+
+uint64_t
+store_disk_bytes (store_t *self)
+{
+    uint64_t bytes = 0;
+    struct stat st;
+    if (stat (self->path, &st) == 0)
+        bytes += (uint64_t) st.st_size;
+    char wal[4096];
+    snprintf (wal, sizeof wal, "%s-wal", self->path);
+    if (stat (wal, &st) == 0)
+        bytes += (uint64_t) st.st_size;
+    return bytes;
 }
 
 struct sqlite3 *

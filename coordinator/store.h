@@ -270,6 +270,10 @@ int store_batches_load (store_t *self, int64_t build_id, store_batch_t **batches
                         size_t *count_out);
 void store_batches_free (store_batch_t *batches, size_t count);
 
+//  The database's size on disk: the file and its WAL (0 for what cannot
+//  be read).
+uint64_t store_disk_bytes (store_t *self);
+
 //  For the store's companion files (store_prune.c): the connection,
 //  borrowed, and the logger of a failed operation (returns -1).
 struct sqlite3 *store_handle (store_t *self);

@@ -158,6 +158,19 @@ s_replies (void)
     msg->units_total = 3;
     s_save_msg ("imported", msg);
 
+    msg = s_request (PROTO_STATUS, 1);
+    s_save_msg ("status", msg);
+
+    msg = s_request (PROTO_DAEMON_STATUS, 1);
+    proto_msg_set_str (&msg->version, "0.1.0");
+    msg->uptime_s = 3600;
+    msg->builds_running = 2;
+    msg->agents_seen = 16;
+    msg->requests_total = 5000;
+    msg->requests_minute = 120;
+    msg->db_bytes = 1 << 20;
+    s_save_msg ("daemon_status", msg);
+
     static const char *const batch[] = { "spec/b_spec.rb", "spec/a_spec.rb" };
     for (int kind = PROTO_KIND_QUEUE; kind <= PROTO_KIND_LAST; kind++) {
         msg = s_request (PROTO_BATCH, 2);

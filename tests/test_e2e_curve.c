@@ -25,7 +25,9 @@
     h. without a secret satcheld refuses to bind a non-loopback endpoint
        (0.0.0.0, which binds but is never connected to), and with
        --insecure binds it and warns;
-    i. `satchel env` shows the key files and where each came from.
+    i. `satchel env` shows the key files and where each came from;
+    j. an admin request (satchel status) works with a key made with
+       --admin and is refused, in words and at once, with an agent key.
 
     Every wait has a deadline; agents that fail fast are also timed, so a
     refusal that crept back to the timeout path (3 tries of 5 s) fails.  */
@@ -693,10 +695,79 @@ test_env_shows_the_keys_and_their_source (void **state)
     free (satchel);
 }
 
+//  Run `satchel status` with the key pair cert (NULL: none) and satcheld's
+//  public key; returns its exit status, its output in *out (malloc'd) and
+//  how long it took in *ms.
+static int
+s_status (s_farm_t *farm, const char *cert, char **out, int64_t *ms)
+{
+    e2e_fixture_t *fx = farm->fx;
+    char *satchel = harness_bin ("satchel");
+    char client_cert[700], path[700];
+    snprintf (client_cert, sizeof client_cert, "%s/%s_secret", farm->keys, cert ? cert : "");
+    snprintf (path, sizeof path, "%s/status-%d.out", fx->dir, farm->runs++);
+    char *argv[] = { satchel, "status", "--coordinator", fx->daemon.endpoint, "--server-key",
+                     farm->server_key, "--client-cert", client_cert, NULL };
+    if (!cert)
+        argv[4] = NULL;
+    int64_t start = harness_now_ms ();
+    int status = harness_run (argv, fx->dir, NULL, path, path, fx->deadline_ms);
+    *ms = harness_now_ms () - start;
+    *out = harness_read_file (path);
+    assert_non_null (*out);
+    free (satchel);
+    return status;
+}
+
+//  j. Admin requests need an admin key: `satchel status` with a key made
+//  with --admin gets the daemon's status; with a plain agent key (one that
+//  runs builds fine) it is refused in words, at once, without retries.
+static void
+test_admin_requests_need_an_admin_key (void **state)
+{
+    s_farm_t farm;
+    s_farm_make (&farm, *state, true);
+    e2e_fixture_t *fx = farm.fx;
+    s_keygen (&farm, "ops", NULL, true);
+    s_keygen (&farm, "ci", NULL, false);
+    s_authorize (&farm, "ops", NULL);
+    s_authorize (&farm, "ci", NULL);
+    char *out = NULL;
+    int64_t ms = 0;
+    assert_int_equal (s_status (&farm, "ops", &out, &ms), 0);
+    assert_non_null (strstr (out, "satcheld " SATCHEL_VERSION " at tcp://127.0.0.1:"));
+    assert_non_null (strstr (out, "builds in flight    0"));
+    free (out);
+    //  The agent key works for what it is for.
+    s_run_t run = s_agent (&farm, fx->daemon.endpoint, "web", "b-admin", 0, 1, "ci",
+                           farm.server_key, NULL);
+    assert_int_equal (run.status, 0);
+    s_run_free (&run);
+    //  But not for status.
+    assert_int_equal (s_status (&farm, "ci", &out, &ms), 1);
+    if (!strstr (out, "access refused: status needs a key marked admin, and key \"ci\""))
+        fail_msg ("unexpected output:\n%s", out);
+    assert_true (ms < REFUSAL_MS);
+    assert_int_equal (harness_count (out, "error: "), 1);
+    free (out);
+    //  Asked once: a refusal is not retried.
+    char *log = harness_read_file (fx->log);
+    assert_int_equal (harness_count (log, "access_refused key="), 1);
+    assert_int_equal (harness_count (log, "request=status reason=\"not an admin key\""), 1);
+    free (log);
+    //  Without keys at all: refused at the handshake (CurveZMQ required).
+    assert_int_equal (s_status (&farm, NULL, &out, &ms), 1);
+    assert_non_null (strstr (out, "CurveZMQ"));
+    assert_true (ms < REFUSAL_MS);
+    free (out);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_admin_requests_need_an_admin_key,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_authorized_agent_completes_a_build,
                                          e2e_fixture_setup, e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_unknown_key_is_refused_at_once,

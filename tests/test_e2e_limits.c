@@ -6,7 +6,12 @@
     - a flood: one client (tests/flood_client.c, a separate process) sends
       garbage as fast as it can while 4 real agents run a build; the build
       completes, every unit ran once, its timings are the report's, and
-      the daemon still answers afterwards (invariant 7).                   */
+      the daemon still answers afterwards (invariant 7);
+    - --max-rate: a connection past its rate is told "busy" unread while
+      another is served, and is served again once its bucket refills;
+    - --max-units and --max-name: a join over either gets a "limit" error
+      naming the flag, by hand and from a real agent (exit 1, no
+      fallback), and a join within both is served right after.            */
 #include "e2e_client.h"
 #include "e2e_fixture.h"
 #include "proto.h"
@@ -192,11 +197,149 @@ test_flood_does_not_stop_a_build (void **state)
     free (flooder);
 }
 
+//  Send count frames on a DEALER socket back to back (each after the empty
+//  delimiter frame a REQ socket would add), then read count replies.
+//  Returns how many replies were "busy"; the others must be the error a
+//  frame that is not msgpack gets.
+static int
+s_burst (zsock_t *dealer, int count)
+{
+    for (int i = 0; i < count; i++)
+        assert_int_equal (zsock_send (dealer, "zs", "not msgpack"), 0);
+    int busy = 0;
+    for (int i = 0; i < count; i++) {
+        zmsg_t *msg = zmsg_recv (dealer);
+        assert_non_null (msg);
+        assert_int_equal (zmsg_size (msg), 2);
+        zframe_t *delimiter = zmsg_pop (msg);
+        assert_int_equal (zframe_size (delimiter), 0);
+        zframe_destroy (&delimiter);
+        zframe_t *frame = zmsg_pop (msg);
+        proto_limits_t limits;
+        proto_limits_default (&limits);
+        proto_error_t error;
+        proto_msg_t *reply = proto_decode (zframe_data (frame), zframe_size (frame), &limits,
+                                           &error);
+        assert_non_null (reply);
+        assert_int_equal (reply->type, PROTO_ERROR);
+        if (strcmp (reply->code, PROTO_ERR_BUSY) == 0) {
+            assert_non_null (strstr (reply->message, "--max-rate"));
+            busy++;
+        }
+        else
+            assert_string_equal (reply->code, PROTO_ERR_BAD_REQUEST);
+        proto_msg_destroy (&reply);
+        zframe_destroy (&frame);
+        zmsg_destroy (&msg);
+    }
+    return busy;
+}
+
+//  --max-rate 5: one connection sending 40 requests at once gets the five
+//  of its burst answered and most of the rest told "busy" unread; another
+//  connection is served all the while; the first is served again once its
+//  bucket has refilled.
+static void
+test_rate_limit_per_connection (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    const char *extra[] = { "--max-rate", "5", NULL };
+    e2e_fixture_daemon (fx, extra);
+    zsock_t *dealer = zsock_new_dealer (fx->daemon.endpoint);
+    assert_non_null (dealer);
+    zsock_set_rcvtimeo (dealer, 10000);
+    int busy = s_burst (dealer, 40);
+    printf ("  40 requests at once at --max-rate 5: %d told busy\n", busy);
+    //  Five in the burst, and at most a few more refilled while they came.
+    assert_true (busy >= 30);
+    assert_true (busy <= 35);
+    //  Another connection is not held back by the first one's limit.
+    s_expect_joined (fx, "other-connection", "rate-b", 0, 1);
+    //  The first is served again once a token has come back (5 a second):
+    //  ask at most 50 times, 100 ms apart.
+    int tries = 0;
+    while (s_burst (dealer, 1) == 1) {
+        assert_true (++tries < 50);
+        zclock_sleep (100);
+    }
+    zsock_destroy (&dealer);
+    //  Said once in the log, with the limit.
+    char *log = harness_read_file (fx->log);
+    assert_non_null (log);
+    assert_int_equal (harness_count (log, "rate_limited refused=1 max_rate=5"), 1);
+    free (log);
+}
+
+//  --max-units 3 and --max-name 40: a join over either is refused with a
+//  "limit" error naming the field, the numbers and the flag, by hand and by
+//  a real agent (a user error: exit 1, no fallback, nothing run); a join
+//  within both is served right after.
+static void
+test_units_and_name_limits (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    const char *extra[] = { "--max-units", "3", "--max-name", "40", NULL };
+    e2e_fixture_daemon (fx, extra);
+    zsock_t *socket = e2e_connect (fx->daemon.endpoint);
+    //  Four units: over --max-units.
+    const char *four[] = { "a_test", "b_test", "c_test", "d_test" };
+    proto_msg_t *join = e2e_join ("units-4", 1, "limits", "units-4", 0, 1, four, 4);
+    proto_msg_t *reply = e2e_call (socket, join);
+    assert_int_equal (reply->type, PROTO_ERROR);
+    assert_string_equal (reply->code, PROTO_ERR_LIMIT);
+    assert_string_equal (reply->field, "units");
+    assert_string_equal (reply->message, "units has 4 elements, more than the limit of 3"
+                                         " (satcheld --max-units)");
+    assert_true (proto_error_is_user (reply->code));
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&join);
+    //  A name of 41 bytes: over --max-name.
+    const char *long_name[] = { "a_test", "tests/a_name_that_is_41_bytes_long_test.x" };
+    assert_int_equal (strlen (long_name[1]), 41);
+    join = e2e_join ("name-41", 1, "limits", "name-41", 0, 1, long_name, 2);
+    reply = e2e_call (socket, join);
+    assert_int_equal (reply->type, PROTO_ERROR);
+    assert_string_equal (reply->code, PROTO_ERR_LIMIT);
+    assert_string_equal (reply->field, "units[1]");
+    assert_string_equal (reply->message, "units[1] is 41 bytes, more than the 40 allowed"
+                                         " (satcheld --max-name)");
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&join);
+    zsock_destroy (&socket);
+    //  Nothing of either was stored; the daemon serves a join within both.
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM builds"), 0);
+    s_expect_joined (fx, "within", "within", 0, 1);
+
+    //  A real agent over the limit: exit 1 saying why, nothing run, no
+    //  fallback; within it, the build runs.
+    const char *names[] = { "tests/a0_test.txt", "tests/a1_test.txt", "tests/a2_test.txt",
+                            "tests/b0_test.txt" };
+    for (int i = 0; i < 4; i++)
+        e2e_fixture_unit (fx, names[i], "ms=1\n");
+    e2e_agent_t over = { .tag = "over", .suite = "limits", .build = "agent-over", .index = 0,
+                         .total = 1, .pattern = "tests/*_test.txt", .stdout_too = true };
+    char *said = e2e_fixture_run (fx, &over, 1);
+    assert_non_null (strstr (said, "more than the limit of 3 (satcheld --max-units)"));
+    assert_null (strstr (said, "fall"));
+    free (said);
+    char *ran = e2e_fixture_read (fx, "over.ran");
+    assert_null (ran);
+    e2e_agent_t within_agent = { .tag = "within", .suite = "limits", .build = "agent-within",
+                                 .index = 0, .total = 1, .pattern = "tests/a*_test.txt" };
+    free (e2e_fixture_run (fx, &within_agent, 0));
+    assert_int_equal (e2e_fixture_int (fx, "SELECT finished_ms > 0 FROM builds"
+                                           " WHERE build_key = 'agent-within'"), 1);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_builds_in_flight, s_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_rate_limit_per_connection, s_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_units_and_name_limits, s_setup,
+                                         e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_flood_does_not_stop_a_build, s_setup,
                                          e2e_fixture_teardown),
     };

@@ -714,7 +714,8 @@ test_join_unit_names (void **state)
     s_join_kvs (&kvs);
     kvs_set (&kvs, U ("req", 5));
     REFUSED (&kvs, PROTO_ERR_LIMIT, "units[1]");         //  "b/c_spec.rb" is 11 bytes
-    assert_string_equal (s_err.message, "units[1] is 11 bytes, more than the 9 allowed");
+    assert_string_equal (s_err.message, "units[1] is 11 bytes, more than the 9 allowed"
+                                         " (satcheld --max-name)");
     assert_string_equal (s_err.attempt, "att-1_X");
     assert_int_equal (s_err.req, 5);
     s_limits.max_name = 11;
@@ -936,7 +937,8 @@ test_join_unit_count_limit (void **state)
     s_limits.max_units = 2;
     s_join_kvs (&kvs);
     REFUSED (&kvs, PROTO_ERR_LIMIT, "units");
-    assert_string_equal (s_err.message, "units has 3 elements, more than the limit of 2");
+    assert_string_equal (s_err.message, "units has 3 elements, more than the limit of 2"
+                                         " (satcheld --max-units)");
     s_limits.max_units = 3;
     ACCEPTED (&kvs);
 
@@ -1861,6 +1863,84 @@ test_round_trip_import (void **state)
     assert_string_equal (proto_type_name (PROTO_IMPORTED), "imported");
 }
 
+//  status (an admin request: who asks, nothing more) and its answer,
+//  daemon_status, both ways; a status without attempt or req is refused,
+//  as a daemon_status without version, with a wrong type, or counting
+//  more requests in the last minute than in all.
+static void
+test_status_messages (void **state)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_STATUS);
+    proto_msg_set_str (&msg->attempt, "status");
+    msg->req = 1;
+    proto_msg_t *copy = s_round_trip (msg, "v,type,attempt,req");
+    assert_string_equal (copy->attempt, "status");
+    assert_int_equal (copy->req, 1);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+    //  A request without who asks cannot be encoded, nor decoded.
+    msg = proto_msg_new (PROTO_STATUS);
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal (proto_encode (msg, &data, &size), -1);
+    proto_msg_destroy (&msg);
+    kvs_t kvs = { .count = 0 };
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "status"));
+    kvs_set (&kvs, STR ("attempt", "status"));
+    BAD (&kvs, "req");
+    kvs_set (&kvs, U ("req", 3));
+    ACCEPTED (&kvs);
+
+    msg = proto_msg_new (PROTO_DAEMON_STATUS);
+    proto_msg_set_str (&msg->attempt, "status");
+    msg->req = 1;
+    proto_msg_set_str (&msg->version, "0.1.0");
+    msg->uptime_s = 86401;
+    msg->builds_running = 3;
+    msg->agents_seen = 24;
+    msg->requests_total = UINT64_MAX;
+    msg->requests_minute = 1200;
+    msg->db_bytes = UINT64_C (5) << 40;
+    copy = s_round_trip (msg, "v,type,attempt,req,version,uptime_s,builds_running,"
+                              "agents_last_minute,requests,requests_last_minute,db_bytes");
+    assert_string_equal (copy->version, "0.1.0");
+    assert_int_equal (copy->uptime_s, 86401);
+    assert_int_equal (copy->builds_running, 3);
+    assert_int_equal (copy->agents_seen, 24);
+    assert_true (copy->requests_total == UINT64_MAX);
+    assert_int_equal (copy->requests_minute, 1200);
+    assert_true (copy->db_bytes == UINT64_C (5) << 40);
+    proto_msg_destroy (&copy);
+    proto_msg_set_str (&msg->version, NULL);
+    assert_int_equal (proto_encode (msg, &data, &size), -1);
+    proto_msg_destroy (&msg);
+
+    kvs.count = 0;
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "daemon_status"));
+    kvs_set (&kvs, STR ("version", "0.1.0"));
+    kvs_set (&kvs, U ("uptime_s", 5));
+    kvs_set (&kvs, U ("builds_running", 0));
+    kvs_set (&kvs, U ("agents_last_minute", 0));
+    kvs_set (&kvs, U ("requests", 10));
+    kvs_set (&kvs, U ("requests_last_minute", 10));
+    kvs_set (&kvs, U ("db_bytes", 4096));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, U ("requests_last_minute", 11));
+    BAD (&kvs, "requests_last_minute");
+    kvs_set (&kvs, U ("requests_last_minute", 10));
+    kvs_set (&kvs, STR ("db_bytes", "big"));
+    BAD (&kvs, "db_bytes");
+    kvs_set (&kvs, U ("db_bytes", 4096));
+    kvs_set (&kvs, STR ("version", "0.1 beta"));
+    BAD (&kvs, "version");
+    kvs_drop (&kvs, "version");
+    BAD (&kvs, "version");
+    assert_string_equal (proto_type_name (PROTO_STATUS), "status");
+    assert_string_equal (proto_type_name (PROTO_DAEMON_STATUS), "daemon_status");
+}
+
 //  A report's status and runs: sent when there, decoded to NULL and 1 when
 //  not.
 static void
@@ -2735,6 +2815,7 @@ main (void)
         cmocka_unit_test_setup (test_round_trip_join_examples, s_setup),
         cmocka_unit_test_setup (test_round_trip_import, s_setup),
         cmocka_unit_test_setup (test_round_trip_report_status, s_setup),
+        cmocka_unit_test_setup (test_status_messages, s_setup),
         cmocka_unit_test_setup (test_joined_counts, s_setup),
         cmocka_unit_test_setup (test_join_examples_refused, s_setup),
         cmocka_unit_test_setup (test_import_refused, s_setup),

@@ -1,0 +1,203 @@
+/*  status_command.c: see status_command.h.                               */
+#include "status_command.h"
+
+#include "client.h"
+#include "json.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_usage (FILE *out)
+{
+    fputs ("Usage: satchel status [OPTIONS]\n"
+           "\n"
+           "Asks satcheld how it is: its version, how long it has run, the builds in\n"
+           "flight, the agents heard from in the last minute, the requests it handled\n"
+           "(and how many a second over the last minute), and its database's size.\n"
+           "An admin request: with CurveZMQ on, the key must be marked admin (satchel\n"
+           "keygen --admin); without CurveZMQ satcheld listens on loopback only, and\n"
+           "answers whoever asks there.\n"
+           "\n"
+           "Options:\n"
+           "  --coordinator URL     satcheld endpoint (SATCHEL_COORDINATOR,\n"
+           "                        default tcp://127.0.0.1:7450)\n"
+           "  --server-key FILE     satcheld's public certificate, for CurveZMQ\n"
+           "                        (SATCHEL_SERVER_KEY); needs --client-cert\n"
+           "  --client-cert FILE    an admin key's secret certificate\n"
+           "                        (SATCHEL_CLIENT_CERT)\n"
+           "  --json                one JSON object: endpoint, version, uptime_s,\n"
+           "                        builds_running, agents_last_minute, requests,\n"
+           "                        requests_last_minute, requests_per_second, db_bytes\n"
+           "  --timeout SECONDS     per try (default 5; two more tries follow)\n"
+           "  --help\n"
+           "\n"
+           "Exit status: 0, 1 if satcheld refused or could not be reached (the\n"
+           "message says why), 2 for a usage error.\n", out);
+}
+
+static const char *
+s_env (const char *name)
+{
+    const char *value = getenv (name);
+    return value && *value ? value : NULL;
+}
+
+//  "3 d 4 h", "2 h 5 min", "7 min 3 s", "42 s".
+static void
+s_duration (uint64_t s, char *text, size_t size)
+{
+    if (s >= 86400)
+        snprintf (text, size, "%llu d %llu h", (unsigned long long) (s / 86400),
+                  (unsigned long long) (s % 86400 / 3600));
+    else if (s >= 3600)
+        snprintf (text, size, "%llu h %llu min", (unsigned long long) (s / 3600),
+                  (unsigned long long) (s % 3600 / 60));
+    else if (s >= 60)
+        snprintf (text, size, "%llu min %llu s", (unsigned long long) (s / 60),
+                  (unsigned long long) (s % 60));
+    else
+        snprintf (text, size, "%llu s", (unsigned long long) s);
+}
+
+static void
+s_bytes (uint64_t bytes, char *text, size_t size)
+{
+    if (bytes >= 1024ull * 1024 * 1024)
+        snprintf (text, size, "%.1f GiB", (double) bytes / (1024.0 * 1024 * 1024));
+    else if (bytes >= 1024 * 1024)
+        snprintf (text, size, "%.1f MiB", (double) bytes / (1024.0 * 1024));
+    else if (bytes >= 1024)
+        snprintf (text, size, "%.1f KiB", (double) bytes / 1024.0);
+    else
+        snprintf (text, size, "%llu bytes", (unsigned long long) bytes);
+}
+
+static void
+s_print (const char *endpoint, const proto_msg_t *status, bool as_json)
+{
+    double per_second = (double) status->requests_minute / 60.0;
+    if (as_json) {
+        fputs ("{\"endpoint\": ", stdout);
+        json_print_string (stdout, endpoint);
+        fputs (", \"version\": ", stdout);
+        json_print_string (stdout, status->version);
+        printf (", \"uptime_s\": %llu, \"builds_running\": %llu, \"agents_last_minute\": %llu,"
+                " \"requests\": %llu, \"requests_last_minute\": %llu,"
+                " \"requests_per_second\": %.2f, \"db_bytes\": %llu}\n",
+                (unsigned long long) status->uptime_s,
+                (unsigned long long) status->builds_running,
+                (unsigned long long) status->agents_seen,
+                (unsigned long long) status->requests_total,
+                (unsigned long long) status->requests_minute, per_second,
+                (unsigned long long) status->db_bytes);
+        return;
+    }
+    char uptime[64], db[64];
+    s_duration (status->uptime_s, uptime, sizeof uptime);
+    s_bytes (status->db_bytes, db, sizeof db);
+    printf ("satcheld %s at %s\n", status->version, endpoint);
+    printf ("  up                  %s\n", uptime);
+    printf ("  builds in flight    %llu\n", (unsigned long long) status->builds_running);
+    printf ("  agents, last minute %llu\n", (unsigned long long) status->agents_seen);
+    printf ("  requests            %llu in all; %.2f a second over the last minute\n",
+            (unsigned long long) status->requests_total, per_second);
+    printf ("  database            %s\n", db);
+}
+
+int
+status_command_main (int argc, char **argv)
+{
+    enum { OPT_COORDINATOR = 256, OPT_SERVER_KEY, OPT_CLIENT_CERT, OPT_JSON, OPT_TIMEOUT, OPT_HELP };
+    static const struct option table[] = {
+        { "coordinator", required_argument, NULL, OPT_COORDINATOR },
+        { "server-key", required_argument, NULL, OPT_SERVER_KEY },
+        { "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 }
+    };
+    log_setup (LOG_LEVEL_INFO, "satchel: ");
+    const char *endpoint = s_env ("SATCHEL_COORDINATOR");
+    const char *server_key = s_env ("SATCHEL_SERVER_KEY");
+    const char *client_cert = s_env ("SATCHEL_CLIENT_CERT");
+    const char *timeout = NULL;
+    bool as_json = false;
+    optind = 0;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long (argc, argv, ":", table, NULL)) != -1) {
+        switch (opt) {
+            case OPT_COORDINATOR: endpoint = optarg; break;
+            case OPT_SERVER_KEY: server_key = optarg; break;
+            case OPT_CLIENT_CERT: client_cert = optarg; break;
+            case OPT_JSON: as_json = true; break;
+            case OPT_TIMEOUT: timeout = optarg; break;
+            case OPT_HELP:
+                s_usage (stdout);
+                return 0;
+            case ':':
+                fprintf (stderr, "satchel status: option %s needs a value\n", argv[optind - 1]);
+                return 2;
+            default:
+                fprintf (stderr, "satchel status: unknown option '%s' (try --help)\n",
+                         argv[optind - 1]);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "satchel status: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return 2;
+    }
+    if (!server_key != !client_cert) {
+        fprintf (stderr, "satchel status: CurveZMQ needs both --server-key FILE "
+                 "(SATCHEL_SERVER_KEY) and --client-cert FILE (SATCHEL_CLIENT_CERT)\n");
+        return 2;
+    }
+    int64_t timeout_ms = 5000;
+    if (timeout && util_parse_seconds_ms (timeout, 10, 3600 * 1000, &timeout_ms) != 0) {
+        fprintf (stderr, "satchel status: the timeout must be seconds from 0.01 to 3600\n");
+        return 2;
+    }
+    if (!endpoint)
+        endpoint = "tcp://127.0.0.1:7450";
+
+    client_config_t config = {
+        .endpoint = endpoint, .timeout_ms = timeout_ms, .retries = 2, .backoff_ms = 250,
+        .interrupted = NULL
+    };
+    client_t *client = client_new (&config);
+    proto_msg_t *request = proto_msg_new (PROTO_STATUS);
+    proto_msg_set_str (&request->attempt, "status");
+    request->req = 1;
+    proto_msg_t *reply = NULL;
+    char why[1024] = "";
+    int rc = 1;
+    bool keys_ok = !server_key
+                   || client_set_curve (client, server_key, client_cert, why, sizeof why) == 0;
+    client_result_t result = keys_ok ? client_request (client, request, &reply, why, sizeof why)
+                                     : CLIENT_REFUSED;
+    if (result == CLIENT_REFUSED)
+        log_say ("error: %s", why);
+    else if (result != CLIENT_OK)
+        log_say ("error: cannot reach satcheld at %s: %s", endpoint, why);
+    else if (reply->type == PROTO_ERROR)
+        log_say ("error: satcheld refused: %s", reply->message);
+    else if (reply->type != PROTO_DAEMON_STATUS)
+        log_say ("error: satcheld answered status with %s", proto_type_name (reply->type));
+    else {
+        s_print (endpoint, reply, as_json);
+        rc = 0;
+    }
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&request);
+    client_destroy (&client);
+    return rc;
+}

@@ -1,0 +1,181 @@
+/*  test_e2e_admin.c: `satchel status` against a real satcheld on loopback
+    while a real build is in flight: two real agents whose runner holds
+    the last unit until the test opens a gate (tests/fixtures/
+    fake_runner.sh), so that the build is surely running when status is
+    asked. The table and the JSON (read back with the project's JSON
+    reader) both say one build in flight, two agents in the last minute,
+    some requests, the database's size, the version and the endpoint. Who
+    may ask (an admin key, with CurveZMQ) is in test_e2e_curve.c.        */
+#include "e2e_fixture.h"
+#include "json.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEADLINE_MS 60000
+#define UNITS 4
+
+static int
+s_setup (void **state)
+{
+    e2e_fixture_setup (state);
+    e2e_fixture_t *fx = *state;
+    fx->deadline_ms = DEADLINE_MS;
+    return 0;
+}
+
+//  Run `satchel status` with extra arguments (NULL-terminated); it must
+//  exit expected. Returns its stdout (malloc'd).
+static char *
+s_status (e2e_fixture_t *fx, const char *tag, const char *const *extra, int expected)
+{
+    char *satchel = harness_bin ("satchel");
+    char *argv[8] = { satchel, "status", "--coordinator", fx->daemon.endpoint };
+    int argc = 4;
+    for (size_t i = 0; extra && extra[i]; i++)
+        argv[argc++] = (char *) extra[i];
+    argv[argc] = NULL;
+    char *out = e2e_fixture_path (fx, "%s.out", tag);
+    char *err = e2e_fixture_path (fx, "%s.err", tag);
+    int status = harness_run (argv, fx->dir, NULL, out, err, fx->deadline_ms);
+    char *text = harness_read_file (out);
+    if (status != expected) {
+        harness_dump_tail ("satchel status", err);
+        fail_msg ("satchel status exited %d, not %d", status, expected);
+    }
+    assert_non_null (text);
+    free (out);
+    free (err);
+    free (satchel);
+    return text;
+}
+
+//  The number of field key in object, which must be a JSON number.
+static double
+s_number (const json_t *object, const char *key)
+{
+    const json_t *value = json_get (object, key);
+    if (!value)
+        fail_msg ("no \"%s\" in the JSON", key);
+    double number = -1;
+    assert_int_equal (json_number (value, &number), 0);
+    return number;
+}
+
+static void
+test_status_of_a_running_build (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
+    for (int i = 0; i < UNITS; i++) {
+        char name[64];
+        snprintf (name, sizeof name, "tests/unit_%d_test.txt", i);
+        e2e_fixture_unit (fx, name, "ms=5\n");
+    }
+    //  The last unit handed out waits for the gate.
+    e2e_fixture_mark (fx, fx->names[UNITS - 1], "gate");
+    char *gate = e2e_fixture_path (fx, "gate");
+    char env_gate[700];
+    snprintf (env_gate, sizeof env_gate, "GATE=%s", gate);
+    const char *env[] = { env_gate, NULL };
+    const char *tags[] = { "n0", "n1" };
+    for (int n = 0; n < 2; n++) {
+        e2e_agent_t agent = { .tag = tags[n], .suite = "admin", .build = "ci-1", .index = n,
+                              .total = 2, .pattern = "tests/*_test.txt", .env = env };
+        e2e_fixture_agent (fx, &agent);
+    }
+    //  Every unit but the gated one's batch done: both nodes have asked.
+    e2e_fixture_wait_db (fx, 2, "SELECT count (DISTINCT node_index) FROM batches");
+    e2e_fixture_wait_db (fx, 1, "SELECT count (*) FROM batch_units bu JOIN batches b"
+                                " ON b.id = bu.batch_id JOIN units u ON u.build_id = b.build_id"
+                                " AND u.idx = bu.unit_idx WHERE b.state = 0 AND u.name = '%s'",
+                         fx->names[UNITS - 1]);
+
+    char *table = s_status (fx, "table", NULL, 0);
+    printf ("%s", table);
+    char first[400];
+    snprintf (first, sizeof first, "satcheld %s at %s\n", SATCHEL_VERSION, fx->daemon.endpoint);
+    assert_int_equal (strncmp (table, first, strlen (first)), 0);
+    assert_non_null (strstr (table, "\n  builds in flight    1\n"));
+    assert_non_null (strstr (table, "\n  agents, last minute 2\n"));
+    assert_non_null (strstr (table, "a second over the last minute\n"));
+    assert_non_null (strstr (table, "\n  database            "));
+    free (table);
+
+    const char *json_flag[] = { "--json", NULL };
+    char *text = s_status (fx, "json", json_flag, 0);
+    char why[256];
+    json_t *json = json_parse (text, strlen (text), 4, why, sizeof why);
+    if (!json)
+        fail_msg ("not JSON (%s): %s", why, text);
+    assert_int_equal (json_type (json), JSON_OBJECT);
+    assert_string_equal (json_string (json_get (json, "endpoint")), fx->daemon.endpoint);
+    assert_string_equal (json_string (json_get (json, "version")), SATCHEL_VERSION);
+    assert_true (s_number (json, "uptime_s") >= 0);
+    assert_true (s_number (json, "builds_running") == 1);
+    assert_true (s_number (json, "agents_last_minute") == 2);
+    double requests = s_number (json, "requests");
+    double minute = s_number (json, "requests_last_minute");
+    //  Two joins and at least one next each, and the table's status.
+    assert_true (requests >= 5);
+    assert_true (minute >= 5 && minute <= requests);
+    assert_true (s_number (json, "requests_per_second") > 0);
+    //  At least the schema's pages.
+    assert_true (s_number (json, "db_bytes") >= 4096);
+    assert_int_equal (json_count (json), 9);
+    json_destroy (&json);
+    free (text);
+
+    //  The build goes on to the end once the gate opens.
+    assert_int_equal (harness_write_file (gate, ""), 0);
+    for (int n = 0; n < 2; n++)
+        e2e_fixture_expect_exit (fx, tags[n], 0);
+    text = s_status (fx, "after", json_flag, 0);
+    json = json_parse (text, strlen (text), 4, why, sizeof why);
+    assert_non_null (json);
+    assert_true (s_number (json, "builds_running") == 0);
+    json_destroy (&json);
+    free (text);
+    free (gate);
+    e2e_fixture_pass (fx);
+}
+
+//  Usage errors exit 2; an unreachable daemon exits 1 in words.
+static void
+test_status_errors (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
+    const char *bad[] = { "--bogus", NULL };
+    free (s_status (fx, "bad", bad, 2));
+    const char *half_curve[] = { "--server-key", "/nonexistent", NULL };
+    free (s_status (fx, "half", half_curve, 2));
+    char *satchel = harness_bin ("satchel");
+    char *argv[] = { satchel, "status", "--coordinator", (char *) e2e_fixture_dead_endpoint (fx),
+                     "--timeout", "0.2", NULL };
+    char *err = e2e_fixture_path (fx, "dead.err");
+    assert_int_equal (harness_run (argv, fx->dir, NULL, err, err, fx->deadline_ms), 1);
+    char *said = harness_read_file (err);
+    assert_non_null (strstr (said, "error: cannot reach satcheld at "));
+    free (said);
+    free (err);
+    free (satchel);
+    e2e_fixture_pass (fx);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_status_of_a_running_build, s_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_status_errors, s_setup, e2e_fixture_teardown_dump),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
