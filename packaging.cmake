@@ -35,9 +35,7 @@ endif()
 #  GNUInstallDirs: /etc for the prefix /usr, else PREFIX/etc.
 set(SATCHEL_CONF_DIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/satchel)
 install(FILES systemd/satcheld.service DESTINATION ${SATCHEL_UNIT_DIR})
-if(EXISTS ${CMAKE_SOURCE_DIR}/systemd/satcheld.conf)
-  install(FILES systemd/satcheld.conf DESTINATION ${SATCHEL_CONF_DIR})
-endif()
+install(FILES systemd/satcheld.conf DESTINATION ${SATCHEL_CONF_DIR})
 install(FILES README.md docs/curve.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
@@ -60,8 +58,10 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
+# conffiles: dpkg keeps an edited /etc/satchel/satcheld.conf on upgrade.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    ${CMAKE_SOURCE_DIR}/debian/postinst ${CMAKE_SOURCE_DIR}/debian/postrm)
+    ${CMAKE_SOURCE_DIR}/debian/postinst ${CMAKE_SOURCE_DIR}/debian/postrm
+    ${CMAKE_SOURCE_DIR}/debian/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # The package is made from a build configured with the prefix /usr (see
 # tests/test_package.sh); DESTDIR keeps the absolute paths (/etc, /lib)

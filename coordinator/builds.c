@@ -110,6 +110,12 @@ builds_new (store_t *store, const builds_config_t *config)
 }
 
 void
+builds_configure (builds_t *self, const builds_config_t *config)
+{
+    self->config = *config;
+}
+
+void
 builds_destroy (builds_t **self_p)
 {
     builds_t *self = *self_p;

@@ -149,6 +149,9 @@ typedef struct {
 } builds_config_t;
 
 builds_t *builds_new (store_t *store, const builds_config_t *config);
+
+//  New retry limits (a configuration reload), for the runs again from now.
+void builds_configure (builds_t *self, const builds_config_t *config);
 void builds_destroy (builds_t **self_p);
 
 //  Find a build by (suite_id, key): from memory, else loaded from the

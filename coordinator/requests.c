@@ -1276,6 +1276,13 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
     return rc;
 }
 
+void
+requests_configure (requests_t *self, const requests_config_t *config)
+{
+    self->config = *config;
+    builds_configure (self->builds, &config->retry);
+}
+
 builds_t *
 requests_builds (requests_t *self)
 {

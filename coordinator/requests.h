@@ -87,6 +87,10 @@ void requests_after_commit (requests_t *self);
 
 const requests_stats_t *requests_stats (requests_t *self);
 
+//  New limits, scheduling policy, leases, retry limits and builds in
+//  flight (a configuration reload): the requests from now on see them.
+void requests_configure (requests_t *self, const requests_config_t *config);
+
 //  The cache of builds the handlers keep (borrowed), for retention.
 builds_t *requests_builds (requests_t *self);
 

@@ -1,5 +1,6 @@
 /*  satcheld: the satchel coordinator daemon. A thin main: parse flags,
     then run the server loop until SIGINT or SIGTERM.                       */
+#include "config.h"
 #include "endpoint.h"
 #include "log.h"
 #include "notify.h"
@@ -9,7 +10,6 @@
 
 #include <czmq.h>
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,13 @@ s_usage (FILE *out)
 "The satchel coordinator: owns the queues of running builds and the timing\n"
 "history of every suite, and hands batches of tests to `satchel run` agents.\n"
 "\n"
-"Options:\n"
+"Options (each can also be set in the configuration file, without the\n"
+"dashes: max-units = 20000; a flag wins over the file):\n"
+"  --config FILE          read settings from FILE (default: under systemd\n"
+"                         $CONFIGURATION_DIRECTORY/satcheld.conf, else\n"
+"                         /etc/satchel/satcheld.conf, each if it exists)\n"
+"  --check-config         check the file and the flags, say so and exit (0, or\n"
+"                         2 naming what is wrong); serve nothing\n"
 "  --bind ENDPOINT        ZeroMQ endpoint to listen on (default tcp://127.0.0.1:7450;\n"
 "                         a port of * picks a free one, see --ready-file)\n"
 "  --db PATH              SQLite database (default $STATE_DIRECTORY/satchel.db under\n"
@@ -77,18 +83,15 @@ s_usage (FILE *out)
 "  --version              show the version\n"
 "\n"
 "Signals: SIGINT and SIGTERM finish the requests in hand, close the database\n"
-"cleanly and exit 0.\n",
+"cleanly and exit 0. SIGHUP reads the configuration file again (and the\n"
+"flags over it) and applies it without dropping a build or a connection:\n"
+"the log level, the limits, the scheduling and retention settings, and the\n"
+"--clients folder; bind, db, ready-file, curve-secret, clients (the folder's\n"
+"path) and insecure need a restart. A bad file on reload is logged and the\n"
+"running settings stay.\n",
              PROTO_DEFAULT_MAX_FRAME, PROTO_DEFAULT_MAX_UNITS, PROTO_DEFAULT_MAX_NAME,
              PROTO_DEFAULT_MAX_NODES, SERVER_DEFAULT_MAX_RATE, REQUESTS_DEFAULT_MAX_BUILDS,
              RETENTION_DEFAULT_KEEP_DAYS, RETENTION_DEFAULT_KEEP_BUILDS_DAYS);
-}
-
-static int
-s_bad (const char *flag, const char *value, const char *expect)
-{
-    fprintf (stderr, "satcheld: %s: invalid value '%s' (%s)\n"
-                     "Try 'satcheld --help' for more information.\n", flag, value, expect);
-    return 2;
 }
 
 //  CurveZMQ flags go together; without them only loopback is bound, unless
@@ -120,19 +123,6 @@ s_check_security (const server_config_t *config, bool insecure)
     return 0;
 }
 
-//  A number of days, fractions allowed, 0 to 100 years. Returns 0 or -1.
-static int
-s_parse_days (const char *text, double *days)
-{
-    char *end = NULL;
-    errno = 0;
-    double value = strtod (text, &end);
-    if (errno != 0 || end == text || *end != 0 || !(value >= 0 && value <= 36500))
-        return -1;
-    *days = value;
-    return 0;
-}
-
 //  The default database path: under systemd's StateDirectory= if set.
 static char *
 s_default_db (void)
@@ -148,188 +138,113 @@ s_default_db (void)
     return util_strdup ("satchel-state/satchel.db");
 }
 
+//  The settings as the process was started: for a reload, which re-reads
+//  the file and applies the same flags over it, and compares.
+static int s_argc;
+static char **s_argv;
+static config_t s_running;       //  what satcheld started with
+static config_t s_reloaded;      //  the latest reload's, alive until the next
+
+//  Two optional strings differ.
+static bool
+s_differ (const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp (a, b) != 0);
+}
+
+//  SIGHUP: the file again, the flags over it. What needs a restart is
+//  compared with what runs, and kept as it is with a warning.
+static int
+s_reload (void *arg, server_config_t *next, log_level_t *level, char *why, size_t why_size)
+{
+    (void) arg;
+    config_clear (&s_reloaded);
+    if (config_load (&s_reloaded, s_argc, s_argv, why, why_size) != CONFIG_OK) {
+        if (!*why)
+            snprintf (why, why_size, "--help or --version among the flags");
+        return -1;
+    }
+    const struct {
+        const char *name;
+        bool changed;
+    } fixed[] = {
+        { "bind", s_differ (s_reloaded.server.bind, s_running.server.bind) },
+        { "db", s_differ (s_reloaded.db, s_running.db) },
+        { "ready-file", s_differ (s_reloaded.server.ready_file, s_running.server.ready_file) },
+        { "curve-secret", s_differ (s_reloaded.server.curve_secret,
+                                    s_running.server.curve_secret) },
+        { "clients", s_differ (s_reloaded.server.clients, s_running.server.clients) },
+        { "insecure", s_reloaded.insecure != s_running.insecure },
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (fixed[i].changed)
+            log_warn ("config_needs_restart key=%s reason=\"changed in %s; the running value"
+                      " stays until satcheld is restarted\"", fixed[i].name,
+                      s_reloaded.file ? s_reloaded.file : "the flags");
+    *next = s_reloaded.server;
+    *level = s_reloaded.log_level;
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
-    server_config_t config;
-    server_config_default (&config);
-    log_level_t level = LOG_LEVEL_INFO;
-    char *db = NULL;
-    enum {
-        OPT_BIND = 256, OPT_DB, OPT_LOG, OPT_READY, OPT_STARTUP, OPT_FACTOR, OPT_ESTIMATE,
-        OPT_BATCH_UNITS, OPT_LEASE, OPT_LEASE_MAX, OPT_REQUEUE, OPT_REQUEUE_BUDGET,
-        OPT_MAX_MESSAGE, OPT_MAX_UNITS, OPT_MAX_NAME, OPT_MAX_NODES, OPT_MAX_RATE, OPT_MAX_BUILDS,
-        OPT_CURVE_SECRET, OPT_CLIENTS, OPT_INSECURE, OPT_KEEP_DAYS, OPT_KEEP_BUILDS_DAYS,
-        OPT_HELP, OPT_VERSION
-    };
-    static const struct option options[] = {
-        { "bind", required_argument, NULL, OPT_BIND },
-        { "db", required_argument, NULL, OPT_DB },
-        { "log-level", required_argument, NULL, OPT_LOG },
-        { "ready-file", required_argument, NULL, OPT_READY },
-        { "runner-startup", required_argument, NULL, OPT_STARTUP },
-        { "batch-factor", required_argument, NULL, OPT_FACTOR },
-        { "default-estimate", required_argument, NULL, OPT_ESTIMATE },
-        { "max-batch-units", required_argument, NULL, OPT_BATCH_UNITS },
-        { "lease", required_argument, NULL, OPT_LEASE },
-        { "lease-max", required_argument, NULL, OPT_LEASE_MAX },
-        { "requeue-failed", required_argument, NULL, OPT_REQUEUE },
-        { "requeue-budget", required_argument, NULL, OPT_REQUEUE_BUDGET },
-        { "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
-        { "max-units", required_argument, NULL, OPT_MAX_UNITS },
-        { "max-name", required_argument, NULL, OPT_MAX_NAME },
-        { "max-nodes", required_argument, NULL, OPT_MAX_NODES },
-        { "max-rate", required_argument, NULL, OPT_MAX_RATE },
-        { "max-builds", required_argument, NULL, OPT_MAX_BUILDS },
-        { "curve-secret", required_argument, NULL, OPT_CURVE_SECRET },
-        { "clients", required_argument, NULL, OPT_CLIENTS },
-        { "insecure", no_argument, NULL, OPT_INSECURE },
-        { "keep-days", required_argument, NULL, OPT_KEEP_DAYS },
-        { "keep-builds-days", required_argument, NULL, OPT_KEEP_BUILDS_DAYS },
-        { "help", no_argument, NULL, OPT_HELP },
-        { "version", no_argument, NULL, OPT_VERSION },
-        { NULL, 0, NULL, 0 }
-    };
-    bool insecure = false;
-    proto_limits_t *limits = &config.requests.limits;
-    sched_policy_t *policy = &config.requests.policy;
-    int opt;
-    opterr = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        uint64_t number = 0;
-        int64_t ms = 0;
-        switch (opt) {
-            case OPT_BIND: config.bind = optarg; break;
-            case OPT_DB: db = optarg; break;
-            case OPT_LOG:
-                if (log_level_parse (optarg, &level) != 0)
-                    return s_bad ("--log-level", optarg, "error, warn, info or debug");
-                break;
-            case OPT_READY: config.ready_file = optarg; break;
-            case OPT_STARTUP:
-                if (util_parse_seconds_ms (optarg, 0, 3600 * 1000, &ms) != 0)
-                    return s_bad ("--runner-startup", optarg, "seconds, 0 to 3600");
-                policy->startup_ms = (double) ms;
-                break;
-            case OPT_FACTOR: {
-                char *end = NULL;
-                errno = 0;
-                double factor = strtod (optarg, &end);
-                if (errno != 0 || *end != 0 || end == optarg || !(factor >= 1 && factor <= 100))
-                    return s_bad ("--batch-factor", optarg, "a number from 1 to 100");
-                policy->factor = factor;
-                break;
-            }
-            case OPT_ESTIMATE:
-                if (util_parse_seconds_ms (optarg, 1, 24 * 3600 * 1000, &ms) != 0)
-                    return s_bad ("--default-estimate", optarg, "seconds, 0.001 to 86400");
-                policy->default_ms = (double) ms;
-                break;
-            case OPT_BATCH_UNITS:
-                if (util_parse_u64 (optarg, 1, 100000, &number) != 0)
-                    return s_bad ("--max-batch-units", optarg, "1 to 100000");
-                policy->max_batch_units = (size_t) number;
-                break;
-            case OPT_LEASE:
-                if (util_parse_seconds_ms (optarg, 300, 24 * 3600 * 1000, &ms) != 0)
-                    return s_bad ("--lease", optarg, "seconds, 0.3 to 86400");
-                config.requests.leases.lease_ms = ms;
-                break;
-            case OPT_LEASE_MAX:
-                if (util_parse_seconds_ms (optarg, 1000, 7 * 24 * 3600 * 1000LL, &ms) != 0)
-                    return s_bad ("--lease-max", optarg, "seconds, 1 to 604800");
-                config.requests.leases.lease_max_ms = ms;
-                break;
-            case OPT_REQUEUE:
-                if (util_parse_u64 (optarg, 0, 10, &number) != 0)
-                    return s_bad ("--requeue-failed", optarg, "0 to 10");
-                config.requests.retry.requeue_failed = (uint32_t) number;
-                break;
-            case OPT_REQUEUE_BUDGET:
-                if (util_parse_u64 (optarg, 0, 1000000, &number) != 0)
-                    return s_bad ("--requeue-budget", optarg, "0 to 1000000");
-                config.requests.retry.requeue_budget = (uint32_t) number;
-                break;
-            case OPT_MAX_MESSAGE:
-                if (util_parse_u64 (optarg, 4096, 1024u * 1024 * 1024, &number) != 0)
-                    return s_bad ("--max-message", optarg, "bytes, 4096 to 1 GiB");
-                limits->max_frame = (size_t) number;
-                break;
-            case OPT_MAX_UNITS:
-                if (util_parse_u64 (optarg, 1, 10000000, &number) != 0)
-                    return s_bad ("--max-units", optarg, "1 to 10000000");
-                limits->max_units = (size_t) number;
-                break;
-            case OPT_MAX_NAME:
-                if (util_parse_u64 (optarg, 16, 65536, &number) != 0)
-                    return s_bad ("--max-name", optarg, "bytes, 16 to 65536");
-                limits->max_name = (size_t) number;
-                break;
-            case OPT_MAX_NODES:
-                if (util_parse_u64 (optarg, 1, 100000, &number) != 0)
-                    return s_bad ("--max-nodes", optarg, "1 to 100000");
-                limits->max_nodes = (uint32_t) number;
-                break;
-            case OPT_MAX_RATE:
-                if (util_parse_u64 (optarg, 0, 1000000, &number) != 0)
-                    return s_bad ("--max-rate", optarg, "0 (no limit) to 1000000");
-                config.max_rate = (double) number;
-                break;
-            case OPT_MAX_BUILDS:
-                if (util_parse_u64 (optarg, 1, 1000000, &number) != 0)
-                    return s_bad ("--max-builds", optarg, "1 to 1000000");
-                config.requests.max_builds = (size_t) number;
-                break;
-            case OPT_KEEP_DAYS:
-                if (s_parse_days (optarg, &config.retention.keep_days) != 0)
-                    return s_bad ("--keep-days", optarg, "days, 0 (forever) to 36500");
-                break;
-            case OPT_KEEP_BUILDS_DAYS:
-                if (s_parse_days (optarg, &config.retention.keep_builds_days) != 0)
-                    return s_bad ("--keep-builds-days", optarg, "days, 0 (forever) to 36500");
-                break;
-            case OPT_CURVE_SECRET: config.curve_secret = optarg; break;
-            case OPT_CLIENTS: config.clients = optarg; break;
-            case OPT_INSECURE: insecure = true; break;
-            case OPT_HELP: s_usage (stdout); return 0;
-            case OPT_VERSION:
-                printf ("satcheld %s\nsystemd notification (sd_notify): %s\n", SATCHEL_VERSION,
-                        notify_available () ? "built in" : "not built in (no libsystemd)");
-                return 0;
-            default:
-                fprintf (stderr, "satcheld: unknown option '%s'\n"
-                                 "Try 'satcheld --help' for more information.\n",
-                         argv[optind - 1]);
-                return 2;
+    char why[1024];
+    config_result_t loaded = config_load (&s_running, argc, argv, why, sizeof why);
+    if (loaded != CONFIG_OK) {
+        int rc = 0;
+        if (loaded == CONFIG_HELP)
+            s_usage (stdout);
+        else if (loaded == CONFIG_VERSION)
+            printf ("satcheld %s\nsystemd notification (sd_notify): %s\n", SATCHEL_VERSION,
+                    notify_available () ? "built in" : "not built in (no libsystemd)");
+        else {
+            fprintf (stderr, "satcheld: %s\nTry 'satcheld --help' for more information.\n",
+                     why);
+            rc = 2;
         }
+        config_clear (&s_running);
+        return rc;
     }
-    if (optind < argc) {
-        fprintf (stderr, "satcheld: unexpected argument '%s'\n"
-                         "Try 'satcheld --help' for more information.\n", argv[optind]);
+    s_argc = argc;
+    s_argv = argv;
+    server_config_t config = s_running.server;
+    if (s_check_security (&config, s_running.insecure) != 0) {
+        config_clear (&s_running);
         return 2;
     }
-    if (s_check_security (&config, insecure) != 0)
-        return 2;
-    log_setup (level, "");
-    if (insecure && !endpoint_is_loopback (config.bind))
+    if (s_running.check_only) {
+        printf ("satcheld: the settings are good (%s%s)\n",
+                s_running.file ? "file " : "no configuration file",
+                s_running.file ? s_running.file : "");
+        config_clear (&s_running);
+        return 0;
+    }
+    log_setup (s_running.log_level, "");
+    if (s_running.file)
+        log_info ("config_read file=%s", log_quote (s_running.file));
+    if (s_running.insecure && !endpoint_is_loopback (config.bind))
         log_warn ("insecure endpoint=%s reason=\"--insecure without --curve-secret: requests "
                   "travel in plain text and any host that reaches this endpoint can join builds, "
                   "read test names and write timing history\"", log_quote (config.bind));
     if (server_block_signals () != 0) {
         log_error ("signal_setup_failed");
+        config_clear (&s_running);
         return 1;
     }
-    char *db_path = db ? util_strdup (db) : s_default_db ();
+    char *db_path = s_running.db ? util_strdup (s_running.db) : s_default_db ();
     char *folder = util_strdup (db_path);
     if (util_mkdir_p (dirname (folder)) != 0) {
         log_error ("db_folder_failed path=%s error=%s", log_quote (db_path),
                    log_quote (strerror (errno)));
         free (folder);
         free (db_path);
+        config_clear (&s_running);
         return 1;
     }
     free (folder);
     config.db_path = db_path;
+    config.reload = s_reload;
     store_init_process ();
     server_t *server = server_new (&config);
     int rc = 1;
@@ -338,6 +253,8 @@ main (int argc, char **argv)
         server_destroy (&server);
     }
     free (db_path);
+    config_clear (&s_reloaded);
+    config_clear (&s_running);
     //  czmq tears its context down at exit; make that quick.
     zsys_shutdown ();
     return rc;

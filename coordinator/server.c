@@ -434,6 +434,81 @@ s_housekeeping (server_t *self)
     retention_run (self->retention, now, util_wall_ms ());
 }
 
+//  Add name to the comma-separated list in changed.
+static void
+s_note (char *changed, size_t size, const char *name)
+{
+    size_t used = strlen (changed);
+    snprintf (changed + used, size - used, "%s%s", used ? "," : "", name);
+}
+
+//  SIGHUP: take the live settings of a reload; the rest stays (the reload
+//  function warned about it). Nothing in flight is dropped: builds, their
+//  leases and connections carry on under the new limits.
+static void
+s_reload (server_t *self)
+{
+    if (!self->config.reload) {
+        log_info ("signal_ignored signal=SIGHUP reason=\"no configuration to reload\"");
+        return;
+    }
+    server_config_t next;
+    log_level_t level = log_level ();
+    char why[1024] = "";
+    if (self->config.reload (self->config.reload_arg, &next, &level, why, sizeof why) != 0) {
+        log_error ("config_reload_failed error=%s keeping=\"the running settings\"",
+                   log_quote (why));
+        return;
+    }
+    char changed[512] = "";
+    const requests_config_t *was = &self->config.requests, *now = &next.requests;
+    const struct {
+        const char *name;
+        bool differs;
+    } checks[] = {
+        { "log-level", level != log_level () },
+        { "runner-startup", was->policy.startup_ms != now->policy.startup_ms },
+        { "batch-factor", was->policy.factor != now->policy.factor },
+        { "max-batch-units", was->policy.max_batch_units != now->policy.max_batch_units },
+        { "default-estimate", was->policy.default_ms != now->policy.default_ms },
+        { "lease", was->leases.lease_ms != now->leases.lease_ms },
+        { "lease-max", was->leases.lease_max_ms != now->leases.lease_max_ms },
+        { "requeue-failed", was->retry.requeue_failed != now->retry.requeue_failed },
+        { "requeue-budget", was->retry.requeue_budget != now->retry.requeue_budget },
+        { "max-message", was->limits.max_frame != now->limits.max_frame },
+        { "max-units", was->limits.max_units != now->limits.max_units },
+        { "max-name", was->limits.max_name != now->limits.max_name },
+        { "max-nodes", was->limits.max_nodes != now->limits.max_nodes },
+        { "max-rate", self->config.max_rate != next.max_rate },
+        { "max-builds", was->max_builds != now->max_builds },
+        { "keep-days", self->config.retention.keep_days != next.retention.keep_days },
+        { "keep-builds-days",
+          self->config.retention.keep_builds_days != next.retention.keep_builds_days },
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+        if (checks[i].differs)
+            s_note (changed, sizeof changed, checks[i].name);
+    log_setup (level, "");
+    requests_configure (self->requests, now);
+    self->config.requests = *now;
+    if (self->config.max_rate != next.max_rate) {
+        rate_destroy (&self->rate);
+        self->rate = next.max_rate > 0 ? rate_new (next.max_rate) : NULL;
+        self->config.max_rate = next.max_rate;
+    }
+    //  New connections get the new hard ceiling; the limit itself is the
+    //  decoder's, in force for every request from now.
+    size_t hard = now->limits.max_frame + FRAME_SLACK;
+    zsock_set_maxmsgsize (self->router, hard > INT32_MAX ? INT32_MAX : (int) hard);
+    retention_configure (self->retention, &next.retention);
+    self->config.retention = next.retention;
+    //  The folder is read again now, not only at the next handshake.
+    if (self->clients)
+        clients_refresh (self->clients);
+    log_info ("config_reloaded changed=%s clients=%zu", *changed ? changed : "none",
+              self->clients ? clients_count (self->clients) : (size_t) 0);
+}
+
 int
 server_run (server_t *self)
 {
@@ -474,7 +549,7 @@ server_run (server_t *self)
                     notify_stopping (self->notify, "stopping: closing the database");
                     return 0;
                 }
-                log_info ("signal_ignored signal=SIGHUP reason=\"reload comes with configuration files\"");
+                s_reload (self);
             }
         }
     }

@@ -13,12 +13,21 @@
 #ifndef SATCHEL_SERVER_H
 #define SATCHEL_SERVER_H
 
+#include "log.h"
 #include "requests.h"
 #include "retention.h"
 
 #include <stddef.h>
 
-typedef struct {
+typedef struct _server_config_t server_config_t;
+
+//  What SIGHUP asks for: the settings afresh in *next (its strings valid
+//  until the next call) and the log level. Returns 0, or -1 with why (the
+//  running settings then stay).
+typedef int (server_reload_fn) (void *arg, server_config_t *next, log_level_t *level,
+                                char *why, size_t why_size);
+
+struct _server_config_t {
     const char *bind;            //  ZeroMQ endpoint, e.g. tcp://127.0.0.1:7450
     const char *db_path;         //  SQLite database file
     const char *ready_file;      //  if set, the bound endpoint is written here once serving
@@ -28,7 +37,9 @@ typedef struct {
     double max_rate;             //  requests per second per connection, 0: no limit
     requests_config_t requests;  //  limits and scheduling policy
     retention_config_t retention;  //  how long history and builds are kept
-} server_config_t;
+    server_reload_fn *reload;    //  SIGHUP's, or NULL: SIGHUP is ignored
+    void *reload_arg;            //  its argument
+};
 
 //  Requests a second one connection may send, on average and at once; an
 //  agent sends a few. Past it a request is answered "busy" unread.

@@ -318,6 +318,18 @@ harness_run (char *const *argv, const char *cwd, const char *const *env, const c
 }
 
 //  harness_daemon_start, binding the endpoint bind.
+//  The daemon logs at debug unless the test says otherwise: with its own
+//  --log-level, or with a --config whose file sets it (a flag would win
+//  over the file, and a reload could not change it).
+static bool
+s_log_level_given (const char *const *extra)
+{
+    for (size_t i = 0; extra && extra[i]; i++)
+        if (strcmp (extra[i], "--log-level") == 0 || strcmp (extra[i], "--config") == 0)
+            return true;
+    return false;
+}
+
 static int
 s_daemon_start (harness_daemon_t *daemon, char *dir, const char *bind,
                 const char *const *extra)
@@ -337,7 +349,7 @@ s_daemon_start (harness_daemon_t *daemon, char *dir, const char *bind,
     char *bin = harness_bin ("satcheld");
     char *argv[64] = { bin, "--bind", (char *) bind, "--db", daemon->db,
                        "--ready-file", ready, "--log-level", "debug" };
-    size_t argc = 9;
+    size_t argc = s_log_level_given (extra) ? 7 : 9;
     for (size_t i = 0; extra && extra[i] && argc < 63; i++)
         argv[argc++] = (char *) extra[i];
     argv[argc] = NULL;
@@ -493,7 +505,7 @@ harness_daemon_restart (harness_daemon_t *daemon, const char *const *extra)
     char *bin = harness_bin ("satcheld");
     char *argv[64] = { bin, "--bind", daemon->endpoint, "--db", daemon->db,
                        "--ready-file", ready, "--log-level", "debug" };
-    size_t argc = 9;
+    size_t argc = s_log_level_given (extra) ? 7 : 9;
     for (size_t i = 0; extra && extra[i] && argc < 63; i++)
         argv[argc++] = (char *) extra[i];
     argv[argc] = NULL;

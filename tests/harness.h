@@ -34,7 +34,8 @@ typedef struct {
 
 //  Start satcheld on tcp://127.0.0.1:* with its database in dir, plus any
 //  extra arguments (NULL-terminated, may be NULL), and wait (at most 10 s)
-//  for it to write its endpoint. Returns 0, or -1 (the daemon is stopped;
+//  for it to write its endpoint. It logs at debug unless extra has
+//  --log-level or --config (whose file then says). Returns 0, or -1 (the daemon is stopped;
 //  call harness_daemon_stop anyway to free the strings).
 int harness_daemon_start (harness_daemon_t *daemon, char *dir, const char *const *extra);
 

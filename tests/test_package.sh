@@ -51,9 +51,9 @@ for path in /usr/bin/satcheld /usr/bin/satchel /lib/systemd/system/satcheld.serv
             /usr/share/doc/satchel/copyright /usr/share/doc/satchel/README.md; do
     grep -qx "$path" "$work/contents" || fail "the package lacks $path"
 done
-if [ -f "$src/systemd/satcheld.conf" ]; then
-    grep -qx /etc/satchel/satcheld.conf "$work/contents" || fail "no /etc/satchel/satcheld.conf"
-fi
+grep -qx /etc/satchel/satcheld.conf "$work/contents" || fail "no /etc/satchel/satcheld.conf"
+dpkg-deb -I "$deb" conffiles | grep -qx /etc/satchel/satcheld.conf \
+    || fail "/etc/satchel/satcheld.conf is not a conffile"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "== Depends: $depends"
 for lib in libzmq5 libczmq4 libmsgpackc2 libsqlite3-0 libexpat1 libc6; do
@@ -66,6 +66,10 @@ done
 dpkg -i "$deb" > "$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i"; }
 installed=yes
 version=$(dpkg-deb -f "$deb" Version)
+# The installed daemon reads the installed example: all comments, so it
+# checks out (a bad file would stop it with exit 2).
+/usr/bin/satcheld --config /etc/satchel/satcheld.conf --check-config \
+    || fail "satcheld --config /etc/satchel/satcheld.conf fails"
 /usr/bin/satcheld --version | tee "$work/satcheld.version"
 /usr/bin/satchel --version | tee "$work/satchel.version"
 grep -q "$version" "$work/satcheld.version" || fail "satcheld --version does not say $version"
