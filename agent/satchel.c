@@ -1,5 +1,6 @@
 /*  satchel: the agent a CI job runs. A thin main that dispatches to the
     subcommand.                                                             */
+#include "admin_command.h"
 #include "env_command.h"
 #include "import_command.h"
 #include "keygen.h"
@@ -27,6 +28,8 @@ s_usage (FILE *out)
            "  keygen [--suites A,B] [--admin] NAME      write a CurveZMQ key pair: NAME\n"
            "                                            and NAME_secret\n"
            "  status [--json]                           how satcheld is (an admin request)\n"
+           "  admin backup FILE | admin check           copy or check satcheld's database\n"
+           "                                            while it serves (admin requests)\n"
            "\n"
            "  satchel run --help    options of run (env takes the same)\n"
            "  satchel env --help    what env shows\n"
@@ -52,6 +55,11 @@ main (int argc, char **argv)
         return env_command_main (argc - 1, argv + 1);
     if (strcmp (argv[1], "import") == 0) {
         int rc = import_command_main (argc - 1, argv + 1);
+        zsys_shutdown ();
+        return rc;
+    }
+    if (strcmp (argv[1], "admin") == 0) {
+        int rc = admin_command_main (argc - 1, argv + 1);
         zsys_shutdown ();
         return rc;
     }

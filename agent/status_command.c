@@ -1,7 +1,7 @@
 /*  status_command.c: see status_command.h.                               */
 #include "status_command.h"
 
-#include "client.h"
+#include "admin_client.h"
 #include "json.h"
 #include "log.h"
 #include "proto.h"
@@ -40,13 +40,6 @@ s_usage (FILE *out)
            "\n"
            "Exit status: 0, 1 if satcheld refused or could not be reached (the\n"
            "message says why), 2 for a usage error.\n", out);
-}
-
-static const char *
-s_env (const char *name)
-{
-    const char *value = getenv (name);
-    return value && *value ? value : NULL;
 }
 
 //  "3 d 4 h", "2 h 5 min", "7 min 3 s", "42 s".
@@ -125,21 +118,19 @@ status_command_main (int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     log_setup (LOG_LEVEL_INFO, "satchel: ");
-    const char *endpoint = s_env ("SATCHEL_COORDINATOR");
-    const char *server_key = s_env ("SATCHEL_SERVER_KEY");
-    const char *client_cert = s_env ("SATCHEL_CLIENT_CERT");
-    const char *timeout = NULL;
+    admin_target_t target;
+    admin_target_init (&target);
     bool as_json = false;
     optind = 0;
     opterr = 0;
     int opt;
     while ((opt = getopt_long (argc, argv, ":", table, NULL)) != -1) {
         switch (opt) {
-            case OPT_COORDINATOR: endpoint = optarg; break;
-            case OPT_SERVER_KEY: server_key = optarg; break;
-            case OPT_CLIENT_CERT: client_cert = optarg; break;
+            case OPT_COORDINATOR: target.endpoint = optarg; break;
+            case OPT_SERVER_KEY: target.server_key = optarg; break;
+            case OPT_CLIENT_CERT: target.client_cert = optarg; break;
             case OPT_JSON: as_json = true; break;
-            case OPT_TIMEOUT: timeout = optarg; break;
+            case OPT_TIMEOUT: target.timeout = optarg; break;
             case OPT_HELP:
                 s_usage (stdout);
                 return 0;
@@ -156,46 +147,18 @@ status_command_main (int argc, char **argv)
         fprintf (stderr, "satchel status: unexpected argument '%s' (try --help)\n", argv[optind]);
         return 2;
     }
-    if (!server_key != !client_cert) {
-        fprintf (stderr, "satchel status: CurveZMQ needs both --server-key FILE "
-                 "(SATCHEL_SERVER_KEY) and --client-cert FILE (SATCHEL_CLIENT_CERT)\n");
+    if (admin_target_check (&target, "satchel status") != 0)
         return 2;
-    }
-    int64_t timeout_ms = 5000;
-    if (timeout && util_parse_seconds_ms (timeout, 10, 3600 * 1000, &timeout_ms) != 0) {
-        fprintf (stderr, "satchel status: the timeout must be seconds from 0.01 to 3600\n");
-        return 2;
-    }
-    if (!endpoint)
-        endpoint = "tcp://127.0.0.1:7450";
-
-    client_config_t config = {
-        .endpoint = endpoint, .timeout_ms = timeout_ms, .retries = 2, .backoff_ms = 250,
-        .interrupted = NULL
-    };
-    client_t *client = client_new (&config);
+    client_t *client = admin_client_new (&target);
+    if (!client)
+        return 1;
     proto_msg_t *request = proto_msg_new (PROTO_STATUS);
     proto_msg_set_str (&request->attempt, "status");
     request->req = 1;
     proto_msg_t *reply = NULL;
-    char why[1024] = "";
-    int rc = 1;
-    bool keys_ok = !server_key
-                   || client_set_curve (client, server_key, client_cert, why, sizeof why) == 0;
-    client_result_t result = keys_ok ? client_request (client, request, &reply, why, sizeof why)
-                                     : CLIENT_REFUSED;
-    if (result == CLIENT_REFUSED)
-        log_say ("error: %s", why);
-    else if (result != CLIENT_OK)
-        log_say ("error: cannot reach satcheld at %s: %s", endpoint, why);
-    else if (reply->type == PROTO_ERROR)
-        log_say ("error: satcheld refused: %s", reply->message);
-    else if (reply->type != PROTO_DAEMON_STATUS)
-        log_say ("error: satcheld answered status with %s", proto_type_name (reply->type));
-    else {
-        s_print (endpoint, reply, as_json);
-        rc = 0;
-    }
+    int rc = admin_client_call (client, &target, request, PROTO_DAEMON_STATUS, &reply);
+    if (rc == 0)
+        s_print (target.endpoint, reply, as_json);
     proto_msg_destroy (&reply);
     proto_msg_destroy (&request);
     client_destroy (&client);

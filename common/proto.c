@@ -32,7 +32,9 @@ static const char *const s_type_names[] = {
     [PROTO_IMPORT] = "import",
     [PROTO_IMPORTED] = "imported",
     [PROTO_STATUS] = "status",
-    [PROTO_DAEMON_STATUS] = "daemon_status"
+    [PROTO_DAEMON_STATUS] = "daemon_status",
+    [PROTO_ADMIN] = "admin",
+    [PROTO_ADMIN_JOB] = "admin_job"
 };
 #define S_TYPE_COUNT (sizeof (s_type_names) / sizeof (s_type_names[0]))
 
@@ -112,6 +114,9 @@ proto_msg_destroy (proto_msg_t **self_p)
     free (self->message);
     free (self->reason);
     free (self->version);
+    free (self->action);
+    free (self->state);
+    free (self->data);
     free (self);
     *self_p = NULL;
 }
@@ -332,6 +337,11 @@ s_encodable (const proto_msg_t *self)
             return self->attempt && self->req;
         case PROTO_DAEMON_STATUS:
             return self->version != NULL;
+        case PROTO_ADMIN:
+            return self->attempt && self->req && self->action;
+        case PROTO_ADMIN_JOB:
+            return self->action && self->state && self->message
+                && (self->data || self->data_size == 0);
         case PROTO_IMPORT:
             return self->attempt && self->req && self->suite && has_units
                 && (self->unit_count == 0 || (self->times_ms && self->parent));
@@ -467,6 +477,26 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
             break;
         case PROTO_STATUS:
             break;          //  nothing but who asks
+        case PROTO_ADMIN:
+            s_put_str (&enc, "action", self->action);
+            if (self->job)
+                s_put_uint (&enc, "job", self->job);
+            if (self->offset)
+                s_put_uint (&enc, "offset", self->offset);
+            break;
+        case PROTO_ADMIN_JOB:
+            s_put_uint (&enc, "job", self->job);
+            s_put_str (&enc, "action", self->action);
+            s_put_str (&enc, "state", self->state);
+            s_put_str (&enc, "message", self->message);
+            s_put_uint (&enc, "size", self->size);
+            if (self->data) {
+                s_put_uint (&enc, "offset", self->offset);
+                s_put_key (&enc, "data");
+                msgpack_pack_bin (&enc.pk, self->data_size);
+                msgpack_pack_bin_body (&enc.pk, self->data, self->data_size);
+            }
+            break;
         case PROTO_HEARTBEAT:
             s_put_uint (&enc, "batch", self->batch);
             s_put_uint (&enc, "lease", self->lease);

@@ -86,6 +86,13 @@
         "lease"      uint  its lease number
     status  how the daemon is (satchel status); an admin request: with
             CurveZMQ on, only a key marked admin may make it
+    admin   a job on the database (satchel admin); an admin request
+        "action"     str  "backup" (a consistent copy by SQLite's online
+                          backup), "check" (PRAGMA integrity_check), or
+                          "fetch" (a piece of a finished backup)
+        "job"        uint optional, 0 when absent: 0 starts a job of the
+                          action; else the job to ask about (or fetch from)
+        "offset"     uint fetch: where the piece starts
 
     Replies (satcheld -> agent) echo "attempt" and "req" when the request
     was readable enough to have them (an error reply may have neither).
@@ -144,6 +151,15 @@
         "requests"     uint  requests handled since it started
         "requests_last_minute" uint  of which in the last 60 seconds
         "db_bytes"     uint  the database on disk, WAL included
+    admin_job  answer to admin
+        "job"      uint  the job's number
+        "action"   str   its action
+        "state"    str   "running", "done" or "failed"
+        "message"  str   what it found or why it failed ("" while running)
+        "size"     uint  a done backup's size in bytes
+        "offset"   uint  fetch: where "data" starts
+        "data"     bin   fetch: up to PROTO_CHUNK_MAX bytes of the backup;
+                         fewer (maybe none) at its end
     error   the request was refused
         "code"     str  one of PROTO_ERR_*
         "field"    str  the offending field ("" if none)
@@ -166,6 +182,9 @@
 #define PROTO_MESSAGE_MAX 1024
 #define PROTO_REQ_MAX (UINT64_C (1) << 53)
 #define PROTO_DURATION_MS_MAX (UINT64_C (30) * 24 * 3600 * 1000)
+//  Largest piece of a backup in one admin_job reply.
+#define PROTO_CHUNK_MAX (1024 * 1024)
+#define PROTO_ACTION_MAX 16
 
 //  Error codes. User errors stop the agent with exit 1 and are never retried;
 //  the others are transient and retried (see proto_error_is_user).
@@ -198,7 +217,9 @@ typedef enum {
     PROTO_IMPORTED,
     PROTO_STATUS,
     PROTO_DAEMON_STATUS,
-    PROTO_TYPE_LAST = PROTO_DAEMON_STATUS
+    PROTO_ADMIN,
+    PROTO_ADMIN_JOB,
+    PROTO_TYPE_LAST = PROTO_ADMIN_JOB
 } proto_type_t;
 
 //  What a batch is (the "kind" of a batch reply).
@@ -304,6 +325,13 @@ typedef struct {
     uint64_t requests_total;    //  daemon_status: requests since start
     uint64_t requests_minute;   //  daemon_status: requests in the last minute
     uint64_t db_bytes;          //  daemon_status: database size on disk
+    char *action;               //  admin, admin_job: backup, check or fetch
+    uint64_t job;               //  admin, admin_job: job number (0: start one)
+    uint64_t offset;            //  admin fetch, admin_job: where data starts
+    char *state;                //  admin_job: running, done or failed
+    uint64_t size;              //  admin_job: a done backup's size
+    uint8_t *data;              //  admin_job: a piece of the backup (owned), or NULL
+    size_t data_size;           //  its size
 
     char *code;                 //  error: PROTO_ERR_*
     char *field;                //  error: offending field, "" if none

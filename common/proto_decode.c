@@ -34,6 +34,7 @@ typedef enum {
     K_KNOWN,
     K_VERSION, K_UPTIME_S, K_BUILDS_RUNNING, K_AGENTS_LAST_MINUTE, K_REQUESTS,
     K_REQUESTS_LAST_MINUTE, K_DB_BYTES,
+    K_ACTION, K_JOB, K_OFFSET, K_STATE, K_SIZE, K_DATA,
     K_COUNT
 } s_key_t;
 
@@ -49,7 +50,8 @@ static const char *const s_keys[K_COUNT] = {
     "can_list", "slow_ms", "listed", "examples", "example_file", "times_ms", "parent",
     "known",
     "version", "uptime_s", "builds_running", "agents_last_minute", "requests",
-    "requests_last_minute", "db_bytes"
+    "requests_last_minute", "db_bytes",
+    "action", "job", "offset", "state", "size", "data"
 };
 
 //  The keys of the "report" map of a next.
@@ -204,6 +206,19 @@ s_str (s_decoder_t *self, const msgpack_object *obj, const char *name,
     if (s_check_str (self, obj, name, min, max, chars, PROTO_ERR_BAD_REQUEST) != 0)
         return -1;
     *out = util_strndup (obj->via.str.ptr, obj->via.str.size);
+    return 0;
+}
+
+//  An action of an admin request or job: one of the three words.
+static int
+s_action (s_decoder_t *self, const msgpack_object *obj, char **out)
+{
+    if (s_str (self, obj, "action", 1, PROTO_ACTION_MAX, S_IDENT, out) != 0)
+        return -1;
+    if (strcmp (*out, "backup") != 0 && strcmp (*out, "check") != 0
+    &&  strcmp (*out, "fetch") != 0)
+        return s_fail (self, PROTO_ERR_BAD_REQUEST, "action",
+                       "action must be backup, check or fetch");
     return 0;
 }
 
@@ -695,6 +710,34 @@ s_decode_reply (s_decoder_t *self)
             return s_units (self, S_FIELD (K_UNITS), false);
         case PROTO_IMPORTED:
             return s_uint (self, S_FIELD (K_UNITS), 0, UINT64_MAX, &msg->units_total);
+        case PROTO_ADMIN_JOB: {
+            if (s_uint (self, S_FIELD (K_JOB), 1, PROTO_REQ_MAX, &msg->job) != 0
+            ||  s_action (self, self->slots[K_ACTION], &msg->action) != 0
+            ||  s_str (self, S_FIELD (K_STATE), 1, 16, S_IDENT, &msg->state) != 0
+            ||  s_str (self, S_FIELD (K_MESSAGE), 0, PROTO_MESSAGE_MAX - 1, S_ANY,
+                       &msg->message) != 0
+            ||  s_uint (self, S_FIELD (K_SIZE), 0, UINT64_MAX, &msg->size) != 0)
+                return -1;
+            if (strcmp (msg->state, "running") != 0 && strcmp (msg->state, "done") != 0
+            &&  strcmp (msg->state, "failed") != 0)
+                return s_fail (self, PROTO_ERR_BAD_REQUEST, "state",
+                               "state must be running, done or failed");
+            const msgpack_object *data = self->slots[K_DATA];
+            if (!data)
+                return 0;
+            if (data->type != MSGPACK_OBJECT_BIN)
+                return s_wrong_type (self, data, "data", "binary");
+            if (data->via.bin.size > PROTO_CHUNK_MAX)
+                return s_fail (self, PROTO_ERR_BAD_REQUEST, "data",
+                               "data is %" PRIu32 " bytes, more than the %d allowed",
+                               data->via.bin.size, PROTO_CHUNK_MAX);
+            if (s_uint (self, S_FIELD (K_OFFSET), 0, UINT64_MAX, &msg->offset) != 0)
+                return -1;
+            msg->data_size = data->via.bin.size;
+            msg->data = util_malloc (msg->data_size ? msg->data_size : 1);
+            memcpy (msg->data, data->via.bin.ptr, msg->data_size);
+            return 0;
+        }
         case PROTO_DAEMON_STATUS:
             if (s_str (self, S_FIELD (K_VERSION), 1, 64, S_PRINTABLE, &msg->version) != 0
             ||  s_uint (self, S_FIELD (K_UPTIME_S), 0, UINT64_MAX, &msg->uptime_s) != 0
@@ -818,7 +861,7 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
     //  echoes them when it can, so they are optional there but still
     //  checked.
     bool request = found == PROTO_JOIN || found == PROTO_NEXT || found == PROTO_HEARTBEAT
-                || found == PROTO_IMPORT || found == PROTO_STATUS;
+                || found == PROTO_IMPORT || found == PROTO_STATUS || found == PROTO_ADMIN;
     if (request || self->slots[K_ATTEMPT]) {
         if (s_str (self, S_FIELD (K_ATTEMPT), 1, PROTO_ATTEMPT_MAX, S_IDENT,
                    &self->msg->attempt) != 0)
@@ -838,6 +881,18 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
         return s_decode_import (self);
     if (found == PROTO_STATUS)
         return 0;           //  nothing but who asks
+    if (found == PROTO_ADMIN) {
+        proto_msg_t *msg = self->msg;
+        if (s_action (self, self->slots[K_ACTION], &msg->action) != 0
+        ||  (self->slots[K_JOB]
+             && s_uint (self, S_FIELD (K_JOB), 0, PROTO_REQ_MAX, &msg->job) != 0)
+        ||  (self->slots[K_OFFSET]
+             && s_uint (self, S_FIELD (K_OFFSET), 0, UINT64_MAX, &msg->offset) != 0))
+            return -1;
+        if (strcmp (msg->action, "fetch") == 0 && msg->job == 0)
+            return s_fail (self, PROTO_ERR_BAD_REQUEST, "job", "fetch needs the job of a backup");
+        return 0;
+    }
     return s_decode_reply (self);
 }
 
@@ -875,7 +930,9 @@ proto_decode (const void *data, size_t size, const proto_limits_t *limits, proto
         .max_depth = 4,
         .max_elements = elements,
         .max_string = limits->max_name > 1024 ? limits->max_name : 1024,
-        .max_total = elements < (SIZE_MAX - 4096) / 4 ? 4 * elements + 4096 : 0
+        .max_total = elements < (SIZE_MAX - 4096) / 4 ? 4 * elements + 4096 : 0,
+        //  A backup's chunks (admin_job "data").
+        .max_binary = limits->max_frame
     };
     char reason[256];
     if (wire_check (data, size, &wire, reason, sizeof reason) != 0) {

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 //  msgpack-c's C unpacker keeps a fixed stack of 32 open containers and
 //  fails on anything deeper, so there is no point in accepting more.
@@ -96,9 +97,12 @@ s_bytes (s_walk_t *self, const char *what, uint32_t length)
     if (length > s_left (self))
         return s_fail (self, "%s of %" PRIu32 " bytes exceeds the %zu bytes left",
                        what, length, s_left (self));
-    if (length > self->limits->max_string)
+    size_t max = self->limits->max_string;
+    if (strcmp (what, "binary") == 0 && self->limits->max_binary > 0)
+        max = self->limits->max_binary;
+    if (length > max)
         return s_fail (self, "%s of %" PRIu32 " bytes exceeds the limit of %zu bytes",
-                       what, length, self->limits->max_string);
+                       what, length, max);
     self->pos += length;
     return 0;
 }

@@ -17,11 +17,14 @@ typedef struct {
                              //  outermost one is depth 1; capped at 32,
                              //  the deepest msgpack-c's C unpacker takes)
     size_t max_elements;     //  Most elements in one array or pairs in one map
-    size_t max_string;       //  Longest string or binary, in bytes
+    size_t max_string;       //  Longest string (and binary, unless below), in bytes
     size_t max_total;        //  Most objects in the whole frame, counting
                              //  every key, value and element; 0 = no limit.
                              //  msgpack-c allocates about 24 bytes per object,
                              //  so this bounds what unpacking costs in memory
+    size_t max_binary;       //  Longest binary, in bytes; 0: max_string. The
+                             //  unpacker points into the frame for a binary,
+                             //  so up to the frame's size costs nothing more
 } wire_limits_t;
 
 //  Walk data[0..size). Returns 0 if it is exactly one well-formed msgpack

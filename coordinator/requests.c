@@ -2,6 +2,7 @@
 #include "requests.h"
 
 #include "admin.h"
+#include "admin_jobs.h"
 
 #include "builds.h"
 #include "completion.h"
@@ -50,6 +51,7 @@ struct _requests_t {
     size_t listing_count;        //  entries
     int64_t started_ms;          //  monotonic, for status's uptime
     admin_window_t window;       //  requests over the last minute
+    admin_jobs_t *jobs;          //  backups and checks of the database
 };
 
 void
@@ -76,6 +78,7 @@ requests_new (store_t *store, const requests_config_t *config)
     self->config = *config;
     self->builds = builds_new (store, &config->retry);
     self->started_ms = util_mono_ms ();
+    self->jobs = admin_jobs_new (store_path (store));
     return self;
 }
 
@@ -85,6 +88,7 @@ requests_destroy (requests_t **self_p)
     requests_t *self = *self_p;
     if (!self)
         return;
+    admin_jobs_destroy (&self->jobs);
     builds_destroy (&self->builds);
     free (self->listings);
     free (self);
@@ -1234,6 +1238,10 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
             admin_status (&facts, req, &out);
         }
     }
+    else if (req->type == PROTO_ADMIN) {
+        if (access_require_admin (peer, req->action, req->attempt, req->req, &out) == 0)
+            admin_jobs_handle (self->jobs, req, &out);
+    }
     else
         out = proto_error_new (req->attempt, req->req, PROTO_ERR_UNKNOWN_TYPE, "type",
                                "satcheld does not accept %s messages", proto_type_name (req->type));
@@ -1261,7 +1269,8 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
             //  reply it is one more sample), or a join answered with
             //  expand or wait (asked again, it is answered afresh).
             assert (out->type == PROTO_IMPORTED || out->type == PROTO_EXPAND
-                    || out->type == PROTO_WAIT || out->type == PROTO_DAEMON_STATUS);
+                    || out->type == PROTO_WAIT || out->type == PROTO_DAEMON_STATUS
+                    || out->type == PROTO_ADMIN_JOB);
         else {
             assert (attempt);   //  every non-error reply answers an attempt
             if (builds_attempt_reply (self->builds, attempt, req->req, *reply, *reply_size) != 0) {

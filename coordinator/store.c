@@ -47,6 +47,12 @@ s_fail (store_t *self, const char *op)
     return -1;
 }
 
+const char *
+store_path (store_t *self)
+{
+    return self->path;
+}
+
 uint64_t
 store_disk_bytes (store_t *self)
 {

@@ -270,6 +270,9 @@ int store_batches_load (store_t *self, int64_t build_id, store_batch_t **batches
                         size_t *count_out);
 void store_batches_free (store_batch_t *batches, size_t count);
 
+//  The database's path (borrowed).
+const char *store_path (store_t *self);
+
 //  The database's size on disk: the file and its WAL (0 for what cannot
 //  be read).
 uint64_t store_disk_bytes (store_t *self);

@@ -171,6 +171,23 @@ s_replies (void)
     msg->db_bytes = 1 << 20;
     s_save_msg ("daemon_status", msg);
 
+    msg = s_request (PROTO_ADMIN, 3);
+    proto_msg_set_str (&msg->action, "fetch");
+    msg->job = 2;
+    msg->offset = 1048576;
+    s_save_msg ("admin_fetch", msg);
+
+    msg = s_request (PROTO_ADMIN_JOB, 3);
+    msg->job = 2;
+    proto_msg_set_str (&msg->action, "backup");
+    proto_msg_set_str (&msg->state, "done");
+    proto_msg_set_str (&msg->message, "ok");
+    msg->size = 20;
+    msg->offset = 4;
+    msg->data = (uint8_t *) strdup ("SQLite format 3");
+    msg->data_size = 15;
+    s_save_msg ("admin_job", msg);
+
     static const char *const batch[] = { "spec/b_spec.rb", "spec/a_spec.rb" };
     for (int kind = PROTO_KIND_QUEUE; kind <= PROTO_KIND_LAST; kind++) {
         msg = s_request (PROTO_BATCH, 2);

@@ -4,8 +4,13 @@
     fake_runner.sh), so that the build is surely running when status is
     asked. The table and the JSON (read back with the project's JSON
     reader) both say one build in flight, two agents in the last minute,
-    some requests, the database's size, the version and the endpoint. Who
-    may ask (an admin key, with CurveZMQ) is in test_e2e_curve.c.        */
+    some requests, the database's size, the version and the endpoint.
+    `satchel admin backup` at that moment writes a database of its own
+    holding the build as it is (not finished, the gated batch out), which
+    checks out; `satchel admin check` says the live one does; the build
+    then completes. Who may ask (an admin key, with CurveZMQ) is in
+    test_e2e_curve.c.                                                     */
+#include "e2e_client.h"
 #include "e2e_fixture.h"
 #include "json.h"
 
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEADLINE_MS 60000
 #define UNITS 4
@@ -54,6 +60,49 @@ s_status (e2e_fixture_t *fx, const char *tag, const char *const *extra, int expe
     free (err);
     free (satchel);
     return text;
+}
+
+//  Run `satchel admin ACTION [args]` against the daemon; it must exit
+//  expected. Returns what it said (malloc'd).
+static char *
+s_admin (e2e_fixture_t *fx, const char *tag, const char *action, const char *const *args,
+         int expected)
+{
+    char *satchel = harness_bin ("satchel");
+    char *argv[12] = { satchel, "admin", (char *) action, "--coordinator", fx->daemon.endpoint };
+    int argc = 5;
+    for (size_t i = 0; args && args[i]; i++)
+        argv[argc++] = (char *) args[i];
+    argv[argc] = NULL;
+    char *out = e2e_fixture_path (fx, "%s.out", tag);
+    int status = harness_run (argv, fx->dir, NULL, out, out, fx->deadline_ms);
+    char *text = harness_read_file (out);
+    assert_non_null (text);
+    if (status != expected)
+        fail_msg ("satchel admin %s exited %d, not %d:\n%s", action, status, expected, text);
+    free (out);
+    free (satchel);
+    return text;
+}
+
+//  The backup at path is a database of its own holding the build in
+//  flight: one build, not finished, its units, the gated unit's batch out.
+static void
+s_assert_copy (const char *path, const char *gated)
+{
+    struct stat st;
+    char wal[700];
+    snprintf (wal, sizeof wal, "%s-wal", path);
+    assert_int_not_equal (stat (wal, &st), 0);
+    assert_int_equal (e2e_db_int (path, "SELECT count (*) FROM builds WHERE finished_ms = 0"), 1);
+    assert_int_equal (e2e_db_int (path, "SELECT count (*) FROM units"), UNITS);
+    char sql[400];
+    snprintf (sql, sizeof sql, "SELECT count (*) FROM batch_units bu JOIN batches b"
+              " ON b.id = bu.batch_id JOIN units u ON u.build_id = b.build_id"
+              " AND u.idx = bu.unit_idx WHERE b.state = 0 AND u.name = '%s'", gated);
+    assert_int_equal (e2e_db_int (path, sql), 1);
+    assert_int_equal (e2e_db_int (path, "SELECT count (*) FROM pragma_integrity_check"
+                                        " WHERE integrity_check != 'ok'"), 0);
 }
 
 //  The number of field key in object, which must be a JSON number.
@@ -132,6 +181,25 @@ test_status_of_a_running_build (void **state)
     json_destroy (&json);
     free (text);
 
+    //  A backup and a check while the build is in flight.
+    char *copy = e2e_fixture_path (fx, "copy.db");
+    const char *backup[] = { copy, NULL };
+    char *said = s_admin (fx, "backup", "backup", backup, 0);
+    assert_non_null (strstr (said, "integrity ok"));
+    free (said);
+    s_assert_copy (copy, fx->names[UNITS - 1]);
+    //  Not over an existing file, unless asked.
+    said = s_admin (fx, "backup-again", "backup", backup, 1);
+    assert_non_null (strstr (said, "exists; give --force to replace it"));
+    free (said);
+    const char *force[] = { "--force", copy, NULL };
+    free (s_admin (fx, "backup-force", "backup", force, 0));
+    s_assert_copy (copy, fx->names[UNITS - 1]);
+    said = s_admin (fx, "check", "check", NULL, 0);
+    assert_non_null (strstr (said, "checks out: integrity ok"));
+    free (said);
+    free (copy);
+
     //  The build goes on to the end once the gate opens.
     assert_int_equal (harness_write_file (gate, ""), 0);
     for (int n = 0; n < 2; n++)
@@ -144,6 +212,13 @@ test_status_of_a_running_build (void **state)
     free (text);
     free (gate);
     e2e_fixture_pass (fx);
+    //  Stopped, satcheld left no copy of a backup behind.
+    for (int job = 1; job <= 3; job++) {
+        char kept[700];
+        snprintf (kept, sizeof kept, "%s.backup-%d", fx->db, job);
+        struct stat st;
+        assert_int_not_equal (stat (kept, &st), 0);
+    }
 }
 
 //  Usage errors exit 2; an unreachable daemon exits 1 in words.

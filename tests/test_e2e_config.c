@@ -11,7 +11,9 @@
       flight completes, every unit once, its agents exiting 0;
     - SIGHUP with a broken file is logged with the file and line, and the
       running settings stay;
-    - with CurveZMQ, SIGHUP reads the clients folder again at once.      */
+    - with CurveZMQ, during a held build, SIGHUP brings a new log level and
+      reads the clients folder at once; the new key runs a build, and the
+      held one completes.                                                 */
 #include "e2e_client.h"
 #include "e2e_fixture.h"
 #include "proto.h"
@@ -242,10 +244,12 @@ test_sighup_with_a_broken_file (void **state)
     e2e_fixture_pass (fx);
 }
 
-//  With CurveZMQ: a key file added to the folder is read at the SIGHUP,
-//  before any connection asks for it.
+//  With CurveZMQ, during a build held in flight by a gate: a key file
+//  added to the folder and a new log level come in with SIGHUP (the
+//  folder is read at once: the log counts the new key), an agent with the
+//  new key runs a build of its own, and the held build completes.
 static void
-test_sighup_reads_the_clients_folder (void **state)
+test_sighup_keys_during_a_build (void **state)
 {
     e2e_fixture_t *fx = *state;
     char *keys = e2e_fixture_path (fx, "keys");
@@ -264,20 +268,60 @@ test_sighup_reads_the_clients_folder (void **state)
     char *text = harness_read_file (from);
     assert_int_equal (harness_write_file (to, text), 0);
     free (text);
-    char secret[800];
+    char secret[800], server_key[800];
     snprintf (secret, sizeof secret, "%s/server_secret", keys);
-    char *conf = s_conf (fx, "max-units = 100\n");
+    snprintf (server_key, sizeof server_key, "%s/server", keys);
+    char *conf = s_conf (fx, "log-level = info\n");
     const char *extra[] = { "--config", conf, "--curve-secret", secret, "--clients", clients,
                             NULL };
     e2e_fixture_daemon (fx, extra);
+
+    enum { UNITS = 4 };
+    for (int i = 0; i < UNITS; i++) {
+        char name[64];
+        snprintf (name, sizeof name, "tests/unit_%d_test.txt", i);
+        e2e_fixture_unit (fx, name, "ms=5\n");
+    }
+    e2e_fixture_mark (fx, fx->names[UNITS - 1], "gate");
+    char *gate = e2e_fixture_path (fx, "gate");
+    char env_gate[700];
+    snprintf (env_gate, sizeof env_gate, "GATE=%s", gate);
+    const char *env[] = { env_gate, NULL };
+    char ci_cert[800], late_cert[800];
+    snprintf (ci_cert, sizeof ci_cert, "%s/ci_secret", keys);
+    snprintf (late_cert, sizeof late_cert, "%s/late_secret", keys);
+    const char *ci_flags[] = { "--server-key", server_key, "--client-cert", ci_cert, NULL };
+    e2e_agent_t held = { .tag = "held", .suite = "config", .build = "held", .index = 0,
+                         .total = 1, .pattern = "tests/*_test.txt", .flags = ci_flags,
+                         .env = env };
+    e2e_fixture_agent (fx, &held);
+    e2e_fixture_wait_db (fx, 1, "SELECT count (*) FROM batch_units bu JOIN batches b"
+                                " ON b.id = bu.batch_id JOIN units u ON u.build_id = b.build_id"
+                                " AND u.idx = bu.unit_idx WHERE b.state = 0 AND u.name = '%s'",
+                         fx->names[UNITS - 1]);
+
     snprintf (from, sizeof from, "%s/late", keys);
     snprintf (to, sizeof to, "%s/late", clients);
     text = harness_read_file (from);
     assert_int_equal (harness_write_file (to, text), 0);
     free (text);
+    free (s_conf (fx, "log-level = debug\n"));
     assert_int_equal (kill (fx->daemon.pid, SIGHUP), 0);
-    assert_int_equal (harness_wait_for_text (fx->log, "config_reloaded changed=none clients=2",
-                                             DEADLINE_MS), 0);
+    assert_int_equal (harness_wait_for_text (fx->log, "config_reloaded changed=log-level "
+                                             "clients=2", DEADLINE_MS), 0);
+    //  The new key runs a build of its own (without the gate).
+    const char *late_flags[] = { "--server-key", server_key, "--client-cert", late_cert, NULL };
+    e2e_agent_t late = { .tag = "late", .suite = "config", .build = "late", .index = 0,
+                         .total = 1, .pattern = "tests/unit_0_test.txt", .flags = late_flags };
+    free (e2e_fixture_run (fx, &late, 0));
+    //  The held one completes.
+    assert_int_equal (harness_write_file (gate, ""), 0);
+    e2e_fixture_expect_exit (fx, "held", 0);
+    const char *tags[] = { "held" };
+    s_assert_each_ran_once (fx, tags, 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM builds WHERE finished_ms > 0"),
+                      2);
+    free (gate);
     free (conf);
     free (satchel);
     free (clients);
@@ -296,7 +340,7 @@ main (void)
                                          e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_sighup_with_a_broken_file, s_setup,
                                          e2e_fixture_teardown_dump),
-        cmocka_unit_test_setup_teardown (test_sighup_reads_the_clients_folder, s_setup,
+        cmocka_unit_test_setup_teardown (test_sighup_keys_during_a_build, s_setup,
                                          e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

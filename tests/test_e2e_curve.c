@@ -755,6 +755,20 @@ test_admin_requests_need_an_admin_key (void **state)
     assert_int_equal (harness_count (log, "access_refused key="), 1);
     assert_int_equal (harness_count (log, "request=status reason=\"not an admin key\""), 1);
     free (log);
+    //  The database's admin jobs likewise.
+    char *satchel = harness_bin ("satchel");
+    char cert[700], path[700];
+    snprintf (cert, sizeof cert, "%s/ci_secret", farm.keys);
+    snprintf (path, sizeof path, "%s/admin-check.out", fx->dir);
+    char *check[] = { satchel, "admin", "check", "--coordinator", fx->daemon.endpoint,
+                      "--server-key", farm.server_key, "--client-cert", cert, NULL };
+    assert_int_equal (harness_run (check, fx->dir, NULL, path, path, fx->deadline_ms), 1);
+    out = harness_read_file (path);
+    assert_non_null (strstr (out, "access refused: check needs a key marked admin"));
+    free (out);
+    snprintf (cert, sizeof cert, "%s/ops_secret", farm.keys);
+    assert_int_equal (harness_run (check, fx->dir, NULL, path, path, fx->deadline_ms), 0);
+    free (satchel);
     //  Without keys at all: refused at the handshake (CurveZMQ required).
     assert_int_equal (s_status (&farm, NULL, &out, &ms), 1);
     assert_non_null (strstr (out, "CurveZMQ"));

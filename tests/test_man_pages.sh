@@ -1,8 +1,8 @@
 #!/bin/sh
 # The man pages name every flag the programs' --help names: each --flag
 # of `satcheld --help` is in man/satcheld.8, each of `satchel run --help`,
-# `satchel import --help`, `satchel keygen --help` and `satchel status
-# --help` in man/satchel.1
+# `satchel import --help`, `satchel keygen --help`, `satchel status
+# --help` and `satchel admin --help` in man/satchel.1
 # (written \-\-flag in roff). Also: groff reads both without a warning.
 # Usage: test_man_pages.sh BIN_DIR SOURCE_DIR
 set -u
@@ -34,6 +34,7 @@ check "$src/man/satchel.1" "$bin/satchel" run
 check "$src/man/satchel.1" "$bin/satchel" import
 check "$src/man/satchel.1" "$bin/satchel" keygen
 check "$src/man/satchel.1" "$bin/satchel" status
+check "$src/man/satchel.1" "$bin/satchel" admin
 
 if command -v groff >/dev/null 2>&1; then
     for page in "$src/man/satcheld.8" "$src/man/satchel.1"; do

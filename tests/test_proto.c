@@ -1941,6 +1941,88 @@ test_status_messages (void **state)
     assert_string_equal (proto_type_name (PROTO_DAEMON_STATUS), "daemon_status");
 }
 
+//  admin (backup, check, fetch) and admin_job, with and without a piece
+//  of a backup; a fetch without its job, an unknown action or state, and
+//  data that is no binary are refused.
+static void
+test_admin_messages (void **state)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_ADMIN);
+    proto_msg_set_str (&msg->attempt, "admin-1");
+    msg->req = 4;
+    proto_msg_set_str (&msg->action, "backup");
+    proto_msg_t *copy = s_round_trip (msg, "v,type,attempt,req,action");
+    assert_string_equal (copy->action, "backup");
+    assert_int_equal (copy->job, 0);
+    proto_msg_destroy (&copy);
+    proto_msg_set_str (&msg->action, "fetch");
+    msg->job = 9;
+    msg->offset = 1u << 20;
+    copy = s_round_trip (msg, "v,type,attempt,req,action,job,offset");
+    assert_int_equal (copy->job, 9);
+    assert_int_equal (copy->offset, 1u << 20);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    msg = proto_msg_new (PROTO_ADMIN_JOB);
+    msg->job = 9;
+    proto_msg_set_str (&msg->action, "backup");
+    proto_msg_set_str (&msg->state, "running");
+    proto_msg_set_str (&msg->message, "");
+    copy = s_round_trip (msg, "v,type,job,action,state,message,size");
+    assert_string_equal (copy->state, "running");
+    assert_null (copy->data);
+    proto_msg_destroy (&copy);
+    proto_msg_set_str (&msg->state, "done");
+    proto_msg_set_str (&msg->message, "ok");
+    msg->size = 6;
+    msg->offset = 2;
+    msg->data = malloc (4);
+    memcpy (msg->data, "\0\1\2\3", 4);
+    msg->data_size = 4;
+    copy = s_round_trip (msg, "v,type,job,action,state,message,size,offset,data");
+    assert_int_equal (copy->data_size, 4);
+    assert_memory_equal (copy->data, "\0\1\2\3", 4);
+    assert_int_equal (copy->offset, 2);
+    assert_int_equal (copy->size, 6);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    kvs_t kvs = { .count = 0 };
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "admin"));
+    kvs_set (&kvs, STR ("attempt", "a"));
+    kvs_set (&kvs, U ("req", 1));
+    kvs_set (&kvs, STR ("action", "fetch"));
+    BAD (&kvs, "job");
+    kvs_set (&kvs, STR ("action", "drop_tables"));
+    BAD (&kvs, "action");
+    kvs_drop (&kvs, "action");
+    BAD (&kvs, "action");
+    kvs_set (&kvs, STR ("action", "check"));
+    ACCEPTED (&kvs);
+
+    kvs.count = 0;
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "admin_job"));
+    kvs_set (&kvs, U ("job", 1));
+    kvs_set (&kvs, STR ("action", "backup"));
+    kvs_set (&kvs, STR ("state", "done"));
+    kvs_set (&kvs, STR ("message", "ok"));
+    kvs_set (&kvs, U ("size", 3));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, STR ("state", "maybe"));
+    BAD (&kvs, "state");
+    kvs_set (&kvs, STR ("state", "done"));
+    kvs_set (&kvs, U ("offset", 0));
+    kvs_set (&kvs, STR ("data", "text, not binary"));
+    BAD (&kvs, "data");
+    kvs_set (&kvs, BIN ("data", "abc"));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, U ("job", 0));
+    BAD (&kvs, "job");
+}
+
 //  A report's status and runs: sent when there, decoded to NULL and 1 when
 //  not.
 static void
@@ -2816,6 +2898,7 @@ main (void)
         cmocka_unit_test_setup (test_round_trip_import, s_setup),
         cmocka_unit_test_setup (test_round_trip_report_status, s_setup),
         cmocka_unit_test_setup (test_status_messages, s_setup),
+        cmocka_unit_test_setup (test_admin_messages, s_setup),
         cmocka_unit_test_setup (test_joined_counts, s_setup),
         cmocka_unit_test_setup (test_join_examples_refused, s_setup),
         cmocka_unit_test_setup (test_import_refused, s_setup),
