@@ -221,6 +221,19 @@ s_keep_builds_days (config_t *c, const char *v)
     return s_real (v, 0, 36500, &c->server.retention.keep_builds_days);
 }
 
+static int
+s_metrics_file (config_t *c, const char *v)
+{
+    c->server.metrics_file = v;
+    return 0;
+}
+
+static int
+s_metrics_interval (config_t *c, const char *v)
+{
+    return s_seconds (v, 100, 3600 * 1000, &c->server.metrics_interval_ms);
+}
+
 //  Every option; satcheld --help describes them in this order.
 static const s_option_t s_options[] = {
     { "bind", true, false, s_bind, "a ZeroMQ endpoint" },
@@ -243,6 +256,8 @@ static const s_option_t s_options[] = {
     { "max-builds", true, true, s_max_builds, "1 to 1000000" },
     { "keep-days", true, true, s_keep_days, "days, 0 (forever) to 36500" },
     { "keep-builds-days", true, true, s_keep_builds_days, "days, 0 (forever) to 36500" },
+    { "metrics-file", true, true, s_metrics_file, "a file path" },
+    { "metrics-interval", true, true, s_metrics_interval, "seconds, 0.1 to 3600" },
     { "curve-secret", true, false, s_curve_secret, "a file path" },
     { "clients", true, false, s_clients, "a folder path" },
     { "insecure", false, false, s_insecure, "true or false" },

@@ -52,6 +52,8 @@ struct _requests_t {
     int64_t started_ms;          //  monotonic, for status's uptime
     admin_window_t window;       //  requests over the last minute
     admin_jobs_t *jobs;          //  backups and checks of the database
+    int last_type;               //  the last request's type, 0 if unreadable
+    char last_result[PROTO_CODE_MAX];    //  and its result: ok, or the error code
 };
 
 void
@@ -910,6 +912,13 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
     int finished = completion_check (self->builds, build, now);
     if (finished < 0)
         return -1;
+    if (finished == 1) {
+        const char *result = completion_result (build);
+        const char *const words[4] = { "passed", "failed", "flaky", "stopped" };
+        for (size_t i = 0; i < 4; i++)
+            if (strcmp (result, words[i]) == 0)
+                self->stats.finished[i]++;
+    }
     if (finished == 1 && build->parents) {
         //  Each split file whose examples all ran gets its own sample too.
         size_t files = 0;
@@ -1246,6 +1255,10 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
         out = proto_error_new (req->attempt, req->req, PROTO_ERR_UNKNOWN_TYPE, "type",
                                "satcheld does not accept %s messages", proto_type_name (req->type));
 
+    self->last_type = req ? (int) req->type : 0;
+    snprintf (self->last_result, sizeof self->last_result, "%s",
+              rc != 0 ? PROTO_ERR_INTERNAL
+                      : out && out->type == PROTO_ERROR ? out->code : "ok");
     if (rc != 0) {
         proto_msg_destroy (&out);
         requests_internal_error (reply, reply_size);
@@ -1283,6 +1296,13 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
     proto_msg_destroy (&out);
     proto_msg_destroy (&req);
     return rc;
+}
+
+void
+requests_last_outcome (requests_t *self, int *type, const char **result)
+{
+    *type = self->last_type;
+    *result = self->last_result;
 }
 
 void

@@ -54,6 +54,7 @@ typedef struct {
     uint64_t expired;        //  leases that lapsed
     uint64_t fenced;         //  reports kept as history only
     uint64_t waits;          //  wait replies
+    uint64_t finished[4];    //  builds finished: passed, failed, flaky, stopped
 } requests_stats_t;
 
 typedef struct _requests_t requests_t;
@@ -90,6 +91,11 @@ const requests_stats_t *requests_stats (requests_t *self);
 //  New limits, scheduling policy, leases, retry limits and builds in
 //  flight (a configuration reload): the requests from now on see them.
 void requests_configure (requests_t *self, const requests_config_t *config);
+
+//  The last request handled: its type (a proto_type_t, 0 if it could not
+//  be read) and its result ("ok" or the error code of the reply, borrowed
+//  until the next request).
+void requests_last_outcome (requests_t *self, int *type, const char **result);
 
 //  The cache of builds the handlers keep (borrowed), for retention.
 builds_t *requests_builds (requests_t *self);

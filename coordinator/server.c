@@ -5,6 +5,7 @@
 #include "clients.h"
 #include "curve_keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "rate.h"
 #include "store.h"
@@ -31,6 +32,9 @@ typedef struct {
     size_t envelope_count;             //  how many
     char *reply;                       //  encoded reply (owned)
     size_t reply_size;                 //  its size
+    int type;                          //  for metrics: the request's type, 0 if unread
+    char result[PROTO_CODE_MAX];       //  and its result, "ok" or the error code
+    int64_t received_us;               //  when it arrived (monotonic)
 } pending_t;
 
 struct _server_t {
@@ -51,6 +55,11 @@ struct _server_t {
     bool notify_on;              //  NOTIFY_SOCKET is set: keep STATUS current
     int64_t status_due_ms;       //  monotonic time to look at STATUS again
     char endpoint[256];          //  the bound endpoint, for STATUS
+    metrics_t *metrics;          //  request counts and latencies
+    char *metrics_file;          //  where they go (owned), or NULL
+    int64_t metrics_due_ms;      //  monotonic time of the next write
+    bool metrics_failing;        //  the last write failed (said once per streak)
+    int64_t started_wall_ms;     //  for satchel_start_time_seconds
 };
 
 void
@@ -60,6 +69,7 @@ server_config_default (server_config_t *config)
     config->bind = "tcp://127.0.0.1:7450";
     config->max_group = 256;
     config->max_rate = SERVER_DEFAULT_MAX_RATE;
+    config->metrics_interval_ms = SERVER_DEFAULT_METRICS_MS;
     requests_config_default (&config->requests);
     config->retention.keep_days = RETENTION_DEFAULT_KEEP_DAYS;
     config->retention.keep_builds_days = RETENTION_DEFAULT_KEEP_BUILDS_DAYS;
@@ -164,6 +174,9 @@ server_new (const server_config_t *config)
     self->retention = retention_new (self->store, requests_builds (self->requests),
                                      &config->retention);
     self->notify = notify_new ();
+    self->metrics = metrics_new ();
+    self->metrics_file = config->metrics_file ? util_strdup (config->metrics_file) : NULL;
+    self->started_wall_ms = util_wall_ms ();
     self->notify_on = getenv ("NOTIFY_SOCKET") != NULL;
 
     self->router = zsock_new (ZMQ_ROUTER);
@@ -223,6 +236,8 @@ server_destroy (server_t **self_p)
     zap_destroy (&self->zap);
     clients_destroy (&self->clients);
     notify_destroy (&self->notify);
+    metrics_destroy (&self->metrics);
+    free (self->metrics_file);
     retention_destroy (&self->retention);
     requests_destroy (&self->requests);
     rate_destroy (&self->rate);
@@ -348,6 +363,9 @@ s_handle_group (server_t *self)
         if (rc < 0)
             continue;
         count++;
+        slot->received_us = util_mono_us ();
+        slot->type = 0;
+        snprintf (slot->result, sizeof slot->result, "%s", PROTO_ERR_BAD_REQUEST);
         if (slot->reply)
             continue;   //  already answered (multipart request)
         //  Over its rate, a connection's request is not even decoded: the
@@ -355,6 +373,7 @@ s_handle_group (server_t *self)
         if (self->rate && !rate_allow (self->rate, zmq_msg_data (&slot->envelope[0]),
                                        zmq_msg_size (&slot->envelope[0]), util_mono_ms ())) {
             s_busy (self, slot);
+            snprintf (slot->result, sizeof slot->result, "%s", PROTO_ERR_BUSY);
             continue;
         }
         const void *data = zmq_msg_data (&self->payload);
@@ -364,6 +383,11 @@ s_handle_group (server_t *self)
         else if (requests_handle_as (self->requests, data, size, &self->peer, &slot->reply,
                                      &slot->reply_size) != 0)
             failed = true;
+        if (!failed) {
+            const char *result = NULL;
+            requests_last_outcome (self->requests, &slot->type, &result);
+            snprintf (slot->result, sizeof slot->result, "%s", result);
+        }
     }
     if (!failed && store_commit (self->store) != 0)
         failed = true;
@@ -375,15 +399,47 @@ s_handle_group (server_t *self)
         for (size_t i = 0; i < count; i++) {
             free (self->pending[i].reply);
             requests_internal_error (&self->pending[i].reply, &self->pending[i].reply_size);
+            snprintf (self->pending[i].result, sizeof self->pending[i].result, "%s",
+                      PROTO_ERR_INTERNAL);
         }
         log_error ("group_failed requests=%zu", count);
     }
     else
         requests_after_commit (self->requests);
     for (size_t i = 0; i < count; i++) {
-        s_send (self, &self->pending[i]);
-        s_pending_clear (&self->pending[i]);
+        pending_t *slot = &self->pending[i];
+        s_send (self, slot);
+        metrics_request (self->metrics, slot->type, slot->result,
+                         util_mono_us () - slot->received_us);
+        s_pending_clear (slot);
     }
+}
+
+//  Rewrite the metrics file if one is asked for and it is time.
+static void
+s_metrics (server_t *self, int64_t now)
+{
+    if (!self->metrics_file || now < self->metrics_due_ms)
+        return;
+    self->metrics_due_ms = now + self->config.metrics_interval_ms;
+    builds_t *builds = requests_builds (self->requests);
+    const requests_stats_t *stats = requests_stats (self->requests);
+    metrics_gauges_t gauges = {
+        .builds_running = builds_in_flight (builds, now - REQUESTS_IN_FLIGHT_IDLE_MS),
+        .batches = stats->batches, .units = stats->units, .leases_expired = stats->expired,
+        .replays = stats->retries, .agents_seen = builds_agents_seen (builds, now - 60000),
+        .db_bytes = store_disk_bytes (self->store), .rate_limited = self->rate_refused,
+        .start_wall_ms = self->started_wall_ms
+    };
+    memcpy (gauges.builds_finished, stats->finished, sizeof gauges.builds_finished);
+    if (metrics_write (self->metrics, self->metrics_file, &gauges) != 0) {
+        if (!self->metrics_failing)
+            log_warn ("metrics_write_failed path=%s error=%s", log_quote (self->metrics_file),
+                      log_quote (strerror (errno)));
+        self->metrics_failing = true;
+    }
+    else
+        self->metrics_failing = false;
 }
 
 //  What STATUS= says: the endpoint, builds in flight (as --max-builds
@@ -409,7 +465,8 @@ s_wait_ms (server_t *self, int64_t now)
     int64_t waits[] = {
         notify_wait_ms (self->notify, now),
         self->notify_on ? (self->status_due_ms > now ? self->status_due_ms - now : 0) : -1,
-        retention_wait_ms (self->retention, now)
+        retention_wait_ms (self->retention, now),
+        self->metrics_file ? (self->metrics_due_ms > now ? self->metrics_due_ms - now : 0) : -1
     };
     int64_t wait = -1;
     for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++)
@@ -432,6 +489,7 @@ s_housekeeping (server_t *self)
     }
     //  Logged and retried later if it fails: serving goes on.
     retention_run (self->retention, now, util_wall_ms ());
+    s_metrics (self, now);
 }
 
 //  Add name to the comma-separated list in changed.
@@ -502,6 +560,18 @@ s_reload (server_t *self)
     zsock_set_maxmsgsize (self->router, hard > INT32_MAX ? INT32_MAX : (int) hard);
     retention_configure (self->retention, &next.retention);
     self->config.retention = next.retention;
+    if ((self->metrics_file == NULL) != (next.metrics_file == NULL)
+    ||  (next.metrics_file && strcmp (self->metrics_file, next.metrics_file) != 0)) {
+        s_note (changed, sizeof changed, "metrics-file");
+        free (self->metrics_file);
+        self->metrics_file = next.metrics_file ? util_strdup (next.metrics_file) : NULL;
+        self->metrics_due_ms = 0;
+    }
+    if (self->config.metrics_interval_ms != next.metrics_interval_ms) {
+        s_note (changed, sizeof changed, "metrics-interval");
+        self->config.metrics_interval_ms = next.metrics_interval_ms;
+        self->metrics_due_ms = 0;
+    }
     //  The folder is read again now, not only at the next handshake.
     if (self->clients)
         clients_refresh (self->clients);

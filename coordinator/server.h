@@ -37,6 +37,8 @@ struct _server_config_t {
     double max_rate;             //  requests per second per connection, 0: no limit
     requests_config_t requests;  //  limits and scheduling policy
     retention_config_t retention;  //  how long history and builds are kept
+    const char *metrics_file;    //  Prometheus text file to keep current, or NULL: none
+    int64_t metrics_interval_ms; //  how often it is rewritten
     server_reload_fn *reload;    //  SIGHUP's, or NULL: SIGHUP is ignored
     void *reload_arg;            //  its argument
 };
@@ -44,6 +46,10 @@ struct _server_config_t {
 //  Requests a second one connection may send, on average and at once; an
 //  agent sends a few. Past it a request is answered "busy" unread.
 #define SERVER_DEFAULT_MAX_RATE 1000
+
+//  How often the metrics file is rewritten by default: node_exporter reads
+//  it at each scrape, every 15 s or so.
+#define SERVER_DEFAULT_METRICS_MS 5000
 
 void server_config_default (server_config_t *config);
 

@@ -6,7 +6,8 @@
       each row still equals the number of rows, and the copy checks out;
     - the copy is one self-contained file (journal mode delete), fetched
       in pieces that put it back byte for byte;
-    - check says "ok" of a sound file and names the damage of a broken one;
+    - check says "ok" of a sound file and names the damage of a broken one
+      (an index whose schema entry went, its pages owned by nothing);
     - the errors: an unknown job, a fetch of a check or past the end.    */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,27 +221,16 @@ test_check_sound_and_damaged (void **state)
     assert_non_null (strstr (refused->message, "no finished backup"));
     proto_msg_destroy (&refused);
     admin_jobs_destroy (&jobs);
-    s_exec (live, "PRAGMA wal_checkpoint(TRUNCATE)");
-    int64_t page_size = s_int (live, "PRAGMA page_size");
-    int64_t pages = s_int (live, "PRAGMA page_count");
+    //  Damage it the same way every time: the index's entry in the schema
+    //  goes, its pages stay, owned by nothing.
+    s_exec (live, "PRAGMA writable_schema = ON; DELETE FROM sqlite_schema"
+                  " WHERE name = 'rows_by_body'; PRAGMA writable_schema = OFF;");
     sqlite3_close (live);
-
-    //  Damage the last pages (the index's leaves) with a pattern.
-    FILE *file = fopen (fx->db, "r+b");
-    assert_non_null (file);
-    char junk[512];
-    memset (junk, 0x5a, sizeof junk);
-    for (int64_t page = pages - 3; page < pages; page++) {
-        assert_int_equal (fseek (file, (long) (page * page_size + 100), SEEK_SET), 0);
-        assert_int_equal (fwrite (junk, 1, sizeof junk, file), sizeof junk);
-    }
-    assert_int_equal (fclose (file), 0);
     jobs = admin_jobs_new (fx->db);
     done = s_until_done (fx, jobs, "check", NULL, NULL);
     printf ("  the damaged file: %s: %.160s\n", done->state, done->message);
-    //  Found, in words: as findings of a check that ran, or as its failure.
-    assert_string_not_equal (done->message, "ok");
-    assert_true (strlen (done->message) > 0);
+    assert_string_equal (done->state, "done");
+    assert_non_null (strstr (done->message, "is never used"));
     proto_msg_destroy (&done);
     admin_jobs_destroy (&jobs);
 }

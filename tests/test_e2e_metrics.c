@@ -1,0 +1,159 @@
+/*  test_e2e_metrics.c: satcheld's metrics file against a real build. A
+    real satcheld on loopback keeps --metrics-file current every 0.2 s;
+    the test reads it again and again while two real agents run a build,
+    and every read must parse as Prometheus's text format (tests/
+    prom_text.c: so the file is never seen half written); the counters
+    move with the build and end where it says: two joins, the units and
+    batches handed out, one build passed, every request in the latency
+    histogram, and an unreadable request counted as such.                 */
+#include "e2e_fixture.h"
+#include "prom_text.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <czmq.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEADLINE_MS 60000
+#define UNITS 6
+
+static int
+s_setup (void **state)
+{
+    e2e_fixture_setup (state);
+    e2e_fixture_t *fx = *state;
+    fx->deadline_ms = DEADLINE_MS;
+    return 0;
+}
+
+//  Read and parse the file (it must parse); returns 0, or -1 if it is not
+//  there yet.
+static int
+s_read (const char *path, prom_doc_t *doc)
+{
+    char *text = harness_read_file (path);
+    if (!text)
+        return -1;
+    char why[256];
+    if (prom_parse (text, doc, why, sizeof why) != 0)
+        fail_msg ("the metrics file does not parse: %s\n%s", why, text);
+    free (text);
+    return 0;
+}
+
+static double
+s_v (const prom_doc_t *doc, const char *name, const char *labels)
+{
+    double value = prom_value (doc, name, labels);
+    if (isnan (value))
+        fail_msg ("no %s{%s} in the metrics file", name, labels);
+    return value;
+}
+
+//  The sum of every satchel_requests_total series.
+static double
+s_requests (const prom_doc_t *doc)
+{
+    double sum = 0;
+    for (size_t i = 0; i < doc->count; i++)
+        if (strcmp (doc->samples[i].name, "satchel_requests_total") == 0)
+            sum += doc->samples[i].value;
+    return sum;
+}
+
+static void
+test_metrics_follow_a_build (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    char *path = e2e_fixture_path (fx, "satchel.prom");
+    const char *extra[] = { "--metrics-file", path, "--metrics-interval", "0.2", NULL };
+    e2e_fixture_daemon (fx, extra);
+    prom_doc_t before = { 0 };
+    int64_t until = harness_now_ms () + DEADLINE_MS;
+    while (s_read (path, &before) != 0) {
+        assert_true (harness_now_ms () < until);
+        zclock_sleep (20);
+    }
+    assert_true (s_v (&before, "satchel_requests_total", "type=\"join\",result=\"ok\"") == 0);
+    assert_true (s_v (&before, "satchel_units_handed_out_total", "") == 0);
+    assert_true (s_v (&before, "satchel_builds_running", "") == 0);
+    assert_true (s_v (&before, "satchel_database_bytes", "") > 0);
+    double started = s_v (&before, "satchel_start_time_seconds", "");
+    assert_true (fabs (started - (double) time (NULL)) < 3600);
+
+    for (int i = 0; i < UNITS; i++) {
+        char name[64];
+        snprintf (name, sizeof name, "tests/unit_%d_test.txt", i);
+        e2e_fixture_unit (fx, name, "ms=100\n");
+    }
+    const char *tags[] = { "n0", "n1" };
+    for (int n = 0; n < 2; n++) {
+        e2e_agent_t agent = { .tag = tags[n], .suite = "metrics", .build = "m-1", .index = n,
+                              .total = 2, .pattern = "tests/*_test.txt" };
+        e2e_fixture_agent (fx, &agent);
+    }
+    //  An unreadable request, as a broken client would send.
+    zsock_t *socket = zsock_new_req (fx->daemon.endpoint);
+    assert_non_null (socket);
+    zsock_set_rcvtimeo (socket, 10000);
+    assert_int_equal (zstr_send (socket, "not msgpack"), 0);
+    zframe_t *reply = zframe_recv (socket);
+    assert_non_null (reply);
+    zframe_destroy (&reply);
+    zsock_destroy (&socket);
+
+    //  Read while the build runs, until its end shows; every read parses.
+    prom_doc_t after = { 0 };
+    int reads = 0;
+    until = harness_now_ms () + DEADLINE_MS;
+    while (true) {
+        assert_int_equal (s_read (path, &after), 0);
+        reads++;
+        if (s_v (&after, "satchel_builds_finished_total", "result=\"passed\"") == 1)
+            break;
+        prom_free (&after);
+        assert_true (harness_now_ms () < until);
+        zclock_sleep (20);
+    }
+    printf ("  the file read and parsed %d times while the build ran\n", reads);
+    for (int n = 0; n < 2; n++)
+        e2e_fixture_expect_exit (fx, tags[n], 0);
+    assert_true (s_v (&after, "satchel_requests_total", "type=\"join\",result=\"ok\"") == 2);
+    assert_true (s_v (&after, "satchel_requests_total", "type=\"next\",result=\"ok\"") >= 2);
+    assert_true (s_v (&after, "satchel_requests_total",
+                      "type=\"unreadable\",result=\"bad_request\"") == 1);
+    assert_true (s_v (&after, "satchel_units_handed_out_total", "") == UNITS);
+    assert_true (s_v (&after, "satchel_batches_handed_out_total", "") >= 2);
+    assert_true (s_v (&after, "satchel_builds_finished_total", "result=\"failed\"") == 0);
+    assert_true (s_v (&after, "satchel_leases_expired_total", "") == 0);
+    assert_true (s_v (&after, "satchel_agents_seen", "") == 2);
+    //  Every request counted is in the histogram too.
+    assert_true (s_v (&after, "satchel_request_duration_seconds_count", "") == s_requests (&after));
+    assert_true (s_v (&after, "satchel_request_duration_seconds_sum", "") > 0);
+    //  Counters never went down.
+    for (size_t i = 0; i < before.count; i++) {
+        const prom_sample_t *was = &before.samples[i];
+        if (strstr (was->name, "_total"))
+            assert_true (s_v (&after, was->name, was->labels) >= was->value);
+    }
+    prom_free (&before);
+    prom_free (&after);
+    free (path);
+    e2e_fixture_pass (fx);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_metrics_follow_a_build, s_setup,
+                                         e2e_fixture_teardown_dump),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
