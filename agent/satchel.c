@@ -2,6 +2,7 @@
     subcommand.                                                             */
 #include "admin_command.h"
 #include "env_command.h"
+#include "report_command.h"
 #include "import_command.h"
 #include "keygen.h"
 #include "log.h"
@@ -28,6 +29,8 @@ s_usage (FILE *out)
            "  keygen [--suites A,B] [--admin] NAME      write a CurveZMQ key pair: NAME\n"
            "                                            and NAME_secret\n"
            "  status [--json]                           how satcheld is (an admin request)\n"
+           "  builds [--suite S] [--limit N] [--json]   the recent builds (admin)\n"
+           "  build ID [--json]                         one build, node by node (admin)\n"
            "  admin backup FILE | admin check           copy or check satcheld's database\n"
            "                                            while it serves (admin requests)\n"
            "\n"
@@ -60,6 +63,11 @@ main (int argc, char **argv)
     }
     if (strcmp (argv[1], "admin") == 0) {
         int rc = admin_command_main (argc - 1, argv + 1);
+        zsys_shutdown ();
+        return rc;
+    }
+    if (strcmp (argv[1], "builds") == 0 || strcmp (argv[1], "build") == 0) {
+        int rc = report_command_main (argc - 1, argv + 1);
         zsys_shutdown ();
         return rc;
     }

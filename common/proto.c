@@ -34,7 +34,9 @@ static const char *const s_type_names[] = {
     [PROTO_STATUS] = "status",
     [PROTO_DAEMON_STATUS] = "daemon_status",
     [PROTO_ADMIN] = "admin",
-    [PROTO_ADMIN_JOB] = "admin_job"
+    [PROTO_ADMIN_JOB] = "admin_job",
+    [PROTO_QUERY] = "query",
+    [PROTO_QUERY_RESULT] = "query_result"
 };
 #define S_TYPE_COUNT (sizeof (s_type_names) / sizeof (s_type_names[0]))
 
@@ -117,6 +119,7 @@ proto_msg_destroy (proto_msg_t **self_p)
     free (self->action);
     free (self->state);
     free (self->data);
+    free (self->what);
     free (self);
     *self_p = NULL;
 }
@@ -339,6 +342,10 @@ s_encodable (const proto_msg_t *self)
             return self->version != NULL;
         case PROTO_ADMIN:
             return self->attempt && self->req && self->action;
+        case PROTO_QUERY:
+            return self->attempt && self->req && self->what;
+        case PROTO_QUERY_RESULT:
+            return self->data != NULL;
         case PROTO_ADMIN_JOB:
             return self->action && self->state && self->message
                 && (self->data || self->data_size == 0);
@@ -483,6 +490,20 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
                 s_put_uint (&enc, "job", self->job);
             if (self->offset)
                 s_put_uint (&enc, "offset", self->offset);
+            break;
+        case PROTO_QUERY:
+            s_put_str (&enc, "what", self->what);
+            if (self->suite)
+                s_put_str (&enc, "suite", self->suite);
+            if (self->limit)
+                s_put_uint (&enc, "limit", self->limit);
+            if (self->build_id)
+                s_put_uint (&enc, "build_id", self->build_id);
+            break;
+        case PROTO_QUERY_RESULT:
+            s_put_key (&enc, "json");
+            msgpack_pack_bin (&enc.pk, self->data_size);
+            msgpack_pack_bin_body (&enc.pk, self->data, self->data_size);
             break;
         case PROTO_ADMIN_JOB:
             s_put_uint (&enc, "job", self->job);

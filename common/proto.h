@@ -86,6 +86,13 @@
         "lease"      uint  its lease number
     status  how the daemon is (satchel status); an admin request: with
             CurveZMQ on, only a key marked admin may make it
+    query   a report of builds (satchel builds, satchel build); an admin
+            request
+        "what"       str  "builds" (the recent ones) or "build" (one)
+        "suite"      str  optional, builds: only this suite's
+        "limit"      uint optional, builds: at most this many, 1..1000
+                          (20 when absent)
+        "build_id"   uint build: the build's number (satchel builds shows it)
     admin   a job on the database (satchel admin); an admin request
         "action"     str  "backup" (a consistent copy by SQLite's online
                           backup), "check" (PRAGMA integrity_check), or
@@ -160,6 +167,9 @@
         "offset"   uint  fetch: where "data" starts
         "data"     bin   fetch: up to PROTO_CHUNK_MAX bytes of the backup;
                          fewer (maybe none) at its end
+    query_result  answer to query
+        "json"     bin   the report as one JSON document (coordinator/
+                         report.h says its fields)
     error   the request was refused
         "code"     str  one of PROTO_ERR_*
         "field"    str  the offending field ("" if none)
@@ -185,6 +195,9 @@
 //  Largest piece of a backup in one admin_job reply.
 #define PROTO_CHUNK_MAX (1024 * 1024)
 #define PROTO_ACTION_MAX 16
+//  Most builds one query lists, and how many when it does not say.
+#define PROTO_QUERY_LIMIT_MAX 1000
+#define PROTO_QUERY_LIMIT_DEFAULT 20
 
 //  Error codes. User errors stop the agent with exit 1 and are never retried;
 //  the others are transient and retried (see proto_error_is_user).
@@ -219,7 +232,9 @@ typedef enum {
     PROTO_DAEMON_STATUS,
     PROTO_ADMIN,
     PROTO_ADMIN_JOB,
-    PROTO_TYPE_LAST = PROTO_ADMIN_JOB
+    PROTO_QUERY,
+    PROTO_QUERY_RESULT,
+    PROTO_TYPE_LAST = PROTO_QUERY_RESULT
 } proto_type_t;
 
 //  What a batch is (the "kind" of a batch reply).
@@ -330,8 +345,12 @@ typedef struct {
     uint64_t offset;            //  admin fetch, admin_job: where data starts
     char *state;                //  admin_job: running, done or failed
     uint64_t size;              //  admin_job: a done backup's size
-    uint8_t *data;              //  admin_job: a piece of the backup (owned), or NULL
+    uint8_t *data;              //  admin_job: a piece of the backup; query_result: the
+                                //  JSON (owned), or NULL
     size_t data_size;           //  its size
+    char *what;                 //  query: builds or build
+    uint64_t limit;             //  query: most builds listed
+    uint64_t build_id;          //  query: the build reported
 
     char *code;                 //  error: PROTO_ERR_*
     char *field;                //  error: offending field, "" if none

@@ -35,6 +35,7 @@ typedef enum {
     K_VERSION, K_UPTIME_S, K_BUILDS_RUNNING, K_AGENTS_LAST_MINUTE, K_REQUESTS,
     K_REQUESTS_LAST_MINUTE, K_DB_BYTES,
     K_ACTION, K_JOB, K_OFFSET, K_STATE, K_SIZE, K_DATA,
+    K_WHAT, K_LIMIT, K_BUILD_ID, K_JSON,
     K_COUNT
 } s_key_t;
 
@@ -51,7 +52,8 @@ static const char *const s_keys[K_COUNT] = {
     "known",
     "version", "uptime_s", "builds_running", "agents_last_minute", "requests",
     "requests_last_minute", "db_bytes",
-    "action", "job", "offset", "state", "size", "data"
+    "action", "job", "offset", "state", "size", "data",
+    "what", "limit", "build_id", "json"
 };
 
 //  The keys of the "report" map of a next.
@@ -710,6 +712,18 @@ s_decode_reply (s_decoder_t *self)
             return s_units (self, S_FIELD (K_UNITS), false);
         case PROTO_IMPORTED:
             return s_uint (self, S_FIELD (K_UNITS), 0, UINT64_MAX, &msg->units_total);
+        case PROTO_QUERY_RESULT: {
+            const msgpack_object *json = self->slots[K_JSON];
+            if (!json)
+                return s_missing (self, "json");
+            if (json->type != MSGPACK_OBJECT_BIN)
+                return s_wrong_type (self, json, "json", "binary");
+            msg->data_size = json->via.bin.size;
+            msg->data = util_malloc (msg->data_size + 1);
+            memcpy (msg->data, json->via.bin.ptr, msg->data_size);
+            msg->data[msg->data_size] = 0;      //  text for the JSON reader
+            return 0;
+        }
         case PROTO_ADMIN_JOB: {
             if (s_uint (self, S_FIELD (K_JOB), 1, PROTO_REQ_MAX, &msg->job) != 0
             ||  s_action (self, self->slots[K_ACTION], &msg->action) != 0
@@ -861,7 +875,8 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
     //  echoes them when it can, so they are optional there but still
     //  checked.
     bool request = found == PROTO_JOIN || found == PROTO_NEXT || found == PROTO_HEARTBEAT
-                || found == PROTO_IMPORT || found == PROTO_STATUS || found == PROTO_ADMIN;
+                || found == PROTO_IMPORT || found == PROTO_STATUS || found == PROTO_ADMIN
+                || found == PROTO_QUERY;
     if (request || self->slots[K_ATTEMPT]) {
         if (s_str (self, S_FIELD (K_ATTEMPT), 1, PROTO_ATTEMPT_MAX, S_IDENT,
                    &self->msg->attempt) != 0)
@@ -881,6 +896,22 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
         return s_decode_import (self);
     if (found == PROTO_STATUS)
         return 0;           //  nothing but who asks
+    if (found == PROTO_QUERY) {
+        proto_msg_t *msg = self->msg;
+        if (s_str (self, S_FIELD (K_WHAT), 1, 16, S_IDENT, &msg->what) != 0)
+            return -1;
+        bool list = strcmp (msg->what, "builds") == 0;
+        if (!list && strcmp (msg->what, "build") != 0)
+            return s_fail (self, PROTO_ERR_BAD_REQUEST, "what", "what must be builds or build");
+        if ((self->slots[K_SUITE]
+             && s_str (self, S_FIELD (K_SUITE), 1, PROTO_SUITE_MAX, S_SUITE, &msg->suite) != 0)
+        ||  (self->slots[K_LIMIT]
+             && s_uint (self, S_FIELD (K_LIMIT), 1, PROTO_QUERY_LIMIT_MAX, &msg->limit) != 0))
+            return -1;
+        if (!list && s_uint (self, S_FIELD (K_BUILD_ID), 1, PROTO_REQ_MAX, &msg->build_id) != 0)
+            return -1;
+        return 0;
+    }
     if (found == PROTO_ADMIN) {
         proto_msg_t *msg = self->msg;
         if (s_action (self, self->slots[K_ACTION], &msg->action) != 0

@@ -3,6 +3,7 @@
 
 #include "admin.h"
 #include "admin_jobs.h"
+#include "report.h"
 
 #include "builds.h"
 #include "completion.h"
@@ -1179,6 +1180,33 @@ s_import (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
     return 0;
 }
 
+//  A report of builds (report.h) for an admin's query. Returns 0 with
+//  *out, or -1 on a store error.
+static int
+s_query (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
+{
+    char *json = NULL;
+    int rc = strcmp (req->what, "builds") == 0
+           ? report_builds (self->store, req->suite,
+                            req->limit ? (uint32_t) req->limit : PROTO_QUERY_LIMIT_DEFAULT, &json)
+           : report_build (self->store, (int64_t) req->build_id, &json);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BAD_REQUEST, "build_id",
+                                "there is no build %llu (satchel builds lists them)",
+                                (unsigned long long) req->build_id);
+        return 0;
+    }
+    proto_msg_t *reply = proto_msg_new (PROTO_QUERY_RESULT);
+    proto_msg_set_str (&reply->attempt, req->attempt);
+    reply->req = req->req;
+    reply->data = (uint8_t *) json;
+    reply->data_size = strlen (json);
+    *out = reply;
+    return 0;
+}
+
 //  Whether peer may make req (access.h says what needs what). Returns 0
 //  if it may, 1 if not (*out holds the refusal), -1 on a store error.
 static int
@@ -1247,6 +1275,10 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
             admin_status (&facts, req, &out);
         }
     }
+    else if (req->type == PROTO_QUERY) {
+        if (access_require_admin (peer, req->what, req->attempt, req->req, &out) == 0)
+            rc = s_query (self, req, &out);
+    }
     else if (req->type == PROTO_ADMIN) {
         if (access_require_admin (peer, req->action, req->attempt, req->req, &out) == 0)
             admin_jobs_handle (self->jobs, req, &out);
@@ -1283,7 +1315,7 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
             //  expand or wait (asked again, it is answered afresh).
             assert (out->type == PROTO_IMPORTED || out->type == PROTO_EXPAND
                     || out->type == PROTO_WAIT || out->type == PROTO_DAEMON_STATUS
-                    || out->type == PROTO_ADMIN_JOB);
+                    || out->type == PROTO_ADMIN_JOB || out->type == PROTO_QUERY_RESULT);
         else {
             assert (attempt);   //  every non-error reply answers an attempt
             if (builds_attempt_reply (self->builds, attempt, req->req, *reply, *reply_size) != 0) {

@@ -188,6 +188,17 @@ s_replies (void)
     msg->data_size = 15;
     s_save_msg ("admin_job", msg);
 
+    msg = s_request (PROTO_QUERY, 1);
+    proto_msg_set_str (&msg->what, "builds");
+    proto_msg_set_str (&msg->suite, "web");
+    msg->limit = 20;
+    s_save_msg ("query", msg);
+
+    msg = s_request (PROTO_QUERY_RESULT, 1);
+    msg->data = (uint8_t *) strdup ("{\"builds\": []}");
+    msg->data_size = 14;
+    s_save_msg ("query_result", msg);
+
     static const char *const batch[] = { "spec/b_spec.rb", "spec/a_spec.rb" };
     for (int kind = PROTO_KIND_QUEUE; kind <= PROTO_KIND_LAST; kind++) {
         msg = s_request (PROTO_BATCH, 2);

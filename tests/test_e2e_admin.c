@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,161 @@ test_status_of_a_running_build (void **state)
     }
 }
 
+//  Run `satchel builds` or `satchel build` with args; it must exit
+//  expected. Returns what it printed (malloc'd).
+static char *
+s_report (e2e_fixture_t *fx, const char *tag, const char *command, const char *const *args,
+          int expected)
+{
+    char *satchel = harness_bin ("satchel");
+    char *argv[16] = { satchel, (char *) command, "--coordinator", fx->daemon.endpoint };
+    int argc = 4;
+    for (size_t i = 0; args && args[i]; i++)
+        argv[argc++] = (char *) args[i];
+    argv[argc] = NULL;
+    char *out = e2e_fixture_path (fx, "%s.out", tag);
+    int status = harness_run (argv, fx->dir, NULL, out, out, fx->deadline_ms);
+    char *text = harness_read_file (out);
+    assert_non_null (text);
+    if (status != expected)
+        fail_msg ("satchel %s exited %d, not %d:\n%s", command, status, expected, text);
+    free (out);
+    free (satchel);
+    return text;
+}
+
+static json_t *
+s_json (const char *text)
+{
+    char why[256];
+    json_t *json = json_parse (text, strlen (text), 8, why, sizeof why);
+    if (!json)
+        fail_msg ("not JSON (%s): %s", why, text);
+    return json;
+}
+
+//  satchel builds and satchel build ID against real builds: one of two
+//  nodes with a unit that fails in its JUnit report, one of another suite.
+static void
+test_builds_and_build (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
+    for (int i = 0; i < UNITS; i++) {
+        char name[64];
+        snprintf (name, sizeof name, "tests/unit_%d_test.txt", i);
+        e2e_fixture_unit (fx, name, "ms=20\n");
+    }
+    const char *broken = fx->names[1];
+    e2e_fixture_mark (fx, broken, "fail");
+    char *runner = harness_source ("tests/fixtures/junit_runner.sh");
+    const char *command[] = { "/bin/sh", runner, "--out={junit}", "{}", NULL };
+    const char *tags[] = { "a0", "a1" };
+    for (int n = 0; n < 2; n++) {
+        e2e_agent_t agent = { .tag = tags[n], .suite = "alpha", .build = "ci-7", .index = n,
+                              .total = 2, .pattern = "tests/*_test.txt", .command = command };
+        e2e_fixture_agent (fx, &agent);
+    }
+    int failed_agents = 0;
+    for (int n = 0; n < 2; n++)
+        failed_agents += e2e_fixture_wait (fx, tags[n]) != 0;
+    assert_int_equal (failed_agents, 1);
+    e2e_agent_t other = { .tag = "b0", .suite = "beta", .build = "ci-8", .index = 0, .total = 1,
+                          .pattern = "tests/unit_0_test.txt", .command = command };
+    free (e2e_fixture_run (fx, &other, 0));
+
+    //  The list: newest first, both builds, with their numbers.
+    char *table = s_report (fx, "builds", "builds", NULL, 0);
+    printf ("%s", table);
+    assert_non_null (strstr (table, "    ID  SUITE"));
+    const char *beta = strstr (table, " beta ");
+    const char *alpha = strstr (table, " alpha ");
+    assert_true (beta && alpha && beta < alpha);
+    assert_non_null (strstr (alpha, "ci-7"));
+    assert_non_null (strstr (alpha, "failed"));
+    free (table);
+    const char *as_json[] = { "--json", NULL };
+    char *text = s_report (fx, "builds-json", "builds", as_json, 0);
+    json_t *doc = s_json (text);
+    const json_t *builds = json_get (doc, "builds");
+    assert_int_equal (json_count (builds), 2);
+    const json_t *newest = json_at (builds, 0), *older = json_at (builds, 1);
+    assert_string_equal (json_string (json_get (newest, "suite")), "beta");
+    assert_string_equal (json_string (json_get (older, "build")), "ci-7");
+    assert_string_equal (json_string (json_get (older, "mode")), "queue");
+    assert_string_equal (json_string (json_get (older, "result")), "failed");
+    assert_true (s_number (older, "nodes") == 2 && s_number (older, "units") == UNITS);
+    double makespan = s_number (older, "makespan_ms"), bound = s_number (older, "lower_bound_ms");
+    //  Four units of 20 ms on two nodes: at least 40 ms of work each way.
+    assert_true (bound >= 20 && makespan >= bound);
+    //  The ratio is makespan / bound, as far as the bound's rounding to the
+    //  millisecond lets it be recomputed here.
+    double ratio = s_number (older, "ratio");
+    assert_true (ratio >= 1);
+    assert_true (fabs (ratio - makespan / bound) <= 0.001 + makespan / (bound * bound));
+    assert_true (s_number (older, "finished_ms") >= s_number (older, "created_ms"));
+    double alpha_id = s_number (older, "id");
+    json_destroy (&doc);
+    free (text);
+    //  --suite and --limit.
+    const char *only_alpha[] = { "--suite", "alpha", "--json", NULL };
+    text = s_report (fx, "builds-alpha", "builds", only_alpha, 0);
+    doc = s_json (text);
+    assert_int_equal (json_count (json_get (doc, "builds")), 1);
+    json_destroy (&doc);
+    free (text);
+    const char *one[] = { "--limit", "1", "--json", NULL };
+    text = s_report (fx, "builds-one", "builds", one, 0);
+    doc = s_json (text);
+    assert_int_equal (json_count (json_get (doc, "builds")), 1);
+    json_destroy (&doc);
+    free (text);
+
+    //  One build, node by node.
+    char id[32];
+    snprintf (id, sizeof id, "%.0f", alpha_id);
+    const char *build_args[] = { id, NULL };
+    table = s_report (fx, "build", "build", build_args, 0);
+    printf ("%s", table);
+    assert_non_null (strstr (table, "suite alpha, build ci-7, queue mode, 2 nodes"));
+    assert_int_equal (harness_count (table, "<- bottleneck"), 1);
+    assert_non_null (strstr (table, "failed units (1):"));
+    assert_non_null (strstr (table, broken));
+    free (table);
+    const char *build_json[] = { id, "--json", NULL };
+    text = s_report (fx, "build-json", "build", build_json, 0);
+    doc = s_json (text);
+    const json_t *nodes = json_get (doc, "nodes");
+    assert_int_equal (json_count (nodes), 2);
+    double units = 0, bottlenecks = 0, latest = 0;
+    for (size_t n = 0; n < 2; n++) {
+        const json_t *node = json_at (nodes, n);
+        units += s_number (node, "units");
+        bool mark = false;
+        assert_int_equal (json_bool (json_get (node, "bottleneck"), &mark), 0);
+        bottlenecks += mark;
+        if (s_number (node, "finish_ms") > latest)
+            latest = s_number (node, "finish_ms");
+        assert_true (s_number (node, "busy_ms") > 0 && s_number (node, "batches") >= 1);
+        assert_true (s_number (node, "replayed") == 0 && s_number (node, "expired") == 0);
+    }
+    assert_true (units == UNITS);
+    assert_true (bottlenecks == 1);
+    assert_true (s_number (doc, "failed_count") == 1);
+    assert_string_equal (json_string (json_at (json_get (doc, "failed"), 0)), broken);
+    json_destroy (&doc);
+    free (text);
+
+    //  No such build; no ID at all.
+    const char *missing[] = { "999", NULL };
+    char *said = s_report (fx, "missing", "build", missing, 1);
+    assert_non_null (strstr (said, "there is no build 999"));
+    free (said);
+    free (s_report (fx, "no-id", "build", NULL, 2));
+    free (runner);
+    e2e_fixture_pass (fx);
+}
+
 //  Usage errors exit 2; an unreachable daemon exits 1 in words.
 static void
 test_status_errors (void **state)
@@ -251,6 +407,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_status_of_a_running_build, s_setup,
                                          e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_status_errors, s_setup, e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_builds_and_build, s_setup,
+                                         e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@ check "$src/man/satchel.1" "$bin/satchel" import
 check "$src/man/satchel.1" "$bin/satchel" keygen
 check "$src/man/satchel.1" "$bin/satchel" status
 check "$src/man/satchel.1" "$bin/satchel" admin
+check "$src/man/satchel.1" "$bin/satchel" builds
 
 if command -v groff >/dev/null 2>&1; then
     for page in "$src/man/satcheld.8" "$src/man/satchel.1"; do

@@ -2023,6 +2023,62 @@ test_admin_messages (void **state)
     BAD (&kvs, "job");
 }
 
+//  query (builds, build) and query_result; a build query without its id,
+//  an unknown what, a limit out of range and a json that is no binary are
+//  refused.
+static void
+test_query_messages (void **state)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_QUERY);
+    proto_msg_set_str (&msg->attempt, "query");
+    msg->req = 1;
+    proto_msg_set_str (&msg->what, "builds");
+    proto_msg_set_str (&msg->suite, "web");
+    msg->limit = 50;
+    proto_msg_t *copy = s_round_trip (msg, "v,type,attempt,req,what,suite,limit");
+    assert_string_equal (copy->what, "builds");
+    assert_string_equal (copy->suite, "web");
+    assert_int_equal (copy->limit, 50);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+    msg = proto_msg_new (PROTO_QUERY_RESULT);
+    const char *json = "{\"builds\": []}";
+    msg->data = (uint8_t *) strdup (json);
+    msg->data_size = strlen (json);
+    copy = s_round_trip (msg, "v,type,json");
+    assert_string_equal ((const char *) copy->data, json);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    kvs_t kvs = { .count = 0 };
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "query"));
+    kvs_set (&kvs, STR ("attempt", "q"));
+    kvs_set (&kvs, U ("req", 1));
+    kvs_set (&kvs, STR ("what", "build"));
+    BAD (&kvs, "build_id");
+    kvs_set (&kvs, U ("build_id", 12));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, STR ("what", "everything"));
+    BAD (&kvs, "what");
+    kvs_set (&kvs, STR ("what", "builds"));
+    kvs_set (&kvs, U ("limit", 0));
+    BAD (&kvs, "limit");
+    kvs_set (&kvs, U ("limit", PROTO_QUERY_LIMIT_MAX + 1));
+    BAD (&kvs, "limit");
+    kvs_set (&kvs, U ("limit", PROTO_QUERY_LIMIT_MAX));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, STR ("suite", "no spaces"));
+    BAD (&kvs, "suite");
+    kvs.count = 0;
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "query_result"));
+    kvs_set (&kvs, STR ("json", "{}"));
+    BAD (&kvs, "json");
+    kvs_set (&kvs, BIN ("json", "{}"));
+    ACCEPTED (&kvs);
+}
+
 //  A report's status and runs: sent when there, decoded to NULL and 1 when
 //  not.
 static void
@@ -2899,6 +2955,7 @@ main (void)
         cmocka_unit_test_setup (test_round_trip_report_status, s_setup),
         cmocka_unit_test_setup (test_status_messages, s_setup),
         cmocka_unit_test_setup (test_admin_messages, s_setup),
+        cmocka_unit_test_setup (test_query_messages, s_setup),
         cmocka_unit_test_setup (test_joined_counts, s_setup),
         cmocka_unit_test_setup (test_join_examples_refused, s_setup),
         cmocka_unit_test_setup (test_import_refused, s_setup),
