@@ -129,10 +129,8 @@ test_status_of_a_running_build (void **state)
         e2e_fixture_unit (fx, name, "ms=5\n");
     }
     //  The last unit handed out waits for the gate.
-    e2e_fixture_mark (fx, fx->names[UNITS - 1], "gate");
-    char *gate = e2e_fixture_path (fx, "gate");
     char env_gate[700];
-    snprintf (env_gate, sizeof env_gate, "GATE=%s", gate);
+    char *gate = e2e_fixture_gate (fx, fx->names[UNITS - 1], env_gate, sizeof env_gate);
     const char *env[] = { env_gate, NULL };
     const char *tags[] = { "n0", "n1" };
     for (int n = 0; n < 2; n++) {
@@ -142,10 +140,7 @@ test_status_of_a_running_build (void **state)
     }
     //  Every unit but the gated one's batch done: both nodes have asked.
     e2e_fixture_wait_db (fx, 2, "SELECT count (DISTINCT node_index) FROM batches");
-    e2e_fixture_wait_db (fx, 1, "SELECT count (*) FROM batch_units bu JOIN batches b"
-                                " ON b.id = bu.batch_id JOIN units u ON u.build_id = b.build_id"
-                                " AND u.idx = bu.unit_idx WHERE b.state = 0 AND u.name = '%s'",
-                         fx->names[UNITS - 1]);
+    e2e_fixture_wait_running (fx, fx->names[UNITS - 1]);
 
     char *table = s_status (fx, "table", NULL, 0);
     printf ("%s", table);
