@@ -25,6 +25,26 @@ admin_target_init (admin_target_t *self)
 }
 
 int
+admin_target_option (admin_target_t *self, int opt, const char *arg, const char *command,
+                     const char *bad_flag)
+{
+    switch (opt) {
+        case ADMIN_OPT_COORDINATOR: self->endpoint = arg; return 1;
+        case ADMIN_OPT_SERVER_KEY: self->server_key = arg; return 1;
+        case ADMIN_OPT_CLIENT_CERT: self->client_cert = arg; return 1;
+        case ADMIN_OPT_TIMEOUT: self->timeout = arg; return 1;
+        case ':':
+            fprintf (stderr, "%s: option %s needs a value\n", command, bad_flag);
+            return 2;
+        case '?':
+            fprintf (stderr, "%s: unknown option '%s' (try --help)\n", command, bad_flag);
+            return 2;
+        default:
+            return 0;
+    }
+}
+
+int
 admin_target_check (admin_target_t *self, const char *command)
 {
     if (!self->server_key != !self->client_cert) {

@@ -213,17 +213,11 @@ s_check (client_t *client, const admin_target_t *target, int64_t wait_ms)
 int
 admin_command_main (int argc, char **argv)
 {
-    enum {
-        OPT_COORDINATOR = 256, OPT_SERVER_KEY, OPT_CLIENT_CERT, OPT_FORCE, OPT_WAIT,
-        OPT_TIMEOUT, OPT_HELP
-    };
+    enum { OPT_FORCE = ADMIN_OPT_OWN, OPT_WAIT, OPT_HELP };
     static const struct option table[] = {
-        { "coordinator", required_argument, NULL, OPT_COORDINATOR },
-        { "server-key", required_argument, NULL, OPT_SERVER_KEY },
-        { "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
+        ADMIN_TARGET_OPTIONS,
         { "force", no_argument, NULL, OPT_FORCE },
         { "wait", required_argument, NULL, OPT_WAIT },
-        { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -244,13 +238,15 @@ admin_command_main (int argc, char **argv)
     optind = 0;
     opterr = 0;
     int opt;
+    //  Parsed from the action on: it stands where getopt expects the program.
     while ((opt = getopt_long (argc - 1, argv + 1, ":", table, NULL)) != -1) {
+        int taken = admin_target_option (&target, opt, optarg, "satchel admin", argv[optind]);
+        if (taken == 2)
+            return 2;
+        if (taken == 1)
+            continue;
         switch (opt) {
-            case OPT_COORDINATOR: target.endpoint = optarg; break;
-            case OPT_SERVER_KEY: target.server_key = optarg; break;
-            case OPT_CLIENT_CERT: target.client_cert = optarg; break;
             case OPT_FORCE: force = true; break;
-            case OPT_TIMEOUT: target.timeout = optarg; break;
             case OPT_WAIT:
                 if (util_parse_seconds_ms (optarg, 1000, 7 * 24 * 3600 * 1000LL, &wait_ms) != 0) {
                     fprintf (stderr, "satchel admin: --wait must be seconds from 1 to 604800\n");
@@ -260,13 +256,6 @@ admin_command_main (int argc, char **argv)
             case OPT_HELP:
                 s_usage (stdout);
                 return 0;
-            case ':':
-                fprintf (stderr, "satchel admin: option %s needs a value\n", argv[optind]);
-                return 2;
-            default:
-                fprintf (stderr, "satchel admin: unknown option '%s' (try --help)\n",
-                         argv[optind]);
-                return 2;
         }
     }
     //  optind counts within argv + 1.

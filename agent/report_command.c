@@ -140,16 +140,10 @@ s_print_build (const json_t *doc)
 int
 report_command_main (int argc, char **argv)
 {
-    enum {
-        OPT_COORDINATOR = 256, OPT_SERVER_KEY, OPT_CLIENT_CERT, OPT_JSON, OPT_TIMEOUT,
-        OPT_SUITE, OPT_LIMIT, OPT_HELP
-    };
+    enum { OPT_JSON = ADMIN_OPT_OWN, OPT_SUITE, OPT_LIMIT, OPT_HELP };
     static const struct option table[] = {
-        { "coordinator", required_argument, NULL, OPT_COORDINATOR },
-        { "server-key", required_argument, NULL, OPT_SERVER_KEY },
-        { "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
+        ADMIN_TARGET_OPTIONS,
         { "json", no_argument, NULL, OPT_JSON },
-        { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "suite", required_argument, NULL, OPT_SUITE },
         { "limit", required_argument, NULL, OPT_LIMIT },
         { "help", no_argument, NULL, OPT_HELP },
@@ -167,12 +161,13 @@ report_command_main (int argc, char **argv)
     opterr = 0;
     int opt;
     while ((opt = getopt_long (argc, argv, ":", table, NULL)) != -1) {
+        int taken = admin_target_option (&target, opt, optarg, command, argv[optind - 1]);
+        if (taken == 2)
+            return 2;
+        if (taken == 1)
+            continue;
         switch (opt) {
-            case OPT_COORDINATOR: target.endpoint = optarg; break;
-            case OPT_SERVER_KEY: target.server_key = optarg; break;
-            case OPT_CLIENT_CERT: target.client_cert = optarg; break;
             case OPT_JSON: as_json = true; break;
-            case OPT_TIMEOUT: target.timeout = optarg; break;
             case OPT_SUITE: suite = optarg; break;
             case OPT_LIMIT:
                 if (util_parse_u64 (optarg, 1, PROTO_QUERY_LIMIT_MAX, &limit) != 0) {
@@ -184,13 +179,6 @@ report_command_main (int argc, char **argv)
             case OPT_HELP:
                 s_usage (stdout);
                 return 0;
-            case ':':
-                fprintf (stderr, "%s: option %s needs a value\n", command, argv[optind - 1]);
-                return 2;
-            default:
-                fprintf (stderr, "%s: unknown option '%s' (try --help)\n", command,
-                         argv[optind - 1]);
-                return 2;
         }
     }
     uint64_t build_id = 0;

@@ -107,13 +107,10 @@ s_print (const char *endpoint, const proto_msg_t *status, bool as_json)
 int
 status_command_main (int argc, char **argv)
 {
-    enum { OPT_COORDINATOR = 256, OPT_SERVER_KEY, OPT_CLIENT_CERT, OPT_JSON, OPT_TIMEOUT, OPT_HELP };
+    enum { OPT_JSON = ADMIN_OPT_OWN, OPT_HELP };
     static const struct option table[] = {
-        { "coordinator", required_argument, NULL, OPT_COORDINATOR },
-        { "server-key", required_argument, NULL, OPT_SERVER_KEY },
-        { "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
+        ADMIN_TARGET_OPTIONS,
         { "json", no_argument, NULL, OPT_JSON },
-        { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -125,22 +122,17 @@ status_command_main (int argc, char **argv)
     opterr = 0;
     int opt;
     while ((opt = getopt_long (argc, argv, ":", table, NULL)) != -1) {
-        switch (opt) {
-            case OPT_COORDINATOR: target.endpoint = optarg; break;
-            case OPT_SERVER_KEY: target.server_key = optarg; break;
-            case OPT_CLIENT_CERT: target.client_cert = optarg; break;
-            case OPT_JSON: as_json = true; break;
-            case OPT_TIMEOUT: target.timeout = optarg; break;
-            case OPT_HELP:
-                s_usage (stdout);
-                return 0;
-            case ':':
-                fprintf (stderr, "satchel status: option %s needs a value\n", argv[optind - 1]);
-                return 2;
-            default:
-                fprintf (stderr, "satchel status: unknown option '%s' (try --help)\n",
-                         argv[optind - 1]);
-                return 2;
+        int taken = admin_target_option (&target, opt, optarg, "satchel status",
+                                         argv[optind - 1]);
+        if (taken == 2)
+            return 2;
+        if (taken == 1)
+            continue;
+        if (opt == OPT_JSON)
+            as_json = true;
+        else if (opt == OPT_HELP) {
+            s_usage (stdout);
+            return 0;
         }
     }
     if (optind < argc) {

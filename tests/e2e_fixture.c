@@ -490,3 +490,21 @@ e2e_fixture_assert_no_sanitizer_reports (const e2e_fixture_t *fx)
         free (path);
     }
 }
+
+char *
+e2e_fixture_gate (e2e_fixture_t *fx, const char *name, char *env, size_t size)
+{
+    e2e_fixture_mark (fx, name, "gate");
+    char *gate = e2e_fixture_path (fx, "gate");
+    assert_true ((size_t) snprintf (env, size, "GATE=%s", gate) < size);
+    return gate;
+}
+
+void
+e2e_fixture_wait_running (const e2e_fixture_t *fx, const char *name)
+{
+    e2e_fixture_wait_db (fx, 1, "SELECT count (*) FROM batch_units bu JOIN batches b"
+                                " ON b.id = bu.batch_id JOIN units u ON u.build_id = b.build_id"
+                                " AND u.idx = bu.unit_idx WHERE b.state = 0 AND u.name = '%s'",
+                         name);
+}

@@ -96,6 +96,17 @@ void e2e_fixture_unit (e2e_fixture_t *fx, const char *name, const char *body);
 //  Add a line ("fail", "flaky") to the suite's test file name.
 void e2e_fixture_mark (e2e_fixture_t *fx, const char *name, const char *line);
 
+//  Hold a build open: the suite's unit name gets a "gate" line, so that
+//  fake_runner.sh waits (at most 60 s) for the file the gate names before
+//  it counts as run. Writes the agents' "GATE=<path>" into env (size
+//  bytes) and returns the path (malloc'd): write it to let the unit go.
+char *e2e_fixture_gate (e2e_fixture_t *fx, const char *name, char *env, size_t size);
+
+//  Wait (at most fx->deadline_ms) until the batch holding the unit name is
+//  handed out and running: with the unit gated, the build is surely in
+//  flight from then until the gate opens.
+void e2e_fixture_wait_running (const e2e_fixture_t *fx, const char *name);
+
 //  An endpoint where nothing listens and nothing can until teardown
 //  (harness_dead_endpoint), made at the first call. Borrowed.
 const char *e2e_fixture_dead_endpoint (e2e_fixture_t *fx);

@@ -37,53 +37,52 @@ s_setup (void **state)
     return 0;
 }
 
-//  Run `satchel status` with extra arguments (NULL-terminated); it must
-//  exit expected. Returns its stdout (malloc'd).
+//  Run `satchel WORDS... --coordinator <the daemon> ARGS...` (words: one
+//  or two, the second may be NULL); it must exit expected. Returns its
+//  stdout (malloc'd); stderr goes to <tag>.err, shown if the exit is not
+//  the one expected. For JSON, stdout alone; the tests that look for a
+//  message read <tag>.err through s_said.
 static char *
-s_status (e2e_fixture_t *fx, const char *tag, const char *const *extra, int expected)
+s_satchel (e2e_fixture_t *fx, const char *tag, const char *word, const char *word2,
+           const char *const *args, int expected)
 {
     char *satchel = harness_bin ("satchel");
-    char *argv[8] = { satchel, "status", "--coordinator", fx->daemon.endpoint };
-    int argc = 4;
-    for (size_t i = 0; extra && extra[i]; i++)
-        argv[argc++] = (char *) extra[i];
+    char *argv[16] = { satchel, (char *) word };
+    int argc = 2;
+    if (word2)
+        argv[argc++] = (char *) word2;
+    argv[argc++] = "--coordinator";
+    argv[argc++] = fx->daemon.endpoint;
+    for (size_t i = 0; args && args[i] && argc < 15; i++)
+        argv[argc++] = (char *) args[i];
     argv[argc] = NULL;
     char *out = e2e_fixture_path (fx, "%s.out", tag);
     char *err = e2e_fixture_path (fx, "%s.err", tag);
     int status = harness_run (argv, fx->dir, NULL, out, err, fx->deadline_ms);
     char *text = harness_read_file (out);
-    if (status != expected) {
-        harness_dump_tail ("satchel status", err);
-        fail_msg ("satchel status exited %d, not %d", status, expected);
-    }
     assert_non_null (text);
+    if (status != expected) {
+        harness_dump_tail ("stderr", err);
+        fail_msg ("satchel %s %s exited %d, not %d:\n%s", word, word2 ? word2 : "", status,
+                  expected, text);
+    }
     free (out);
     free (err);
     free (satchel);
     return text;
 }
 
-//  Run `satchel admin ACTION [args]` against the daemon; it must exit
-//  expected. Returns what it said (malloc'd).
+//  What the run tagged tag said on stderr (malloc'd, "" if nothing).
 static char *
-s_admin (e2e_fixture_t *fx, const char *tag, const char *action, const char *const *args,
-         int expected)
+s_said (e2e_fixture_t *fx, const char *tag)
 {
-    char *satchel = harness_bin ("satchel");
-    char *argv[12] = { satchel, "admin", (char *) action, "--coordinator", fx->daemon.endpoint };
-    int argc = 5;
-    for (size_t i = 0; args && args[i]; i++)
-        argv[argc++] = (char *) args[i];
-    argv[argc] = NULL;
-    char *out = e2e_fixture_path (fx, "%s.out", tag);
-    int status = harness_run (argv, fx->dir, NULL, out, out, fx->deadline_ms);
-    char *text = harness_read_file (out);
-    assert_non_null (text);
-    if (status != expected)
-        fail_msg ("satchel admin %s exited %d, not %d:\n%s", action, status, expected, text);
-    free (out);
-    free (satchel);
-    return text;
+    return e2e_fixture_text (fx, "%s.err", tag);
+}
+
+static char *
+s_status (e2e_fixture_t *fx, const char *tag, const char *const *extra, int expected)
+{
+    return s_satchel (fx, tag, "status", NULL, extra, expected);
 }
 
 //  The backup at path is a database of its own holding the build in
@@ -129,10 +128,8 @@ test_status_of_a_running_build (void **state)
         e2e_fixture_unit (fx, name, "ms=5\n");
     }
     //  The last unit handed out waits for the gate.
-    e2e_fixture_mark (fx, fx->names[UNITS - 1], "gate");
-    char *gate = e2e_fixture_path (fx, "gate");
     char env_gate[700];
-    snprintf (env_gate, sizeof env_gate, "GATE=%s", gate);
+    char *gate = e2e_fixture_gate (fx, fx->names[UNITS - 1], env_gate, sizeof env_gate);
     const char *env[] = { env_gate, NULL };
     const char *tags[] = { "n0", "n1" };
     for (int n = 0; n < 2; n++) {
@@ -142,10 +139,7 @@ test_status_of_a_running_build (void **state)
     }
     //  Every unit but the gated one's batch done: both nodes have asked.
     e2e_fixture_wait_db (fx, 2, "SELECT count (DISTINCT node_index) FROM batches");
-    e2e_fixture_wait_db (fx, 1, "SELECT count (*) FROM batch_units bu JOIN batches b"
-                                " ON b.id = bu.batch_id JOIN units u ON u.build_id = b.build_id"
-                                " AND u.idx = bu.unit_idx WHERE b.state = 0 AND u.name = '%s'",
-                         fx->names[UNITS - 1]);
+    e2e_fixture_wait_running (fx, fx->names[UNITS - 1]);
 
     char *table = s_status (fx, "table", NULL, 0);
     printf ("%s", table);
@@ -185,18 +179,21 @@ test_status_of_a_running_build (void **state)
     //  A backup and a check while the build is in flight.
     char *copy = e2e_fixture_path (fx, "copy.db");
     const char *backup[] = { copy, NULL };
-    char *said = s_admin (fx, "backup", "backup", backup, 0);
+    free (s_satchel (fx, "backup", "admin", "backup", backup, 0));
+    char *said = s_said (fx, "backup");
     assert_non_null (strstr (said, "integrity ok"));
     free (said);
     s_assert_copy (copy, fx->names[UNITS - 1]);
     //  Not over an existing file, unless asked.
-    said = s_admin (fx, "backup-again", "backup", backup, 1);
+    free (s_satchel (fx, "backup-again", "admin", "backup", backup, 1));
+    said = s_said (fx, "backup-again");
     assert_non_null (strstr (said, "exists; give --force to replace it"));
     free (said);
     const char *force[] = { "--force", copy, NULL };
-    free (s_admin (fx, "backup-force", "backup", force, 0));
+    free (s_satchel (fx, "backup-force", "admin", "backup", force, 0));
     s_assert_copy (copy, fx->names[UNITS - 1]);
-    said = s_admin (fx, "check", "check", NULL, 0);
+    free (s_satchel (fx, "check", "admin", "check", NULL, 0));
+    said = s_said (fx, "check");
     assert_non_null (strstr (said, "checks out: integrity ok"));
     free (said);
     free (copy);
@@ -220,29 +217,6 @@ test_status_of_a_running_build (void **state)
         struct stat st;
         assert_int_not_equal (stat (kept, &st), 0);
     }
-}
-
-//  Run `satchel builds` or `satchel build` with args; it must exit
-//  expected. Returns what it printed (malloc'd).
-static char *
-s_report (e2e_fixture_t *fx, const char *tag, const char *command, const char *const *args,
-          int expected)
-{
-    char *satchel = harness_bin ("satchel");
-    char *argv[16] = { satchel, (char *) command, "--coordinator", fx->daemon.endpoint };
-    int argc = 4;
-    for (size_t i = 0; args && args[i]; i++)
-        argv[argc++] = (char *) args[i];
-    argv[argc] = NULL;
-    char *out = e2e_fixture_path (fx, "%s.out", tag);
-    int status = harness_run (argv, fx->dir, NULL, out, out, fx->deadline_ms);
-    char *text = harness_read_file (out);
-    assert_non_null (text);
-    if (status != expected)
-        fail_msg ("satchel %s exited %d, not %d:\n%s", command, status, expected, text);
-    free (out);
-    free (satchel);
-    return text;
 }
 
 static json_t *
@@ -286,7 +260,7 @@ test_builds_and_build (void **state)
     free (e2e_fixture_run (fx, &other, 0));
 
     //  The list: newest first, both builds, with their numbers.
-    char *table = s_report (fx, "builds", "builds", NULL, 0);
+    char *table = s_satchel (fx, "builds", "builds", NULL, NULL, 0);
     printf ("%s", table);
     assert_non_null (strstr (table, "    ID  SUITE"));
     const char *beta = strstr (table, " beta ");
@@ -296,7 +270,7 @@ test_builds_and_build (void **state)
     assert_non_null (strstr (alpha, "failed"));
     free (table);
     const char *as_json[] = { "--json", NULL };
-    char *text = s_report (fx, "builds-json", "builds", as_json, 0);
+    char *text = s_satchel (fx, "builds-json", "builds", NULL, as_json, 0);
     json_t *doc = s_json (text);
     const json_t *builds = json_get (doc, "builds");
     assert_int_equal (json_count (builds), 2);
@@ -320,13 +294,13 @@ test_builds_and_build (void **state)
     free (text);
     //  --suite and --limit.
     const char *only_alpha[] = { "--suite", "alpha", "--json", NULL };
-    text = s_report (fx, "builds-alpha", "builds", only_alpha, 0);
+    text = s_satchel (fx, "builds-alpha", "builds", NULL, only_alpha, 0);
     doc = s_json (text);
     assert_int_equal (json_count (json_get (doc, "builds")), 1);
     json_destroy (&doc);
     free (text);
     const char *one[] = { "--limit", "1", "--json", NULL };
-    text = s_report (fx, "builds-one", "builds", one, 0);
+    text = s_satchel (fx, "builds-one", "builds", NULL, one, 0);
     doc = s_json (text);
     assert_int_equal (json_count (json_get (doc, "builds")), 1);
     json_destroy (&doc);
@@ -336,7 +310,7 @@ test_builds_and_build (void **state)
     char id[32];
     snprintf (id, sizeof id, "%.0f", alpha_id);
     const char *build_args[] = { id, NULL };
-    table = s_report (fx, "build", "build", build_args, 0);
+    table = s_satchel (fx, "build", "build", NULL, build_args, 0);
     printf ("%s", table);
     assert_non_null (strstr (table, "suite alpha, build ci-7, queue mode, 2 nodes"));
     assert_int_equal (harness_count (table, "<- bottleneck"), 1);
@@ -344,7 +318,7 @@ test_builds_and_build (void **state)
     assert_non_null (strstr (table, broken));
     free (table);
     const char *build_json[] = { id, "--json", NULL };
-    text = s_report (fx, "build-json", "build", build_json, 0);
+    text = s_satchel (fx, "build-json", "build", NULL, build_json, 0);
     doc = s_json (text);
     const json_t *nodes = json_get (doc, "nodes");
     assert_int_equal (json_count (nodes), 2);
@@ -369,10 +343,11 @@ test_builds_and_build (void **state)
 
     //  No such build; no ID at all.
     const char *missing[] = { "999", NULL };
-    char *said = s_report (fx, "missing", "build", missing, 1);
+    free (s_satchel (fx, "missing", "build", NULL, missing, 1));
+    char *said = s_said (fx, "missing");
     assert_non_null (strstr (said, "there is no build 999"));
     free (said);
-    free (s_report (fx, "no-id", "build", NULL, 2));
+    free (s_satchel (fx, "no-id", "build", NULL, NULL, 2));
     free (runner);
     e2e_fixture_pass (fx);
 }

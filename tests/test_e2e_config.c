@@ -174,10 +174,8 @@ test_sighup_during_a_build (void **state)
         snprintf (name, sizeof name, "tests/unit_%d_test.txt", i);
         e2e_fixture_unit (fx, name, "ms=5\n");
     }
-    e2e_fixture_mark (fx, fx->names[UNITS - 1], "gate");
-    char *gate = e2e_fixture_path (fx, "gate");
     char env_gate[700];
-    snprintf (env_gate, sizeof env_gate, "GATE=%s", gate);
+    char *gate = e2e_fixture_gate (fx, fx->names[UNITS - 1], env_gate, sizeof env_gate);
     const char *env[] = { env_gate, NULL };
     const char *tags[] = { "n0", "n1" };
     for (int n = 0; n < 2; n++) {
@@ -186,10 +184,7 @@ test_sighup_during_a_build (void **state)
         e2e_fixture_agent (fx, &agent);
     }
     //  The gated unit is out: the build is in flight.
-    e2e_fixture_wait_db (fx, 1, "SELECT count (*) FROM batch_units bu JOIN batches b"
-                                " ON b.id = bu.batch_id JOIN units u ON u.build_id = b.build_id"
-                                " AND u.idx = bu.unit_idx WHERE b.state = 0 AND u.name = '%s'",
-                         fx->names[UNITS - 1]);
+    e2e_fixture_wait_running (fx, fx->names[UNITS - 1]);
     char *log = harness_read_file (fx->log);
     assert_null (strstr (log, "debug "));
     free (log);
@@ -282,10 +277,8 @@ test_sighup_keys_during_a_build (void **state)
         snprintf (name, sizeof name, "tests/unit_%d_test.txt", i);
         e2e_fixture_unit (fx, name, "ms=5\n");
     }
-    e2e_fixture_mark (fx, fx->names[UNITS - 1], "gate");
-    char *gate = e2e_fixture_path (fx, "gate");
     char env_gate[700];
-    snprintf (env_gate, sizeof env_gate, "GATE=%s", gate);
+    char *gate = e2e_fixture_gate (fx, fx->names[UNITS - 1], env_gate, sizeof env_gate);
     const char *env[] = { env_gate, NULL };
     char ci_cert[800], late_cert[800];
     snprintf (ci_cert, sizeof ci_cert, "%s/ci_secret", keys);
@@ -295,10 +288,7 @@ test_sighup_keys_during_a_build (void **state)
                          .total = 1, .pattern = "tests/*_test.txt", .flags = ci_flags,
                          .env = env };
     e2e_fixture_agent (fx, &held);
-    e2e_fixture_wait_db (fx, 1, "SELECT count (*) FROM batch_units bu JOIN batches b"
-                                " ON b.id = bu.batch_id JOIN units u ON u.build_id = b.build_id"
-                                " AND u.idx = bu.unit_idx WHERE b.state = 0 AND u.name = '%s'",
-                         fx->names[UNITS - 1]);
+    e2e_fixture_wait_running (fx, fx->names[UNITS - 1]);
 
     snprintf (from, sizeof from, "%s/late", keys);
     snprintf (to, sizeof to, "%s/late", clients);

@@ -213,10 +213,7 @@ test_lost_agent_batch_runs_elsewhere (void **state)
 static char *
 s_gate (e2e_fixture_t *fx, char *env, size_t size)
 {
-    e2e_fixture_mark (fx, fx->names[fx->count - 1], "gate");
-    char *gate = e2e_fixture_path (fx, "gate");
-    assert_true ((size_t) snprintf (env, size, "GATE=%s", gate) < size);
-    return gate;
+    return e2e_fixture_gate (fx, fx->names[fx->count - 1], env, size);
 }
 
 //  After a restart of satcheld: all agents exit 0, every unit ran exactly
