@@ -2,6 +2,7 @@
     subcommand.                                                             */
 #include "admin_command.h"
 #include "env_command.h"
+#include "history_command.h"
 #include "report_command.h"
 #include "import_command.h"
 #include "keygen.h"
@@ -31,6 +32,8 @@ s_usage (FILE *out)
            "  status [--json]                           how satcheld is (an admin request)\n"
            "  builds [--suite S] [--limit N] [--json]   the recent builds (admin)\n"
            "  build ID [--json]                         one build, node by node (admin)\n"
+           "  tests --suite S --slowest N|--flaky|--trend UNIT   a suite's tests (admin)\n"
+           "  export --suite S [--format json|csv]      a suite's history (admin)\n"
            "  admin backup FILE | admin check           copy or check satcheld's database\n"
            "                                            while it serves (admin requests)\n"
            "\n"
@@ -63,6 +66,11 @@ main (int argc, char **argv)
     }
     if (strcmp (argv[1], "admin") == 0) {
         int rc = admin_command_main (argc - 1, argv + 1);
+        zsys_shutdown ();
+        return rc;
+    }
+    if (strcmp (argv[1], "tests") == 0 || strcmp (argv[1], "export") == 0) {
+        int rc = history_command_main (argc - 1, argv + 1);
         zsys_shutdown ();
         return rc;
     }

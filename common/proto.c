@@ -120,6 +120,7 @@ proto_msg_destroy (proto_msg_t **self_p)
     free (self->state);
     free (self->data);
     free (self->what);
+    free (self->unit);
     free (self);
     *self_p = NULL;
 }
@@ -499,6 +500,12 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
                 s_put_uint (&enc, "limit", self->limit);
             if (self->build_id)
                 s_put_uint (&enc, "build_id", self->build_id);
+            if (self->unit)
+                s_put_str (&enc, "unit", self->unit);
+            if (self->since_ms)
+                s_put_uint (&enc, "since_ms", self->since_ms);
+            if (self->after)
+                s_put_uint (&enc, "after", self->after);
             break;
         case PROTO_QUERY_RESULT:
             s_put_key (&enc, "json");

@@ -86,13 +86,20 @@
         "lease"      uint  its lease number
     status  how the daemon is (satchel status); an admin request: with
             CurveZMQ on, only a key marked admin may make it
-    query   a report of builds (satchel builds, satchel build); an admin
+    query   a report (satchel builds, build, tests, export); an admin
             request
-        "what"       str  "builds" (the recent ones) or "build" (one)
-        "suite"      str  optional, builds: only this suite's
-        "limit"      uint optional, builds: at most this many, 1..1000
-                          (20 when absent)
+        "what"       str  "builds" (the recent ones), "build" (one),
+                          "slowest", "flaky", "trend" (a suite's tests) or
+                          "export" (a suite's samples, a page at a time)
+        "suite"      str  builds: optional, only this suite's; slowest,
+                          flaky, trend, export: the suite
+        "limit"      uint optional, at most this many rows, 1..1000 (20
+                          when absent; export: 1..50000, 10000)
         "build_id"   uint build: the build's number (satchel builds shows it)
+        "unit"       str  trend: the unit
+        "since_ms"   uint optional, export: samples taken since (epoch ms)
+        "after"      uint optional, export: samples after this id (the
+                          last page's "next")
     admin   a job on the database (satchel admin); an admin request
         "action"     str  "backup" (a consistent copy by SQLite's online
                           backup), "check" (PRAGMA integrity_check), or
@@ -198,6 +205,8 @@
 //  Most builds one query lists, and how many when it does not say.
 #define PROTO_QUERY_LIMIT_MAX 1000
 #define PROTO_QUERY_LIMIT_DEFAULT 20
+#define PROTO_EXPORT_PAGE_MAX 50000
+#define PROTO_EXPORT_PAGE_DEFAULT 10000
 
 //  Error codes. User errors stop the agent with exit 1 and are never retried;
 //  the others are transient and retried (see proto_error_is_user).
@@ -351,6 +360,9 @@ typedef struct {
     char *what;                 //  query: builds or build
     uint64_t limit;             //  query: most builds listed
     uint64_t build_id;          //  query: the build reported
+    char *unit;                 //  query: trend's unit
+    uint64_t since_ms;          //  query: export's first time
+    uint64_t after;             //  query: export's cursor
 
     char *code;                 //  error: PROTO_ERR_*
     char *field;                //  error: offending field, "" if none

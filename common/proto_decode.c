@@ -35,7 +35,7 @@ typedef enum {
     K_VERSION, K_UPTIME_S, K_BUILDS_RUNNING, K_AGENTS_LAST_MINUTE, K_REQUESTS,
     K_REQUESTS_LAST_MINUTE, K_DB_BYTES,
     K_ACTION, K_JOB, K_OFFSET, K_STATE, K_SIZE, K_DATA,
-    K_WHAT, K_LIMIT, K_BUILD_ID, K_JSON,
+    K_WHAT, K_LIMIT, K_BUILD_ID, K_JSON, K_UNIT, K_SINCE_MS, K_AFTER,
     K_COUNT
 } s_key_t;
 
@@ -53,7 +53,7 @@ static const char *const s_keys[K_COUNT] = {
     "version", "uptime_s", "builds_running", "agents_last_minute", "requests",
     "requests_last_minute", "db_bytes",
     "action", "job", "offset", "state", "size", "data",
-    "what", "limit", "build_id", "json"
+    "what", "limit", "build_id", "json", "unit", "since_ms", "after"
 };
 
 //  The keys of the "report" map of a next.
@@ -900,15 +900,32 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
         proto_msg_t *msg = self->msg;
         if (s_str (self, S_FIELD (K_WHAT), 1, 16, S_IDENT, &msg->what) != 0)
             return -1;
-        bool list = strcmp (msg->what, "builds") == 0;
-        if (!list && strcmp (msg->what, "build") != 0)
-            return s_fail (self, PROTO_ERR_BAD_REQUEST, "what", "what must be builds or build");
-        if ((self->slots[K_SUITE]
-             && s_str (self, S_FIELD (K_SUITE), 1, PROTO_SUITE_MAX, S_SUITE, &msg->suite) != 0)
-        ||  (self->slots[K_LIMIT]
-             && s_uint (self, S_FIELD (K_LIMIT), 1, PROTO_QUERY_LIMIT_MAX, &msg->limit) != 0))
+        const char *const whats[] = { "builds", "build", "slowest", "flaky", "trend", "export" };
+        size_t what = 0;
+        while (what < 6 && strcmp (msg->what, whats[what]) != 0)
+            what++;
+        if (what == 6)
+            return s_fail (self, PROTO_ERR_BAD_REQUEST, "what",
+                           "what must be builds, build, slowest, flaky, trend or export");
+        bool export = what == 5;
+        //  Every report of a suite's tests names the suite.
+        if ((what >= 2 || self->slots[K_SUITE])
+        &&  s_str (self, S_FIELD (K_SUITE), 1, PROTO_SUITE_MAX, S_SUITE, &msg->suite) != 0)
             return -1;
-        if (!list && s_uint (self, S_FIELD (K_BUILD_ID), 1, PROTO_REQ_MAX, &msg->build_id) != 0)
+        if (self->slots[K_LIMIT]
+        &&  s_uint (self, S_FIELD (K_LIMIT), 1,
+                    export ? PROTO_EXPORT_PAGE_MAX : PROTO_QUERY_LIMIT_MAX, &msg->limit) != 0)
+            return -1;
+        if (what == 1 && s_uint (self, S_FIELD (K_BUILD_ID), 1, PROTO_REQ_MAX, &msg->build_id) != 0)
+            return -1;
+        if (what == 4 && s_str (self, S_FIELD (K_UNIT), 1, self->limits->max_name, S_ANY,
+                                &msg->unit) != 0)
+            return -1;
+        if (export
+        &&  ((self->slots[K_SINCE_MS]
+              && s_uint (self, S_FIELD (K_SINCE_MS), 0, PROTO_REQ_MAX, &msg->since_ms) != 0)
+         ||  (self->slots[K_AFTER]
+              && s_uint (self, S_FIELD (K_AFTER), 0, PROTO_REQ_MAX, &msg->after) != 0)))
             return -1;
         return 0;
     }

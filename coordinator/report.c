@@ -245,3 +245,254 @@ fail:
     free (buf.text);
     return store_fail (store, "report_build");
 }
+
+//  The suite's id into *suite_id. Returns 0, 1 if there is none, -1.
+static int
+s_suite (store_t *store, const char *suite, int64_t *suite_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (s_prepare (store, "SELECT id FROM suites WHERE name = ?1", &stmt) != 0)
+        return -1;
+    sqlite3_bind_text (stmt, 1, suite, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW)
+        *suite_id = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_fail (store, "report_suite");
+    return rc == SQLITE_ROW ? 0 : 1;
+}
+
+//  A nullable text column as JSON.
+static void
+s_text_or_null (s_buf_t *buf, sqlite3_stmt *stmt, int column)
+{
+    if (sqlite3_column_type (stmt, column) == SQLITE_NULL)
+        s_add (buf, "null");
+    else
+        s_string (buf, (const char *) sqlite3_column_text (stmt, column));
+}
+
+//  Run stmt (its binds done) and add one object a row with row ();
+//  *last_id gets the first column of the last row and *count the rows
+//  (either may be NULL). Returns 0 or -1.
+static int
+s_rows (store_t *store, sqlite3_stmt *stmt, s_buf_t *buf,
+        void (*row) (s_buf_t *buf, sqlite3_stmt *stmt), int64_t *last_id, size_t *count)
+{
+    int rc;
+    size_t rows = 0;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        s_add (buf, "%s{", rows++ ? ", " : "");
+        row (buf, stmt);
+        s_add (buf, "}");
+        if (last_id)
+            *last_id = sqlite3_column_int64 (stmt, 0);
+    }
+    sqlite3_finalize (stmt);
+    if (count)
+        *count = rows;
+    if (rc != SQLITE_DONE)
+        return store_fail (store, "report_rows");
+    return 0;
+}
+
+//  The start of a suite's report, or 1 / -1 as s_suite says.
+static int
+s_begin (store_t *store, const char *suite, int64_t *suite_id, s_buf_t *buf)
+{
+    int rc = s_suite (store, suite, suite_id);
+    if (rc != 0)
+        return rc;
+    s_add (buf, "{\"suite\": ");
+    s_string (buf, suite);
+    return 0;
+}
+
+static void
+s_slowest_row (s_buf_t *buf, sqlite3_stmt *stmt)
+{
+    s_add (buf, "\"unit\": ");
+    s_string (buf, (const char *) sqlite3_column_text (stmt, 0));
+    s_add (buf, ", \"estimate_ms\": %.0f, \"samples\": %lld, \"updated_ms\": %lld",
+           sqlite3_column_double (stmt, 1), (long long) sqlite3_column_int64 (stmt, 2),
+           (long long) sqlite3_column_int64 (stmt, 3));
+}
+
+int
+report_slowest (store_t *store, const char *suite, uint32_t limit, char **json)
+{
+    *json = NULL;
+    s_buf_t buf = { NULL, 0, 0 };
+    int64_t suite_id = 0;
+    int rc = s_begin (store, suite, &suite_id, &buf);
+    sqlite3_stmt *stmt = NULL;
+    if (rc == 0)
+        rc = s_prepare (store, "SELECT name, estimate_ms, samples, updated_ms FROM timings"
+                        " WHERE suite_id = ?1 ORDER BY estimate_ms DESC, name LIMIT ?2", &stmt);
+    if (rc == 0) {
+        sqlite3_bind_int64 (stmt, 1, suite_id);
+        sqlite3_bind_int64 (stmt, 2, limit);
+        s_add (&buf, ", \"units\": [");
+        rc = s_rows (store, stmt, &buf, s_slowest_row, NULL, NULL);
+    }
+    if (rc != 0) {
+        free (buf.text);
+        return rc;
+    }
+    s_add (&buf, "]}");
+    *json = buf.text;
+    return 0;
+}
+
+static void
+s_flaky_row (s_buf_t *buf, sqlite3_stmt *stmt)
+{
+    s_add (buf, "\"unit\": ");
+    s_string (buf, (const char *) sqlite3_column_text (stmt, 0));
+    s_add (buf, ", \"commit\": ");
+    s_string (buf, (const char *) sqlite3_column_text (stmt, 1));
+    s_add (buf, ", \"passed\": %lld, \"failed\": %lld, \"last_ms\": %lld",
+           (long long) sqlite3_column_int64 (stmt, 2), (long long) sqlite3_column_int64 (stmt, 3),
+           (long long) sqlite3_column_int64 (stmt, 4));
+}
+
+int
+report_flaky (store_t *store, const char *suite, uint32_t limit, char **json)
+{
+    *json = NULL;
+    s_buf_t buf = { NULL, 0, 0 };
+    int64_t suite_id = 0;
+    int rc = s_begin (store, suite, &suite_id, &buf);
+    sqlite3_stmt *stmt = NULL;
+    //  A unit is flaky on a commit where it both passed and failed.
+    if (rc == 0)
+        rc = s_prepare (store, "SELECT s.name, b.\"commit\", sum (s.ok), sum (1 - s.ok),"
+                        " max (s.at_ms) FROM samples s JOIN builds b ON b.id = s.build_id"
+                        " WHERE s.suite_id = ?1 GROUP BY s.name, b.\"commit\""
+                        " HAVING sum (s.ok) > 0 AND sum (1 - s.ok) > 0"
+                        " ORDER BY max (s.at_ms) DESC, s.name LIMIT ?2", &stmt);
+    if (rc == 0) {
+        sqlite3_bind_int64 (stmt, 1, suite_id);
+        sqlite3_bind_int64 (stmt, 2, limit);
+        s_add (&buf, ", \"flaky\": [");
+        rc = s_rows (store, stmt, &buf, s_flaky_row, NULL, NULL);
+    }
+    if (rc != 0) {
+        free (buf.text);
+        return rc;
+    }
+    s_add (&buf, "]}");
+    *json = buf.text;
+    return 0;
+}
+
+static void
+s_trend_row (s_buf_t *buf, sqlite3_stmt *stmt)
+{
+    s_add (buf, "\"at_ms\": %lld, \"duration_ms\": %.0f, \"ok\": %s, \"build\": ",
+           (long long) sqlite3_column_int64 (stmt, 0), sqlite3_column_double (stmt, 1),
+           sqlite3_column_int (stmt, 2) ? "true" : "false");
+    s_text_or_null (buf, stmt, 3);
+    s_add (buf, ", \"commit\": ");
+    s_text_or_null (buf, stmt, 4);
+}
+
+int
+report_trend (store_t *store, const char *suite, const char *unit, uint32_t limit, char **json)
+{
+    *json = NULL;
+    s_buf_t buf = { NULL, 0, 0 };
+    int64_t suite_id = 0;
+    int rc = s_begin (store, suite, &suite_id, &buf);
+    sqlite3_stmt *stmt = NULL;
+    if (rc == 0)
+        rc = s_prepare (store, "SELECT estimate_ms FROM timings WHERE suite_id = ?1"
+                        " AND name = ?2", &stmt);
+    if (rc == 0) {
+        sqlite3_bind_int64 (stmt, 1, suite_id);
+        sqlite3_bind_text (stmt, 2, unit, -1, SQLITE_STATIC);
+        int step = sqlite3_step (stmt);
+        s_add (&buf, ", \"unit\": ");
+        s_string (&buf, unit);
+        if (step == SQLITE_ROW)
+            s_add (&buf, ", \"estimate_ms\": %.0f", sqlite3_column_double (stmt, 0));
+        else
+            s_add (&buf, ", \"estimate_ms\": null");
+        sqlite3_finalize (stmt);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = store_fail (store, "report_trend");
+    }
+    //  The samples of a unit are found by (suite, name): samples_by_name.
+    if (rc == 0)
+        rc = s_prepare (store, "SELECT s.at_ms, s.duration_ms, s.ok, b.build_key, b.\"commit\""
+                        " FROM samples s LEFT JOIN builds b ON b.id = s.build_id"
+                        " WHERE s.suite_id = ?1 AND s.name = ?2 ORDER BY s.id DESC LIMIT ?3",
+                        &stmt);
+    if (rc == 0) {
+        sqlite3_bind_int64 (stmt, 1, suite_id);
+        sqlite3_bind_text (stmt, 2, unit, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 3, limit);
+        s_add (&buf, ", \"runs\": [");
+        rc = s_rows (store, stmt, &buf, s_trend_row, NULL, NULL);
+    }
+    if (rc != 0) {
+        free (buf.text);
+        return rc;
+    }
+    s_add (&buf, "]}");
+    *json = buf.text;
+    return 0;
+}
+
+static void
+s_export_row (s_buf_t *buf, sqlite3_stmt *stmt)
+{
+    s_add (buf, "\"id\": %lld, \"unit\": ", (long long) sqlite3_column_int64 (stmt, 0));
+    s_string (buf, (const char *) sqlite3_column_text (stmt, 1));
+    s_add (buf, ", \"duration_ms\": %.3f, \"ok\": %s, \"at_ms\": %lld, \"build\": ",
+           sqlite3_column_double (stmt, 2), sqlite3_column_int (stmt, 3) ? "true" : "false",
+           (long long) sqlite3_column_int64 (stmt, 4));
+    s_text_or_null (buf, stmt, 5);
+    s_add (buf, ", \"commit\": ");
+    s_text_or_null (buf, stmt, 6);
+}
+
+int
+report_export (store_t *store, const char *suite, int64_t since_ms, int64_t after,
+               uint32_t limit, char **json)
+{
+    *json = NULL;
+    s_buf_t buf = { NULL, 0, 0 };
+    int64_t suite_id = 0;
+    int rc = s_begin (store, suite, &suite_id, &buf);
+    sqlite3_stmt *stmt = NULL;
+    //  By id, from the cursor on: each page an index range, however long
+    //  the history.
+    if (rc == 0)
+        rc = s_prepare (store, "SELECT s.id, s.name, s.duration_ms, s.ok, s.at_ms, b.build_key,"
+                        " b.\"commit\" FROM samples s LEFT JOIN builds b ON b.id = s.build_id"
+                        " WHERE s.id > ?2 AND s.suite_id = ?1 AND s.at_ms >= ?3"
+                        " ORDER BY s.id LIMIT ?4", &stmt);
+    int64_t last = -1;
+    size_t rows = 0;
+    if (rc == 0) {
+        sqlite3_bind_int64 (stmt, 1, suite_id);
+        sqlite3_bind_int64 (stmt, 2, after);
+        sqlite3_bind_int64 (stmt, 3, since_ms);
+        sqlite3_bind_int64 (stmt, 4, limit);
+        s_add (&buf, ", \"samples\": [");
+        rc = s_rows (store, stmt, &buf, s_export_row, &last, &rows);
+    }
+    if (rc != 0) {
+        free (buf.text);
+        return rc;
+    }
+    //  A full page may have more after it; a short one is the end.
+    if (rows > 0 && rows == limit)
+        s_add (&buf, "], \"next\": %lld}", (long long) last);
+    else
+        s_add (&buf, "], \"next\": null}");
+    *json = buf.text;
+    return 0;
+}

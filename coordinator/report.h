@@ -1,4 +1,4 @@
-/*  report.h: what `satchel builds` and `satchel build` show, read from the
+/*  report.h: what `satchel builds`, `build`, `tests` and `export` show, read from the
     database (read-only queries on satcheld's connection) and written as
     one JSON document, which the query_result reply carries and satchel
     prints as a table or as it is (--json).
@@ -37,5 +37,25 @@ int report_builds (store_t *store, const char *suite, uint32_t limit, char **jso
 //  One build by its id into *json (malloc'd). Returns 0, 1 if there is no
 //  such build, -1 on a store error (logged).
 int report_build (store_t *store, int64_t build_id, char **json);
+
+//  The reports of a suite's tests. Each returns 0 with *json (malloc'd),
+//  1 if the suite has never been seen, -1 on a store error (logged).
+//
+//  slowest  {"suite", "units": [{unit, estimate_ms, samples, updated_ms}]}:
+//           the limit slowest by their smoothed estimate.
+//  flaky    {"suite", "flaky": [{unit, commit, passed, failed, last_ms}]}:
+//           units that both passed and failed on one commit, newest first.
+//  trend    {"suite", "unit", "estimate_ms" (null if none), "runs": [{at_ms,
+//           duration_ms, ok, build (null once pruned or imported),
+//           commit}]}: its limit latest samples, newest first.
+//  export   {"suite", "samples": [{id, unit, duration_ms, ok, at_ms, build,
+//           commit}], "next" (the id to ask after, or null at the end)}:
+//           samples since since_ms, after the id after, oldest first.
+int report_slowest (store_t *store, const char *suite, uint32_t limit, char **json);
+int report_flaky (store_t *store, const char *suite, uint32_t limit, char **json);
+int report_trend (store_t *store, const char *suite, const char *unit, uint32_t limit,
+                  char **json);
+int report_export (store_t *store, const char *suite, int64_t since_ms, int64_t after,
+                   uint32_t limit, char **json);
 
 #endif

@@ -1186,16 +1186,35 @@ static int
 s_query (requests_t *self, const proto_msg_t *req, proto_msg_t **out)
 {
     char *json = NULL;
-    int rc = strcmp (req->what, "builds") == 0
-           ? report_builds (self->store, req->suite,
-                            req->limit ? (uint32_t) req->limit : PROTO_QUERY_LIMIT_DEFAULT, &json)
-           : report_build (self->store, (int64_t) req->build_id, &json);
+    uint32_t limit = req->limit ? (uint32_t) req->limit : PROTO_QUERY_LIMIT_DEFAULT;
+    const char *what = req->what;
+    int rc;
+    if (strcmp (what, "builds") == 0)
+        rc = report_builds (self->store, req->suite, limit, &json);
+    else if (strcmp (what, "build") == 0)
+        rc = report_build (self->store, (int64_t) req->build_id, &json);
+    else if (strcmp (what, "slowest") == 0)
+        rc = report_slowest (self->store, req->suite, limit, &json);
+    else if (strcmp (what, "flaky") == 0)
+        rc = report_flaky (self->store, req->suite, limit, &json);
+    else if (strcmp (what, "trend") == 0)
+        rc = report_trend (self->store, req->suite, req->unit, limit, &json);
+    else
+        rc = report_export (self->store, req->suite, (int64_t) req->since_ms,
+                            (int64_t) req->after,
+                            req->limit ? (uint32_t) req->limit : PROTO_EXPORT_PAGE_DEFAULT, &json);
     if (rc < 0)
         return -1;
-    if (rc == 1) {
+    if (rc == 1 && strcmp (what, "build") == 0) {
         *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BAD_REQUEST, "build_id",
                                 "there is no build %llu (satchel builds lists them)",
                                 (unsigned long long) req->build_id);
+        return 0;
+    }
+    if (rc == 1) {
+        *out = proto_error_new (req->attempt, req->req, PROTO_ERR_BAD_REQUEST, "suite",
+                                "there is no suite %s (no build or import has named it)",
+                                req->suite);
         return 0;
     }
     proto_msg_t *reply = proto_msg_new (PROTO_QUERY_RESULT);

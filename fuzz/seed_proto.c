@@ -194,6 +194,20 @@ s_replies (void)
     msg->limit = 20;
     s_save_msg ("query", msg);
 
+    msg = s_request (PROTO_QUERY, 2);
+    proto_msg_set_str (&msg->what, "export");
+    proto_msg_set_str (&msg->suite, "web");
+    msg->limit = 10000;
+    msg->since_ms = 1795000000000;
+    msg->after = 5;
+    s_save_msg ("query_export", msg);
+
+    msg = s_request (PROTO_QUERY, 3);
+    proto_msg_set_str (&msg->what, "trend");
+    proto_msg_set_str (&msg->suite, "web");
+    proto_msg_set_str (&msg->unit, "spec/a_spec.rb");
+    s_save_msg ("query_trend", msg);
+
     msg = s_request (PROTO_QUERY_RESULT, 1);
     msg->data = (uint8_t *) strdup ("{\"builds\": []}");
     msg->data_size = 14;

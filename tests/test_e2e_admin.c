@@ -352,6 +352,147 @@ test_builds_and_build (void **state)
     e2e_fixture_pass (fx);
 }
 
+//  satchel tests (--slowest, --flaky, --trend) and satchel export against
+//  two real builds of one commit, with JUnit reports: unit_1 fails in the
+//  first and passes in the second (flaky on that commit); each unit's
+//  report gives it a time of its own.
+static void
+test_tests_and_export (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
+    for (int i = 0; i < UNITS; i++) {
+        char name[64], body[64];
+        snprintf (name, sizeof name, "tests/unit_%d_test.txt", i);
+        //  A report's time must fit in its batch's wall time to count.
+        snprintf (body, sizeof body, "ms=50\nreport_ms=%d\n%s", 10 * (i + 1),
+                  i == 1 ? "fail\n" : "");
+        e2e_fixture_unit (fx, name, body);
+    }
+    char *runner = harness_source ("tests/fixtures/junit_runner.sh");
+    const char *command[] = { "/bin/sh", runner, "--out={junit}", "{}", NULL };
+    e2e_agent_t first = { .tag = "first", .suite = "hist", .build = "ci-1", .index = 0,
+                          .total = 1, .pattern = "tests/*_test.txt", .command = command };
+    free (e2e_fixture_run (fx, &first, 1));
+    //  Fixed: the same commit passes.
+    char *path = NULL;
+    assert_true (asprintf (&path, "%s/tests/unit_1_test.txt", fx->suite) > 0);
+    assert_int_equal (harness_write_file (path, "ms=50\nreport_ms=20\n"), 0);
+    free (path);
+    e2e_agent_t second = { .tag = "second", .suite = "hist", .build = "ci-2", .index = 0,
+                           .total = 1, .pattern = "tests/*_test.txt", .command = command };
+    free (e2e_fixture_run (fx, &second, 0));
+
+    const char *slowest[] = { "--suite", "hist", "--slowest", "2", "--json", NULL };
+    char *text = s_satchel (fx, "slowest", "tests", NULL, slowest, 0);
+    json_t *doc = s_json (text);
+    const json_t *units = json_get (doc, "units");
+    assert_int_equal (json_count (units), 2);
+    assert_string_equal (json_string (json_get (json_at (units, 0), "unit")), fx->names[3]);
+    assert_string_equal (json_string (json_get (json_at (units, 1), "unit")), fx->names[2]);
+    assert_true (s_number (json_at (units, 0), "estimate_ms") == 40);
+    assert_true (s_number (json_at (units, 0), "samples") == 2);
+    json_destroy (&doc);
+    free (text);
+    const char *slowest_table[] = { "--suite", "hist", "--slowest", "2", NULL };
+    text = s_satchel (fx, "slowest-table", "tests", NULL, slowest_table, 0);
+    assert_non_null (strstr (text, "suite hist: the 2 slowest tests by their estimate"));
+    assert_non_null (strstr (text, fx->names[3]));
+    assert_non_null (strstr (text, "      0.0s        2  "));
+    free (text);
+
+    const char *flaky[] = { "--suite", "hist", "--flaky", "--json", NULL };
+    text = s_satchel (fx, "flaky", "tests", NULL, flaky, 0);
+    doc = s_json (text);
+    const json_t *list = json_get (doc, "flaky");
+    assert_int_equal (json_count (list), 1);
+    assert_string_equal (json_string (json_get (json_at (list, 0), "unit")), fx->names[1]);
+    assert_string_equal (json_string (json_get (json_at (list, 0), "commit")), "c0ffee");
+    assert_true (s_number (json_at (list, 0), "passed") == 1);
+    assert_true (s_number (json_at (list, 0), "failed") == 1);
+    json_destroy (&doc);
+    free (text);
+
+    const char *trend[] = { "--suite", "hist", "--trend", fx->names[1], "--json", NULL };
+    text = s_satchel (fx, "trend", "tests", NULL, trend, 0);
+    doc = s_json (text);
+    const json_t *runs = json_get (doc, "runs");
+    assert_int_equal (json_count (runs), 2);
+    bool ok = false;
+    assert_int_equal (json_bool (json_get (json_at (runs, 0), "ok"), &ok), 0);
+    assert_true (ok);
+    assert_string_equal (json_string (json_get (json_at (runs, 0), "build")), "ci-2");
+    assert_int_equal (json_bool (json_get (json_at (runs, 1), "ok"), &ok), 0);
+    assert_false (ok);
+    assert_true (s_number (json_at (runs, 1), "duration_ms") == 20);
+    json_destroy (&doc);
+    free (text);
+
+    //  The whole history, both ways.
+    const char *csv[] = { "--suite", "hist", "--format", "csv", NULL };
+    text = s_satchel (fx, "csv", "export", NULL, csv, 0);
+    assert_int_equal (strncmp (text, "id,unit,duration_ms,ok,at,build,commit\n", 39), 0);
+    assert_int_equal (harness_count (text, "\n"), 1 + 2 * UNITS);
+    assert_int_equal (harness_count (text, ",false,"), 1);
+    assert_int_equal (harness_count (text, ",c0ffee\n"), 2 * UNITS);
+    free (text);
+    const char *all[] = { "--suite", "hist", NULL };
+    text = s_satchel (fx, "json", "export", NULL, all, 0);
+    doc = s_json (text);
+    const json_t *samples = json_get (doc, "samples");
+    assert_int_equal (json_count (samples), 2 * UNITS);
+    for (size_t i = 1; i < json_count (samples); i++)
+        assert_true (s_number (json_at (samples, i), "id")
+                     > s_number (json_at (samples, i - 1), "id"));
+    json_destroy (&doc);
+    free (text);
+    const char *future[] = { "--suite", "hist", "--since", "2999-01-01", NULL };
+    text = s_satchel (fx, "future", "export", NULL, future, 0);
+    doc = s_json (text);
+    assert_int_equal (json_count (json_get (doc, "samples")), 0);
+    json_destroy (&doc);
+    free (text);
+
+    //  Pages of 3, by hand: each ends where the next starts, and the last
+    //  says there is no next.
+    zsock_t *socket = e2e_connect (fx->daemon.endpoint);
+    uint64_t after = 0, seen = 0;
+    for (int page = 0; page < 10; page++) {
+        proto_msg_t *query = proto_msg_new (PROTO_QUERY);
+        proto_msg_set_str (&query->attempt, "pages");
+        query->req = (uint64_t) page + 1;
+        proto_msg_set_str (&query->what, "export");
+        proto_msg_set_str (&query->suite, "hist");
+        query->limit = 3;
+        query->after = after;
+        proto_msg_t *reply = e2e_call (socket, query);
+        assert_int_equal (reply->type, PROTO_QUERY_RESULT);
+        doc = s_json ((const char *) reply->data);
+        seen += json_count (json_get (doc, "samples"));
+        double next = 0;
+        bool more = json_number (json_get (doc, "next"), &next) == 0;
+        if (more)
+            assert_true (next == s_number (json_at (json_get (doc, "samples"), 2), "id"));
+        after = (uint64_t) next;
+        json_destroy (&doc);
+        proto_msg_destroy (&reply);
+        proto_msg_destroy (&query);
+        if (!more)
+            break;
+    }
+    assert_int_equal (seen, 2 * UNITS);
+    zsock_destroy (&socket);
+
+    //  A suite nobody named.
+    const char *nope[] = { "--suite", "nope", "--flaky", NULL };
+    free (s_satchel (fx, "nope", "tests", NULL, nope, 1));
+    char *said = s_said (fx, "nope");
+    assert_non_null (strstr (said, "there is no suite nope"));
+    free (said);
+    free (runner);
+    e2e_fixture_pass (fx);
+}
+
 //  Usage errors exit 2; an unreachable daemon exits 1 in words.
 static void
 test_status_errors (void **state)
@@ -383,6 +524,8 @@ main (void)
                                          e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_status_errors, s_setup, e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_builds_and_build, s_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_tests_and_export, s_setup,
                                          e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

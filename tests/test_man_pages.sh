@@ -36,6 +36,7 @@ check "$src/man/satchel.1" "$bin/satchel" keygen
 check "$src/man/satchel.1" "$bin/satchel" status
 check "$src/man/satchel.1" "$bin/satchel" admin
 check "$src/man/satchel.1" "$bin/satchel" builds
+check "$src/man/satchel.1" "$bin/satchel" tests
 
 if command -v groff >/dev/null 2>&1; then
     for page in "$src/man/satcheld.8" "$src/man/satchel.1"; do

@@ -2070,6 +2070,25 @@ test_query_messages (void **state)
     ACCEPTED (&kvs);
     kvs_set (&kvs, STR ("suite", "no spaces"));
     BAD (&kvs, "suite");
+    //  The reports of a suite's tests name it; trend names its unit; an
+    //  export page may be up to PROTO_EXPORT_PAGE_MAX.
+    kvs_drop (&kvs, "suite");
+    kvs_drop (&kvs, "limit");
+    kvs_set (&kvs, STR ("what", "slowest"));
+    BAD (&kvs, "suite");
+    kvs_set (&kvs, STR ("suite", "web"));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, STR ("what", "trend"));
+    BAD (&kvs, "unit");
+    kvs_set (&kvs, STR ("unit", "spec/a b_spec.rb"));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, STR ("what", "export"));
+    kvs_set (&kvs, U ("limit", PROTO_EXPORT_PAGE_MAX));
+    kvs_set (&kvs, U ("since_ms", 1700000000000));
+    kvs_set (&kvs, U ("after", 12));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, U ("limit", PROTO_EXPORT_PAGE_MAX + 1));
+    BAD (&kvs, "limit");
     kvs.count = 0;
     kvs_set (&kvs, U ("v", 1));
     kvs_set (&kvs, STR ("type", "query_result"));
