@@ -2,28 +2,35 @@
 #include "report_command.h"
 
 #include "admin_client.h"
+#include "html_report.h"
 #include "json.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void
 s_usage (FILE *out)
 {
     fputs ("Usage: satchel builds [--suite NAME] [--limit N] [OPTIONS]\n"
            "       satchel build ID [OPTIONS]\n"
+           "       satchel report --build ID [--output FILE.html] [OPTIONS]\n"
            "\n"
            "builds: the recent builds, newest first, with their mode, nodes, units,\n"
            "makespan, lower bound and the ratio of the two, and result.\n"
            "build ID: one build (ID as builds shows it), node by node: units, busy and\n"
            "idle time, when it finished, its batches, replayed, retried and expired ones;\n"
            "the bottleneck (the node that finished last) marked; the units that failed.\n"
+           "report: the same build as one self-contained HTML page, with a timeline of\n"
+           "every node's batches (inline SVG; no scripts, fonts or styles from elsewhere,\n"
+           "so it opens from a file:// URL offline).\n"
            "The lower bound is max(busy time / nodes, longest unit): what no split of\n"
            "these runs could beat. Admin requests: with CurveZMQ on, the key must be\n"
            "marked admin.\n"
@@ -32,6 +39,8 @@ s_usage (FILE *out)
            "  --suite NAME          builds: only this suite's\n"
            "  --limit N             builds: at most N (default 20, at most 1000)\n"
            "  --json                satcheld's JSON instead of a table\n"
+           "  --build ID            report: the build\n"
+           "  --output FILE         report: write FILE (default: standard output)\n"
            "  --coordinator URL     satcheld endpoint (SATCHEL_COORDINATOR,\n"
            "                        default tcp://127.0.0.1:7450)\n"
            "  --server-key FILE     satcheld's public certificate, for CurveZMQ\n"
@@ -137,21 +146,51 @@ s_print_build (const json_t *doc)
         printf ("  ... and %.0f more\n", failed_count - (double) json_count (failed));
 }
 
+//  The page for doc into path (through path.partial and a rename), or to
+//  standard output. Returns 0, or 1 after saying why.
+static int
+s_write_html (const json_t *doc, const char *path)
+{
+    if (!path)
+        return html_report_write (stdout, doc) == 0 ? 0 : 1;
+    char *partial = util_format ("%s.partial", path);
+    FILE *out = fopen (partial, "w");
+    int rc = 1;
+    if (!out)
+        log_say ("error: cannot write %s: %s", partial, strerror (errno));
+    else if (html_report_write (out, doc) != 0 || fclose (out) != 0) {
+        log_say ("error: cannot write %s: %s", partial, strerror (errno ? errno : EIO));
+        unlink (partial);
+    }
+    else if (rename (partial, path) != 0)
+        log_say ("error: cannot rename %s to %s: %s", partial, path, strerror (errno));
+    else {
+        log_say ("report written to %s", path);
+        rc = 0;
+    }
+    free (partial);
+    return rc;
+}
+
 int
 report_command_main (int argc, char **argv)
 {
-    enum { OPT_JSON = ADMIN_OPT_OWN, OPT_SUITE, OPT_LIMIT, OPT_HELP };
+    enum { OPT_JSON = ADMIN_OPT_OWN, OPT_SUITE, OPT_LIMIT, OPT_BUILD, OPT_OUTPUT, OPT_HELP };
     static const struct option table[] = {
         ADMIN_TARGET_OPTIONS,
         { "json", no_argument, NULL, OPT_JSON },
         { "suite", required_argument, NULL, OPT_SUITE },
         { "limit", required_argument, NULL, OPT_LIMIT },
+        { "build", required_argument, NULL, OPT_BUILD },
+        { "output", required_argument, NULL, OPT_OUTPUT },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
     log_setup (LOG_LEVEL_INFO, "satchel: ");
     bool list = strcmp (argv[0], "builds") == 0;
-    const char *command = list ? "satchel builds" : "satchel build";
+    bool html = strcmp (argv[0], "report") == 0;
+    const char *command = list ? "satchel builds" : html ? "satchel report" : "satchel build";
+    const char *build_arg = NULL, *output = NULL;
     admin_target_t target;
     admin_target_init (&target);
     bool as_json = false;
@@ -176,18 +215,32 @@ report_command_main (int argc, char **argv)
                     return 2;
                 }
                 break;
+            case OPT_BUILD: build_arg = optarg; break;
+            case OPT_OUTPUT: output = optarg; break;
             case OPT_HELP:
                 s_usage (stdout);
                 return 0;
         }
     }
     uint64_t build_id = 0;
+    if (html) {
+        if (optind < argc || !build_arg || as_json || suite || limit
+        ||  util_parse_u64 (build_arg, 1, PROTO_REQ_MAX, &build_id) != 0) {
+            fprintf (stderr, "%s: give --build ID (a number satchel builds shows) and "
+                     "--output FILE.html, nothing else\n", command);
+            return 2;
+        }
+    }
+    else if (build_arg || output) {
+        fprintf (stderr, "%s: --build and --output are for satchel report\n", command);
+        return 2;
+    }
     if (list && optind < argc) {
         fprintf (stderr, "%s: unexpected argument '%s' (try --help)\n", command, argv[optind]);
         return 2;
     }
-    if (!list && (optind + 1 != argc
-                  || util_parse_u64 (argv[optind], 1, PROTO_REQ_MAX, &build_id) != 0)) {
+    if (!list && !html && (optind + 1 != argc
+                           || util_parse_u64 (argv[optind], 1, PROTO_REQ_MAX, &build_id) != 0)) {
         fprintf (stderr, "%s: name one build by its ID, a number satchel builds shows\n",
                  command);
         return 2;
@@ -218,6 +271,8 @@ report_command_main (int argc, char **argv)
             log_say ("error: satcheld's report is not JSON: %s", why);
             rc = 1;
         }
+        else if (html)
+            rc = s_write_html (doc, output);
         else if (as_json)
             printf ("%s\n", text);
         else if (list)
