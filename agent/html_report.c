@@ -15,21 +15,6 @@
 #define S_TOP 28              //  room for the lines' labels
 #define S_AXIS 30             //  room for the time axis below
 
-static double
-s_num (const json_t *object, const char *key)
-{
-    double value = 0;
-    json_number (json_get (object, key), &value);
-    return value;
-}
-
-static const char *
-s_str (const json_t *object, const char *key)
-{
-    const char *text = json_string (json_get (object, key));
-    return text ? text : "";
-}
-
 //  Text as HTML: the five characters that mean something escaped.
 static void
 s_html (FILE *out, const char *text)
@@ -70,7 +55,8 @@ static const char s_style[] =
     "tr.bottleneck td{background:#fff4e5}"
     "svg{width:100%;height:auto;border:1px solid #e6e9ef;border-radius:6px}"
     "svg text{font:11px system-ui,sans-serif;fill:#5b6476}"
-    ".lane{fill:#f3f4f7}.batch{stroke:#fff;stroke-width:1}.b0{fill:#3b7dd8}.b1{fill:#8a5cd6}.b2{fill:#d68a1c}.b3{fill:#2e9b8f}"
+    ".lane{fill:#f3f4f7}.batch{stroke:#fff;stroke-width:1}"
+    ".b0{fill:#3b7dd8}.b1{fill:#8a5cd6}.b2{fill:#d68a1c}.b3{fill:#2e9b8f}"
     ".bad{fill:#d6453b}.gone{fill:#b8bec9}.run{fill:#9cc2f0}"
     ".bound{stroke:#1e7d3a;stroke-width:1.5;stroke-dasharray:5 4}"
     ".span{stroke:#1d2330;stroke-width:1.5}.tick{stroke:#d8dde6}"
@@ -99,9 +85,9 @@ s_step (double span)
 static void
 s_timeline (FILE *out, const json_t *build, const json_t *batches)
 {
-    double nodes = s_num (build, "nodes");
-    double makespan = s_num (build, "makespan_ms");
-    double bound = s_num (build, "lower_bound_ms");
+    double nodes = json_get_number (build, "nodes");
+    double makespan = json_get_number (build, "makespan_ms");
+    double bound = json_get_number (build, "lower_bound_ms");
     //  The span drawn: what happened, the bound included.
     double span = makespan > bound ? makespan : bound;
     for (size_t i = 0; i < json_count (batches); i++) {
@@ -109,8 +95,8 @@ s_timeline (FILE *out, const json_t *build, const json_t *batches)
         double end = 0;
         if (json_number (json_get (b, "end_ms"), &end) == 0 && end > span)
             span = end;
-        if (s_num (b, "start_ms") > span)
-            span = s_num (b, "start_ms");
+        if (json_get_number (b, "start_ms") > span)
+            span = json_get_number (b, "start_ms");
     }
     if (span <= 0)
         span = 1;
@@ -133,11 +119,11 @@ s_timeline (FILE *out, const json_t *build, const json_t *batches)
     }
     for (size_t i = 0; i < json_count (batches); i++) {
         const json_t *b = json_at (batches, i);
-        double start = s_num (b, "start_ms"), end = 0;
+        double start = json_get_number (b, "start_ms"), end = 0;
         bool running = json_number (json_get (b, "end_ms"), &end) != 0;
         if (running)
             end = span;
-        int state = (int) s_num (b, "state"), kind = (int) s_num (b, "kind");
+        int state = (int) json_get_number (b, "state"), kind = (int) json_get_number (b, "kind");
         double exit_code = 0;
         bool failed = json_number (json_get (b, "exit"), &exit_code) == 0 && exit_code != 0;
         //  Handed back, expired or superseded: its units went elsewhere.
@@ -147,7 +133,7 @@ s_timeline (FILE *out, const json_t *build, const json_t *batches)
         double width = (end - start) / span * plot;
         if (width < 1.5)
             width = 1.5;
-        double y = S_TOP + s_num (b, "node") * S_LANE + (S_LANE - S_BAR) / 2.0;
+        double y = S_TOP + json_get_number (b, "node") * S_LANE + (S_LANE - S_BAR) / 2.0;
         char look[16];
         if (class)
             snprintf (look, sizeof look, "%s", class);
@@ -155,9 +141,9 @@ s_timeline (FILE *out, const json_t *build, const json_t *batches)
             snprintf (look, sizeof look, "b%d", kind >= 0 && kind <= 3 ? kind : 0);
         fprintf (out, "<rect class=\"batch %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                  "height=\"%d\" rx=\"2\"><title>node %.0f, batch %.0f: %.0f units, ",
-                 look, x, y, width, S_BAR, s_num (b, "node"), s_num (b, "seq"),
-                 s_num (b, "units"));
-        s_seconds (out, s_num (b, "wall_ms"));
+                 look, x, y, width, S_BAR, json_get_number (b, "node"), json_get_number (b, "seq"),
+                 json_get_number (b, "units"));
+        s_seconds (out, json_get_number (b, "wall_ms"));
         fprintf (out, "%s</title></rect>\n", running ? ", still running" : gone
                  ? ", its units went to other nodes" : failed ? ", failed" : "");
     }
@@ -188,21 +174,21 @@ html_report_write (FILE *out, const json_t *doc)
     const json_t *batches = json_get (doc, "batches");
     if (!build || !nodes || !batches)
         return -1;
-    const char *result = s_str (build, "result");
+    const char *result = json_get_text (build, "result");
     if (!*result)
         result = "running";
     fputs ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
            "<title>satchel: build ", out);
-    s_html (out, s_str (build, "build"));
+    s_html (out, json_get_text (build, "build"));
     fprintf (out, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Build ", s_style);
-    s_html (out, s_str (build, "build"));
+    s_html (out, json_get_text (build, "build"));
     fputs (" of ", out);
-    s_html (out, s_str (build, "suite"));
+    s_html (out, json_get_text (build, "suite"));
     fprintf (out, "</h1>\n<p class=\"sub\">build %.0f, %s mode, %.0f nodes, %.0f units",
-             s_num (build, "id"), s_str (build, "mode"), s_num (build, "nodes"),
-             s_num (build, "units"));
-    double created = s_num (build, "created_ms");
+             json_get_number (build, "id"), json_get_text (build, "mode"),
+             json_get_number (build, "nodes"), json_get_number (build, "units"));
+    double created = json_get_number (build, "created_ms");
     if (created > 0) {
         time_t seconds = (time_t) (created / 1000);
         struct tm tm;
@@ -215,16 +201,16 @@ html_report_write (FILE *out, const json_t *doc)
     fprintf (out, "<div class=\"card\"><b class=\"%s\">%s</b><span>result</span></div>\n",
              result, result);
     fputs ("<div class=\"card\"><b>", out);
-    s_seconds (out, s_num (build, "makespan_ms"));
+    s_seconds (out, json_get_number (build, "makespan_ms"));
     fputs ("</b><span>makespan</span></div>\n<div class=\"card\"><b>", out);
-    s_seconds (out, s_num (build, "lower_bound_ms"));
+    s_seconds (out, json_get_number (build, "lower_bound_ms"));
     fputs ("</b><span>lower bound</span></div>\n", out);
     double ratio = 0;
     if (json_number (json_get (build, "ratio"), &ratio) == 0)
         fprintf (out, "<div class=\"card\"><b>%.2f</b><span>makespan / bound</span></div>\n",
                  ratio);
     fprintf (out, "<div class=\"card\"><b>%.0f</b><span>failed units</span></div>\n</div>\n",
-             s_num (doc, "failed_count"));
+             json_get_number (doc, "failed_count"));
 
     fputs ("<h2>Timeline</h2>\n", out);
     s_timeline (out, build, batches);
@@ -237,16 +223,16 @@ html_report_write (FILE *out, const json_t *doc)
         bool bottleneck = false;
         json_bool (json_get (n, "bottleneck"), &bottleneck);
         fprintf (out, "<tr%s><td>%.0f%s</td><td>%.0f</td><td>", bottleneck
-                 ? " class=\"bottleneck\"" : "", s_num (n, "node"), bottleneck
-                 ? " (bottleneck)" : "", s_num (n, "units"));
-        s_seconds (out, s_num (n, "busy_ms"));
+                 ? " class=\"bottleneck\"" : "", json_get_number (n, "node"), bottleneck
+                 ? " (bottleneck)" : "", json_get_number (n, "units"));
+        s_seconds (out, json_get_number (n, "busy_ms"));
         fputs ("</td><td>", out);
-        s_seconds (out, s_num (n, "idle_ms"));
+        s_seconds (out, json_get_number (n, "idle_ms"));
         fputs ("</td><td>", out);
-        s_seconds (out, s_num (n, "finish_ms"));
+        s_seconds (out, json_get_number (n, "finish_ms"));
         fprintf (out, "</td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>%.0f</td></tr>\n",
-                 s_num (n, "batches"), s_num (n, "replayed"), s_num (n, "retried"),
-                 s_num (n, "expired"));
+                 json_get_number (n, "batches"), json_get_number (n, "replayed"),
+                 json_get_number (n, "retried"), json_get_number (n, "expired"));
     }
     fputs ("</table>\n", out);
 
@@ -262,9 +248,9 @@ html_report_write (FILE *out, const json_t *doc)
             bool ok = false;
             json_bool (json_get (u, "ok"), &ok);
             fputs ("<tr><td class=\"name\">", out);
-            s_html (out, s_str (u, "unit"));
+            s_html (out, json_get_text (u, "unit"));
             fputs ("</td><td>", out);
-            s_seconds (out, s_num (u, "duration_ms"));
+            s_seconds (out, json_get_number (u, "duration_ms"));
             fprintf (out, "</td><td class=\"%s\">%s</td></tr>\n", ok ? "passed" : "failed",
                      ok ? "passed" : "failed");
         }
@@ -272,7 +258,7 @@ html_report_write (FILE *out, const json_t *doc)
     }
 
     const json_t *failed = json_get (doc, "failed");
-    fprintf (out, "<h2>Failures (%.0f)</h2>\n", s_num (doc, "failed_count"));
+    fprintf (out, "<h2>Failures (%.0f)</h2>\n", json_get_number (doc, "failed_count"));
     if (json_count (failed) == 0)
         fputs ("<p>No unit failed.</p>\n", out);
     else {

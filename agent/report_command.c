@@ -51,21 +51,6 @@ s_usage (FILE *out)
            "  --help\n", out);
 }
 
-static double
-s_num (const json_t *object, const char *key)
-{
-    double value = 0;
-    json_number (json_get (object, key), &value);
-    return value;
-}
-
-static const char *
-s_str (const json_t *object, const char *key)
-{
-    const char *text = json_string (json_get (object, key));
-    return text ? text : "";
-}
-
 //  Seconds of a field in ms, or "-" when it is null.
 static const char *
 s_secs (const json_t *object, const char *key, char *text, size_t size)
@@ -94,10 +79,11 @@ s_print_builds (const json_t *doc)
         double r = 0;
         if (json_number (json_get (b, "ratio"), &r) == 0)
             snprintf (ratio, sizeof ratio, "%.2f", r);
-        const char *result = s_str (b, "result");
+        const char *result = json_get_text (b, "result");
         printf ("%6.0f  %-16.16s %-20.20s %-8s %5.0f %7.0f %10s %10s %6s  %s\n",
-                s_num (b, "id"), s_str (b, "suite"), s_str (b, "build"), s_str (b, "mode"),
-                s_num (b, "nodes"), s_num (b, "units"),
+                json_get_number (b, "id"), json_get_text (b, "suite"), json_get_text (b, "build"),
+                json_get_text (b, "mode"),
+                json_get_number (b, "nodes"), json_get_number (b, "units"),
                 s_secs (b, "makespan_ms", makespan, sizeof makespan),
                 s_secs (b, "lower_bound_ms", bound, sizeof bound), ratio,
                 *result ? result : "running");
@@ -108,11 +94,12 @@ static void
 s_print_build (const json_t *doc)
 {
     const json_t *b = json_get (doc, "build");
-    const char *result = s_str (b, "result");
+    const char *result = json_get_text (b, "result");
     char makespan[32], bound[32];
     printf ("build %.0f: suite %s, build %s, %s mode, %.0f nodes, %.0f units: %s\n",
-            s_num (b, "id"), s_str (b, "suite"), s_str (b, "build"), s_str (b, "mode"),
-            s_num (b, "nodes"), s_num (b, "units"), *result ? result : "running");
+            json_get_number (b, "id"), json_get_text (b, "suite"), json_get_text (b, "build"),
+            json_get_text (b, "mode"), json_get_number (b, "nodes"), json_get_number (b, "units"),
+            *result ? result : "running");
     double ratio = 0;
     printf ("makespan %s, lower bound %s", s_secs (b, "makespan_ms", makespan, sizeof makespan),
             s_secs (b, "lower_bound_ms", bound, sizeof bound));
@@ -126,15 +113,15 @@ s_print_build (const json_t *doc)
         char busy[32], idle[32], finish[32];
         bool bottleneck = false;
         json_bool (json_get (n, "bottleneck"), &bottleneck);
-        printf ("%5.0f %6.0f %9s %9s %9s %8.0f %9.0f %8.0f %8.0f%s\n", s_num (n, "node"),
-                s_num (n, "units"), s_secs (n, "busy_ms", busy, sizeof busy),
+        printf ("%5.0f %6.0f %9s %9s %9s %8.0f %9.0f %8.0f %8.0f%s\n", json_get_number (n, "node"),
+                json_get_number (n, "units"), s_secs (n, "busy_ms", busy, sizeof busy),
                 s_secs (n, "idle_ms", idle, sizeof idle),
-                s_secs (n, "finish_ms", finish, sizeof finish), s_num (n, "batches"),
-                s_num (n, "replayed"), s_num (n, "retried"), s_num (n, "expired"),
+                s_secs (n, "finish_ms", finish, sizeof finish), json_get_number (n, "batches"),
+                json_get_number (n, "replayed"), json_get_number (n, "retried"), json_get_number (n, "expired"),
                 bottleneck ? "  <- bottleneck" : "");
     }
     const json_t *failed = json_get (doc, "failed");
-    double failed_count = s_num (doc, "failed_count");
+    double failed_count = json_get_number (doc, "failed_count");
     if (failed_count == 0) {
         printf ("\nno unit failed\n");
         return;
