@@ -117,8 +117,8 @@ s_print_build (const json_t *doc)
                 json_get_number (n, "units"), s_secs (n, "busy_ms", busy, sizeof busy),
                 s_secs (n, "idle_ms", idle, sizeof idle),
                 s_secs (n, "finish_ms", finish, sizeof finish), json_get_number (n, "batches"),
-                json_get_number (n, "replayed"), json_get_number (n, "retried"), json_get_number (n, "expired"),
-                bottleneck ? "  <- bottleneck" : "");
+                json_get_number (n, "replayed"), json_get_number (n, "retried"),
+                json_get_number (n, "expired"), bottleneck ? "  <- bottleneck" : "");
     }
     const json_t *failed = json_get (doc, "failed");
     double failed_count = json_get_number (doc, "failed_count");
