@@ -77,21 +77,6 @@ s_parse_date (const char *text, int64_t *ms)
     return 0;
 }
 
-static double
-s_num (const json_t *object, const char *key)
-{
-    double value = 0;
-    json_number (json_get (object, key), &value);
-    return value;
-}
-
-static const char *
-s_str (const json_t *object, const char *key)
-{
-    const char *text = json_string (json_get (object, key));
-    return text ? text : "";
-}
-
 static bool
 s_ok (const json_t *object)
 {
@@ -122,34 +107,36 @@ s_print_tests (const char *what, const json_t *doc)
     char when[32];
     if (strcmp (what, "slowest") == 0) {
         const json_t *units = json_get (doc, "units");
-        printf ("suite %s: the %zu slowest tests by their estimate\n", s_str (doc, "suite"),
+        printf ("suite %s: the %zu slowest tests by their estimate\n", json_get_text (doc, "suite"),
                 json_count (units));
         printf ("%10s %8s  %-20s  %s\n", "ESTIMATE", "SAMPLES", "UPDATED", "TEST");
         for (size_t i = 0; i < json_count (units); i++) {
             const json_t *u = json_at (units, i);
-            printf ("%9.1fs %8.0f  %-20s  %s\n", s_num (u, "estimate_ms") / 1000,
-                    s_num (u, "samples"), s_when (s_num (u, "updated_ms"), when, sizeof when),
-                    s_str (u, "unit"));
+            printf ("%9.1fs %8.0f  %-20s  %s\n", json_get_number (u, "estimate_ms") / 1000,
+                    json_get_number (u, "samples"),
+                    s_when (json_get_number (u, "updated_ms"), when, sizeof when),
+                    json_get_text (u, "unit"));
         }
     }
     else if (strcmp (what, "flaky") == 0) {
         const json_t *flaky = json_get (doc, "flaky");
         printf ("suite %s: %zu tests that passed and failed on the same commit\n",
-                s_str (doc, "suite"), json_count (flaky));
+                json_get_text (doc, "suite"), json_count (flaky));
         if (json_count (flaky) > 0)
             printf ("%7s %7s  %-12s  %-20s  %s\n", "PASSED", "FAILED", "COMMIT", "LAST SEEN",
                     "TEST");
         for (size_t i = 0; i < json_count (flaky); i++) {
             const json_t *f = json_at (flaky, i);
-            printf ("%7.0f %7.0f  %-12.12s  %-20s  %s\n", s_num (f, "passed"),
-                    s_num (f, "failed"), s_str (f, "commit"),
-                    s_when (s_num (f, "last_ms"), when, sizeof when), s_str (f, "unit"));
+            printf ("%7.0f %7.0f  %-12.12s  %-20s  %s\n", json_get_number (f, "passed"),
+                    json_get_number (f, "failed"), json_get_text (f, "commit"),
+                    s_when (json_get_number (f, "last_ms"), when, sizeof when),
+                    json_get_text (f, "unit"));
         }
     }
     else {
         const json_t *runs = json_get (doc, "runs");
         double estimate = 0;
-        printf ("suite %s, test %s: ", s_str (doc, "suite"), s_str (doc, "unit"));
+        printf ("suite %s, test %s: ", json_get_text (doc, "suite"), json_get_text (doc, "unit"));
         if (json_number (json_get (doc, "estimate_ms"), &estimate) == 0)
             printf ("estimate %.1fs; ", estimate / 1000);
         printf ("its latest %zu runs\n", json_count (runs));
@@ -160,8 +147,8 @@ s_print_tests (const char *what, const json_t *doc)
             const char *build = json_string (json_get (r, "build"));
             const char *commit = json_string (json_get (r, "commit"));
             printf ("%-20s %8.1fs  %-6s  %-20.20s  %s\n",
-                    s_when (s_num (r, "at_ms"), when, sizeof when),
-                    s_num (r, "duration_ms") / 1000, s_ok (r) ? "passed" : "failed",
+                    s_when (json_get_number (r, "at_ms"), when, sizeof when),
+                    json_get_number (r, "duration_ms") / 1000, s_ok (r) ? "passed" : "failed",
                     build ? build : "-", commit ? commit : "-");
         }
     }
@@ -194,10 +181,11 @@ s_write_page (FILE *out, const json_t *samples, bool csv, size_t written)
         const char *build = json_string (json_get (s, "build"));
         const char *commit = json_string (json_get (s, "commit"));
         if (csv) {
-            fprintf (out, "%.0f,", s_num (s, "id"));
-            s_csv (out, s_str (s, "unit"));
-            fprintf (out, ",%.3f,%s,%s,", s_num (s, "duration_ms"), s_ok (s) ? "true" : "false",
-                     s_when (s_num (s, "at_ms"), when, sizeof when));
+            fprintf (out, "%.0f,", json_get_number (s, "id"));
+            s_csv (out, json_get_text (s, "unit"));
+            fprintf (out, ",%.3f,%s,%s,", json_get_number (s, "duration_ms"),
+                     s_ok (s) ? "true" : "false",
+                     s_when (json_get_number (s, "at_ms"), when, sizeof when));
             s_csv (out, build ? build : "");
             fputc (',', out);
             s_csv (out, commit ? commit : "");
@@ -205,11 +193,12 @@ s_write_page (FILE *out, const json_t *samples, bool csv, size_t written)
             continue;
         }
         fprintf (out, "%s\n    {\"id\": %.0f, \"unit\": ", written + i ? "," : "",
-                 s_num (s, "id"));
-        json_print_string (out, s_str (s, "unit"));
+                 json_get_number (s, "id"));
+        json_print_string (out, json_get_text (s, "unit"));
         fprintf (out, ", \"duration_ms\": %.3f, \"ok\": %s, \"at_ms\": %.0f, \"at\": \"%s\","
-                 " \"build\": ", s_num (s, "duration_ms"), s_ok (s) ? "true" : "false",
-                 s_num (s, "at_ms"), s_when (s_num (s, "at_ms"), when, sizeof when));
+                 " \"build\": ", json_get_number (s, "duration_ms"), s_ok (s) ? "true" : "false",
+                 json_get_number (s, "at_ms"),
+                 s_when (json_get_number (s, "at_ms"), when, sizeof when));
         if (build)
             json_print_string (out, build);
         else

@@ -32,6 +32,7 @@ s_usage (FILE *out)
            "  status [--json]                           how satcheld is (an admin request)\n"
            "  builds [--suite S] [--limit N] [--json]   the recent builds (admin)\n"
            "  build ID [--json]                         one build, node by node (admin)\n"
+           "  report --build ID --output FILE.html      one build as an HTML page (admin)\n"
            "  tests --suite S --slowest N|--flaky|--trend UNIT   a suite's tests (admin)\n"
            "  export --suite S [--format json|csv]      a suite's history (admin)\n"
            "  admin backup FILE | admin check           copy or check satcheld's database\n"
@@ -74,7 +75,8 @@ main (int argc, char **argv)
         zsys_shutdown ();
         return rc;
     }
-    if (strcmp (argv[1], "builds") == 0 || strcmp (argv[1], "build") == 0) {
+    if (strcmp (argv[1], "builds") == 0 || strcmp (argv[1], "build") == 0
+    ||  strcmp (argv[1], "report") == 0) {
         int rc = report_command_main (argc - 1, argv + 1);
         zsys_shutdown ();
         return rc;

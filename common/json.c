@@ -566,3 +566,18 @@ json_print_string (FILE *out, const char *text)
     }
     fputc ('"', out);
 }
+
+double
+json_get_number (const json_t *object, const char *key)
+{
+    double value = 0;
+    json_number (json_get (object, key), &value);
+    return value;
+}
+
+const char *
+json_get_text (const json_t *object, const char *key)
+{
+    const char *text = json_string (json_get (object, key));
+    return text ? text : "";
+}

@@ -60,6 +60,11 @@ int json_number (const json_t *self, double *out);
 //  The boolean in *out; returns 0, or -1 if not a boolean.
 int json_bool (const json_t *self, bool *out);
 
+//  Shorthands for reading a document one trusts the shape of (satcheld's
+//  reports): the number of key in object, or 0; the string, or "".
+double json_get_number (const json_t *object, const char *key);
+const char *json_get_text (const json_t *object, const char *key);
+
 //  Write text to out as a JSON string, quoted, with '"', '\\' and control
 //  bytes escaped; other bytes as they are (text is taken to be UTF-8).
 void json_print_string (FILE *out, const char *text);

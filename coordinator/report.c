@@ -238,7 +238,60 @@ report_build (store_t *store, int64_t build_id, char **json)
     sqlite3_finalize (stmt);
     if (rc != SQLITE_DONE)
         goto fail;
-    s_add (&buf, "], \"failed_count\": %zu}", rows);
+    s_add (&buf, "], \"failed_count\": %zu", rows);
+
+    //  Every batch, for a timeline: when it was handed out and reported,
+    //  from the build's creation.
+    if (s_prepare (store, "SELECT node_index, seq, created_ms - ?2,"
+                   " CASE WHEN reported_ms IS NULL THEN NULL ELSE reported_ms - ?2 END,"
+                   " (SELECT count (*) FROM batch_units WHERE batch_id = batches.id),"
+                   " kind, state, exit_code, coalesce (wall_ms, 0)"
+                   " FROM batches WHERE build_id = ?1 ORDER BY node_index, seq", &stmt) != 0)
+        goto fail;
+    sqlite3_bind_int64 (stmt, 1, build_id);
+    sqlite3_bind_int64 (stmt, 2, created);
+    s_add (&buf, ", \"batches\": [");
+    rows = 0;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        s_add (&buf, "%s{\"node\": %lld, \"seq\": %lld, \"start_ms\": %lld, \"end_ms\": ",
+               rows++ ? ", " : "", (long long) sqlite3_column_int64 (stmt, 0),
+               (long long) sqlite3_column_int64 (stmt, 1),
+               (long long) sqlite3_column_int64 (stmt, 2));
+        if (sqlite3_column_type (stmt, 3) == SQLITE_NULL)
+            s_add (&buf, "null");
+        else
+            s_add (&buf, "%lld", (long long) sqlite3_column_int64 (stmt, 3));
+        s_add (&buf, ", \"units\": %lld, \"kind\": %lld, \"state\": %lld, \"exit\": ",
+               (long long) sqlite3_column_int64 (stmt, 4),
+               (long long) sqlite3_column_int64 (stmt, 5),
+               (long long) sqlite3_column_int64 (stmt, 6));
+        if (sqlite3_column_type (stmt, 7) == SQLITE_NULL)
+            s_add (&buf, "null");
+        else
+            s_add (&buf, "%lld", (long long) sqlite3_column_int64 (stmt, 7));
+        s_add (&buf, ", \"wall_ms\": %lld}", (long long) sqlite3_column_int64 (stmt, 8));
+    }
+    sqlite3_finalize (stmt);
+    if (rc != SQLITE_DONE)
+        goto fail;
+
+    //  The slowest units of this build, by their measured time.
+    if (s_prepare (store, "SELECT name, duration_ms, ok FROM samples WHERE build_id = ?1"
+                   " ORDER BY duration_ms DESC, name LIMIT 10", &stmt) != 0)
+        goto fail;
+    sqlite3_bind_int64 (stmt, 1, build_id);
+    s_add (&buf, "], \"slowest\": [");
+    rows = 0;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        s_add (&buf, "%s{\"unit\": ", rows++ ? ", " : "");
+        s_string (&buf, (const char *) sqlite3_column_text (stmt, 0));
+        s_add (&buf, ", \"duration_ms\": %.0f, \"ok\": %s}", sqlite3_column_double (stmt, 1),
+               sqlite3_column_int (stmt, 2) ? "true" : "false");
+    }
+    sqlite3_finalize (stmt);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    s_add (&buf, "]}");
     *json = buf.text;
     return 0;
 fail:

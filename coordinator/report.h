@@ -9,7 +9,12 @@
             newest first.
     build   {"build": {the same fields}, "nodes": [{node, units, busy_ms,
             idle_ms, finish_ms, batches, replayed, retried, expired,
-            bottleneck}, ...], "failed": [unit, ...], "failed_count": n}.
+            bottleneck}, ...], "failed": [unit, ...], "failed_count": n,
+            "batches": [{node, seq, start_ms, end_ms (null while running),
+            units, kind (0 queue, 1 replay, 2 retry, 3 regular), state
+            (store.h's STORE_BATCH_*), exit, wall_ms}, ...] (times from the
+            build's creation), "slowest": [{unit, duration_ms, ok}, ...]
+            (its ten slowest measured units)}.
 
     makespan: from the build's creation to its last node's last report.
     lower bound: max(the nodes' busy time / nodes, the longest unit's

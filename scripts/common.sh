@@ -4,7 +4,7 @@
 SATCHEL_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 # Debian packages the build and the tests need.
-SATCHEL_PACKAGES="gcc libc6-dev make cmake pkg-config git dpkg-dev file groff-base man-db libsystemd-dev systemd libzmq3-dev libczmq-dev libmsgpack-dev libsqlite3-dev libcmocka-dev libexpat1-dev valgrind"
+SATCHEL_PACKAGES="gcc libc6-dev make cmake pkg-config git dpkg-dev file groff-base man-db libsystemd-dev systemd libzmq3-dev libczmq-dev libmsgpack-dev libsqlite3-dev libcmocka-dev libexpat1-dev valgrind chromium"
 
 satchel_install_deps() {
     missing=""
