@@ -485,6 +485,46 @@ s_run_batch (run_state_t *state, const proto_msg_t *batch)
              status_text, state->units_done, state->build_units);
 }
 
+//  After a fallback run, tell satcheld once, if it can be reached now (it
+//  may have been restarted, or was only at --max-builds), so that its
+//  metrics count fallbacks: one try of a second at most, never an error.
+static void
+s_report_fallback (run_state_t *state, size_t ran)
+{
+    const run_options_t *options = state->options;
+    client_config_t config = {
+        .endpoint = options->coordinator,
+        .timeout_ms = options->timeout_ms < 1000 ? options->timeout_ms : 1000,
+        .retries = 0, .backoff_ms = 0, .interrupted = &runner_interrupted
+    };
+    client_t *client = client_new (&config);
+    char why[256] = "";
+    if (options->server_key
+    &&  client_set_curve (client, options->server_key, options->client_cert, why,
+                          sizeof why) != 0) {
+        client_destroy (&client);
+        return;
+    }
+    proto_msg_t *notice = proto_msg_new (PROTO_FALLBACK);
+    proto_msg_set_str (&notice->attempt, state->attempt);
+    notice->req = 1;
+    proto_msg_set_str (&notice->suite, options->suite);
+    proto_msg_set_str (&notice->build, options->build ? options->build : "");
+    notice->node_index = options->node_index;
+    notice->node_total = options->node_total;
+    notice->units_total = ran;
+    proto_msg_t *reply = NULL;
+    client_result_t result = client_request_tries (client, notice, 1, &reply, why, sizeof why);
+    if (result == CLIENT_OK && reply->type == PROTO_NOTED)
+        log_say ("told the coordinator that this node fell back");
+    else
+        log_debug ("fallback_not_told why=%s", log_quote (result == CLIENT_OK
+                   ? proto_type_name (reply->type) : why));
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&notice);
+    client_destroy (&client);
+}
+
 //  Fallback mode: satcheld cannot be reached. Split the list by name
 //  (fallback.h) and run this node's share, less what this attempt ran
 //  already, so that across the nodes every unit runs at least once even
@@ -540,6 +580,7 @@ s_fallback (run_state_t *state)
              (double) result.wall_ms / 1000.0, status_text,
              state->failed ? "; some tests failed" : "");
     rc = state->failed ? 1 : 0;
+    s_report_fallback (state, count);
 cleanup:
     free (share);
     return rc;

@@ -36,7 +36,9 @@ static const char *const s_type_names[] = {
     [PROTO_ADMIN] = "admin",
     [PROTO_ADMIN_JOB] = "admin_job",
     [PROTO_QUERY] = "query",
-    [PROTO_QUERY_RESULT] = "query_result"
+    [PROTO_QUERY_RESULT] = "query_result",
+    [PROTO_FALLBACK] = "fallback",
+    [PROTO_NOTED] = "noted"
 };
 #define S_TYPE_COUNT (sizeof (s_type_names) / sizeof (s_type_names[0]))
 
@@ -347,6 +349,10 @@ s_encodable (const proto_msg_t *self)
             return self->attempt && self->req && self->what;
         case PROTO_QUERY_RESULT:
             return self->data != NULL;
+        case PROTO_FALLBACK:
+            return self->attempt && self->req && self->suite && self->node_total;
+        case PROTO_NOTED:
+            return true;
         case PROTO_ADMIN_JOB:
             return self->action && self->state && self->message
                 && (self->data || self->data_size == 0);
@@ -506,6 +512,15 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
                 s_put_uint (&enc, "since_ms", self->since_ms);
             if (self->after)
                 s_put_uint (&enc, "after", self->after);
+            break;
+        case PROTO_FALLBACK:
+            s_put_str (&enc, "suite", self->suite);
+            s_put_str (&enc, "build", self->build ? self->build : "");
+            s_put_uint (&enc, "node_index", self->node_index);
+            s_put_uint (&enc, "node_total", self->node_total);
+            s_put_uint (&enc, "units", self->units_total);
+            break;
+        case PROTO_NOTED:
             break;
         case PROTO_QUERY_RESULT:
             s_put_key (&enc, "json");

@@ -84,6 +84,14 @@
     heartbeat  the batch is still running: renew its lease
         "batch"      uint  the batch number
         "lease"      uint  its lease number
+    fallback  this node ran its share of the tests split by name, as
+            satcheld could not be reached (or was at --max-builds): told
+            afterwards, once, if it can be reached then, for the metrics
+        "suite"      str  as in join
+        "build"      str  as in join (may be "")
+        "node_index" uint as in join
+        "node_total" uint as in join
+        "units"      uint how many units the node ran that way
     status  how the daemon is (satchel status); an admin request: with
             CurveZMQ on, only a key marked admin may make it
     query   a report (satchel builds, build, tests, export); an admin
@@ -155,6 +163,7 @@
                              (this node handed its batch back)
         "failed"       uint  units this node ran whose latest run failed
         "flaky"        uint  units of the build that failed, then passed
+    noted   answer to fallback: nothing more to say
     daemon_status  answer to status
         "version"      str   satcheld's version
         "uptime_s"     uint  seconds since it started
@@ -243,7 +252,9 @@ typedef enum {
     PROTO_ADMIN_JOB,
     PROTO_QUERY,
     PROTO_QUERY_RESULT,
-    PROTO_TYPE_LAST = PROTO_QUERY_RESULT
+    PROTO_FALLBACK,
+    PROTO_NOTED,
+    PROTO_TYPE_LAST = PROTO_NOTED
 } proto_type_t;
 
 //  What a batch is (the "kind" of a batch reply).

@@ -712,6 +712,8 @@ s_decode_reply (s_decoder_t *self)
             return s_units (self, S_FIELD (K_UNITS), false);
         case PROTO_IMPORTED:
             return s_uint (self, S_FIELD (K_UNITS), 0, UINT64_MAX, &msg->units_total);
+        case PROTO_NOTED:
+            return 0;
         case PROTO_QUERY_RESULT: {
             const msgpack_object *json = self->slots[K_JSON];
             if (!json)
@@ -876,7 +878,7 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
     //  checked.
     bool request = found == PROTO_JOIN || found == PROTO_NEXT || found == PROTO_HEARTBEAT
                 || found == PROTO_IMPORT || found == PROTO_STATUS || found == PROTO_ADMIN
-                || found == PROTO_QUERY;
+                || found == PROTO_QUERY || found == PROTO_FALLBACK;
     if (request || self->slots[K_ATTEMPT]) {
         if (s_str (self, S_FIELD (K_ATTEMPT), 1, PROTO_ATTEMPT_MAX, S_IDENT,
                    &self->msg->attempt) != 0)
@@ -896,6 +898,19 @@ s_decode_map (s_decoder_t *self, const msgpack_object_map *map)
         return s_decode_import (self);
     if (found == PROTO_STATUS)
         return 0;           //  nothing but who asks
+    if (found == PROTO_FALLBACK) {
+        proto_msg_t *msg = self->msg;
+        uint64_t index = 0, total = 0;
+        if (s_str (self, S_FIELD (K_SUITE), 1, PROTO_SUITE_MAX, S_SUITE, &msg->suite) != 0
+        ||  s_str (self, S_FIELD (K_BUILD), 0, PROTO_BUILD_MAX, S_PRINTABLE, &msg->build) != 0
+        ||  s_uint (self, S_FIELD (K_NODE_TOTAL), 1, self->limits->max_nodes, &total) != 0
+        ||  s_uint (self, S_FIELD (K_NODE_INDEX), 0, total - 1, &index) != 0
+        ||  s_uint (self, S_FIELD (K_UNITS), 0, self->limits->max_units, &msg->units_total) != 0)
+            return -1;
+        msg->node_index = (uint32_t) index;
+        msg->node_total = (uint32_t) total;
+        return 0;
+    }
     if (found == PROTO_QUERY) {
         proto_msg_t *msg = self->msg;
         if (s_str (self, S_FIELD (K_WHAT), 1, 16, S_IDENT, &msg->what) != 0)

@@ -91,7 +91,8 @@ metrics_write (metrics_t *self, const char *path, const metrics_gauges_t *gauges
     for (size_t t = 0; t < S_TYPES; t++) {
         const char *name = t == 0 ? "unreadable" : proto_type_name ((proto_type_t) t);
         bool request = t == PROTO_JOIN || t == PROTO_NEXT || t == PROTO_HEARTBEAT
-                       || t == PROTO_IMPORT || t == PROTO_STATUS || t == PROTO_ADMIN;
+                       || t == PROTO_IMPORT || t == PROTO_STATUS || t == PROTO_ADMIN
+                       || t == PROTO_QUERY || t == PROTO_FALLBACK;
         for (size_t r = 0; r < S_RESULTS; r++)
             if (self->requests[t][r] > 0 || (request && r == 0))
                 fprintf (out, "satchel_requests_total{type=\"%s\",result=\"%s\"} %llu\n", name,
@@ -133,6 +134,10 @@ metrics_write (metrics_t *self, const char *path, const metrics_gauges_t *gauges
     s_family (out, "satchel_rate_limited_total", "counter",
               "Requests answered busy unread because their connection went past --max-rate.");
     fprintf (out, "satchel_rate_limited_total %llu\n", (unsigned long long) gauges->rate_limited);
+    s_family (out, "satchel_fallbacks_total", "counter",
+              "Nodes that ran their share split by name, as agents said once they could "
+              "reach satcheld again.");
+    fprintf (out, "satchel_fallbacks_total %llu\n", (unsigned long long) gauges->fallbacks);
     s_family (out, "satchel_agents_seen", "gauge", "Agents that sent a request in the last minute.");
     fprintf (out, "satchel_agents_seen %llu\n", (unsigned long long) gauges->agents_seen);
     s_family (out, "satchel_database_bytes", "gauge", "The database on disk, its WAL included.");

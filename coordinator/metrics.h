@@ -27,6 +27,7 @@ typedef struct {
     uint64_t agents_seen;              //  agents that asked in the last minute
     uint64_t db_bytes;                 //  database on disk, WAL included
     uint64_t rate_limited;             //  requests answered busy for their rate
+    uint64_t fallbacks;                //  fallback runs agents told of afterwards
     int64_t start_wall_ms;             //  when satcheld started (epoch ms)
 } metrics_gauges_t;
 

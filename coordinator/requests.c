@@ -1235,7 +1235,7 @@ s_access (requests_t *self, const proto_msg_t *req, const access_peer_t *peer,
     if (!peer || !peer->checked)
         return 0;
     const char *suite = NULL;
-    if (req->type == PROTO_JOIN || req->type == PROTO_IMPORT)
+    if (req->type == PROTO_JOIN || req->type == PROTO_IMPORT || req->type == PROTO_FALLBACK)
         suite = req->suite;
     else
     if (req->type == PROTO_NEXT || req->type == PROTO_HEARTBEAT) {
@@ -1294,6 +1294,16 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
             admin_status (&facts, req, &out);
         }
     }
+    else if (req->type == PROTO_FALLBACK) {
+        //  Only counted and said: the node's tests ran outside any build.
+        self->stats.fallbacks++;
+        log_warn ("fallback_reported suite=%s build=%s node=%u/%u units=%llu",
+                  log_quote (req->suite), log_quote (req->build), req->node_index,
+                  req->node_total, (unsigned long long) req->units_total);
+        out = proto_msg_new (PROTO_NOTED);
+        proto_msg_set_str (&out->attempt, req->attempt);
+        out->req = req->req;
+    }
     else if (req->type == PROTO_QUERY) {
         if (access_require_admin (peer, req->what, req->attempt, req->req, &out) == 0)
             rc = s_query (self, req, &out);
@@ -1334,7 +1344,8 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
             //  expand or wait (asked again, it is answered afresh).
             assert (out->type == PROTO_IMPORTED || out->type == PROTO_EXPAND
                     || out->type == PROTO_WAIT || out->type == PROTO_DAEMON_STATUS
-                    || out->type == PROTO_ADMIN_JOB || out->type == PROTO_QUERY_RESULT);
+                    || out->type == PROTO_ADMIN_JOB || out->type == PROTO_QUERY_RESULT
+                    || out->type == PROTO_NOTED);
         else {
             assert (attempt);   //  every non-error reply answers an attempt
             if (builds_attempt_reply (self->builds, attempt, req->req, *reply, *reply_size) != 0) {

@@ -55,6 +55,7 @@ typedef struct {
     uint64_t fenced;         //  reports kept as history only
     uint64_t waits;          //  wait replies
     uint64_t finished[4];    //  builds finished: passed, failed, flaky, stopped
+    uint64_t fallbacks;      //  nodes that said they ran their share split by name
 } requests_stats_t;
 
 typedef struct _requests_t requests_t;

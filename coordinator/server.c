@@ -429,7 +429,7 @@ s_metrics (server_t *self, int64_t now)
         .batches = stats->batches, .units = stats->units, .leases_expired = stats->expired,
         .replays = stats->retries, .agents_seen = builds_agents_seen (builds, now - 60000),
         .db_bytes = store_disk_bytes (self->store), .rate_limited = self->rate_refused,
-        .start_wall_ms = self->started_wall_ms
+        .start_wall_ms = self->started_wall_ms, .fallbacks = stats->fallbacks
     };
     memcpy (gauges.builds_finished, stats->finished, sizeof gauges.builds_finished);
     if (metrics_write (self->metrics, self->metrics_file, &gauges) != 0) {

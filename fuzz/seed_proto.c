@@ -208,6 +208,14 @@ s_replies (void)
     proto_msg_set_str (&msg->unit, "spec/a_spec.rb");
     s_save_msg ("query_trend", msg);
 
+    msg = s_request (PROTO_FALLBACK, 1);
+    proto_msg_set_str (&msg->suite, "web");
+    proto_msg_set_str (&msg->build, "ci-7");
+    msg->node_index = 1;
+    msg->node_total = 4;
+    msg->units_total = 12;
+    s_save_msg ("fallback", msg);
+
     msg = s_request (PROTO_QUERY_RESULT, 1);
     msg->data = (uint8_t *) strdup ("{\"builds\": []}");
     msg->data_size = 14;

@@ -5,9 +5,12 @@
     prom_text.c: so the file is never seen half written); the counters
     move with the build and end where it says: two joins, the units and
     batches handed out, one build passed, every request in the latency
-    histogram, and an unreadable request counted as such.                 */
+    histogram, and an unreadable request counted as such. And a node that
+    falls back (here: one build too many for --max-builds) tells satcheld
+    afterwards, which counts it.                                          */
 #include "e2e_fixture.h"
 #include "prom_text.h"
+#include "e2e_client.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -148,11 +151,70 @@ test_metrics_follow_a_build (void **state)
     e2e_fixture_pass (fx);
 }
 
+//  A node that falls back tells satcheld afterwards, when it can: with
+//  --max-builds 1 and one build in flight (joined by hand), a real agent of
+//  a second build is told busy, falls back, runs its tests split by name,
+//  and then says so; the daemon logs it and the metrics count it.
+static void
+test_fallbacks_are_counted (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    char *path = e2e_fixture_path (fx, "satchel.prom");
+    const char *extra[] = { "--max-builds", "1", "--metrics-file", path, "--metrics-interval",
+                            "0.2", NULL };
+    e2e_fixture_daemon (fx, extra);
+    for (int i = 0; i < 3; i++) {
+        char name[64];
+        snprintf (name, sizeof name, "tests/unit_%d_test.txt", i);
+        e2e_fixture_unit (fx, name, "ms=1\n");
+    }
+    //  The one build in flight.
+    zsock_t *socket = e2e_connect (fx->daemon.endpoint);
+    const char *units[] = { "a_test" };
+    proto_msg_t *join = e2e_join ("holder", 1, "metrics", "in-flight", 0, 1, units, 1);
+    proto_msg_t *reply = e2e_call (socket, join);
+    assert_int_equal (reply->type, PROTO_JOINED);
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&join);
+    zsock_destroy (&socket);
+    //  One more build: busy, retried, then split by name.
+    const char *flags[] = { "--retries", "1", NULL };
+    e2e_agent_t agent = { .tag = "late", .suite = "metrics", .build = "one-too-many",
+                          .index = 0, .total = 1, .pattern = "tests/*_test.txt",
+                          .timeout = "0.5", .flags = flags, .stdout_too = true };
+    char *said = e2e_fixture_run (fx, &agent, 0);
+    assert_non_null (strstr (said, "fallback mode"));
+    assert_non_null (strstr (said, "told the coordinator that this node fell back"));
+    free (said);
+    assert_int_equal (harness_wait_for_text (fx->log, "fallback_reported suite=metrics "
+                                             "build=one-too-many node=0/1 units=3",
+                                             DEADLINE_MS), 0);
+    int64_t until = harness_now_ms () + DEADLINE_MS;
+    while (true) {
+        prom_doc_t doc = { 0 };
+        if (s_read (path, &doc) == 0) {
+            double fallbacks = prom_value (&doc, "satchel_fallbacks_total", "");
+            double noted = prom_value (&doc, "satchel_requests_total",
+                                       "type=\"fallback\",result=\"ok\"");
+            prom_free (&doc);
+            if (fallbacks == 1 && noted == 1)
+                break;
+            assert_true (fallbacks <= 1);
+        }
+        assert_true (harness_now_ms () < until);
+        zclock_sleep (20);
+    }
+    free (path);
+    e2e_fixture_pass (fx);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_metrics_follow_a_build, s_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_fallbacks_are_counted, s_setup,
                                          e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -2098,6 +2098,49 @@ test_query_messages (void **state)
     ACCEPTED (&kvs);
 }
 
+//  fallback (a node tells of its run split by name) and noted.
+static void
+test_fallback_messages (void **state)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_FALLBACK);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 1;
+    proto_msg_set_str (&msg->suite, "web");
+    msg->node_index = 2;
+    msg->node_total = 3;
+    msg->units_total = 40;
+    proto_msg_t *copy = s_round_trip (msg, "v,type,attempt,req,suite,build,node_index,"
+                                           "node_total,units");
+    assert_string_equal (copy->suite, "web");
+    assert_string_equal (copy->build, "");
+    assert_int_equal (copy->node_index, 2);
+    assert_int_equal (copy->node_total, 3);
+    assert_int_equal (copy->units_total, 40);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+    msg = proto_msg_new (PROTO_NOTED);
+    copy = s_round_trip (msg, "v,type");
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    kvs_t kvs = { .count = 0 };
+    kvs_set (&kvs, U ("v", 1));
+    kvs_set (&kvs, STR ("type", "fallback"));
+    kvs_set (&kvs, STR ("attempt", "a"));
+    kvs_set (&kvs, U ("req", 1));
+    kvs_set (&kvs, STR ("suite", "web"));
+    kvs_set (&kvs, STR ("build", "ci-9"));
+    kvs_set (&kvs, U ("node_total", 2));
+    kvs_set (&kvs, U ("node_index", 1));
+    kvs_set (&kvs, U ("units", 5));
+    ACCEPTED (&kvs);
+    kvs_set (&kvs, U ("node_index", 2));
+    BAD (&kvs, "node_index");
+    kvs_set (&kvs, U ("node_index", 0));
+    kvs_drop (&kvs, "units");
+    BAD (&kvs, "units");
+}
+
 //  A report's status and runs: sent when there, decoded to NULL and 1 when
 //  not.
 static void
@@ -2975,6 +3018,7 @@ main (void)
         cmocka_unit_test_setup (test_status_messages, s_setup),
         cmocka_unit_test_setup (test_admin_messages, s_setup),
         cmocka_unit_test_setup (test_query_messages, s_setup),
+        cmocka_unit_test_setup (test_fallback_messages, s_setup),
         cmocka_unit_test_setup (test_joined_counts, s_setup),
         cmocka_unit_test_setup (test_join_examples_refused, s_setup),
         cmocka_unit_test_setup (test_import_refused, s_setup),
