@@ -235,6 +235,13 @@ html_report_write (FILE *out, const json_t *doc)
                  json_get_number (n, "retried"), json_get_number (n, "expired"));
     }
     fputs ("</table>\n", out);
+    const json_t *fallbacks = json_get (doc, "fallbacks");
+    for (size_t i = 0; i < json_count (fallbacks); i++) {
+        const json_t *f = json_at (fallbacks, i);
+        fprintf (out, "<p class=\"failed\">Node %.0f fell back: it ran %.0f units split by "
+                 "name, outside the queue.</p>\n", json_get_number (f, "node"),
+                 json_get_number (f, "units"));
+    }
 
     const json_t *slowest = json_get (doc, "slowest");
     fputs ("<h2>Slowest units</h2>\n", out);

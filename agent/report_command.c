@@ -26,7 +26,8 @@ s_usage (FILE *out)
            "builds: the recent builds, newest first, with their mode, nodes, units,\n"
            "makespan, lower bound and the ratio of the two, and result.\n"
            "build ID: one build (ID as builds shows it), node by node: units, busy and\n"
-           "idle time, when it finished, its batches, replayed, retried and expired ones;\n"
+           "idle time, when it finished, its batches, replayed, retried and expired ones,\n"
+           "and the nodes that fell back to splitting by name (as their agents said);\n"
            "the bottleneck (the node that finished last) marked; the units that failed.\n"
            "report: the same build as one self-contained HTML page, with a timeline of\n"
            "every node's batches (inline SVG; no scripts, fonts or styles from elsewhere,\n"
@@ -119,6 +120,13 @@ s_print_build (const json_t *doc)
                 s_secs (n, "finish_ms", finish, sizeof finish), json_get_number (n, "batches"),
                 json_get_number (n, "replayed"), json_get_number (n, "retried"),
                 json_get_number (n, "expired"), bottleneck ? "  <- bottleneck" : "");
+    }
+    //  Nodes that ran their share split by name instead, as they said.
+    const json_t *fallbacks = json_get (doc, "fallbacks");
+    for (size_t i = 0; i < json_count (fallbacks); i++) {
+        const json_t *f = json_at (fallbacks, i);
+        printf ("node %.0f fell back: ran %.0f units split by name, outside the queue\n",
+                json_get_number (f, "node"), json_get_number (f, "units"));
     }
     const json_t *failed = json_get (doc, "failed");
     double failed_count = json_get_number (doc, "failed_count");

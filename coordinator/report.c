@@ -180,7 +180,10 @@ report_build (store_t *store, int64_t build_id, char **json)
                    "   (SELECT count (*) FROM batch_units WHERE batch_id = batches.id) END), 0),"
                    " coalesce (sum (CASE WHEN reported_ms IS NOT NULL THEN wall_ms END), 0),"
                    " coalesce (max (reported_ms), 0) - ?2, count (*),"
-                   " sum (kind = 1), sum (kind = 2), sum (state = 2)"
+                   " sum (kind = 1), sum (kind = 2), sum (state = 2),"
+                   " (SELECT count (*) FROM fallbacks f JOIN builds b ON b.suite_id = f.suite_id"
+                   "  AND b.build_key = f.build_key WHERE b.id = ?1"
+                   "  AND f.node_index = batches.node_index)"
                    " FROM batches WHERE build_id = ?1 GROUP BY node_index ORDER BY node_index",
                    &stmt) != 0)
         goto fail;
@@ -202,13 +205,14 @@ report_build (store_t *store, int64_t build_id, char **json)
         marked = marked || bottleneck;
         s_add (&buf, "%s{\"node\": %lld, \"units\": %lld, \"busy_ms\": %lld, \"idle_ms\": %lld,"
                " \"finish_ms\": %lld, \"batches\": %lld, \"replayed\": %lld, \"retried\": %lld,"
-               " \"expired\": %lld, \"bottleneck\": %s}", rows++ ? ", " : "",
-               (long long) sqlite3_column_int64 (stmt, 0),
+               " \"expired\": %lld, \"bottleneck\": %s, \"fell_back\": %s}",
+               rows++ ? ", " : "", (long long) sqlite3_column_int64 (stmt, 0),
                (long long) sqlite3_column_int64 (stmt, 1), (long long) busy, (long long) idle,
                (long long) finish, (long long) sqlite3_column_int64 (stmt, 4),
                (long long) sqlite3_column_int64 (stmt, 5),
                (long long) sqlite3_column_int64 (stmt, 6),
-               (long long) sqlite3_column_int64 (stmt, 7), bottleneck ? "true" : "false");
+               (long long) sqlite3_column_int64 (stmt, 7), bottleneck ? "true" : "false",
+               sqlite3_column_int64 (stmt, 8) > 0 ? "true" : "false");
     }
     sqlite3_finalize (stmt);
     if (rc != SQLITE_DONE)
@@ -239,6 +243,24 @@ report_build (store_t *store, int64_t build_id, char **json)
     if (rc != SQLITE_DONE)
         goto fail;
     s_add (&buf, "], \"failed_count\": %zu", rows);
+
+    //  Nodes that ran their share split by name, as their agents said
+    //  (some may have had no batch at all).
+    if (s_prepare (store, "SELECT f.node_index, f.units FROM fallbacks f JOIN builds b"
+                   " ON b.suite_id = f.suite_id AND b.build_key = f.build_key WHERE b.id = ?1"
+                   " ORDER BY f.node_index, f.id", &stmt) != 0)
+        goto fail;
+    sqlite3_bind_int64 (stmt, 1, build_id);
+    s_add (&buf, ", \"fallbacks\": [");
+    rows = 0;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        s_add (&buf, "%s{\"node\": %lld, \"units\": %lld}", rows++ ? ", " : "",
+               (long long) sqlite3_column_int64 (stmt, 0),
+               (long long) sqlite3_column_int64 (stmt, 1));
+    sqlite3_finalize (stmt);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    s_add (&buf, "]");
 
     //  Every batch, for a timeline: when it was handed out and reported,
     //  from the build's creation.

@@ -9,7 +9,9 @@
             newest first.
     build   {"build": {the same fields}, "nodes": [{node, units, busy_ms,
             idle_ms, finish_ms, batches, replayed, retried, expired,
-            bottleneck}, ...], "failed": [unit, ...], "failed_count": n,
+            bottleneck, fell_back}, ...], "failed": [unit, ...], "failed_count": n,
+            "fallbacks": [{node, units}, ...] (nodes whose agents said they
+            ran their share split by name: with or without batches),
             "batches": [{node, seq, start_ms, end_ms (null while running),
             units, kind (0 queue, 1 replay, 2 retry, 3 regular), state
             (store.h's STORE_BATCH_*), exit, wall_ms}, ...] (times from the

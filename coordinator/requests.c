@@ -1295,14 +1295,22 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
         }
     }
     else if (req->type == PROTO_FALLBACK) {
-        //  Only counted and said: the node's tests ran outside any build.
-        self->stats.fallbacks++;
-        log_warn ("fallback_reported suite=%s build=%s node=%u/%u units=%llu",
-                  log_quote (req->suite), log_quote (req->build), req->node_index,
-                  req->node_total, (unsigned long long) req->units_total);
-        out = proto_msg_new (PROTO_NOTED);
-        proto_msg_set_str (&out->attempt, req->attempt);
-        out->req = req->req;
+        //  Kept for `satchel build` and counted: the node's tests ran
+        //  outside the build's queue.
+        int64_t suite_id = 0;
+        if (store_suite_ensure (self->store, req->suite, &suite_id) != 0
+        ||  store_fallback_record (self->store, suite_id, req->build, req->node_index,
+                                   req->node_total, req->units_total, util_wall_ms ()) != 0)
+            rc = -1;
+        else {
+            self->stats.fallbacks++;
+            log_warn ("fallback_reported suite=%s build=%s node=%u/%u units=%llu",
+                      log_quote (req->suite), log_quote (req->build), req->node_index,
+                      req->node_total, (unsigned long long) req->units_total);
+            out = proto_msg_new (PROTO_NOTED);
+            proto_msg_set_str (&out->attempt, req->attempt);
+            out->req = req->req;
+        }
     }
     else if (req->type == PROTO_QUERY) {
         if (access_require_admin (peer, req->what, req->attempt, req->req, &out) == 0)

@@ -125,6 +125,13 @@ s_step (retention_t *self, int64_t now_wall_ms, bool timings_due, bool *timings_
             self->stats.builds++;
             log_debug ("build_pruned build=%lld", (long long) build_id);
         }
+        if (deleted < budget) {
+            int64_t rows = 0;
+            if (store_prune_fallbacks (self->store, before, budget - deleted, &rows) != 0)
+                goto fail;
+            deleted += rows;
+            self->stats.build_rows += rows;
+        }
     }
     if (self->config.keep_days > 0 && deleted < budget) {
         int64_t before = s_cutoff (self->config.keep_days, now_wall_ms);

@@ -1029,3 +1029,21 @@ store_suite_counts (store_t *self, int64_t suite_id, int64_t *timings, int64_t *
     s_release (stmt);
     return rc == SQLITE_ROW ? 0 : -1;
 }
+
+int
+store_fallback_record (store_t *self, int64_t suite_id, const char *build_key,
+                       uint32_t node_index, uint32_t node_total, uint64_t units, int64_t at_ms)
+{
+    //  Rare (a node fell back): prepared when needed, not at open.
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2 (self->db, "INSERT INTO fallbacks (suite_id, build_key, node_index,"
+                            " node_total, units, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
+                            &stmt, NULL) != SQLITE_OK)
+        return s_fail (self, "fallback_record");
+    int bind = sqlite3_bind_int64 (stmt, 1, suite_id) | s_bind_text (stmt, 2, build_key)
+             | sqlite3_bind_int64 (stmt, 3, node_index) | sqlite3_bind_int64 (stmt, 4, node_total)
+             | sqlite3_bind_int64 (stmt, 5, (int64_t) units) | sqlite3_bind_int64 (stmt, 6, at_ms);
+    int rc = s_step (self, stmt, bind, "fallback_record");
+    sqlite3_finalize (stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -27,6 +27,8 @@
       timings   (suite_id, name, estimate_ms, samples, updated_ms, parent)
                                                         smoothed history
       samples   (id, suite_id, build_id, name, duration_ms, ok, at_ms)  raw history
+      fallbacks (id, suite_id, build_key, node_index, node_total, units, at_ms)
+                                                        nodes that ran split by name
 
     Every function returns 0 on success and -1 on a database error (logged
     with the SQLite message), unless it says otherwise.                    */
@@ -39,7 +41,7 @@
 
 typedef struct _store_t store_t;
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 //  Process-wide SQLite settings; call once, before the first store_open.
 //  Turns SQLite's memory statistics off: they take a global mutex on every
@@ -269,6 +271,12 @@ typedef struct {
 int store_batches_load (store_t *self, int64_t build_id, store_batch_t **batches_out,
                         size_t *count_out);
 void store_batches_free (store_batch_t *batches, size_t count);
+
+//  Record that node index of total of the suite's build build_key ran
+//  units split by name (fallback mode), as its agent said at at_ms.
+int store_fallback_record (store_t *self, int64_t suite_id, const char *build_key,
+                           uint32_t node_index, uint32_t node_total, uint64_t units,
+                           int64_t at_ms);
 
 //  The database's path (borrowed).
 const char *store_path (store_t *self);

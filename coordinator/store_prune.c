@@ -51,6 +51,15 @@ store_prune_samples (store_t *self, int64_t before_ms, int64_t limit, int64_t *d
 }
 
 int
+store_prune_fallbacks (store_t *self, int64_t before_ms, int64_t limit, int64_t *deleted)
+{
+    *deleted = 0;
+    return s_exec (self, "prune_fallbacks",
+                   "DELETE FROM fallbacks WHERE id IN (SELECT id FROM fallbacks ORDER BY id"
+                   " LIMIT ?2) AND at_ms < ?1", before_ms, limit, NULL, deleted) < 0 ? -1 : 0;
+}
+
+int
 store_prune_timings (store_t *self, int64_t before_ms, int64_t limit, int64_t *deleted)
 {
     *deleted = 0;

@@ -23,6 +23,10 @@
 //  looked at, not the whole table; *deleted says how many went.
 int store_prune_samples (store_t *self, int64_t before_ms, int64_t limit, int64_t *deleted);
 
+//  Delete up to limit fallback records older than before_ms (they go with
+//  the builds they were part of), oldest first.
+int store_prune_fallbacks (store_t *self, int64_t before_ms, int64_t limit, int64_t *deleted);
+
 //  Delete up to limit timing rows (estimates) not updated since before_ms:
 //  units the suite no longer runs. Scans the table: call it rarely.
 int store_prune_timings (store_t *self, int64_t before_ms, int64_t limit, int64_t *deleted);

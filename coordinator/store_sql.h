@@ -133,9 +133,23 @@ static const char s_schema_v5[] =
     "CREATE INDEX builds_by_finish ON builds (finished_ms);"
     "CREATE INDEX builds_pruning ON builds (id) WHERE pruned = 1;";
 
+//  Schema version 6: nodes that ran their share split by name, as their
+//  agents said afterwards (a fallback request), by the build key they had:
+//  the build may not exist (it was one too many for --max-builds).
+static const char s_schema_v6[] =
+    "CREATE TABLE fallbacks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  suite_id INTEGER NOT NULL REFERENCES suites (id),"
+    "  build_key TEXT NOT NULL,"
+    "  node_index INTEGER NOT NULL CHECK (node_index >= 0),"
+    "  node_total INTEGER NOT NULL CHECK (node_total >= 1),"
+    "  units INTEGER NOT NULL CHECK (units >= 0),"
+    "  at_ms INTEGER NOT NULL);"
+    "CREATE INDEX fallbacks_by_build ON fallbacks (suite_id, build_key);";
+
 //  s_migrations[v] takes a database from user_version v to v + 1.
 static const char *const s_migrations[] = { s_schema_v1, s_schema_v2, s_schema_v3, s_schema_v4,
-                                                s_schema_v5 };
+                                                s_schema_v5, s_schema_v6 };
 _Static_assert (sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERSION,
                 "one migration per schema version");
 

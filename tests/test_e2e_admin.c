@@ -306,6 +306,23 @@ test_builds_and_build (void **state)
     json_destroy (&doc);
     free (text);
 
+    //  Node 1 says, afterwards, that it ran its share split by name (as an
+    //  agent that fell back does when it can reach satcheld again).
+    zsock_t *socket = e2e_connect (fx->daemon.endpoint);
+    proto_msg_t *notice = proto_msg_new (PROTO_FALLBACK);
+    proto_msg_set_str (&notice->attempt, "fell");
+    notice->req = 1;
+    proto_msg_set_str (&notice->suite, "alpha");
+    proto_msg_set_str (&notice->build, "ci-7");
+    notice->node_index = 1;
+    notice->node_total = 2;
+    notice->units_total = 2;
+    proto_msg_t *noted = e2e_call (socket, notice);
+    assert_int_equal (noted->type, PROTO_NOTED);
+    proto_msg_destroy (&noted);
+    proto_msg_destroy (&notice);
+    zsock_destroy (&socket);
+
     //  One build, node by node.
     char id[32];
     snprintf (id, sizeof id, "%.0f", alpha_id);
@@ -315,6 +332,7 @@ test_builds_and_build (void **state)
     assert_non_null (strstr (table, "suite alpha, build ci-7, queue mode, 2 nodes"));
     assert_int_equal (harness_count (table, "<- bottleneck"), 1);
     assert_non_null (strstr (table, "failed units (1):"));
+    assert_non_null (strstr (table, "node 1 fell back: ran 2 units split by name"));
     assert_non_null (strstr (table, broken));
     free (table);
     const char *build_json[] = { id, "--json", NULL };
@@ -336,6 +354,15 @@ test_builds_and_build (void **state)
     }
     assert_true (units == UNITS);
     assert_true (bottlenecks == 1);
+    bool fell = true;
+    assert_int_equal (json_bool (json_get (json_at (nodes, 0), "fell_back"), &fell), 0);
+    assert_false (fell);
+    assert_int_equal (json_bool (json_get (json_at (nodes, 1), "fell_back"), &fell), 0);
+    assert_true (fell);
+    const json_t *fallbacks = json_get (doc, "fallbacks");
+    assert_int_equal (json_count (fallbacks), 1);
+    assert_true (s_number (json_at (fallbacks, 0), "node") == 1);
+    assert_true (s_number (json_at (fallbacks, 0), "units") == 2);
     assert_true (s_number (doc, "failed_count") == 1);
     assert_string_equal (json_string (json_at (json_get (doc, "failed"), 0)), broken);
     json_destroy (&doc);

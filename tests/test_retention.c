@@ -6,7 +6,8 @@
     - a build is pruned in small steps, invisible from its first step, and
       a daemon stopped half-way carries on from where it was;
     - samples and estimates older than --keep-days go, builds finished or
-      abandoned longer than --keep-builds-days ago go, live ones stay;
+      abandoned longer than --keep-builds-days ago go (with the fallbacks
+      their nodes reported), live ones stay;
     - a soak of many simulated days of builds: the file stops growing once
       the history reaches its steady state.
 
@@ -421,6 +422,14 @@ test_old_and_abandoned_builds (void **state)
                                           EPOCH_MS + 35 * DAY_MS, &meta, &batch), 0);
     assert_int_equal (store_commit (store), 0);
 
+    //  A node of the old build and one of the new fell back.
+    assert_int_equal (store_begin (store), 0);
+    assert_int_equal (store_fallback_record (store, suite, "old-done", 1, 4, 15,
+                                             EPOCH_MS + DAY_MS / 2), 0);
+    assert_int_equal (store_fallback_record (store, suite, "new-done", 2, 4, 15,
+                                             EPOCH_MS + 15 * DAY_MS), 0);
+    assert_int_equal (store_commit (store), 0);
+
     //  Day 40, keep 30 days: before day 10.
     retention_config_t config = { .keep_days = 90, .keep_builds_days = 30 };
     retention_t *retention = retention_new (store, builds, &config);
@@ -430,6 +439,9 @@ test_old_and_abandoned_builds (void **state)
     assert_int_equal (s_int (store, "SELECT count(*) FROM builds WHERE id IN (%lld, %lld)"
                                     " AND pruned = 0", (long long) new_done, (long long) slow), 2);
     assert_int_equal (retention_stats (retention)->builds, 2);
+    //  The old build's fallback went with it.
+    assert_int_equal (s_int (store, "SELECT count (*) FROM fallbacks"), 1);
+    assert_int_equal (s_int (store, "SELECT node_index FROM fallbacks"), 2);
     //  Their history stays (keep-days is longer), detached.
     assert_int_equal (s_int (store, "SELECT count(*) FROM samples"), 4 * 60);
     assert_int_equal (s_int (store, "SELECT count(*) FROM samples WHERE build_id IS NULL"), 120);
