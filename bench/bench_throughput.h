@@ -15,6 +15,7 @@ typedef struct {
     const char *label;       //  what was measured
     bool one_unit;           //  --max-batch-units 1 --runner-startup 0, else defaults
     bool real;               //  real agents (no per-request latency)
+    bool echo;               //  the ceiling: bench_echo instead of satcheld
     unsigned units;          //  units in the build
     uint64_t batches;        //  batch replies
     uint64_t units_got;      //  units in them
@@ -36,5 +37,13 @@ typedef struct {
 //  that does not add up.
 int throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
                         unsigned agent_count, pid_t daemon_pid, throughput_case_t *result);
+
+//  The ceiling: agent_count REQ sockets against the ROUTER at endpoint that
+//  only echoes (bench_echo, process echo_pid), each sending the bytes of a
+//  next with a one-unit report, one outstanding each, for window_ms; fill
+//  result's requests (round trips), elapsed time, latencies and CPU.
+//  Returns 0, or -1 (printed) on a stall or an interrupt.
+int throughput_echo (const char *endpoint, unsigned agent_count, int64_t window_ms,
+                     pid_t echo_pid, throughput_case_t *result);
 
 #endif

@@ -284,3 +284,110 @@ cleanup:
     free (zeros);
     return rc;
 }
+
+int
+throughput_echo (const char *endpoint, unsigned agent_count, int64_t window_ms, pid_t echo_pid,
+                 throughput_case_t *result)
+{
+    void *ctx = zmq_ctx_new ();
+    node_t nodes[AGENTS_MAX];
+    memset (nodes, 0, sizeof nodes);
+    size_t latency_count = 0, latency_alloc = 1 << 16;
+    int64_t *latency = util_calloc (latency_alloc, sizeof (int64_t));
+    char *frame = NULL;
+    size_t frame_size = 0;
+    int rc = -1;
+    if (!ctx)
+        goto cleanup;
+    //  The bytes satcheld gets most: a next reporting a one-unit batch.
+    proto_msg_t *next = proto_msg_new (PROTO_NEXT);
+    uint64_t zero = 0;
+    proto_msg_set_str (&next->attempt, "bench-echo-attempt-0000");
+    next->req = 12345;
+    next->has_report = true;
+    next->report_batch = 7;
+    next->report_lease = 7;
+    next->report_time_count = 1;
+    next->report_times_ms = &zero;
+    int encoded = proto_encode (next, &frame, &frame_size);
+    next->report_times_ms = NULL;
+    proto_msg_destroy (&next);
+    if (encoded != 0)
+        goto cleanup;
+    for (unsigned i = 0; i < agent_count; i++) {
+        nodes[i].socket = zmq_socket (ctx, ZMQ_REQ);
+        int linger = 0;
+        if (!nodes[i].socket
+        ||  zmq_setsockopt (nodes[i].socket, ZMQ_LINGER, &linger, sizeof linger) != 0
+        ||  zmq_connect (nodes[i].socket, endpoint) != 0) {
+            fprintf (stderr, "bench_throughput: echo socket: %s\n", zmq_strerror (zmq_errno ()));
+            goto cleanup;
+        }
+    }
+    double echo_cpu0 = bench_proc_cpu (echo_pid);
+    double self_cpu0 = bench_self_cpu ();
+    int64_t start = util_mono_us ();
+    int64_t stop = start + window_ms * 1000;
+    int64_t deadline = stop + (int64_t) STALL_MS * 1000;
+    for (unsigned i = 0; i < agent_count; i++) {
+        if (zmq_send (nodes[i].socket, frame, frame_size, 0) != (int) frame_size)
+            goto cleanup;
+        nodes[i].sent_us = util_mono_us ();
+        nodes[i].waiting = true;
+    }
+    //  Round trips until the window closes, then the replies in flight.
+    unsigned cursor = 0, waiting = agent_count;
+    uint64_t trips = 0;
+    zmq_msg_t reply;
+    zmq_msg_init (&reply);
+    while (waiting > 0) {
+        int i = s_poll (nodes, agent_count, &cursor, deadline);
+        if (i < 0) {
+            fprintf (stderr, "bench_throughput: the echo stalled\n");
+            zmq_msg_close (&reply);
+            goto cleanup;
+        }
+        if (zmq_msg_recv (&reply, nodes[i].socket, 0) != (int) frame_size) {
+            zmq_msg_close (&reply);
+            goto cleanup;
+        }
+        nodes[i].waiting = false;
+        int64_t now = util_mono_us ();
+        if (latency_count == latency_alloc) {
+            latency_alloc *= 2;
+            latency = util_realloc (latency, latency_alloc * sizeof (int64_t));
+        }
+        latency[latency_count++] = now - nodes[i].sent_us;
+        trips++;
+        if (now < stop) {
+            if (zmq_send (nodes[i].socket, frame, frame_size, 0) != (int) frame_size) {
+                zmq_msg_close (&reply);
+                goto cleanup;
+            }
+            nodes[i].sent_us = now;
+            nodes[i].waiting = true;
+        }
+        else
+            waiting--;
+    }
+    zmq_msg_close (&reply);
+    result->elapsed_us = util_mono_us () - start;
+    result->requests = trips;
+    result->batches = trips;
+    result->daemon_cpu = bench_proc_cpu (echo_pid) - echo_cpu0;
+    result->daemon_written = -1;
+    result->self_cpu = bench_self_cpu () - self_cpu0;
+    qsort (latency, latency_count, sizeof (int64_t), s_compare_i64);
+    result->p50_ms = latency_count ? (double) latency[latency_count / 2] / 1000.0 : 0;
+    result->p99_ms = latency_count ? (double) latency[latency_count * 99 / 100] / 1000.0 : 0;
+    rc = 0;
+cleanup:
+    for (unsigned i = 0; i < agent_count; i++)
+        if (nodes[i].socket)
+            zmq_close (nodes[i].socket);
+    if (ctx)
+        zmq_ctx_term (ctx);
+    free (latency);
+    free (frame);
+    return rc;
+}
