@@ -238,9 +238,10 @@ admin_command_main (int argc, char **argv)
     optind = 0;
     opterr = 0;
     int opt;
+    const char *bad = NULL;
     //  Parsed from the action on: it stands where getopt expects the program.
-    while ((opt = getopt_long (argc - 1, argv + 1, ":", table, NULL)) != -1) {
-        int taken = admin_target_option (&target, opt, optarg, "satchel admin", argv[optind]);
+    while ((opt = util_getopt (argc - 1, argv + 1, ":", table, &bad)) != -1) {
+        int taken = admin_target_option (&target, opt, optarg, "satchel admin", bad);
         if (taken == 2)
             return 2;
         if (taken == 1)

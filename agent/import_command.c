@@ -249,7 +249,8 @@ import_command_main (int argc, char **argv)
     optind = 0;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, ":", table, NULL)) != -1) {
+    const char *bad = NULL;
+    while ((opt = util_getopt (argc, argv, ":", table, &bad)) != -1) {
         switch (opt) {
             case OPT_SUITE: suite = optarg; break;
             case OPT_COORDINATOR: endpoint = optarg; break;
@@ -279,11 +280,10 @@ import_command_main (int argc, char **argv)
                 s_usage (stdout);
                 return 0;
             case ':':
-                fprintf (stderr, "satchel import: option %s needs a value\n", argv[optind - 1]);
+                fprintf (stderr, "satchel import: option %s needs a value\n", bad);
                 return 2;
             default:
-                fprintf (stderr, "satchel import: unknown option '%s' (try --help)\n",
-                         argv[optind - 1]);
+                fprintf (stderr, "satchel import: unknown option '%s' (try --help)\n", bad);
                 return 2;
         }
     }

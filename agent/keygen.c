@@ -219,7 +219,8 @@ keygen_main (int argc, char **argv)
     optind = 0;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, ":", table, NULL)) != -1) {
+    const char *bad = NULL;
+    while ((opt = util_getopt (argc, argv, ":", table, &bad)) != -1) {
         switch (opt) {
             case OPT_SUITES: options.suites = optarg; break;
             case OPT_ADMIN: options.admin = true; break;
@@ -228,11 +229,10 @@ keygen_main (int argc, char **argv)
                 s_usage (stdout);
                 return 0;
             case ':':
-                fprintf (stderr, "satchel keygen: option %s needs a value\n", argv[optind - 1]);
+                fprintf (stderr, "satchel keygen: option %s needs a value\n", bad);
                 return 2;
             default:
-                fprintf (stderr, "satchel keygen: unknown option '%s' (try --help)\n",
-                         argv[optind - 1]);
+                fprintf (stderr, "satchel keygen: unknown option '%s' (try --help)\n", bad);
                 return 2;
         }
     }

@@ -231,7 +231,8 @@ s_read_flags (int argc, char **argv, const char *command, s_flags_t *flags,
     optind = 0;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, "+:", table, NULL)) != -1) {
+    const char *bad = NULL;
+    while ((opt = util_getopt (argc, argv, "+:", table, &bad)) != -1) {
         switch (opt) {
             case OPT_COORDINATOR: flags->coordinator = optarg; break;
             case OPT_SUITE: flags->suite = optarg; break;
@@ -275,11 +276,11 @@ s_read_flags (int argc, char **argv, const char *command, s_flags_t *flags,
                     run_options_usage (stdout);
                 return RUN_OPTIONS_HELP;
             case ':':
-                return s_usage_error (command, "option %s needs a value", argv[optind - 1]);
+                return s_usage_error (command, "option %s needs a value", bad);
             default:
-                if (optopt > 0 && optopt < 256)
+                if (optopt > 0 && optopt < 256 && bad && bad[0] == '-' && bad[1] != '-')
                     return s_usage_error (command, "unknown option '-%c'", optopt);
-                return s_usage_error (command, "unknown option '%s'", argv[optind - 1]);
+                return s_usage_error (command, "unknown option '%s'", bad);
         }
     }
     options->command = argv + optind;

@@ -121,9 +121,9 @@ status_command_main (int argc, char **argv)
     optind = 0;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, ":", table, NULL)) != -1) {
-        int taken = admin_target_option (&target, opt, optarg, "satchel status",
-                                         argv[optind - 1]);
+    const char *bad = NULL;
+    while ((opt = util_getopt (argc, argv, ":", table, &bad)) != -1) {
+        int taken = admin_target_option (&target, opt, optarg, "satchel status", bad);
         if (taken == 2)
             return 2;
         if (taken == 1)

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -198,4 +199,32 @@ util_write_file_atomic (const char *path, const char *text)
     }
     free (tmp);
     return rc;
+}
+
+int
+util_getopt (int argc, char *const *argv, const char *optstring, const struct option *table,
+             const char **bad)
+{
+    int index = -1;
+    int opt = getopt_long (argc, argv, optstring, table, &index);
+    *bad = NULL;
+    if (opt == '?' || opt == ':') {
+        *bad = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+        return opt;
+    }
+    if (opt == -1 || index < 0)
+        return opt;
+    //  The argument as typed: the one before optind, or before the value
+    //  when that was the next argument.
+    const char *typed = argv[optind - 1];
+    if (optarg && optarg == argv[optind - 1] && optind >= 2)
+        typed = argv[optind - 2];
+    const char *name = table[index].name;
+    size_t length = strlen (name);
+    if (strncmp (typed, "--", 2) != 0 || strncmp (typed + 2, name, length) != 0
+    ||  (typed[2 + length] != 0 && typed[2 + length] != '=')) {
+        *bad = typed;
+        return '?';
+    }
+    return opt;
 }

@@ -53,4 +53,12 @@ int util_mkdir_p (const char *path);
 //  Returns 0, or -1 with errno set.
 int util_write_file_atomic (const char *path, const char *text);
 
+//  getopt_long, without its abbreviations: "--server" is not taken for
+//  "--server-key" (a typo must not become another flag). An abbreviated
+//  long option is answered '?' like an unknown one. *bad is set to the
+//  argument as typed for every '?' and ':' (for the message).
+struct option;
+int util_getopt (int argc, char *const *argv, const char *optstring,
+                 const struct option *table, const char **bad);
+
 #endif

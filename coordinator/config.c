@@ -434,9 +434,10 @@ config_load (config_t *self, int argc, char **argv, char *why, size_t why_size)
     //  First pass: which file, help, version, and every flag well-formed.
     const char *file = NULL;
     int opt;
+    const char *bad = NULL;
     opterr = 0;
     optind = 0;
-    while ((opt = getopt_long (argc, argv, ":", longs, NULL)) != -1) {
+    while ((opt = util_getopt (argc, argv, ":", longs, &bad)) != -1) {
         if (opt == S_HELP)
             return CONFIG_HELP;
         if (opt == S_VERSION)
@@ -446,11 +447,11 @@ config_load (config_t *self, int argc, char **argv, char *why, size_t why_size)
         else if (opt == S_CHECK)
             self->check_only = true;
         else if (opt == ':') {
-            s_why (why, why_size, "option %s needs a value", argv[optind - 1]);
+            s_why (why, why_size, "option %s needs a value", bad);
             return CONFIG_BAD;
         }
         else if (opt == '?') {
-            s_why (why, why_size, "unknown option '%s'", argv[optind - 1]);
+            s_why (why, why_size, "unknown option '%s'", bad);
             return CONFIG_BAD;
         }
     }
@@ -463,7 +464,7 @@ config_load (config_t *self, int argc, char **argv, char *why, size_t why_size)
     if (self->file && s_read_file (self, self->file, why, why_size) != 0)
         return CONFIG_BAD;
     optind = 0;
-    while ((opt = getopt_long (argc, argv, ":", longs, NULL)) != -1) {
+    while ((opt = util_getopt (argc, argv, ":", longs, &bad)) != -1) {
         if (opt < 0 || (size_t) opt >= S_OPTION_COUNT)
             continue;
         const s_option_t *option = &s_options[opt];

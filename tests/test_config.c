@@ -228,6 +228,9 @@ test_bad_flags (void **state)
     s_assert_bad (fx, s_load (fx, bad_value), "--max-units: invalid value 'x' (1 to 10000000)");
     const char *unknown[] = { "--bogus", NULL };
     s_assert_bad (fx, s_load (fx, unknown), "unknown option '--bogus'");
+    //  No abbreviations: --max-unit is not --max-units.
+    const char *prefix[] = { "--max-unit", "5", NULL };
+    s_assert_bad (fx, s_load (fx, prefix), "unknown option '--max-unit'");
     const char *no_value[] = { "--bind", NULL };
     s_assert_bad (fx, s_load (fx, no_value), "option --bind needs a value");
     const char *stray[] = { "--max-units", "5", "extra", NULL };

@@ -464,7 +464,12 @@ test_bad_values_are_refused (void **state)
         { { NULL }, { "KNAPSACK_PRO_CI_NODE_TOTAL", "0", NULL },
           "(KNAPSACK_PRO_CI_NODE_TOTAL)" },
         { { "--mode", NULL }, { NULL }, "option --mode needs a value" },
-        { { "--fresh", "--frobnicate", NULL }, { NULL }, "unknown option '--frobnicate'" },
+        { { "--fresh-split", "--frobnicate", NULL }, { NULL }, "unknown option '--frobnicate'" },
+        //  No abbreviations: a prefix of a flag is no flag.
+        { { "--fresh", NULL }, { NULL }, "unknown option '--fresh'" },
+        { { "--server", "tcp://x:1", NULL }, { NULL }, "unknown option '--server'" },
+        { { "--coordinator=tcp://x:1", "--suit=web", NULL }, { NULL },
+          "unknown option '--suit=web'" },
         { { "-x", NULL }, { NULL }, "unknown option '-x'" },
         { { "--pattern", "{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}", NULL }, { NULL },
           "more than 256 alternatives" },
