@@ -20,10 +20,11 @@ s_usage (FILE *out)
            "\n"
            "Asks satcheld how it is: its version, how long it has run, the builds in\n"
            "flight, the agents heard from in the last minute, the requests it handled\n"
-           "(and how many a second over the last minute), and its database's size.\n"
+           "(and how many a second over the last minute, or its uptime if shorter),\n"
+           "and its database's size.\n"
            "An admin request: with CurveZMQ on, the key must be marked admin (satchel\n"
-           "keygen --admin); without CurveZMQ satcheld listens on loopback only, and\n"
-           "answers whoever asks there.\n"
+           "keygen --admin); without CurveZMQ satcheld answers whoever asks on\n"
+           "loopback, and on --insecure only from its own machine.\n"
            "\n"
            "Options:\n"
            "  --coordinator URL     satcheld endpoint (SATCHEL_COORDINATOR,\n"
@@ -72,10 +73,20 @@ s_bytes (uint64_t bytes, char *text, size_t size)
         snprintf (text, size, "%llu bytes", (unsigned long long) bytes);
 }
 
+//  Requests a second over the last minute: satcheld counts them per
+//  second over the last 60 s; a satcheld up for less than that has
+//  counted over its uptime (at least a second) instead.
+static double
+s_per_second (const proto_msg_t *status)
+{
+    uint64_t window = status->uptime_s < 60 ? status->uptime_s : 60;
+    return (double) status->requests_minute / (double) (window ? window : 1);
+}
+
 static void
 s_print (const char *endpoint, const proto_msg_t *status, bool as_json)
 {
-    double per_second = (double) status->requests_minute / 60.0;
+    double per_second = s_per_second (status);
     if (as_json) {
         fputs ("{\"endpoint\": ", stdout);
         json_print_string (stdout, endpoint);

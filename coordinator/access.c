@@ -1,6 +1,7 @@
 /*  access.c: see access.h.                                                 */
 #include "access.h"
 
+#include "endpoint.h"
 #include "log.h"
 #include "zap.h"
 
@@ -8,11 +9,22 @@
 #include <string.h>
 
 void
-access_peer_read (access_peer_t *peer, zmq_msg_t *msg, bool checked)
+access_peer_read (access_peer_t *peer, zmq_msg_t *msg, access_mode_t mode)
 {
     memset (peer, 0, sizeof *peer);
-    peer->checked = checked;
-    if (!checked)
+    peer->checked = mode == ACCESS_KEYS;
+    if (mode == ACCESS_NETWORK) {
+        //  libzmq 4.3 sets it for TCP from getpeername(2), numeric.
+        //  One too long for the field is no numeric address: none.
+        const char *address = zmq_msg_gets (msg, "Peer-Address");
+        peer->network = true;
+        if (address && strlen (address) <= ACCESS_ADDRESS_MAX) {
+            peer->local = endpoint_address_is_loopback (address);
+            memcpy (peer->address, address, strlen (address) + 1);
+        }
+        return;
+    }
+    if (mode != ACCESS_KEYS)
         return;
     //  zap.c gives every accepted key all three properties; a message
     //  missing one did not come through our handler, and gets no rights.
@@ -56,9 +68,12 @@ access_suite_allowed (const access_peer_t *peer, const char *suite)
 bool
 access_is_admin (const access_peer_t *peer)
 {
-    if (!peer || !peer->checked)
+    if (!peer)
         return true;
-    return peer->known && peer->meta.admin;
+    if (peer->checked)
+        return peer->known && peer->meta.admin;
+    //  The interfaces are looked up only for a request that needs it.
+    return !peer->network || peer->local || endpoint_address_is_own (peer->address);
 }
 
 //  How a key is named to a person: its certificate's name and the start of
@@ -102,6 +117,20 @@ access_require_admin (const access_peer_t *peer, const char *what, const char *a
 {
     if (access_is_admin (peer))
         return 0;
+    if (!peer->checked) {
+        const char *address = peer->address[0] ? peer->address : "an address libzmq did not give";
+        log_warn ("access_refused address=%s request=%s reason=\"not from this machine "
+                  "(--insecure without --curve-secret)\"",
+                  log_quote (peer->address[0] ? peer->address : "-"), log_quote (what));
+        *out = proto_error_new (attempt, req, PROTO_ERR_ACCESS, "",
+                                "access refused: %s is an admin request, and satcheld without "
+                                "CurveZMQ (--insecure) answers those only from its own "
+                                "machine; this one came from %s. Run it on satcheld's "
+                                "machine against tcp://127.0.0.1:PORT, or give satcheld "
+                                "--curve-secret and --clients and use an admin key (satchel "
+                                "keygen --admin)", what, address);
+        return -1;
+    }
     char who[CURVE_NAME_MAX + 32];
     s_who (peer, who, sizeof who);
     log_warn ("access_refused key=%s name=%s request=%s reason=\"not an admin key\"",

@@ -2,6 +2,7 @@
 #include "endpoint.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,4 +60,65 @@ endpoint_is_loopback (const char *endpoint)
     if (strcmp (port, "*") != 0 && strspn (port, "0123456789") != strlen (port))
         return false;
     return s_loopback_host (host, (size_t) (colon - host));
+}
+
+bool
+endpoint_address_is_loopback (const char *address)
+{
+    if (!address || !*address)
+        return false;
+    //  A numeric address only: "localhost" here would have been resolved
+    //  by libzmq, so a name means something else gave it.
+    if (!strchr (address, ':')) {
+        if (strspn (address, "0123456789.") != strlen (address))
+            return false;
+        return s_loopback_host (address, strlen (address));
+    }
+    char bracketed[INET6_ADDRSTRLEN + 2];
+    size_t length = strlen (address);
+    if (length + 2 >= sizeof bracketed)
+        return false;
+    snprintf (bracketed, sizeof bracketed, "[%s]", address);
+    return s_loopback_host (bracketed, length + 2);
+}
+
+bool
+endpoint_address_is_own (const char *address)
+{
+    if (endpoint_address_is_loopback (address))
+        return true;
+    if (!address || !*address)
+        return false;
+    //  As an IPv4 address if it is one, mapped or not.
+    struct in_addr v4;
+    struct in6_addr v6;
+    bool is_v4 = inet_pton (AF_INET, address, &v4) == 1;
+    if (!is_v4) {
+        if (inet_pton (AF_INET6, address, &v6) != 1)
+            return false;
+        if (IN6_IS_ADDR_V4MAPPED (&v6)) {
+            memcpy (&v4.s_addr, v6.s6_addr + 12, 4);
+            is_v4 = true;
+        }
+    }
+    struct ifaddrs *list = NULL;
+    if (getifaddrs (&list) != 0)
+        return false;
+    bool own = false;
+    for (struct ifaddrs *item = list; item && !own; item = item->ifa_next) {
+        const struct sockaddr *sa = item->ifa_addr;
+        if (!sa)
+            continue;
+        if (is_v4 && sa->sa_family == AF_INET) {
+            const struct sockaddr_in *in = (const struct sockaddr_in *) (const void *) sa;
+            own = in->sin_addr.s_addr == v4.s_addr;
+        }
+        else
+        if (!is_v4 && sa->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) (const void *) sa;
+            own = memcmp (&in6->sin6_addr, &v6, sizeof v6) == 0;
+        }
+    }
+    freeifaddrs (list);
+    return own;
 }

@@ -22,4 +22,17 @@
 //  True if endpoint is loopback as above.
 bool endpoint_is_loopback (const char *endpoint);
 
+//  True if address, a peer's numeric IP address as libzmq gives it in a
+//  message's "Peer-Address" property ("127.0.0.1", "::1",
+//  "::ffff:127.0.0.1"), is a loopback address as above. Host names
+//  (even "localhost"), brackets, ports, NULL and "" are not.
+bool endpoint_address_is_loopback (const char *address);
+
+//  True if address (numeric, as above) is one of this machine's own: a
+//  loopback address, or an address of one of its interfaces now
+//  (getifaddrs(3); an IPv4-mapped IPv6 address counts as its IPv4
+//  address). A connection from such an address comes from this machine,
+//  whichever address it used to reach satcheld. False on any doubt.
+bool endpoint_address_is_own (const char *address);
+
 #endif

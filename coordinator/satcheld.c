@@ -229,7 +229,8 @@ main (int argc, char **argv)
     if (s_running.insecure && !endpoint_is_loopback (config.bind))
         log_warn ("insecure endpoint=%s reason=\"--insecure without --curve-secret: requests "
                   "travel in plain text and any host that reaches this endpoint can join builds, "
-                  "read test names and write timing history\"", log_quote (config.bind));
+                  "read test names and write timing history; admin requests only from this "
+                  "machine\"", log_quote (config.bind));
     if (server_block_signals () != 0) {
         log_error ("signal_setup_failed");
         config_clear (&s_running);

@@ -4,6 +4,7 @@
 #include "access.h"
 #include "clients.h"
 #include "curve_keys.h"
+#include "endpoint.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -48,6 +49,7 @@ struct _server_t {
     clients_t *clients;          //  authorized agent keys (CurveZMQ), or NULL
     zap_t *zap;                  //  answers CurveZMQ handshakes, or NULL: plain text
     access_peer_t peer;          //  scratch: who sent the request in payload
+    access_mode_t access;        //  what access_peer_read looks at (keys, address, nothing)
     rate_t *rate;                //  requests per second per connection, or NULL: no limit
     uint64_t rate_refused;       //  requests answered busy for their rate, for the log
     retention_t *retention;      //  prunes old history between groups
@@ -196,6 +198,10 @@ server_new (const server_config_t *config)
         zsock_set_ipv6 (self->router, 1);
     if (config->curve_secret && s_curve_setup (self) != 0)
         goto fail;
+    //  Without keys on an endpoint others reach (--insecure), admin
+    //  requests only from this machine (access.h).
+    self->access = self->zap ? ACCESS_KEYS
+                 : endpoint_is_loopback (config->bind) ? ACCESS_OPEN : ACCESS_NETWORK;
     if (zsock_bind (self->router, "%s", config->bind) < 0) {
         log_error ("bind_failed endpoint=%s error=%s", log_quote (config->bind),
                    log_quote (zmq_strerror (zmq_errno ())));
@@ -206,8 +212,11 @@ server_new (const server_config_t *config)
     char *endpoint = self->endpoint;
     size_t endpoint_size = sizeof self->endpoint;
     zmq_getsockopt (zsock_resolve (self->router), ZMQ_LAST_ENDPOINT, endpoint, &endpoint_size);
-    log_info ("serving endpoint=%s db=%s version=%s curve=%s", log_quote (endpoint),
-              log_quote (config->db_path), SATCHEL_VERSION, self->zap ? "on" : "off");
+    //  admin=: who may make admin requests (access.h).
+    log_info ("serving endpoint=%s db=%s version=%s curve=%s admin=%s", log_quote (endpoint),
+              log_quote (config->db_path), SATCHEL_VERSION, self->zap ? "on" : "off",
+              self->access == ACCESS_KEYS ? "admin_keys"
+              : self->access == ACCESS_NETWORK ? "this_machine" : "anyone");
     if (config->ready_file) {
         char text[300];
         snprintf (text, sizeof text, "%s\n", endpoint);
@@ -306,7 +315,7 @@ s_receive (server_t *self, pending_t *slot)
     }
     //  Who sent it: every frame of a message carries its connection's
     //  properties, which with CurveZMQ the ZAP handler set.
-    access_peer_read (&self->peer, &self->payload, self->zap != NULL);
+    access_peer_read (&self->peer, &self->payload, self->access);
     if (zmq_msg_more (&self->payload)) {
         //  A request is one frame; swallow the rest and answer with an error.
         zmq_msg_t rest;

@@ -1,7 +1,8 @@
 /*  test_clients.c: satcheld's folder of authorized keys (clients.h) sees
     every change, including those czmq 4.2.1's own folder loader misses,
     fails closed, and survives the files that crash czmq's zauth (a key in
-    two files, oversized metadata); and the permission checks (access.h).  */
+    two files, oversized metadata); and the permission checks (access.h),
+    with keys and without them on --insecure.                             */
 #include "access.h"
 #include "clients.h"
 #include "harness.h"
@@ -263,6 +264,68 @@ test_access_checks (void **state)
     proto_msg_destroy (&out);
 }
 
+//  Without CurveZMQ on an endpoint other machines reach (--insecure):
+//  builds for everyone, admin requests only from this machine's own
+//  addresses, by the message's Peer-Address.
+static void
+test_access_on_a_network_without_keys (void **state)
+{
+    (void) state;
+    //  A message without a Peer-Address (as libzmq gives for inproc): not
+    //  from this machine as far as satcheld can tell.
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    access_peer_t peer;
+    access_peer_read (&peer, &msg, ACCESS_NETWORK);
+    assert_true (peer.network);
+    assert_false (peer.checked);
+    assert_false (peer.local);
+    assert_string_equal (peer.address, "");
+    assert_true (access_suite_allowed (&peer, "web"));
+    assert_false (access_is_admin (&peer));
+    proto_msg_t *out = NULL;
+    assert_int_equal (access_check_suite (&peer, "web", PROTO_JOIN, "a1", 1, &out), 0);
+    assert_null (out);
+    assert_int_equal (access_require_admin (&peer, "status", "a1", 4, &out), -1);
+    assert_string_equal (out->code, PROTO_ERR_ACCESS);
+    assert_true (proto_error_is_user (out->code));
+    assert_string_equal (out->attempt, "a1");
+    assert_int_equal (out->req, 4);
+    assert_non_null (strstr (out->message, "an address libzmq did not give"));
+    proto_msg_destroy (&out);
+    //  The same message on a loopback endpoint, or with keys: not this rule.
+    access_peer_read (&peer, &msg, ACCESS_OPEN);
+    assert_false (peer.network);
+    assert_true (access_is_admin (&peer));
+    access_peer_read (&peer, &msg, ACCESS_KEYS);
+    assert_false (peer.network);
+    assert_false (access_is_admin (&peer));      //  no key: nothing
+    zmq_msg_close (&msg);
+
+    //  Another machine (TEST-NET-1: documentation only, no host has it).
+    access_peer_t far = { .network = true, .address = "192.0.2.7" };
+    assert_true (access_suite_allowed (&far, "web"));
+    assert_false (access_is_admin (&far));
+    assert_int_equal (access_require_admin (&far, "export", "a1", 2, &out), -1);
+    assert_string_equal (out->code, PROTO_ERR_ACCESS);
+    const char *said = out->message;
+    assert_non_null (strstr (said, "access refused: export is an admin request"));
+    assert_non_null (strstr (said, "only from its own machine; this one came from 192.0.2.7"));
+    assert_non_null (strstr (said, "tcp://127.0.0.1:PORT"));
+    assert_non_null (strstr (said, "satchel keygen --admin"));
+    proto_msg_destroy (&out);
+    snprintf (far.address, sizeof far.address, "::ffff:192.0.2.7");
+    assert_false (access_is_admin (&far));
+
+    //  This machine: loopback, as read, or an address of its own.
+    access_peer_t near = { .network = true, .local = true, .address = "127.0.0.1" };
+    assert_true (access_is_admin (&near));
+    assert_int_equal (access_require_admin (&near, "status", "a1", 2, &out), 0);
+    assert_null (out);
+    access_peer_t own = { .network = true, .address = "::1" };
+    assert_true (access_is_admin (&own));
+}
+
 int
 main (void)
 {
@@ -274,6 +337,7 @@ main (void)
         cmocka_unit_test (test_skips_what_does_not_belong),
         cmocka_unit_test (test_refuses_unusable_folders),
         cmocka_unit_test (test_access_checks),
+        cmocka_unit_test (test_access_on_a_network_without_keys),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();

@@ -1891,6 +1891,27 @@ test_status_messages (void **state)
     BAD (&kvs, "req");
     kvs_set (&kvs, U ("req", 3));
     ACCEPTED (&kvs);
+    //  Who asks is checked as in every request.
+    kvs_set (&kvs, U ("req", 0));
+    BAD (&kvs, "req");
+    kvs_set (&kvs, U ("req", PROTO_REQ_MAX + 1));
+    BAD (&kvs, "req");
+    kvs_set (&kvs, STR ("req", "3"));
+    BAD (&kvs, "req");
+    kvs_set (&kvs, U ("req", 3));
+    kvs_set (&kvs, STR ("attempt", "who asks"));
+    BAD (&kvs, "attempt");
+    kvs_set (&kvs, STR ("attempt", ""));
+    BAD (&kvs, "attempt");
+    char long_attempt[PROTO_ATTEMPT_MAX + 2];
+    memset (long_attempt, 'a', sizeof long_attempt - 1);
+    long_attempt[sizeof long_attempt - 1] = 0;
+    kvs_set (&kvs, STR ("attempt", long_attempt));
+    BAD (&kvs, "attempt");
+    kvs_drop (&kvs, "attempt");
+    BAD (&kvs, "attempt");
+    kvs_set (&kvs, STR ("attempt", "status"));
+    ACCEPTED (&kvs);
 
     msg = proto_msg_new (PROTO_DAEMON_STATUS);
     proto_msg_set_str (&msg->attempt, "status");
@@ -1933,6 +1954,22 @@ test_status_messages (void **state)
     kvs_set (&kvs, STR ("db_bytes", "big"));
     BAD (&kvs, "db_bytes");
     kvs_set (&kvs, U ("db_bytes", 4096));
+    //  Counts are unsigned integers: not negative, not floats, there.
+    kvs_set (&kvs, NEG ("uptime_s", -1));
+    BAD (&kvs, "uptime_s");
+    kvs_set (&kvs, U ("uptime_s", 5));
+    kvs_set (&kvs, FLOAT ("builds_running"));
+    BAD (&kvs, "builds_running");
+    kvs_set (&kvs, U ("builds_running", 0));
+    kvs_set (&kvs, NIL ("agents_last_minute"));
+    BAD (&kvs, "agents_last_minute");
+    kvs_drop (&kvs, "agents_last_minute");
+    BAD (&kvs, "agents_last_minute");
+    kvs_set (&kvs, U ("agents_last_minute", 0));
+    kvs_drop (&kvs, "requests");
+    BAD (&kvs, "requests");
+    kvs_set (&kvs, U ("requests", 10));
+    ACCEPTED (&kvs);
     kvs_set (&kvs, STR ("version", "0.1 beta"));
     BAD (&kvs, "version");
     kvs_drop (&kvs, "version");
