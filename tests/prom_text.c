@@ -11,7 +11,7 @@
 
 typedef struct {
     char name[128];              //  family name
-    char kind[16];               //  counter, gauge, histogram, summary, untyped
+    char kind[128];              //  counter, gauge, histogram, summary, untyped
     bool sampled;                //  samples of it were seen
     bool closed;                 //  another family's samples came after its own
 } s_family_t;
