@@ -74,6 +74,9 @@ s_option_value (const bench_option_t *option, const char *value)
         case BENCH_OPTION_TEXT:
             *option->to.text = value;
             return bench_parse_double (value, option->min_f, option->max_f, &number);
+        case BENCH_OPTION_STRING:
+            *option->to.text = value;
+            return *value ? 0 : -1;
         case BENCH_OPTION_FLAG:
             break;
     }

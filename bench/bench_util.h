@@ -42,7 +42,8 @@ typedef enum {
     BENCH_OPTION_U32,        //  a whole number in [min, max]
     BENCH_OPTION_U64,        //  a whole number in [min, max]
     BENCH_OPTION_DOUBLE,     //  a number in [min_f, max_f]
-    BENCH_OPTION_TEXT        //  a number in [min_f, max_f], kept as given, to pass on
+    BENCH_OPTION_TEXT,       //  a number in [min_f, max_f], kept as given, to pass on
+    BENCH_OPTION_STRING      //  any non-empty text (a path, a list)
 } bench_option_type_t;
 
 typedef struct {
@@ -53,7 +54,7 @@ typedef struct {
         uint32_t *u32;           //  BENCH_OPTION_U32
         uint64_t *u64;           //  BENCH_OPTION_U64
         double *number;          //  BENCH_OPTION_DOUBLE
-        const char **text;       //  BENCH_OPTION_TEXT (borrows argv)
+        const char **text;       //  BENCH_OPTION_TEXT and _STRING (borrows argv)
     } to;                        //  where the value goes
     uint64_t min, max;           //  range of U32 and U64
     double min_f, max_f;         //  range of DOUBLE and TEXT
@@ -70,6 +71,7 @@ typedef struct {
       .max_f = (hi) }
 #define BENCH_TEXT(n, target, lo, hi) \
     { .name = (n), .type = BENCH_OPTION_TEXT, .to.text = (target), .min_f = (lo), .max_f = (hi) }
+#define BENCH_STRING(n, target) { .name = (n), .type = BENCH_OPTION_STRING, .to.text = (target) }
 #define BENCH_OPTIONS_END { .name = NULL }
 
 //  Parse argv[1..] against the options; --help prints usage on stdout.

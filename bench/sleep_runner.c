@@ -15,14 +15,30 @@
     the sum of its units, plus only the scheduler's wake-up latency once.
     No file named by a unit has to exist.
 
+    For bench_compare's simulated farm, optionally:
+      BENCH_SPEED       this node's slowness: start-up and units take this
+                        many times longer (default 1)
+      BENCH_NOISE_SEED  vary each unit's time run to run: a factor in
+                        [1 - BENCH_NOISE, 1 + BENCH_NOISE] (default 0.2),
+                        drawn from the seed and the unit's name, so every
+                        node draws the same factor for a unit in one build
+      BENCH_LOG         append one line per batch: BENCH_NODE, the
+                        monotonic start and end (us), the start-up (us),
+                        then NAME:WORK_US for each unit, its time at speed 1
+
     Exit status: 0, or 2 for a name without a duration or a bad
     BENCH_STARTUP_MS (with a message on stderr).                            */
+#include "test_rng.h"
+
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 //  Longest duration a unit may ask for: one hour.
 #define SLEEP_MAX_MS 3600000ull
@@ -82,11 +98,31 @@ s_unit_ms (const char *name, uint64_t *ms)
     return 0;
 }
 
-static void
-s_add_ms (struct timespec *ts, uint64_t ms)
+//  The noise factor of a unit: FNV-1a of its name mixed with the seed,
+//  through splitmix64, mapped onto [1 - noise, 1 + noise].
+static double
+s_noise_factor (uint64_t seed, double noise, const char *name)
 {
-    ts->tv_sec += (time_t) (ms / 1000);
-    ts->tv_nsec += (long) (ms % 1000) * 1000000L;
+    uint64_t hash = 0xcbf29ce484222325ull;
+    for (const char *at = name; *at; at++)
+        hash = (hash ^ (unsigned char) *at) * 0x100000001b3ull;
+    test_rng_t rng = { seed ^ hash };
+    return 1.0 - noise + 2.0 * noise * test_rng_unit (&rng);
+}
+
+static int64_t
+s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+s_add_us (struct timespec *ts, int64_t us)
+{
+    ts->tv_sec += (time_t) (us / 1000000);
+    ts->tv_nsec += (long) (us % 1000000) * 1000L;
     if (ts->tv_nsec >= 1000000000L) {
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
@@ -99,6 +135,54 @@ s_sleep_until (const struct timespec *when)
 {
     while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, when, NULL) == EINTR)
         ;
+}
+
+//  A number from the environment in [min, max], or fallback when unset.
+//  Returns 0, or -1 (said on stderr).
+static int
+s_env_double (const char *name, double min, double max, double fallback, double *out)
+{
+    const char *text = getenv (name);
+    *out = fallback;
+    if (!text || !*text)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    double value = strtod (text, &end);
+    if (errno != 0 || *end != 0 || !(value >= min && value <= max)) {
+        fprintf (stderr, "sleep_runner: %s='%s' is not a number from %g to %g\n", name, text,
+                 min, max);
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+//  Append the batch's line to BENCH_LOG in one write (O_APPEND: lines of
+//  concurrent runners do not interleave). Returns 0, or -1.
+static int
+s_log_batch (const char *path, int64_t start_us, int64_t end_us, int64_t startup_us,
+             int count, char **names, const int64_t *work_us)
+{
+    const char *node = getenv ("BENCH_NODE");
+    size_t size = 128;
+    for (int i = 0; i < count; i++)
+        size += strlen (names[i]) + 24;
+    char *line = malloc (size);
+    if (!line)
+        return -1;
+    int used = snprintf (line, size, "%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64,
+                         node ? node : "-", start_us, end_us, startup_us);
+    for (int i = 0; i < count; i++)
+        used += snprintf (line + used, size - (size_t) used, "\t%s:%" PRId64, names[i],
+                          work_us[i]);
+    line[used++] = '\n';
+    int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    ssize_t wrote = fd >= 0 ? write (fd, line, (size_t) used) : -1;
+    if (fd >= 0)
+        close (fd);
+    free (line);
+    return wrote == used ? 0 : -1;
 }
 
 int
@@ -117,26 +201,45 @@ main (int argc, char **argv)
         }
         startup_ms = value;
     }
+    double speed = 1, noise = 0, seed = -1;
+    if (s_env_double ("BENCH_SPEED", 0.1, 10, 1, &speed) != 0
+    ||  s_env_double ("BENCH_NOISE", 0, 0.9, 0.2, &noise) != 0
+    ||  s_env_double ("BENCH_NOISE_SEED", 0, 9007199254740992.0, -1, &seed) != 0)
+        return 2;
     //  Check every name before sleeping at all: a bad list fails at once.
+    int64_t *work_us = calloc ((size_t) argc, sizeof (int64_t));
+    if (!work_us)
+        return 2;
     for (int i = 1; i < argc; i++) {
         uint64_t ms = 0;
         if (s_unit_ms (argv[i], &ms) != 0) {
             fprintf (stderr, "sleep_runner: '%s' does not end in _<N>ms.<ext> (a file) or "
                              "::NAME_<N>ms (an example); cannot tell how long to sleep\n",
                      argv[i]);
+            free (work_us);
             return 2;
         }
+        double factor = seed >= 0 ? s_noise_factor ((uint64_t) seed, noise, argv[i]) : 1;
+        work_us[i] = (int64_t) ((double) ms * 1000.0 * factor + 0.5);
     }
+    int64_t start_us = s_now_us ();
+    int64_t startup_us = (int64_t) ((double) startup_ms * 1000.0 * speed + 0.5);
     struct timespec when;
     clock_gettime (CLOCK_MONOTONIC, &when);
-    s_add_ms (&when, startup_ms);
-    if (startup_ms > 0)
+    s_add_us (&when, startup_us);
+    if (startup_us > 0)
         s_sleep_until (&when);
     for (int i = 1; i < argc; i++) {
-        uint64_t ms = 0;
-        s_unit_ms (argv[i], &ms);
-        s_add_ms (&when, ms);
+        s_add_us (&when, (int64_t) ((double) work_us[i] * speed + 0.5));
         s_sleep_until (&when);
     }
-    return 0;
+    const char *log = getenv ("BENCH_LOG");
+    int rc = 0;
+    if (log && *log
+    &&  s_log_batch (log, start_us, s_now_us (), startup_us, argc - 1, argv + 1, work_us + 1) != 0) {
+        fprintf (stderr, "sleep_runner: cannot append to BENCH_LOG %s\n", log);
+        rc = 2;
+    }
+    free (work_us);
+    return rc;
 }
