@@ -70,8 +70,10 @@ s_suite_scale (cmp_suite_t *suite, const double *seconds, size_t count,
     }
     suite->scale = options->work_s * 1000.0 / suite->seconds;
     for (size_t i = 0; i < count; i++) {
+        //  Whole ms, at least 1: no test takes no time (satcheld raises
+        //  a prediction below 1 ms to 1 ms, too).
         double ms = seconds[i] * suite->scale;
-        suite->ms[i] = (uint32_t) (ms + 0.5);
+        suite->ms[i] = ms < 1 ? 1 : (uint32_t) (ms + 0.5);
         suite->total_ms += suite->ms[i];
         char name[48];
         snprintf (name, sizeof name, "u%05zu_%ums.t", i, suite->ms[i]);
@@ -182,13 +184,17 @@ s_suite_file (cmp_suite_t *suite, const char *path, const char *label,
     return rc;
 }
 
-//  A name for the table: the owner of "owner__repo__kind.json".
+//  A name for the table: the repository of "owner__repo__kind.json", else
+//  the file's name.
 static void
 s_short_label (const char *file, char *label, size_t size)
 {
-    const char *end = strstr (file, "__");
-    size_t length = end ? (size_t) (end - file) : strlen (file);
-    snprintf (label, size, "%.*s", (int) length, file);
+    const char *start = strstr (file, "__");
+    const char *end = start ? strstr (start + 2, "__") : NULL;
+    if (start && end)
+        snprintf (label, size, "%.*s", (int) (end - start - 2), start + 2);
+    else
+        snprintf (label, size, "%s", file);
 }
 
 //  Resolve one --suites entry: synthetic:SHAPE, a path, or the first file

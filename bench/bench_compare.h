@@ -75,6 +75,7 @@ typedef struct {
     char *runner;                 //  path of sleep_runner (owned)
     harness_daemon_t daemon[CMP_STRATEGIES];   //  the queue and unit daemons (running)
     bool started[CMP_STRATEGIES];
+    char *daemon_dir[CMP_STRATEGIES];  //  each daemon's folder in dir (owned)
     char dead_endpoint[256];      //  where fallback's agents find no coordinator
     unsigned build_serial;        //  for unique build ids
 } cmp_lab_t;

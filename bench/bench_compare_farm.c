@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,6 +106,10 @@ cmp_lab_stop (cmp_lab_t *lab)
                      status);
         lab->started[s] = false;
     }
+    for (int s = 0; s < CMP_STRATEGIES; s++) {
+        free (lab->daemon_dir[s]);
+        lab->daemon_dir[s] = NULL;
+    }
 }
 
 static int
@@ -137,7 +142,12 @@ cmp_suite_prepare (cmp_lab_t *lab, const cmp_suite_t *suite, unsigned index)
             continue;
         const char *extra[] = { "--log-level", "warn", "--runner-startup", startup,
                                 s == CMP_UNIT ? "--max-batch-units" : NULL, "1", NULL };
-        if (harness_daemon_start (&lab->daemon[s], lab->dir, extra) != 0) {
+        //  Each daemon its own folder: its database and log.
+        char sub[64];
+        snprintf (sub, sizeof sub, "%s-%u", cmp_strategy_names[s], index);
+        lab->daemon_dir[s] = bench_path (lab->dir, sub);
+        if (mkdir (lab->daemon_dir[s], 0755) != 0
+        ||  harness_daemon_start (&lab->daemon[s], lab->daemon_dir[s], extra) != 0) {
             fprintf (stderr, "bench_compare: satcheld did not start (SATCHEL_BIN_DIR=%s)\n",
                      getenv ("SATCHEL_BIN_DIR"));
             harness_daemon_stop (&lab->daemon[s]);
@@ -336,8 +346,19 @@ cmp_build_run (cmp_lab_t *lab, const cmp_suite_t *suite, unsigned index, cmp_str
     int64_t finish_us[CMP_NODES_MAX] = { 0 };
     char err_paths[CMP_NODES_MAX][600];
     unsigned spawned = 0;
+    //  Launch in order of the nodes' offsets (insertion sort: N <= 16).
+    unsigned order[CMP_NODES_MAX];
+    for (unsigned i = 0; i < farm->nodes; i++) {
+        unsigned j = i;
+        for (; j > 0 && farm->offset_us[order[j - 1]] > farm->offset_us[i]; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    for (unsigned n = 0; n < farm->nodes; n++)
+        pids[n] = -1;
     int64_t launch_us = util_mono_us ();
-    for (unsigned n = 0; n < farm->nodes && !bench_interrupted (); n++) {
+    for (unsigned i = 0; i < farm->nodes && !bench_interrupted (); i++) {
+        unsigned n = order[i];
         s_sleep_until_us (launch_us + farm->offset_us[n]);
         char node_env[32], speed_env[48];
         snprintf (node_env, sizeof node_env, "BENCH_NODE=%u", n);
@@ -353,6 +374,18 @@ cmp_build_run (cmp_lab_t *lab, const cmp_suite_t *suite, unsigned index, cmp_str
             break;
         bench_child_track (n + 1, pids[n]);
         spawned++;
+    }
+    //  bench_agents_wait takes the first count slots: on a failed launch,
+    //  wait for those that did start, in node order.
+    if (spawned < farm->nodes) {
+        unsigned kept = 0;
+        for (unsigned n = 0; n < farm->nodes; n++) {
+            bench_child_track (n + 1, 0);
+            if (pids[n] > 0)
+                pids[kept++] = pids[n];
+        }
+        for (unsigned k = 0; k < kept; k++)
+            bench_child_track (k + 1, pids[k]);
     }
     //  Generous: ten times the slowest possible serial run, plus a minute.
     int64_t deadline_ms = (int64_t) (suite->total_ms * 2 * 10 / farm->nodes) + 60000;
@@ -386,6 +419,15 @@ cmp_build_run (cmp_lab_t *lab, const cmp_suite_t *suite, unsigned index, cmp_str
             idle += build->makespan_s - (double) farm->offset_us[n] / 1e6 - busy / 1e6;
         }
         build->idle_s = idle / farm->nodes;
+        if (getenv ("BENCH_DEBUG"))
+            for (unsigned n = 0; n < farm->nodes; n++)
+                if (build->batch_count[n] > 0)
+                    fprintf (stderr, "node %u: offset %.0f ms, first runner +%.0f ms, last runner "
+                             "end %.0f ms, exit +%.0f ms\n", n, farm->offset_us[n] / 1e3,
+                             (build->batches[n][0].start_us - farm->offset_us[n]) / 1e3,
+                             build->batches[n][build->batch_count[n] - 1].end_us / 1e3,
+                             build->finish_s[n] * 1e3
+                             - build->batches[n][build->batch_count[n] - 1].end_us / 1e3);
         build->ok = true;
     }
     free (list);

@@ -47,6 +47,7 @@ proto_limits_default (proto_limits_t *limits)
 {
     limits->max_frame = PROTO_DEFAULT_MAX_FRAME;
     limits->max_units = PROTO_DEFAULT_MAX_UNITS;
+    limits->max_report_units = 0;
     limits->max_name = PROTO_DEFAULT_MAX_NAME;
     limits->max_nodes = PROTO_DEFAULT_MAX_NODES;
 }

@@ -279,6 +279,8 @@ typedef enum {
 typedef struct {
     size_t max_frame;     //  largest frame, bytes
     size_t max_units;     //  most units in one join or batch
+    size_t max_report_units;  //  most times in a report, if more (0: max_units): what
+                              //  max_units was before a reload lowered it
     size_t max_name;      //  longest unit name, bytes
     uint32_t max_nodes;   //  largest node total
 } proto_limits_t;

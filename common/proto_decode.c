@@ -88,7 +88,20 @@ typedef struct {
     proto_msg_t *msg;                       //  Message being filled
     const msgpack_object *slots[K_COUNT];   //  Value of each known key, or NULL
     unsigned seen[K_COUNT];                 //  Times each known key appeared
+    bool in_report;                         //  decoding a report: its arrays may be longer
 } s_decoder_t;
+
+//  Most elements an array may have: max_units, or in a report the larger
+//  max_report_units (a batch handed out before a reload lowered max_units
+//  must still be reported; its length is checked against the batch).
+static size_t
+s_units_limit (const s_decoder_t *self)
+{
+    size_t limit = self->limits->max_units;
+    if (self->in_report && self->limits->max_report_units > limit)
+        limit = self->limits->max_report_units;
+    return limit;
+}
 
 //  The value of a known key and its name, the two arguments every field
 //  check takes.
@@ -275,10 +288,11 @@ s_array (s_decoder_t *self, const msgpack_object *obj, const char *name,
     if (obj->type != MSGPACK_OBJECT_ARRAY)
         return s_wrong_type (self, obj, name, "an array");
     size_t size = obj->via.array.size;
-    if (size > self->limits->max_units)
+    size_t limit = s_units_limit (self);
+    if (size > limit)
         return s_fail (self, PROTO_ERR_LIMIT, name,
                        "%s has %zu elements, more than the limit of %zu (satcheld --max-units)",
-                       name, size, self->limits->max_units);
+                       name, size, limit);
     if (size < min)
         return s_fail (self, PROTO_ERR_BAD_REQUEST, name,
                        "%s is empty; it needs at least %zu element%s",
@@ -634,8 +648,11 @@ s_decode_next (s_decoder_t *self)
 
     //  That there is one time per unit of the batch only the daemon can
     //  tell, knowing the batch.
-    if (s_uints (self, slots[R_TIMES_MS], "report.times_ms", &msg->report_times_ms,
-                 &msg->report_time_count) != 0
+    self->in_report = true;
+    int times = s_uints (self, slots[R_TIMES_MS], "report.times_ms", &msg->report_times_ms,
+                         &msg->report_time_count);
+    self->in_report = false;
+    if (times != 0
     ||  s_uint (self, slots[R_LEASE], "report.lease", 1, PROTO_REQ_MAX, &msg->report_lease) != 0
     ||  s_opt_bool (self, slots[R_RETURNED], "report.returned", &msg->report_returned) != 0)
         return -1;
@@ -648,8 +665,10 @@ s_decode_next (s_decoder_t *self)
     }
     if (slots[R_STATUS]) {
         uint32_t *status_values = NULL;
+        self->in_report = true;
         int rc = s_uint32s (self, slots[R_STATUS], "report.status", msg->report_time_count,
                             PROTO_UNIT_ABSENT, &status_values);
+        self->in_report = false;
         if (rc == 0) {
             msg->report_status = util_malloc (msg->report_time_count ? msg->report_time_count : 1);
             for (size_t i = 0; i < msg->report_time_count; i++)
@@ -987,7 +1006,10 @@ proto_decode (const void *data, size_t size, const proto_limits_t *limits, proto
     //  leave room for the three lists of a listed join or an import (names,
     //  examples or times, their files) at full length, and a little more
     //  for keys this version does not know.
-    size_t elements = limits->max_units > 64 ? limits->max_units : 64;
+    size_t elements = limits->max_units > limits->max_report_units ? limits->max_units
+                                                                    : limits->max_report_units;
+    if (elements < 64)
+        elements = 64;
     wire_limits_t wire = {
         .max_frame = limits->max_frame,
         .max_depth = 4,

@@ -10,6 +10,7 @@
 #include "examples.h"
 #include "leases.h"
 #include "log.h"
+#include "pace.h"
 #include "replay.h"
 #include "util.h"
 
@@ -1073,10 +1074,20 @@ s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out
     if (waiting > 0) {
         sched_policy_t policy;
         s_policy (self, build, &policy);
-        size_t take = sched_batch_take (build->queue_ms + build->queue_head, waiting,
-                                        build->remaining_ms, build->node_total, &policy);
+        sched_node_t *nodes = util_calloc (build->node_total, sizeof (sched_node_t));
+        pace_nodes (build, attempt->node_index, policy.startup_ms, now, nodes);
+        size_t take = sched_batch_plan (build->queue_ms + build->queue_head, waiting,
+                                        build->remaining_ms, nodes, build->node_total,
+                                        attempt->node_index, &policy);
+        double finish = sched_finish_ms (nodes, build->node_total, build->remaining_ms,
+                                         policy.startup_ms);
+        sched_node_t asking = nodes[attempt->node_index];
+        free (nodes);
         if (builds_batch_from_queue (self->builds, build, attempt, take, &batch) != 0)
             return -1;
+        log_debug ("batch_planned build=%s node=%u batch=%u predicted_ms=%.0f finish_in_ms=%.0f "
+                   "pace=%.2f paced=%s", log_quote (build->key), attempt->node_index, batch->seq,
+                   batch->predicted_ms, finish, asking.pace, asking.paced ? "yes" : "no");
         log_debug ("batch_given build=%s node=%u batch=%u units=%zu left=%zu",
                    log_quote (build->key), attempt->node_index, batch->seq, batch->unit_count,
                    build->queue_len - build->queue_head);

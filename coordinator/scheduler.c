@@ -121,6 +121,26 @@ sched_order (const char *const *names, const double *predicted,
     free (keys);
 }
 
+//  Take units from the front of the queue while their sum stays within
+//  target: at least one, at most the policy's max_batch_units.
+static size_t
+s_take (const double *queue_ms, size_t remaining, double target, const sched_policy_t *policy)
+{
+    //  "At least one" wins over a max_batch_units of 0: a batch that takes
+    //  nothing would stall the queue.
+    size_t limit = policy->max_batch_units > 0 ? policy->max_batch_units : 1;
+    if (limit > remaining)
+        limit = remaining;
+
+    size_t taken = 1;
+    double sum = queue_ms[0];
+    while (taken < limit && sum + queue_ms[taken] <= target) {
+        sum += queue_ms[taken];
+        taken++;
+    }
+    return taken;
+}
+
 size_t
 sched_batch_take (const double *queue_ms, size_t remaining, double remaining_ms,
                   uint32_t nodes, const sched_policy_t *policy)
@@ -139,20 +159,97 @@ sched_batch_take (const double *queue_ms, size_t remaining, double remaining_ms,
     //  poison the target.
     target = fmax (target, policy->min_batch_ms);
     target = fmax (target, 2.0 * policy->startup_ms);
+    return s_take (queue_ms, remaining, target, policy);
+}
 
-    //  "At least one" wins over a max_batch_units of 0: a batch that takes
-    //  nothing would stall the queue.
-    size_t limit = policy->max_batch_units > 0 ? policy->max_batch_units : 1;
-    if (limit > remaining)
-        limit = remaining;
+//  The pace of a node, never zero or negative (a bad measurement counts as 1).
+static double
+s_pace (const sched_node_t *node)
+{
+    return node->pace > 0 && isfinite (node->pace) ? node->pace : 1.0;
+}
 
-    size_t taken = 1;
-    double sum = queue_ms[0];
-    while (taken < limit && sum + queue_ms[taken] <= target) {
-        sum += queue_ms[taken];
-        taken++;
+//  Predicted work (at pace 1) the nodes can do by finish_ms from now.
+static double
+s_capacity (const sched_node_t *nodes, uint32_t count, double startup_ms, double finish_ms)
+{
+    double capacity = 0;
+    for (uint32_t n = 0; n < count; n++) {
+        double pace = s_pace (&nodes[n]);
+        double busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
+        double work = (finish_ms - busy) / pace - startup_ms;
+        if (work > 0)
+            capacity += work;
     }
-    return taken;
+    return capacity;
+}
+
+double
+sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
+                 double startup_ms)
+{
+    if (count == 0 || !(remaining_ms > 0))
+        return 0;
+    double startup = startup_ms > 0 ? startup_ms : 0;
+    double low = 0, high = 0;
+    for (uint32_t n = 0; n < count; n++) {
+        double busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
+        double end = busy + s_pace (&nodes[n]) * (startup + remaining_ms);
+        if (end > high)
+            high = end;
+    }
+    //  Capacity grows with the finish time: bisect to a microsecond.
+    for (int i = 0; i < 64 && high - low > 0.001; i++) {
+        double middle = (low + high) / 2;
+        if (s_capacity (nodes, count, startup, middle) >= remaining_ms)
+            high = middle;
+        else
+            low = middle;
+    }
+    return high;
+}
+
+size_t
+sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
+                  const sched_node_t *nodes, uint32_t count, uint32_t asking,
+                  const sched_policy_t *policy)
+{
+    assert (policy);
+    if (remaining == 0)
+        return 0;
+    assert (queue_ms);
+    if (!nodes || asking >= count)
+        return sched_batch_take (queue_ms, remaining, remaining_ms, count, policy);
+
+    double startup = policy->startup_ms > 0 ? policy->startup_ms : 0;
+    double finish = sched_finish_ms (nodes, count, remaining_ms, startup);
+    const sched_node_t *self = &nodes[asking];
+    double busy = self->busy_ms > 0 ? self->busy_ms : 0;
+    double share = (finish - busy) / s_pace (self) - startup;
+    //  A node whose pace is still a guess takes 1 / factor of its share: if
+    //  it is slower than guessed, what it holds cannot make the build late.
+    //  A node whose pace is measured takes its share but a reserve, which
+    //  the last small batches spread over whichever nodes come back first
+    //  (predictions of single units are only so good).
+    double factor = policy->factor >= 1 ? policy->factor : 1.0;
+    double reserve = SCHED_PLAN_RESERVE
+                   + (self->samples >= 1 ? SCHED_PLAN_NOISE / sqrt (self->samples)
+                                         : SCHED_PLAN_NOISE);
+    //  A reserve smaller than two start-ups costs more than it saves: the
+    //  extra batch it makes takes a start-up somewhere.
+    if (share * reserve < 2.0 * startup)
+        reserve = 0;
+    double target = share * (1.0 - reserve);
+    if (!self->paced) {
+        //  A cautious batch is still worth two start-ups, or all that is
+        //  left: work that small is not worth another node's start-up.
+        target = share / factor;
+        target = fmax (target, fmin (remaining_ms, 2.0 * startup));
+    }
+    //  No other floor of two start-ups, unlike sched_batch_take: near the
+    //  end a batch larger than the node's share would end after the others.
+    target = fmax (target, policy->min_batch_ms);
+    return s_take (queue_ms, remaining, target, policy);
 }
 
 //  A node and its load, in a binary min-heap ordered by (load, node).

@@ -2,20 +2,24 @@
     times and node counts. No I/O, no state: easy to test and deterministic.
 
     Queue mode hands units out longest first (sched_order). Each batch is
-    sized by predicted time, not by count: guided self-scheduling with a
-    factor, so early batches are large (few runner start-ups) and they
-    shrink as the queue drains, so every node finishes near the same moment
-    (sched_batch_take). A unit never seen before gets an estimate
+    sized by predicted time, not by count: the asking node's share of the
+    remaining work if all nodes, each at its measured pace, are to finish
+    together (sched_batch_plan; coordinator/pace.c measures the nodes), so
+    a node runs few batches (few runner start-ups) and the last ones are
+    small. sched_batch_take is the older guided self-scheduling, for
+    callers without the nodes. A unit never seen before gets an estimate
     (sched_fill_unseen), never zero.                                        */
 #ifndef SATCHEL_SCHEDULER_H
 #define SATCHEL_SCHEDULER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
     double startup_ms;       //  predicted cost of starting the runner once
-    double factor;           //  a batch targets remaining / (factor * nodes)
+    double factor;           //  an unpaced node takes 1 / factor of its share
+                             //  (sched_batch_take: remaining / (factor * nodes))
     double min_batch_ms;     //  smallest target for a batch's unit time
     size_t max_batch_units;  //  most units in one batch
     double default_ms;       //  estimate for units when the suite has no history at all
@@ -55,6 +59,41 @@ void sched_order (const char *const *names, const double *predicted,
 //  remaining is 0.
 size_t sched_batch_take (const double *queue_ms, size_t remaining, double remaining_ms,
                          uint32_t nodes, const sched_policy_t *policy);
+
+//  A node as queue mode's plan sees it.
+typedef struct {
+    double busy_ms;          //  predicted wall time until its running batch ends; 0: free
+    double pace;             //  its wall time per predicted ms (1: as predicted)
+    bool paced;              //  pace was measured (the node reported a batch)
+    double samples;          //  how many units the pace rests on (weighted by time)
+} sched_node_t;
+
+//  Of its planned share, a node whose pace is measured leaves this much in
+//  the queue for the last, small batches: SCHED_PLAN_RESERVE, plus
+//  SCHED_PLAN_NOISE / sqrt (samples) for a pace measured on few units (a
+//  unit's time varies from run to run; ~20% is common); none when that
+//  is less than two start-ups, which the extra batch would cost.
+#define SCHED_PLAN_RESERVE 0.05
+#define SCHED_PLAN_NOISE 0.2
+
+//  The finish time (ms from now) at which the nodes, each free after its
+//  busy_ms and then paying one start-up at its pace, have together done
+//  remaining_ms of predicted work: the moment they would all finish
+//  together. 0 when nothing remains.
+double sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
+                        double startup_ms);
+
+//  Queue mode's batch for node asking: its share of the remaining work if
+//  all nodes are to finish together (sched_finish_ms), all of it but
+//  its reserve once the node's pace is measured, 1 / factor of it
+//  while the pace is a guess (but at least two start-ups' worth, or all
+//  that is left); never below min_batch_ms. Takes units from the front of
+//  the queue as
+//  sched_batch_take does. Without nodes (or asking out of range), as
+//  sched_batch_take.
+size_t sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
+                         const sched_node_t *nodes, uint32_t count, uint32_t asking,
+                         const sched_policy_t *policy);
 
 //  Regular mode's static split: longest-processing-time-first. predicted
 //  holds the units' times in the order sched_order gives (longest first,

@@ -555,6 +555,12 @@ s_reload (server_t *self)
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
         if (checks[i].differs)
             s_note (changed, sizeof changed, checks[i].name);
+    //  Batches handed out under the old max-units may be longer than the
+    //  new one: their reports keep the largest limit this daemon has had.
+    size_t reported = was->limits.max_units > was->limits.max_report_units
+                    ? was->limits.max_units : was->limits.max_report_units;
+    if (reported > next.requests.limits.max_report_units)
+        next.requests.limits.max_report_units = reported;
     log_setup (level, "");
     requests_configure (self->requests, now);
     self->config.requests = *now;

@@ -193,10 +193,25 @@ test_sighup_during_a_build (void **state)
     assert_int_equal (kill (fx->daemon.pid, SIGHUP), 0);
     assert_int_equal (harness_wait_for_text (fx->log, "config_reloaded changed=log-level,"
                                              "max-units clients=0", DEADLINE_MS), 0);
-    //  The new limit, at once; debug lines from now on.
+    //  The new limit, at once; debug lines from now on: a batch handed
+    //  out is logged at debug (the held build may hand out nothing more).
     s_expect_limit (fx, "bigger", 4, 3);
-    s_expect_joined (fx, "small", 2);
-    assert_int_equal (harness_wait_for_text (fx->log, "debug ", DEADLINE_MS), 0);
+    static const char *const units[] = { "u0_test", "u1_test" };
+    zsock_t *socket = e2e_connect (fx->daemon.endpoint);
+    proto_msg_t *join = e2e_join ("small", 1, "config", "small", 0, 1, units, 2);
+    proto_msg_t *reply = e2e_call (socket, join);
+    assert_int_equal (reply->type, PROTO_JOINED);
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&join);
+    proto_msg_t *next = proto_msg_new (PROTO_NEXT);
+    proto_msg_set_str (&next->attempt, "small");
+    next->req = 2;
+    reply = e2e_call (socket, next);
+    assert_int_equal (reply->type, PROTO_BATCH);
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&next);
+    zsock_destroy (&socket);
+    assert_int_equal (harness_wait_for_text (fx->log, "debug batch_", DEADLINE_MS), 0);
 
     //  The held build goes on to its end.
     assert_int_equal (harness_write_file (gate, ""), 0);
@@ -319,6 +334,52 @@ test_sighup_keys_during_a_build (void **state)
     e2e_fixture_pass (fx);
 }
 
+//  A batch handed out before a reload lowered max-units is still
+//  reported, times and all: the limit is for what comes in new.
+static void
+test_sighup_lowering_max_units_keeps_batches_reportable (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    //  One node, no start-up, factor 1: the first batch is the whole list.
+    char *conf = s_conf (fx, "max-units = 100\nrunner-startup = 0\nbatch-factor = 1\n");
+    const char *extra[] = { "--config", conf, NULL };
+    e2e_fixture_daemon (fx, extra);
+    static const char *const units[] = { "u0_test", "u1_test", "u2_test", "u3_test",
+                                         "u4_test", "u5_test" };
+    zsock_t *socket = e2e_connect (fx->daemon.endpoint);
+    proto_msg_t *join = e2e_join ("lower", 1, "config", "lower", 0, 1, units, 6);
+    proto_msg_t *reply = e2e_call (socket, join);
+    assert_int_equal (reply->type, PROTO_JOINED);
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&join);
+    proto_msg_t *next = proto_msg_new (PROTO_NEXT);
+    proto_msg_set_str (&next->attempt, "lower");
+    next->req = 2;
+    proto_msg_t *batch = e2e_call (socket, next);
+    proto_msg_destroy (&next);
+    assert_int_equal (batch->type, PROTO_BATCH);
+    assert_int_equal (batch->unit_count, 6);
+
+    free (s_conf (fx, "max-units = 3\nrunner-startup = 0\nbatch-factor = 1\n"));
+    assert_int_equal (kill (fx->daemon.pid, SIGHUP), 0);
+    assert_int_equal (harness_wait_for_text (fx->log, "config_reloaded changed=max-units",
+                                             DEADLINE_MS), 0);
+    s_expect_limit (fx, "new", 4, 3);
+    //  The report of six times is taken, and the build completes.
+    proto_msg_t *report = e2e_report ("lower", 3, batch->batch, batch->lease, 6, 0);
+    reply = e2e_call (socket, report);
+    if (reply->type == PROTO_ERROR)
+        fail_msg ("the report was refused: %s", reply->message ? reply->message : "?");
+    assert_int_equal (reply->type, PROTO_DONE);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM samples"), 6);
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&report);
+    proto_msg_destroy (&batch);
+    zsock_destroy (&socket);
+    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
+    free (conf);
+}
+
 int
 main (void)
 {
@@ -328,6 +389,8 @@ main (void)
                                          e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_sighup_during_a_build, s_setup,
                                          e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_sighup_lowering_max_units_keeps_batches_reportable,
+                                         s_setup, e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_sighup_with_a_broken_file, s_setup,
                                          e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_sighup_keys_during_a_build, s_setup,

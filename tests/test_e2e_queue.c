@@ -126,7 +126,7 @@ test_second_build_hands_out_learned_slowest_first (void **state)
     e2e_fixture_t *fx = *state;
     //  One-unit batches, so each unit's measured time is its own and the
     //  history can tell slow units from fast ones.
-    const char *extra[] = { "--runner-startup", "0", "--batch-factor", "100", NULL };
+    const char *extra[] = { "--runner-startup", "0", "--max-batch-units", "1", NULL };
     e2e_fixture_daemon (fx, extra);
     s_run_build (fx, "build-1", AGENTS, "b1");
     s_run_build (fx, "build-2", AGENTS, "b2");

@@ -389,7 +389,7 @@ test_unusable_report_falls_back (void **state)
 {
     e2e_fixture_t *fx = *state;
     //  One unit per batch, so each agent meets several bad reports.
-    const char *daemon[] = { "--runner-startup", "0", "--batch-factor", "100", NULL };
+    const char *daemon[] = { "--runner-startup", "0", "--max-batch-units", "1", NULL };
     e2e_fixture_daemon (fx, daemon);
     enum { COUNT = 4 };
     for (int i = 0; i < COUNT; i++) {

@@ -445,6 +445,111 @@ test_estimate_nan_is_unseen (void **state)
     ESTIMATE (names, again, -1, 1000, again_expected);
 }
 
+//  ---------------------------------------------------------------------
+//  sched_finish_ms, sched_batch_plan: queue mode's plan
+
+static void
+test_finish_equal_nodes (void **state)
+{
+    //  4 free nodes at pace 1, 100 ms start-up each, 4000 ms of work:
+    //  each does 1000 after its start-up, so all finish at 1100.
+    sched_node_t nodes[4] = { { 0, 1, false, 0 }, { 0, 1, false, 0 }, { 0, 1, false, 0 },
+                              { 0, 1, false, 0 } };
+    assert_float_equal (sched_finish_ms (nodes, 4, 4000, 100), 1100, 0.01);
+    assert_float_equal (sched_finish_ms (nodes, 4, 0, 100), 0, 0);
+    assert_float_equal (sched_finish_ms (nodes, 0, 4000, 100), 0, 0);
+}
+
+static void
+test_finish_spreads_work (void **state)
+{
+    //  Node 1 is busy for 500 ms more, node 2 runs at 1.5 x: capacity by F
+    //  is (F - 100) + (F - 500 - 100) + (F / 1.5 - 100) = 3000 gives
+    //  F = 3800 / (2 + 2/3) = 1425.
+    sched_node_t nodes[3] = { { 0, 1, true, 10 }, { 500, 1, true, 10 }, { 0, 1.5, true, 10 } };
+    double finish = sched_finish_ms (nodes, 3, 3000, 100);
+    assert_float_equal (finish, 1425, 0.01);
+    //  A nonsense pace (0, NaN) counts as 1 and cannot stall the search.
+    sched_node_t odd[2] = { { 0, 0, true, 1 }, { 0, NAN, true, 1 } };
+    assert_float_equal (sched_finish_ms (odd, 2, 2000, 0), 1000, 0.01);
+}
+
+static void
+test_plan_cautious_while_pace_guessed (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 0;
+    //  2 nodes, 100 units of 10 ms: the share of each is 500 ms. A node
+    //  whose pace is a guess takes 1 / factor (2) of it: 25 units.
+    double queue[100];
+    for (size_t i = 0; i < 100; i++)
+        queue[i] = 10;
+    sched_node_t nodes[2] = { { 0, 1, false, 0 }, { 0, 1, false, 0 } };
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 25);
+    //  A larger factor: more cautious still.
+    policy.factor = 5;
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 10);
+    //  But worth two start-ups: with 200 ms ones, the share is 500 and the
+    //  batch 400, not 100.
+    policy.startup_ms = 200;
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 40);
+    //  Or all that is left, when that is less: 1000 ms of work against a
+    //  start-up of 30 s is one batch, not two start-ups.
+    policy.startup_ms = 30000;
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 100);
+}
+
+static void
+test_plan_paced_takes_share (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 0;
+    double queue[100];
+    for (size_t i = 0; i < 100; i++)
+        queue[i] = 10;
+    //  Paced on 100 units: reserve 0.05 + 0.2 / 10 = 0.07 of a 500 ms
+    //  share: 465 ms, 46 units.
+    sched_node_t nodes[2] = { { 0, 1, true, 100 }, { 0, 1, true, 100 } };
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 46);
+    //  The other node is 1.5 x slower: this one's share grows to 600 ms.
+    nodes[1].pace = 1.5;
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 55);
+    //  and the slow node's shrinks to 400 ms (of its predicted time).
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 1, &policy), 37);
+    //  A pace measured on one unit leaves a larger reserve (0.25): 375 ms.
+    nodes[1].pace = 1;
+    nodes[0].samples = 1;
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 37);
+}
+
+static void
+test_plan_no_reserve_below_two_startups (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 50;
+    //  2 nodes, 400 ms of work: each node's share is 200 ms after its
+    //  start-up; a reserve of 7% of it (14 ms) is less than two start-ups:
+    //  none. The node takes its whole share, 20 units.
+    double queue[40];
+    for (size_t i = 0; i < 40; i++)
+        queue[i] = 10;
+    sched_node_t nodes[2] = { { 0, 1, true, 100 }, { 0, 1, true, 100 } };
+    assert_int_equal (sched_batch_plan (queue, 40, 400, nodes, 2, 0, &policy), 20);
+    //  Near the end a share below two start-ups is still a share: of 100
+    //  ms left each node takes 50, not sched_batch_take's 2 x 50.
+    assert_int_equal (sched_batch_plan (queue, 10, 100, nodes, 2, 0, &policy), 5);
+    assert_int_equal (sched_batch_take (queue, 10, 100, 2, &policy), 10);
+    //  Nothing left: nothing taken; without nodes, as sched_batch_take.
+    assert_int_equal (sched_batch_plan (queue, 0, 0, nodes, 2, 0, &policy), 0);
+    assert_int_equal (sched_batch_plan (queue, 40, 400, NULL, 2, 0, &policy),
+                      sched_batch_take (queue, 40, 400, 2, &policy));
+    assert_int_equal (sched_batch_plan (queue, 40, 400, nodes, 2, 7, &policy),
+                      sched_batch_take (queue, 40, 400, 2, &policy));
+}
+
 //  --------------------------------------------------------------------------
 //  sched_batch_take
 
@@ -1153,6 +1258,11 @@ main (void)
         cmocka_unit_test (test_lpt_graham_tight),
         cmocka_unit_test (test_lpt_within_graham_of_optimum),
         cmocka_unit_test (test_lpt_large),
+        cmocka_unit_test (test_finish_equal_nodes),
+        cmocka_unit_test (test_finish_spreads_work),
+        cmocka_unit_test (test_plan_cautious_while_pace_guessed),
+        cmocka_unit_test (test_plan_paced_takes_share),
+        cmocka_unit_test (test_plan_no_reserve_below_two_startups),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

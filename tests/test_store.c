@@ -2407,6 +2407,37 @@ test_migration_failure_leaves_v3 (void **state)
     sqlite3_close (db);
 }
 
+//  A file's examples are summed through the partial index on parent, not
+//  by scanning the suite's primary-key range for every name of a join: the
+//  scan made joining a build of 4,999 units with example history take
+//  1.4 s instead of 0.07 s (SQLite picks it without statistics).
+static void
+test_examples_sum_uses_the_parent_index (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    store_destroy (&store);
+    sqlite3 *db = s_raw_open (fx->path);
+    char *sql = NULL;
+    assert_true (asprintf (&sql, "EXPLAIN QUERY PLAN %s", s_sql[STMT_EXAMPLES_SUM]) > 0);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
+    int searches = 0;
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        const char *detail = (const char *) sqlite3_column_text (stmt, 3);
+        assert_non_null (detail);
+        assert_null (strstr (detail, "PRIMARY KEY"));
+        if (strstr (detail, "USING INDEX timings_by_parent"))
+            searches++;
+    }
+    //  The outer query and its subquery.
+    assert_int_equal (searches, 2);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    free (sql);
+}
+
 int
 main (void)
 {
@@ -2416,6 +2447,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_destroy_null_is_safe),
         cmocka_unit_test_setup_teardown (test_schema_created, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_examples_sum_uses_the_parent_index, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_foreign_keys_enforced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_newer_version_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_open_missing_folder_fails, s_setup, s_teardown),
