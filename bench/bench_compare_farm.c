@@ -140,7 +140,9 @@ cmp_suite_prepare (cmp_lab_t *lab, const cmp_suite_t *suite, unsigned index)
     for (int s = 0; s < CMP_STRATEGIES; s++) {
         if (s != CMP_QUEUE && s != CMP_UNIT)
             continue;
-        const char *extra[] = { "--log-level", "warn", "--runner-startup", startup,
+        //  BENCH_DEBUG: the daemons log each batch's plan too.
+        const char *level = getenv ("BENCH_DEBUG") ? "debug" : "warn";
+        const char *extra[] = { "--log-level", level, "--runner-startup", startup,
                                 s == CMP_UNIT ? "--max-batch-units" : NULL, "1", NULL };
         //  Each daemon its own folder: its database and log.
         char sub[64];

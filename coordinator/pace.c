@@ -28,6 +28,14 @@ s_pace (const build_t *build, const build_node_t *node, double startup_ms, sched
     out->samples = squares > 0 ? sum * sum / squares : 0;
 }
 
+double
+pace_of (const build_t *build, const build_node_t *node, double startup_ms)
+{
+    sched_node_t plan;
+    s_pace (build, node, startup_ms, &plan);
+    return plan.pace;
+}
+
 void
 pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t now,
             sched_node_t *out)

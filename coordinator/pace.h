@@ -18,4 +18,7 @@
 void pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t now,
                  sched_node_t *out);
 
+//  One node's pace, as pace_nodes measures it: 1 before its first report.
+double pace_of (const build_t *build, const build_node_t *node, double startup_ms);
+
 #endif

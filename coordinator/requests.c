@@ -20,9 +20,13 @@
 #include <string.h>
 
 //  A waiting node asks again this long after a batch's predicted end, and
-//  never sooner than WAIT_MIN_MS after its last ask.
-#define WAIT_SLACK_MS 20
-#define WAIT_MIN_MS 50
+//  never sooner than WAIT_MIN_MS after its last ask, or WAIT_PER_NODE_MS
+//  times the build's nodes if more: the nodes of a small build learn of
+//  its end within moments, and those of a build of 1,024 nodes together
+//  ask at most about 2,000 times a second.
+#define WAIT_SLACK_MS 10
+#define WAIT_MIN_MS 10
+#define WAIT_PER_NODE_MS 0.5
 
 //  How long the nodes of a build not yet created wait for the node asked
 //  to list the examples of its slow files; then the next node is asked.
@@ -986,18 +990,22 @@ s_policy (requests_t *self, build_t *build, sched_policy_t *policy)
 }
 
 //  How long a waiting node should wait before it asks again: until just
-//  after the first running batch is predicted to end (so the nodes of a
-//  finished build learn it within moments, not a whole poll period later),
-//  at most --wait; a batch past its prediction is asked about less and
-//  less often, the longer it overruns.
+//  after the first running batch is predicted to end at its node's pace
+//  (so the nodes of a finished build learn it within moments, not a whole
+//  poll period later), at most --wait; a batch past its prediction is
+//  asked about less and less often, the longer it overruns.
 static int64_t
 s_wait_ms (requests_t *self, const build_t *build, double startup_ms, int64_t now)
 {
     int64_t wait = self->config.wait_ms;
     if (wait > self->config.leases.lease_ms / 2)
         wait = self->config.leases.lease_ms / 2;
+    int64_t floor = (int64_t) (WAIT_PER_NODE_MS * build->node_total);
+    if (floor < WAIT_MIN_MS)
+        floor = WAIT_MIN_MS;
     for (uint32_t n = 0; n < build->node_total; n++) {
         const build_node_t *node = &build->nodes[n];
+        double pace = pace_of (build, node, startup_ms);
         for (size_t b = node->live_from; b < node->batch_count; b++) {
             const build_batch_t *batch = &node->batches[b];
             if (batch->state != STORE_BATCH_RUNNING)
@@ -1005,10 +1013,10 @@ s_wait_ms (requests_t *self, const build_t *build, double startup_ms, int64_t no
             double predicted = startup_ms;
             for (size_t u = 0; u < batch->unit_count; u++)
                 predicted += build->predicted_ms[batch->unit_idx[u]];
-            int64_t left = batch->handed_mono_ms + (int64_t) predicted - now;
+            int64_t left = batch->handed_mono_ms + (int64_t) (predicted * pace) - now;
             int64_t candidate = left > 0 ? left + WAIT_SLACK_MS : -left / 4;
-            if (candidate < WAIT_MIN_MS)
-                candidate = WAIT_MIN_MS;
+            if (candidate < floor)
+                candidate = floor;
             if (candidate < wait)
                 wait = candidate;
         }
