@@ -15,6 +15,7 @@
 #include "util.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -989,11 +990,13 @@ s_policy (requests_t *self, build_t *build, sched_policy_t *policy)
         policy->startup_ms = build->startup_ms;
 }
 
-//  How long a waiting node should wait before it asks again: until just
-//  after the first running batch is predicted to end at its node's pace
-//  (so the nodes of a finished build learn it within moments, not a whole
-//  poll period later), at most --wait; a batch past its prediction is
-//  asked about less and less often, the longer it overruns.
+//  How long a waiting node should wait before it asks again: until the
+//  first running batch may end, at its node's pace, less the noise of its
+//  units' times (SCHED_PLAN_NOISE / sqrt of how many there are, weighted:
+//  one long unit may end a fifth early); within that window it asks 16
+//  times a window, so the nodes of a finished build learn it within
+//  moments, not a whole poll period later; at most --wait. A batch past
+//  the window is asked about less and less often, the longer it overruns.
 static int64_t
 s_wait_ms (requests_t *self, const build_t *build, double startup_ms, int64_t now)
 {
@@ -1010,11 +1013,20 @@ s_wait_ms (requests_t *self, const build_t *build, double startup_ms, int64_t no
             const build_batch_t *batch = &node->batches[b];
             if (batch->state != STORE_BATCH_RUNNING)
                 continue;
-            double predicted = startup_ms;
-            for (size_t u = 0; u < batch->unit_count; u++)
-                predicted += build->predicted_ms[batch->unit_idx[u]];
+            double predicted = startup_ms, squares = 0;
+            for (size_t u = 0; u < batch->unit_count; u++) {
+                double unit = build->predicted_ms[batch->unit_idx[u]];
+                predicted += unit;
+                squares += unit * unit;
+            }
+            double units = predicted - startup_ms;
+            double weighted = squares > 0 ? units * units / squares : 1;
+            int64_t margin = (int64_t) (SCHED_PLAN_NOISE * units * pace
+                                        / sqrt (weighted < 1 ? 1 : weighted));
             int64_t left = batch->handed_mono_ms + (int64_t) (predicted * pace) - now;
-            int64_t candidate = left > 0 ? left + WAIT_SLACK_MS : -left / 4;
+            int64_t candidate = left > margin ? left - margin + WAIT_SLACK_MS
+                              : left > -margin ? margin / 16
+                              : -left / 4;
             if (candidate < floor)
                 candidate = floor;
             if (candidate < wait)
