@@ -189,7 +189,7 @@ s_chart (FILE *out, const cmp_table_t *table)
         top = 3;
     top = (double) ((int) (top * 5) + 1) / 5;     //  a round 0.2 above
     int width = (int) table->suite_count * (PANEL_W + MARGIN) + MARGIN;
-    int height = PANEL_H + 2 * MARGIN + 30;
+    int height = PANEL_H + 2 * MARGIN + 46;
     fprintf (out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                   "font-family=\"sans-serif\" font-size=\"11\">\n", width, height);
     fprintf (out, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
@@ -260,7 +260,7 @@ s_chart (FILE *out, const cmp_table_t *table)
         x += 90;
     }
     fprintf (out, "<text x=\"%d\" y=\"%d\">dashed: %.2f x LB; values above %.1f drawn at "
-                  "the top, larger dot</text>\n", MARGIN + 4 * 90, legend_y, TARGET_RATIO, top);
+                  "the top, larger dot</text>\n", MARGIN, legend_y + 18, TARGET_RATIO, top);
     fprintf (out, "</svg>\n");
 }
 
@@ -284,7 +284,7 @@ s_timeline (FILE *out, const cmp_table_t *table)
         span = 1;
     int panel_h = (int) nodes * ROW_H + 34;
     int height = 40 + CMP_STRATEGIES * panel_h + 20;
-    int x0 = 70;
+    int x0 = 96;
     fprintf (out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                   "font-family=\"sans-serif\" font-size=\"11\">\n", x0 + TIME_W + 20, height);
     fprintf (out, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");

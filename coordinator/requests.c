@@ -993,7 +993,7 @@ s_policy (requests_t *self, build_t *build, sched_policy_t *policy)
 //  How long a waiting node should wait before it asks again: until the
 //  first running batch may end, at its node's pace, less the noise of its
 //  units' times (SCHED_PLAN_NOISE / sqrt of how many there are, weighted:
-//  one long unit may end a fifth early); within that window it asks 16
+//  one long unit may end a fifth early); within that window it asks 32
 //  times a window, so the nodes of a finished build learn it within
 //  moments, not a whole poll period later; at most --wait. A batch past
 //  the window is asked about less and less often, the longer it overruns.
@@ -1025,7 +1025,7 @@ s_wait_ms (requests_t *self, const build_t *build, double startup_ms, int64_t no
                                         / sqrt (weighted < 1 ? 1 : weighted));
             int64_t left = batch->handed_mono_ms + (int64_t) (predicted * pace) - now;
             int64_t candidate = left > margin ? left - margin + WAIT_SLACK_MS
-                              : left > -margin ? margin / 16
+                              : left > -margin ? margin / 32
                               : -left / 4;
             if (candidate < floor)
                 candidate = floor;
