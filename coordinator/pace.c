@@ -28,25 +28,50 @@ s_pace (const build_t *build, const build_node_t *node, double startup_ms, sched
     out->samples = squares > 0 ? sum * sum / squares : 0;
 }
 
-double
-pace_of (const build_t *build, const build_node_t *node, double startup_ms)
+//  A node that was heard from, but by no attempt that is still alive: its
+//  attempts were told done or went silent for a lease. A node never heard
+//  from may be starting still, and counts.
+static bool
+s_absent (const build_t *build, uint32_t node_index, int64_t lease_ms, int64_t now)
 {
-    sched_node_t plan;
-    s_pace (build, node, startup_ms, &plan);
-    return plan.pace;
+    bool heard = false;
+    for (size_t i = 0; i < build->contact_count; i++) {
+        const build_contact_t *contact = &build->contacts[i];
+        if (contact->node_index != node_index)
+            continue;
+        heard = true;
+        if (contact->mono_ms != INT64_MIN && now - contact->mono_ms <= lease_ms)
+            return false;
+    }
+    return heard;
 }
 
 void
-pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t now,
-            sched_node_t *out)
+pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t lease_ms,
+            int64_t now, sched_node_t *out)
 {
+    //  A node not yet measured is taken to run as the measured ones do on
+    //  average: when the predictions are off for every node alike (a build
+    //  without history), the first node to report must not look many
+    //  times faster than the others and take the whole queue.
+    double paced_sum = 0;
+    uint32_t paced = 0;
+    for (uint32_t n = 0; n < build->node_total; n++) {
+        memset (&out[n], 0, sizeof out[n]);
+        s_pace (build, &build->nodes[n], startup_ms, &out[n]);
+        if (out[n].paced) {
+            paced_sum += out[n].pace;
+            paced++;
+        }
+    }
     for (uint32_t n = 0; n < build->node_total; n++) {
         const build_node_t *node = &build->nodes[n];
         sched_node_t *plan = &out[n];
-        memset (plan, 0, sizeof *plan);
-        s_pace (build, node, startup_ms, plan);
+        if (!plan->paced && paced > 0)
+            plan->pace = paced_sum / paced;
         if (n == asking)
             continue;
+        plan->absent = s_absent (build, n, lease_ms, now);
         for (size_t b = node->live_from; b < node->batch_count; b++) {
             const build_batch_t *batch = &node->batches[b];
             if (batch->state != STORE_BATCH_RUNNING)

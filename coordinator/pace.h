@@ -11,14 +11,15 @@
 #include <stdint.h>
 
 //  Fill out[0..build->node_total) for a request of node asking at now
-//  (monotonic ms): the asking node is free; another node is busy until its
-//  running batches are predicted to end at its pace (0 once overdue).
+//  (monotonic ms; UINT32_MAX: no node asks): the asking node is free;
+//  another node is busy until its running batches are predicted to end
+//  at its pace (0 once overdue).
 //  pace = the node's reported wall times / (their predictions plus one
-//  start-up each), or 1 and not paced before its first report.
-void pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t now,
-                 sched_node_t *out);
-
-//  One node's pace, as pace_nodes measures it: 1 before its first report.
-double pace_of (const build_t *build, const build_node_t *node, double startup_ms);
+//  start-up each); before its first report, not paced, and the mean pace
+//  of the nodes that are (1 if none is).
+//  A node is absent if it was heard from but none of its attempts is alive
+//  (told done, or silent for more than lease_ms).
+void pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t lease_ms,
+                 int64_t now, sched_node_t *out);
 
 #endif

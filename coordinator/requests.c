@@ -1006,9 +1006,12 @@ s_wait_ms (requests_t *self, const build_t *build, double startup_ms, int64_t no
     int64_t floor = (int64_t) (WAIT_PER_NODE_MS * build->node_total);
     if (floor < WAIT_MIN_MS)
         floor = WAIT_MIN_MS;
+    sched_node_t *paces = util_calloc (build->node_total ? build->node_total : 1,
+                                       sizeof (sched_node_t));
+    pace_nodes (build, UINT32_MAX, startup_ms, self->config.leases.lease_ms, now, paces);
     for (uint32_t n = 0; n < build->node_total; n++) {
         const build_node_t *node = &build->nodes[n];
-        double pace = pace_of (build, node, startup_ms);
+        double pace = paces[n].pace;
         for (size_t b = node->live_from; b < node->batch_count; b++) {
             const build_batch_t *batch = &node->batches[b];
             if (batch->state != STORE_BATCH_RUNNING)
@@ -1033,6 +1036,7 @@ s_wait_ms (requests_t *self, const build_t *build, double startup_ms, int64_t no
                 wait = candidate;
         }
     }
+    free (paces);
     return wait;
 }
 
@@ -1095,7 +1099,8 @@ s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out
         sched_policy_t policy;
         s_policy (self, build, &policy);
         sched_node_t *nodes = util_calloc (build->node_total, sizeof (sched_node_t));
-        pace_nodes (build, attempt->node_index, policy.startup_ms, now, nodes);
+        pace_nodes (build, attempt->node_index, policy.startup_ms, self->config.leases.lease_ms,
+                    now, nodes);
         size_t take = sched_batch_plan (build->queue_ms + build->queue_head, waiting,
                                         build->remaining_ms, nodes, build->node_total,
                                         attempt->node_index, &policy);

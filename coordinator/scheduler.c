@@ -169,12 +169,16 @@ s_pace (const sched_node_t *node)
     return node->pace > 0 && isfinite (node->pace) ? node->pace : 1.0;
 }
 
-//  Predicted work (at pace 1) the nodes can do by finish_ms from now.
+//  Predicted work (at pace 1) the nodes can do by finish_ms from now;
+//  absent ones only if all are.
 static double
-s_capacity (const sched_node_t *nodes, uint32_t count, double startup_ms, double finish_ms)
+s_capacity (const sched_node_t *nodes, uint32_t count, double startup_ms, double finish_ms,
+            bool all)
 {
     double capacity = 0;
     for (uint32_t n = 0; n < count; n++) {
+        if (nodes[n].absent && !all)
+            continue;
         double pace = s_pace (&nodes[n]);
         double busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
         double work = (finish_ms - busy) / pace - startup_ms;
@@ -191,8 +195,14 @@ sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
     if (count == 0 || !(remaining_ms > 0))
         return 0;
     double startup = startup_ms > 0 ? startup_ms : 0;
+    bool all = true;
+    for (uint32_t n = 0; n < count; n++)
+        if (!nodes[n].absent)
+            all = false;
     double low = 0, high = 0;
     for (uint32_t n = 0; n < count; n++) {
+        if (nodes[n].absent && !all)
+            continue;
         double busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
         double end = busy + s_pace (&nodes[n]) * (startup + remaining_ms);
         if (end > high)
@@ -201,7 +211,7 @@ sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
     //  Capacity grows with the finish time: bisect to a microsecond.
     for (int i = 0; i < 64 && high - low > 0.001; i++) {
         double middle = (low + high) / 2;
-        if (s_capacity (nodes, count, startup, middle) >= remaining_ms)
+        if (s_capacity (nodes, count, startup, middle, all) >= remaining_ms)
             high = middle;
         else
             low = middle;

@@ -66,6 +66,7 @@ typedef struct {
     double pace;             //  its wall time per predicted ms (1: as predicted)
     bool paced;              //  pace was measured (the node reported a batch)
     double samples;          //  how many units the pace rests on (weighted by time)
+    bool absent;             //  gone (silent past its lease, or told done): no capacity
 } sched_node_t;
 
 //  Of its planned share, a node whose pace is measured leaves this much in
@@ -79,7 +80,8 @@ typedef struct {
 //  The finish time (ms from now) at which the nodes, each free after its
 //  busy_ms and then paying one start-up at its pace, have together done
 //  remaining_ms of predicted work: the moment they would all finish
-//  together. 0 when nothing remains.
+//  together. Absent nodes do nothing (unless every node is absent). 0 when
+//  nothing remains.
 double sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
                         double startup_ms);
 

@@ -453,8 +453,8 @@ test_finish_equal_nodes (void **state)
 {
     //  4 free nodes at pace 1, 100 ms start-up each, 4000 ms of work:
     //  each does 1000 after its start-up, so all finish at 1100.
-    sched_node_t nodes[4] = { { 0, 1, false, 0 }, { 0, 1, false, 0 }, { 0, 1, false, 0 },
-                              { 0, 1, false, 0 } };
+    sched_node_t nodes[4] = { { 0, 1, false, 0, false }, { 0, 1, false, 0, false }, { 0, 1, false, 0, false },
+                              { 0, 1, false, 0, false } };
     assert_float_equal (sched_finish_ms (nodes, 4, 4000, 100), 1100, 0.01);
     assert_float_equal (sched_finish_ms (nodes, 4, 0, 100), 0, 0);
     assert_float_equal (sched_finish_ms (nodes, 0, 4000, 100), 0, 0);
@@ -466,11 +466,17 @@ test_finish_spreads_work (void **state)
     //  Node 1 is busy for 500 ms more, node 2 runs at 1.5 x: capacity by F
     //  is (F - 100) + (F - 500 - 100) + (F / 1.5 - 100) = 3000 gives
     //  F = 3800 / (2 + 2/3) = 1425.
-    sched_node_t nodes[3] = { { 0, 1, true, 10 }, { 500, 1, true, 10 }, { 0, 1.5, true, 10 } };
+    sched_node_t nodes[3] = { { 0, 1, true, 10, false }, { 500, 1, true, 10, false }, { 0, 1.5, true, 10, false } };
     double finish = sched_finish_ms (nodes, 3, 3000, 100);
     assert_float_equal (finish, 1425, 0.01);
     //  A nonsense pace (0, NaN) counts as 1 and cannot stall the search.
-    sched_node_t odd[2] = { { 0, 0, true, 1 }, { 0, NAN, true, 1 } };
+    sched_node_t odd[2] = { { 0, 0, true, 1, false }, { 0, NAN, true, 1, false } };
+    assert_float_equal (sched_finish_ms (odd, 2, 2000, 0), 1000, 0.01);
+    //  An absent node does nothing: the other does all 2000; if both are
+    //  absent, both count (the one asking is never absent in practice).
+    odd[1].absent = true;
+    assert_float_equal (sched_finish_ms (odd, 2, 2000, 0), 2000, 0.01);
+    odd[0].absent = true;
     assert_float_equal (sched_finish_ms (odd, 2, 2000, 0), 1000, 0.01);
 }
 
@@ -485,7 +491,7 @@ test_plan_cautious_while_pace_guessed (void **state)
     double queue[100];
     for (size_t i = 0; i < 100; i++)
         queue[i] = 10;
-    sched_node_t nodes[2] = { { 0, 1, false, 0 }, { 0, 1, false, 0 } };
+    sched_node_t nodes[2] = { { 0, 1, false, 0, false }, { 0, 1, false, 0, false } };
     assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 25);
     //  A larger factor: more cautious still.
     policy.factor = 5;
@@ -511,7 +517,7 @@ test_plan_paced_takes_share (void **state)
         queue[i] = 10;
     //  Paced on 100 units: reserve 0.05 + 0.2 / 10 = 0.07 of a 500 ms
     //  share: 465 ms, 46 units.
-    sched_node_t nodes[2] = { { 0, 1, true, 100 }, { 0, 1, true, 100 } };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false }, { 0, 1, true, 100, false } };
     assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 46);
     //  The other node is 1.5 x slower: this one's share grows to 600 ms.
     nodes[1].pace = 1.5;
@@ -536,7 +542,7 @@ test_plan_no_reserve_below_two_startups (void **state)
     double queue[40];
     for (size_t i = 0; i < 40; i++)
         queue[i] = 10;
-    sched_node_t nodes[2] = { { 0, 1, true, 100 }, { 0, 1, true, 100 } };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false }, { 0, 1, true, 100, false } };
     assert_int_equal (sched_batch_plan (queue, 40, 400, nodes, 2, 0, &policy), 20);
     //  Near the end a share below two start-ups is still a share: of 100
     //  ms left each node takes 50, not sched_batch_take's 2 x 50.
