@@ -91,14 +91,6 @@ s_suite_free (cmp_suite_t *suite)
     free (suite->ms);
 }
 
-static double
-s_normal (test_rng_t *rng)
-{
-    double u1 = test_rng_unit (rng);
-    double u2 = test_rng_unit (rng);
-    return sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);
-}
-
 //  The shapes the real suites lack. Returns 0, or -1 for an unknown one.
 static int
 s_suite_synthetic (cmp_suite_t *suite, const char *shape, const cmp_options_t *options)
@@ -113,7 +105,7 @@ s_suite_synthetic (cmp_suite_t *suite, const char *shape, const cmp_options_t *o
         seconds = util_calloc (count, sizeof (double));
         double rest = 0;
         for (size_t i = 1; i < count; i++) {
-            seconds[i] = exp (log (3.5) + 1.0 * s_normal (&rng));
+            seconds[i] = exp (log (3.5) + 1.0 * test_rng_normal (&rng));
             rest += seconds[i];
         }
         seconds[0] = rest / 3;
@@ -126,7 +118,7 @@ s_suite_synthetic (cmp_suite_t *suite, const char *shape, const cmp_options_t *o
         count = 3000;
         seconds = util_calloc (count, sizeof (double));
         for (size_t i = 0; i < count; i++)
-            seconds[i] = exp (log (0.3) + 0.6 * s_normal (&rng));
+            seconds[i] = exp (log (0.3) + 0.6 * test_rng_normal (&rng));
         snprintf (suite->source, sizeof suite->source,
                   "synthetic: 3000 tests lognormal (median 0.3 s, sigma 0.6); seed %llu",
                   (unsigned long long) options->seed);

@@ -112,23 +112,6 @@ cmp_lab_stop (cmp_lab_t *lab)
     }
 }
 
-static int
-s_import (cmp_lab_t *lab, const char *endpoint, const char *suite_name, const char *json)
-{
-    char *err = bench_path (lab->dir, "import.err");
-    char *argv[] = { lab->satchel, "import", "--coordinator", (char *) endpoint, "--suite",
-                     (char *) suite_name, "--format", "knapsack", (char *) json, NULL };
-    int status = harness_run (argv, lab->dir, NULL, NULL, err, 60000);
-    if (status != 0) {
-        char *text = harness_read_file (err);
-        fprintf (stderr, "bench_compare: satchel import exited %d:\n%s\n", status,
-                 text ? text : "");
-        free (text);
-    }
-    free (err);
-    return status == 0 ? 0 : -1;
-}
-
 int
 cmp_suite_prepare (cmp_lab_t *lab, const cmp_suite_t *suite, unsigned index)
 {
@@ -182,7 +165,8 @@ cmp_suite_prepare (cmp_lab_t *lab, const cmp_suite_t *suite, unsigned index)
     snprintf (name, sizeof name, "suite-%u", index);
     for (int s = 0; rc == 0 && s < CMP_STRATEGIES; s++)
         if (lab->started[s])
-            rc = s_import (lab, lab->daemon[s].endpoint, name, json);
+            rc = bench_import ("bench_compare", lab->satchel, lab->daemon[s].endpoint, lab->dir,
+                               name, json);
     if (rc != 0)
         fprintf (stderr, "bench_compare: cannot prepare suite %s in %s\n", suite->label, lab->dir);
     free (list);

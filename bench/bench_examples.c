@@ -214,25 +214,6 @@ s_suite_write (const ex_bench_t *bench, const char *json_path)
     return rc;
 }
 
-//  `satchel import` the history into suite_name. Returns 0 or -1.
-static int
-s_import (const ex_bench_t *bench, const char *suite_name, const char *json_path)
-{
-    char *err = bench_path (bench->dir, "import.err");
-    char *argv[] = { bench->satchel, "import", "--coordinator", (char *) bench->daemon.endpoint,
-                     "--suite", (char *) suite_name, "--format", "knapsack", (char *) json_path,
-                     NULL };
-    int status = harness_run (argv, bench->dir, NULL, NULL, err, 30000);
-    if (status != 0) {
-        char *text = harness_read_file (err);
-        fprintf (stderr, "bench_examples: satchel import exited %d:\n%s\n", status,
-                 text ? text : "");
-        free (text);
-    }
-    free (err);
-    return status == 0 ? 0 : -1;
-}
-
 //  ---------------------------------------------------------------------
 //  One build
 
@@ -581,8 +562,10 @@ main (int argc, char **argv)
         snprintf (r->suite, sizeof r->suite, "bench-examples-%s", b == 0 ? "whole" : "split");
         snprintf (r->key, sizeof r->key, "%s-%u", b == 0 ? "whole" : "split", b == 0 ? 1 : b);
     }
-    if (s_import (&bench, results[0].suite, json) != 0
-    ||  s_import (&bench, results[1].suite, json) != 0)
+    if (bench_import ("bench_examples", bench.satchel, bench.daemon.endpoint, bench.dir,
+                      results[0].suite, json) != 0
+    ||  bench_import ("bench_examples", bench.satchel, bench.daemon.endpoint, bench.dir,
+                      results[1].suite, json) != 0)
         all_ok = false;
     for (unsigned b = 0; b < builds && all_ok && !bench_interrupted (); b++) {
         if (s_run_build (&bench, &results[b]) != 0)

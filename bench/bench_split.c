@@ -40,21 +40,10 @@
 _Static_assert (NODES_MAX + 1 <= BENCH_CHILDREN_MAX, "too many agents to track");
 
 //  ---------------------------------------------------------------------
-//  A normal deviate (Box-Muller) from the fixed-seed PRNG (test_rng.h,
-//  splitmix64): the suite must be the same on every machine and libc, so
-//  no rand().
-
-static double
-s_normal (test_rng_t *rng)
-{
-    double u1 = test_rng_unit (rng);
-    double u2 = test_rng_unit (rng);
-    return sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);
-}
-
-//  ---------------------------------------------------------------------
 //  The suite
 
+//  Lognormal durations from the fixed-seed PRNG (test_rng.h, splitmix64):
+//  the suite must be the same on every machine and libc, so no rand().
 static void
 s_suite_make (split_suite_t *suite, const split_options_t *options)
 {
@@ -62,7 +51,7 @@ s_suite_make (split_suite_t *suite, const split_options_t *options)
     memset (suite, 0, sizeof *suite);
     double mu = log (options->median_s);
     for (unsigned i = 0; i < options->units; i++) {
-        double seconds = exp (mu + options->sigma * s_normal (&rng));
+        double seconds = exp (mu + options->sigma * test_rng_normal (&rng));
         double ms = seconds * options->scale_ms;
         //  Nothing is free: at least 1 ms, as the scheduler also assumes.
         uint64_t rounded = ms < 1 ? 1 : (uint64_t) (ms + 0.5);

@@ -391,3 +391,21 @@ bench_self_cpu (void)
     return (double) usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
            + (double) usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
 }
+
+int
+bench_import (const char *program, const char *satchel, const char *endpoint, const char *dir,
+              const char *suite, const char *json_path)
+{
+    char *err = bench_path (dir, "import.err");
+    char *argv[] = { (char *) satchel, "import", "--coordinator", (char *) endpoint, "--suite",
+                     (char *) suite, "--format", "knapsack", (char *) json_path, NULL };
+    int status = harness_run (argv, dir, NULL, NULL, err, 60000);
+    if (status != 0) {
+        char *text = harness_read_file (err);
+        fprintf (stderr, "%s: satchel import exited %d:\n%s\n", program, status,
+                 text ? text : "");
+        free (text);
+    }
+    free (err);
+    return status == 0 ? 0 : -1;
+}

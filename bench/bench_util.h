@@ -135,6 +135,12 @@ pid_t bench_agent_spawn (const bench_agents_t *agents, unsigned index, unsigned 
 int bench_agents_wait (const char *program, const pid_t *pids, unsigned count, int64_t start_us,
                        int64_t deadline_ms, int64_t *finish_us, int *statuses);
 
+//  `satchel import --format knapsack json_path` into suite at endpoint,
+//  run in dir (its stderr in dir/import.err, said on stderr after
+//  "program: " if it fails). Returns 0, or -1.
+int bench_import (const char *program, const char *satchel, const char *endpoint, const char *dir,
+                  const char *suite, const char *json_path);
+
 //  ---------------------------------------------------------------------
 //  Figures and the report
 

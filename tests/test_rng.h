@@ -4,6 +4,7 @@
 #ifndef SATCHEL_TEST_RNG_H
 #define SATCHEL_TEST_RNG_H
 
+#include <math.h>
 #include <stdint.h>
 
 typedef struct {
@@ -25,6 +26,15 @@ static inline double
 test_rng_unit (test_rng_t *rng)
 {
     return ((double) (test_rng_next (rng) >> 11) + 0.5) / 9007199254740992.0;
+}
+
+//  A standard normal deviate (Box-Muller), for lognormal suites.
+static inline double
+test_rng_normal (test_rng_t *rng)
+{
+    double u1 = test_rng_unit (rng);
+    double u2 = test_rng_unit (rng);
+    return sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);
 }
 
 #endif

@@ -480,6 +480,14 @@ test_finish_spreads_work (void **state)
     assert_float_equal (sched_finish_ms (odd, 2, 2000, 0), 1000, 0.01);
 }
 
+//  A queue of count units of ms each.
+static void
+s_queue_fill (double *queue, size_t count, double ms)
+{
+    for (size_t i = 0; i < count; i++)
+        queue[i] = ms;
+}
+
 static void
 test_plan_cautious_while_pace_guessed (void **state)
 {
@@ -489,8 +497,7 @@ test_plan_cautious_while_pace_guessed (void **state)
     //  2 nodes, 100 units of 10 ms: the share of each is 500 ms. A node
     //  whose pace is a guess takes 1 / factor (2) of it: 25 units.
     double queue[100];
-    for (size_t i = 0; i < 100; i++)
-        queue[i] = 10;
+    s_queue_fill (queue, 100, 10);
     sched_node_t nodes[2] = { { 0, 1, false, 0, false }, { 0, 1, false, 0, false } };
     assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 25);
     //  A larger factor: more cautious still.
@@ -513,8 +520,7 @@ test_plan_paced_takes_share (void **state)
     sched_policy_default (&policy);
     policy.startup_ms = 0;
     double queue[100];
-    for (size_t i = 0; i < 100; i++)
-        queue[i] = 10;
+    s_queue_fill (queue, 100, 10);
     //  Paced on 100 units: reserve 0.05 + 0.2 / 10 = 0.07 of a 500 ms
     //  share: 465 ms, 46 units.
     sched_node_t nodes[2] = { { 0, 1, true, 100, false }, { 0, 1, true, 100, false } };
@@ -540,8 +546,7 @@ test_plan_no_reserve_below_two_startups (void **state)
     //  start-up; a reserve of 7% of it (14 ms) is less than two start-ups:
     //  none. The node takes its whole share, 20 units.
     double queue[40];
-    for (size_t i = 0; i < 40; i++)
-        queue[i] = 10;
+    s_queue_fill (queue, 40, 10);
     sched_node_t nodes[2] = { { 0, 1, true, 100, false }, { 0, 1, true, 100, false } };
     assert_int_equal (sched_batch_plan (queue, 40, 400, nodes, 2, 0, &policy), 20);
     //  Near the end a share below two start-ups is still a share: of 100
