@@ -41,7 +41,7 @@
 #define REPEAT_MAX 9               //  most runs of the 1-unit load-generator case
 
 //  Slot 0 tracks the daemon, slot 1 + n real agent n.
-_Static_assert (AGENTS_MAX + 1 <= BENCH_CHILDREN_MAX, "too many agents to track");
+_Static_assert (REAL_AGENTS_MAX + 1 <= BENCH_CHILDREN_MAX, "too many agents to track");
 
 typedef struct {
     uint32_t agents;         //  concurrent nodes
@@ -49,6 +49,8 @@ typedef struct {
     uint32_t real_units;     //  units for the real-agent cases
     uint32_t repeat;         //  runs of case 1
     bool skip_real;          //  leave out cases 3 and 4
+    uint32_t builds;         //  builds the load generator's nodes are spread over
+    double think_ms;         //  mean pause between a reply and a node's next request
     bool keep;               //  keep the temporary folders
 } options_t;
 
@@ -85,8 +87,8 @@ s_real (const char *endpoint, const char *dir, const char *tests_file, unsigned 
     bench_agents_t agents = { .satchel = satchel, .endpoint = endpoint,
                               .suite = "bench-throughput", .build = "throughput-real",
                               .tests_file = tests_file, .runner = "/bin/true", .dir = dir };
-    pid_t pids[AGENTS_MAX];
-    char err_paths[AGENTS_MAX][512];
+    pid_t pids[REAL_AGENTS_MAX];
+    char err_paths[REAL_AGENTS_MAX][512];
     int rc = 0;
     unsigned spawned = 0;
     double daemon_cpu0 = bench_proc_cpu (daemon_pid);
@@ -125,7 +127,7 @@ s_real (const char *endpoint, const char *dir, const char *tests_file, unsigned 
 //  Check in the database that every unit of the build was handed out
 //  exactly once; give the number of batches. Returns 0, or -1 (printed).
 static int
-s_check_db (const char *db_path, unsigned units, uint64_t *batches)
+s_check_db (const char *db_path, unsigned units, unsigned builds, uint64_t *batches)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
@@ -135,8 +137,9 @@ s_check_db (const char *db_path, unsigned units, uint64_t *batches)
         goto cleanup;
     }
     sqlite3_busy_timeout (db, 5000);
+    //  Distinct per build: every build has the same list.
     const char *sql = "SELECT count(DISTINCT b.id), count(bu.unit_idx), "
-                      "count(DISTINCT bu.unit_idx) FROM batches b "
+                      "count(DISTINCT b.build_id * 1000000 + bu.unit_idx) FROM batches b "
                       "JOIN batch_units bu ON bu.batch_id = b.id";
     if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK
         || sqlite3_step (stmt) != SQLITE_ROW) {
@@ -146,11 +149,12 @@ s_check_db (const char *db_path, unsigned units, uint64_t *batches)
     *batches = (uint64_t) sqlite3_column_int64 (stmt, 0);
     uint64_t assigned = (uint64_t) sqlite3_column_int64 (stmt, 1);
     uint64_t distinct = (uint64_t) sqlite3_column_int64 (stmt, 2);
-    if (assigned == units && distinct == units)
+    if (assigned == (uint64_t) units * builds && distinct == (uint64_t) units * builds)
         rc = 0;
     else
         fprintf (stderr, "bench_throughput: %" PRIu64 " assignments of %" PRIu64
-                         " distinct units for %u in the build\n", assigned, distinct, units);
+                         " distinct units for %u in each of %u build%s\n", assigned, distinct,
+                 units, builds, builds == 1 ? "" : "s");
 cleanup:
     sqlite3_finalize (stmt);
     sqlite3_close (db);
@@ -189,7 +193,7 @@ s_case (const options_t *options, throughput_case_t *result, const char *const *
     if (!result->real) {
         rc = throughput_loadgen (daemon.endpoint, names, result->units, options->agents,
                                  daemon.pid, result);
-        if (rc == 0 && s_check_db (daemon.db, result->units, &batches) == 0
+        if (rc == 0 && s_check_db (daemon.db, result->units, result->builds, &batches) == 0
             && batches != result->batches) {
             fprintf (stderr, "bench_throughput: %" PRIu64 " batches in the database, %" PRIu64
                              " received\n", batches, result->batches);
@@ -203,7 +207,7 @@ s_case (const options_t *options, throughput_case_t *result, const char *const *
         if (bench_write_lines (tests_file, names, result->units) == 0)
             rc = s_real (daemon.endpoint, dir, tests_file, options->agents, daemon.pid, result);
         if (rc == 0)
-            rc = s_check_db (daemon.db, result->units, &batches);
+            rc = s_check_db (daemon.db, result->units, 1, &batches);
         //  One next per batch, plus the next that gets done per agent.
         result->batches = batches;
         result->units_got = rc == 0 ? result->units : 0;
@@ -304,7 +308,14 @@ static const char *const s_usage =
     "runner does nothing: a load generator (one unit per batch, then the default\n"
     "policy) and real `satchel run -- /bin/true` processes.\n"
     "\n"
-    "  --agents N       concurrent nodes, 1-64 (default 16)\n"
+    "  --agents N       concurrent nodes, 1-1024 (default 16); more than 64 only\n"
+    "                   with --skip-real\n"
+    "  --builds N       spread the load generator's nodes over N builds, each of\n"
+    "                   --units units, 1-64 (default 1)\n"
+    "  --think-ms MS    a farm, not a flood: each load-generator node pauses an\n"
+    "                   exponential time of this mean after each reply (offered:\n"
+    "                   agents x 1000 / MS requests/s); only the 1-unit cases run\n"
+    "                   (default 0: ask again at once)\n"
     "  --units N        units for the load generator, 1-500000 (default 50000)\n"
     "  --real-units N   units for the real agents with one unit per batch,\n"
     "                   1-500000 (default 5000)\n"
@@ -319,17 +330,28 @@ static const char *const s_usage =
 static int
 s_start (int argc, char **argv, options_t *options)
 {
-    *options = (options_t) { .agents = 16, .units = 50000, .real_units = 5000, .repeat = 3 };
+    *options = (options_t) { .agents = 16, .units = 50000, .real_units = 5000, .repeat = 3,
+                             .builds = 1 };
     const bench_option_t table[] = {
         BENCH_U32 ("--agents", &options->agents, 1, AGENTS_MAX),
         BENCH_U32 ("--units", &options->units, 1, UNITS_MAX),
         BENCH_U32 ("--repeat", &options->repeat, 1, REPEAT_MAX),
         BENCH_U32 ("--real-units", &options->real_units, 1, UNITS_MAX),
         BENCH_FLAG ("--skip-real", &options->skip_real),
+        BENCH_U32 ("--builds", &options->builds, 1, 64),
+        BENCH_DOUBLE ("--think-ms", &options->think_ms, 0, 60000),
         BENCH_FLAG ("--keep", &options->keep),
         BENCH_OPTIONS_END
     };
-    return bench_start ("bench_throughput", argc, argv, table, s_usage);
+    int started = bench_start ("bench_throughput", argc, argv, table, s_usage);
+    if (started == 0 && options->think_ms > 0)
+        options->skip_real = true;
+    if (started == 0 && options->agents > REAL_AGENTS_MAX && !options->skip_real) {
+        fprintf (stderr, "bench_throughput: more than %d real agents cannot be tracked; add "
+                         "--skip-real for --agents %u\n", REAL_AGENTS_MAX, options->agents);
+        return -1;
+    }
+    return started;
 }
 
 //  Print the report: header, one row per case, the summary figures.
@@ -337,8 +359,14 @@ static void
 s_report (const options_t *options, const throughput_case_t *cases, size_t case_count, int argc,
           char **argv)
 {
-    printf ("== Throughput: %u concurrent agents of one build, runner does nothing ==\n",
-            options->agents);
+    if (options->think_ms > 0)
+        printf ("== Latency: %u agents in %u build%s, each asking every %.0f ms on average "
+                "(%.0f requests/s offered) ==\n", options->agents, options->builds,
+                options->builds == 1 ? "" : "s", options->think_ms,
+                options->agents * 1000.0 / options->think_ms);
+    else
+        printf ("== Throughput: %u concurrent agents in %u build%s, runner does nothing ==\n",
+                options->agents, options->builds, options->builds == 1 ? "" : "s");
     bench_print_command (argc, argv);
     printf ("daemon:   satcheld --log-level info on tcp://127.0.0.1:*, a fresh database per "
             "case\n          (the folder is under /tmp: on this machine %s)\n\n",
@@ -398,20 +426,45 @@ s_report (const options_t *options, const throughput_case_t *cases, size_t case_
         else
             repeats_ok = false;
     }
+    if (options->think_ms > 0) {
+        //  A farm's load: the figures are the latencies, the rate is offered.
+        double p50[REPEAT_MAX], p99[REPEAT_MAX];
+        size_t runs = 0;
+        for (size_t c = 0; c < case_count; c++)
+            if (cases[c].ok && !cases[c].echo && !cases[c].real)
+                p50[runs] = cases[c].p50_ms, p99[runs++] = cases[c].p99_ms;
+        bool targeted = options->agents >= 1024;
+        double offered = options->agents * 1000.0 / options->think_ms;
+        if (runs == 0) {
+            printf ("result\tlatency %u agents, %.0f req/s offered: p99\t-\t-\tFAILED\n",
+                    options->agents, offered);
+            return;
+        }
+        double p50_median = bench_median (p50, runs), p99_median = bench_median (p99, runs);
+        printf ("result\tlatency %u agents, %.0f req/s offered: p50 (median of %zu)\t%.2f ms\t-"
+                "\t-\n", options->agents, offered, runs, p50_median);
+        printf ("result\tlatency %u agents, %.0f req/s offered: p99 (median of %zu)\t%.2f ms\t%s"
+                "\t%s\n", options->agents, offered, runs, p99_median,
+                targeted ? "< 2 ms" : "-",
+                !repeats_ok ? "FAILED" : !targeted ? "-" : p99_median < 2 ? "met" : "MISSED");
+        return;
+    }
     if (repeats > 0) {
         //  Sorted in place, so rates[0] and rates[repeats - 1] are min and max.
         double median = bench_median (rates, repeats);
+        //  The targets are issue 2's and issue 9's, set for 16 agents.
+        bool targeted = options->agents == 16;
         printf ("result\tthroughput %u loadgen, 1 unit/batch: batches/s, median of %zu\t%.0f\t"
-                ">= 10000\t%s\n", options->agents, repeats, median,
-                !repeats_ok ? "FAILED" : median >= 10000 ? "met" : "MISSED");
+                "%s\t%s\n", options->agents, repeats, median, targeted ? ">= 10000" : "-",
+                !repeats_ok ? "FAILED" : !targeted ? "-" : median >= 10000 ? "met" : "MISSED");
         printf ("result\tthroughput %u loadgen, 1 unit/batch: batches/s, min-max\t%.0f-%.0f\t"
                 "-\t-\n", options->agents, rates[0], rates[repeats - 1]);
         if (ceiling > 0) {
             printf ("result\tceiling: raw ZeroMQ echo, %u REQ clients: round trips/s\t%.0f\t-\t"
                     "-\n", options->agents, ceiling);
             printf ("result\tthroughput %u loadgen, 1 unit/batch / the echo ceiling\t%.2f\t"
-                    ">= 0.60\t%s\n", options->agents, median / ceiling,
-                    median / ceiling >= 0.6 ? "met" : "MISSED");
+                    "%s\t%s\n", options->agents, median / ceiling, targeted ? ">= 0.60" : "-",
+                    !targeted ? "-" : median / ceiling >= 0.6 ? "met" : "MISSED");
         }
         else
             printf ("result\tceiling: raw ZeroMQ echo, %u REQ clients: round trips/s\t-\t-\t"
@@ -454,15 +507,22 @@ main (int argc, char **argv)
     throughput_case_t cases[REPEAT_MAX + 4];
     memset (cases, 0, sizeof cases);
     size_t case_count = 0;
-    cases[case_count++] = (throughput_case_t) { .label = "raw ZeroMQ echo (the ceiling)",
-                                                .echo = true, .one_unit = true };
+    bool paced = options.think_ms > 0;
+    if (!paced)
+        cases[case_count++] = (throughput_case_t) { .label = "raw ZeroMQ echo (the ceiling)",
+                                                    .echo = true, .one_unit = true };
     for (unsigned r = 0; r < options.repeat; r++) {
-        snprintf (labels[r], sizeof labels[r], "load generator, 1 unit/batch, run %u", r + 1);
+        snprintf (labels[r], sizeof labels[r], "load generator, 1 unit/batch, %srun %u",
+                  paced ? "paced, " : "", r + 1);
         cases[case_count++] = (throughput_case_t) { .label = labels[r], .one_unit = true,
-                                                    .units = options.units };
+                                                    .units = options.units,
+                                                    .builds = options.builds,
+                                                    .think_ms = options.think_ms };
     }
-    cases[case_count++] = (throughput_case_t) { .label = "load generator, default policy",
-                                                .units = options.units };
+    if (!paced)
+        cases[case_count++] = (throughput_case_t) { .label = "load generator, default policy",
+                                                    .units = options.units,
+                                                    .builds = options.builds };
     if (!options.skip_real) {
         cases[case_count++] = (throughput_case_t) {
             .label = "satchel run -- /bin/true, 1 unit/batch", .one_unit = true, .real = true,

@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define AGENTS_MAX 64
+#define AGENTS_MAX 1024            //  REQ sockets of the load generator
+#define REAL_AGENTS_MAX 64         //  real `satchel run` processes
 #define CASE_DEADLINE_MS 120000    //  one case may take at most this long
 #define STALL_MS 15000             //  no reply at all for this long: give up
 
@@ -16,7 +17,9 @@ typedef struct {
     bool one_unit;           //  --max-batch-units 1 --runner-startup 0, else defaults
     bool real;               //  real agents (no per-request latency)
     bool echo;               //  the ceiling: bench_echo instead of satcheld
-    unsigned units;          //  units in the build
+    unsigned units;          //  units in each build
+    unsigned builds;         //  load generator: builds its nodes are spread over (0: 1)
+    double think_ms;         //  load generator: mean pause before each next (0: none)
     uint64_t batches;        //  batch replies
     uint64_t units_got;      //  units in them
     uint64_t requests;       //  requests answered in the timed window

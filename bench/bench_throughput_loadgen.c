@@ -2,17 +2,24 @@
     process drives one REQ socket per node, one request outstanding each
     (zmq_poll), speaking common/proto.h: join with the sorted unit list and
     its digest, then next -> batch -> next with the report of that batch
-    (times all 0, wall 0, exit 0) until done.                              */
+    (times all 0, wall 0, exit 0) until done. The nodes are spread over
+    one or more builds (node i in build i mod builds). Without a think
+    time each node asks again at once (saturation); with one, it waits an
+    exponentially distributed pause of that mean after each reply, so the
+    daemon is offered nodes x 1000 / think requests a second (a farm).    */
 #include "bench_throughput.h"
 #include "bench_util.h"
 #include "proto.h"
+#include "test_rng.h"
 #include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -32,6 +39,8 @@ typedef struct {
     uint64_t lease;              //  its lease number
     int64_t sent_us;             //  when the outstanding request went out
     bool waiting;                //  a request is outstanding
+    bool due;                    //  a request is to go out at due_us (think time)
+    int64_t due_us;              //  monotonic
     bool done;                   //  got done
 } node_t;
 
@@ -100,13 +109,14 @@ s_receive (node_t *node, const proto_limits_t *limits)
 }
 
 //  Wait for one reply on any waiting node, at most STALL_MS and never past
-//  deadline_us. The scan starts after the node served last, so no node is
-//  always served first. Returns the node's index, -1 on timeout or error.
+//  deadline_us, nor past wake_us (0: no wake-up). The scan starts after the
+//  node served last, so no node is always served first. Returns the node's
+//  index, -2 at wake_us, -1 on timeout or error.
 static int
-s_poll (node_t *nodes, unsigned count, unsigned *cursor, int64_t deadline_us)
+s_poll (node_t *nodes, unsigned count, unsigned *cursor, int64_t deadline_us, int64_t wake_us)
 {
-    zmq_pollitem_t items[AGENTS_MAX];
-    unsigned map[AGENTS_MAX];
+    static zmq_pollitem_t items[AGENTS_MAX];
+    static unsigned map[AGENTS_MAX];
     unsigned n_items = 0;
     for (unsigned j = 0; j < count; j++) {
         unsigned i = (*cursor + j) % count;
@@ -115,15 +125,20 @@ s_poll (node_t *nodes, unsigned count, unsigned *cursor, int64_t deadline_us)
             map[n_items++] = i;
         }
     }
-    if (n_items == 0)
+    if (n_items == 0 && wake_us == 0)
         return -1;
     int64_t stall_until = util_mono_us () + (int64_t) STALL_MS * 1000;
     if (stall_until > deadline_us)
         stall_until = deadline_us;
     while (true) {
-        int64_t left = (stall_until - util_mono_us ()) / 1000;
+        int64_t now = util_mono_us ();
+        if (wake_us > 0 && now >= wake_us)
+            return -2;
+        int64_t left = (stall_until - now) / 1000;
         if (left <= 0)
             return -1;
+        if (wake_us > 0 && (wake_us - now + 999) / 1000 < left)
+            left = (wake_us - now + 999) / 1000;
         int rc = zmq_poll (items, (int) n_items, (long) (left > 1000 ? 1000 : left));
         if ((rc < 0 && zmq_errno () != EINTR) || bench_interrupted ())
             return -1;
@@ -136,6 +151,31 @@ s_poll (node_t *nodes, unsigned count, unsigned *cursor, int64_t deadline_us)
     }
 }
 
+//  An exponentially distributed pause of mean_ms, in microseconds.
+static int64_t
+s_think_us (test_rng_t *rng, double mean_ms)
+{
+    return (int64_t) (-log (test_rng_unit (rng)) * mean_ms * 1000.0);
+}
+
+//  Room for count sockets: ZeroMQ's own limit (1,023 by default) and this
+//  process's open files, raised to the hard limit. Returns 0, or -1.
+static int
+s_room_for (void *ctx, unsigned count)
+{
+    if (zmq_ctx_set (ctx, ZMQ_MAX_SOCKETS, (int) count + 16) != 0)
+        return -1;
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+        return -1;
+    rlim_t want = (rlim_t) count * 2 + 256;
+    if (limit.rlim_cur < want) {
+        limit.rlim_cur = limit.rlim_max < want ? limit.rlim_max : want;
+        setrlimit (RLIMIT_NOFILE, &limit);
+    }
+    return limit.rlim_cur >= want ? 0 : -1;
+}
+
 int
 throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
                     unsigned agent_count, pid_t daemon_pid, throughput_case_t *result)
@@ -143,9 +183,12 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
     proto_limits_t limits;
     proto_limits_default (&limits);
     void *ctx = zmq_ctx_new ();
-    node_t nodes[AGENTS_MAX];
+    static node_t nodes[AGENTS_MAX];
     memset (nodes, 0, sizeof nodes);
-    size_t latency_count = 0, latency_alloc = (size_t) unit_count + agent_count + 16;
+    unsigned builds = result->builds > 0 ? result->builds : 1;
+    test_rng_t rng = { 0x5EEDull + agent_count };
+    size_t latency_count = 0;
+    size_t latency_alloc = (size_t) unit_count * builds + agent_count + 16;
     int64_t *latency = util_calloc (latency_alloc, sizeof (int64_t));
     uint64_t *zeros = util_calloc (PROTO_DEFAULT_MAX_UNITS, sizeof (uint64_t));
     char digest[PROTO_DIGEST_LEN + 1];
@@ -153,6 +196,11 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
     int rc = -1;
     if (!ctx)
         goto cleanup;
+    if (s_room_for (ctx, agent_count) != 0) {
+        fprintf (stderr, "bench_throughput: no room for %u sockets (ZMQ_MAX_SOCKETS, "
+                         "RLIMIT_NOFILE)\n", agent_count);
+        goto cleanup;
+    }
     int64_t deadline = util_mono_us () + (int64_t) CASE_DEADLINE_MS * 1000;
     for (unsigned i = 0; i < agent_count; i++) {
         nodes[i].socket = zmq_socket (ctx, ZMQ_REQ);
@@ -174,8 +222,6 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
     proto_digest ((const char *const *) names, unit_count, digest);
     join = proto_msg_new (PROTO_JOIN);
     proto_msg_set_str (&join->suite, "bench-throughput");
-    proto_msg_set_str (&join->build, "throughput-1");
-    join->node_total = agent_count;
     proto_msg_set_str (&join->commit, "bench");
     proto_msg_set_str (&join->branch, "bench");
     proto_msg_set_str (&join->mode, "queue");
@@ -186,13 +232,18 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
     join->units = names;
     join->unit_count = unit_count;
     for (unsigned i = 0; i < agent_count; i++) {
-        join->node_index = i;
+        //  Node i is node i / builds of build i mod builds.
+        char key[32];
+        snprintf (key, sizeof key, "throughput-%u", i % builds + 1);
+        proto_msg_set_str (&join->build, key);
+        join->node_index = i / builds;
+        join->node_total = agent_count / builds + (i % builds < agent_count % builds);
         if (s_send (&nodes[i], join) != 0)
             goto cleanup;
     }
     unsigned cursor = 0;
     for (unsigned joined = 0; joined < agent_count; joined++) {
-        int i = s_poll (nodes, agent_count, &cursor, deadline);
+        int i = s_poll (nodes, agent_count, &cursor, deadline, 0);
         if (i < 0) {
             fprintf (stderr, "bench_throughput: no joined reply in time\n");
             goto cleanup;
@@ -211,12 +262,35 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
     double written0 = bench_proc_written (daemon_pid);
     double self_cpu0 = bench_self_cpu ();
     int64_t start = util_mono_us ();
-    for (unsigned i = 0; i < agent_count; i++)
+    for (unsigned i = 0; i < agent_count; i++) {
+        if (result->think_ms > 0) {
+            //  The first requests spread like the later ones, not all at once.
+            nodes[i].due = true;
+            nodes[i].due_us = start + s_think_us (&rng, result->think_ms);
+        }
+        else
         if (s_send_next (&nodes[i], zeros) != 0)
             goto cleanup;
+    }
     unsigned done = 0;
     while (done < agent_count) {
-        int i = s_poll (nodes, agent_count, &cursor, deadline);
+        //  Send what is due; wake for the next one that is not.
+        int64_t now = util_mono_us (), wake = 0;
+        for (unsigned k = 0; k < agent_count; k++) {
+            if (!nodes[k].due)
+                continue;
+            if (nodes[k].due_us <= now) {
+                nodes[k].due = false;
+                if (s_send_next (&nodes[k], zeros) != 0)
+                    goto cleanup;
+            }
+            else
+            if (wake == 0 || nodes[k].due_us < wake)
+                wake = nodes[k].due_us;
+        }
+        int i = s_poll (nodes, agent_count, &cursor, deadline, wake);
+        if (i == -2)
+            continue;
         if (i < 0 && bench_interrupted ())
             goto cleanup;
         if (i < 0) {
@@ -239,6 +313,11 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
             node->batch_units = reply->unit_count;
             node->lease = reply->lease;
             proto_msg_destroy (&reply);
+            if (result->think_ms > 0) {
+                node->due = true;
+                node->due_us = util_mono_us () + s_think_us (&rng, result->think_ms);
+            }
+            else
             if (s_send_next (node, zeros) != 0)
                 goto cleanup;
         }
@@ -263,9 +342,9 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
         result->p50_ms = (double) latency[latency_count / 2] / 1000.0;
         result->p99_ms = (double) latency[(latency_count * 99) / 100] / 1000.0;
     }
-    if (result->units_got != unit_count) {
-        fprintf (stderr, "bench_throughput: %" PRIu64 " units handed out for %u in the build\n",
-                 result->units_got, unit_count);
+    if (result->units_got != (uint64_t) unit_count * builds) {
+        fprintf (stderr, "bench_throughput: %" PRIu64 " units handed out for %u in %u build%s\n",
+                 result->units_got, unit_count, builds, builds == 1 ? "" : "s");
         goto cleanup;
     }
     rc = 0;
@@ -290,7 +369,7 @@ throughput_echo (const char *endpoint, unsigned agent_count, int64_t window_ms, 
                  throughput_case_t *result)
 {
     void *ctx = zmq_ctx_new ();
-    node_t nodes[AGENTS_MAX];
+    static node_t nodes[AGENTS_MAX];
     memset (nodes, 0, sizeof nodes);
     size_t latency_count = 0, latency_alloc = 1 << 16;
     int64_t *latency = util_calloc (latency_alloc, sizeof (int64_t));
@@ -312,7 +391,7 @@ throughput_echo (const char *endpoint, unsigned agent_count, int64_t window_ms, 
     int encoded = proto_encode (next, &frame, &frame_size);
     next->report_times_ms = NULL;
     proto_msg_destroy (&next);
-    if (encoded != 0)
+    if (encoded != 0 || s_room_for (ctx, agent_count) != 0)
         goto cleanup;
     for (unsigned i = 0; i < agent_count; i++) {
         nodes[i].socket = zmq_socket (ctx, ZMQ_REQ);
@@ -341,7 +420,7 @@ throughput_echo (const char *endpoint, unsigned agent_count, int64_t window_ms, 
     zmq_msg_t reply;
     zmq_msg_init (&reply);
     while (waiting > 0) {
-        int i = s_poll (nodes, agent_count, &cursor, deadline);
+        int i = s_poll (nodes, agent_count, &cursor, deadline, 0);
         if (i < 0) {
             fprintf (stderr, "bench_throughput: the echo stalled\n");
             zmq_msg_close (&reply);

@@ -343,6 +343,7 @@ s_load (builds_t *self, int64_t build_id, build_t **result)
         stored->unit_ok = NULL;
         batch->predicted_ms = s_batch_predicted (build, batch->unit_idx, batch->unit_count);
         stored->unit_idx = NULL;
+        builds_pace_add (build, &build->nodes[stored->node_index], batch);
         stored->unit_count = 0;
         if (batch->kind == PROTO_KIND_REGULAR)
             build->nodes[stored->node_index].listed = true;
@@ -813,10 +814,13 @@ builds_batch_report (builds_t *self, build_t *build, uint32_t node_index, build_
     }
     s_leave_live (build, batch, state);
     batch->state = (uint8_t) state;
+    bool again = batch->reported;
     batch->reported = true;
     batch->exit_code = exit_code;
     batch->wall_ms = wall_ms;
     batch->reported_ms = at_ms;
+    if (!again)
+        builds_pace_add (build, &build->nodes[node_index], batch);
     int newly = 0;
     for (size_t i = 0; i < batch->unit_count; i++) {
         uint32_t idx = batch->unit_idx[i];
@@ -990,4 +994,18 @@ builds_trim (builds_t *self, size_t max_cached)
         }
     }
     zlistx_destroy (&keys);
+}
+
+void
+builds_pace_add (const build_t *build, build_node_t *node, const build_batch_t *batch)
+{
+    if (!batch->reported || batch->wall_ms == 0 || !(batch->predicted_ms > 0))
+        return;
+    node->paced_batches++;
+    node->paced_wall_ms += (double) batch->wall_ms;
+    node->paced_predicted_ms += batch->predicted_ms;
+    for (size_t u = 0; u < batch->unit_count; u++) {
+        double p = build->predicted_ms[batch->unit_idx[u]];
+        node->paced_unit_squares += p * p;
+    }
 }

@@ -50,6 +50,12 @@ typedef struct {
     size_t batch_alloc;      //  allocated slots
     size_t live_from;        //  no batch before this index is running or planned
     bool listed;             //  regular mode: the node was given its list
+    //  Its reported batches (with a wall time and a prediction), summed for
+    //  its pace (pace.c), so a request need not walk every batch.
+    size_t paced_batches;    //  how many
+    double paced_wall_ms;    //  their wall times
+    double paced_predicted_ms;   //  their predicted unit times
+    double paced_unit_squares;   //  the squares of their units' predictions
 } build_node_t;
 
 //  A failed unit waiting to run again on another node.
@@ -300,5 +306,9 @@ size_t builds_agents_seen (builds_t *self, int64_t since_mono_ms);
 //  Drop finished builds (and their attempts) when more than max_cached
 //  builds are in memory.
 void builds_trim (builds_t *self, size_t max_cached);
+
+//  Count batch, just reported (or loaded reported), into node's pace sums
+//  (build_node_t): only a batch with a wall time and a prediction counts.
+void builds_pace_add (const build_t *build, build_node_t *node, const build_batch_t *batch);
 
 #endif

@@ -1104,8 +1104,11 @@ s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out
         size_t take = sched_batch_plan (build->queue_ms + build->queue_head, waiting,
                                         build->remaining_ms, nodes, build->node_total,
                                         attempt->node_index, &policy);
-        double finish = sched_finish_ms (nodes, build->node_total, build->remaining_ms,
-                                         policy.startup_ms);
+        //  Only for the debug line: the plan is not worked out twice otherwise.
+        double finish = log_level () >= LOG_LEVEL_DEBUG
+                      ? sched_finish_ms (nodes, build->node_total, build->remaining_ms,
+                                         policy.startup_ms)
+                      : -1;
         sched_node_t asking = nodes[attempt->node_index];
         free (nodes);
         if (builds_batch_from_queue (self->builds, build, attempt, take, &batch) != 0)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void
 s_usage (FILE *out)
@@ -189,6 +190,30 @@ s_reload (void *arg, server_config_t *next, log_level_t *level, char *why, size_
     return 0;
 }
 
+//  Every agent holds a connection, a file descriptor: with the usual soft
+//  limit of 1,024 open files (systemd's default for services too) a farm of
+//  a thousand agents would run out. Raise it to the hard limit, up to
+//  OPEN_FILES_WANTED.
+#define OPEN_FILES_WANTED 65536
+static void
+s_raise_open_files (void)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+        return;
+    rlim_t want = limit.rlim_max < OPEN_FILES_WANTED ? limit.rlim_max : OPEN_FILES_WANTED;
+    if (limit.rlim_cur >= want)
+        return;
+    rlim_t was = limit.rlim_cur;
+    limit.rlim_cur = want;
+    if (setrlimit (RLIMIT_NOFILE, &limit) == 0)
+        log_info ("open_files_raised from=%llu to=%llu", (unsigned long long) was,
+                  (unsigned long long) want);
+    else
+        log_warn ("open_files_limited limit=%llu reason=%s", (unsigned long long) was,
+                  log_quote (strerror (errno)));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -231,6 +256,7 @@ main (int argc, char **argv)
                   "travel in plain text and any host that reaches this endpoint can join builds, "
                   "read test names and write timing history; admin requests only from this "
                   "machine\"", log_quote (config.bind));
+    s_raise_open_files ();
     if (server_block_signals () != 0) {
         log_error ("signal_setup_failed");
         config_clear (&s_running);

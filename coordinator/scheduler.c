@@ -169,23 +169,18 @@ s_pace (const sched_node_t *node)
     return node->pace > 0 && isfinite (node->pace) ? node->pace : 1.0;
 }
 
-//  Predicted work (at pace 1) the nodes can do by finish_ms from now;
-//  absent ones only if all are.
-static double
-s_capacity (const sched_node_t *nodes, uint32_t count, double startup_ms, double finish_ms,
-            bool all)
+//  When a node starts useful work (after its busy time and one start-up at
+//  its pace) and how fast it works then (predicted ms per ms).
+typedef struct {
+    double begin;
+    double rate;
+} s_worker_t;
+
+static int
+s_by_begin (const void *a, const void *b)
 {
-    double capacity = 0;
-    for (uint32_t n = 0; n < count; n++) {
-        if (nodes[n].absent && !all)
-            continue;
-        double pace = s_pace (&nodes[n]);
-        double busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
-        double work = (finish_ms - busy) / pace - startup_ms;
-        if (work > 0)
-            capacity += work;
-    }
-    return capacity;
+    double x = ((const s_worker_t *) a)->begin, y = ((const s_worker_t *) b)->begin;
+    return (x > y) - (x < y);
 }
 
 double
@@ -199,24 +194,30 @@ sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
     for (uint32_t n = 0; n < count; n++)
         if (!nodes[n].absent)
             all = false;
-    double low = 0, high = 0;
+    s_worker_t *workers = util_malloc (count * sizeof (s_worker_t));
+    uint32_t used = 0;
     for (uint32_t n = 0; n < count; n++) {
         if (nodes[n].absent && !all)
             continue;
+        double pace = s_pace (&nodes[n]);
         double busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
-        double end = busy + s_pace (&nodes[n]) * (startup + remaining_ms);
-        if (end > high)
-            high = end;
+        workers[used++] = (s_worker_t) { busy + startup * pace, 1.0 / pace };
     }
-    //  Capacity grows with the finish time: bisect to a microsecond.
-    for (int i = 0; i < 64 && high - low > 0.001; i++) {
-        double middle = (low + high) / 2;
-        if (s_capacity (nodes, count, startup, middle, all) >= remaining_ms)
-            high = middle;
-        else
-            low = middle;
+    //  The work done by F is the sum over the nodes begun by then of
+    //  rate x (F - begin): linear between two beginnings. Take the nodes in
+    //  order of beginning until the F that does the work comes before the
+    //  next one begins.
+    qsort (workers, used, sizeof (s_worker_t), s_by_begin);
+    double rates = 0, weighted = 0, finish = 0;
+    for (uint32_t k = 0; k < used; k++) {
+        rates += workers[k].rate;
+        weighted += workers[k].rate * workers[k].begin;
+        finish = (remaining_ms + weighted) / rates;
+        if (k + 1 == used || finish <= workers[k + 1].begin)
+            break;
     }
-    return high;
+    free (workers);
+    return finish;
 }
 
 size_t

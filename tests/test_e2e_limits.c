@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define DEADLINE_MS 120000
 
@@ -331,11 +332,42 @@ test_units_and_name_limits (void **state)
                                            " WHERE build_key = 'agent-within'"), 1);
 }
 
+//  satcheld raises its soft limit of open files to the hard one (at most
+//  65,536): a farm of a thousand agents holds a thousand connections.
+static void
+test_open_files_limit_raised (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    struct rlimit ours;
+    assert_int_equal (getrlimit (RLIMIT_NOFILE, &ours), 0);
+    if (ours.rlim_max < 512)
+        skip ();
+    //  The daemon inherits a low soft limit from us for this test.
+    struct rlimit low = { .rlim_cur = 256, .rlim_max = ours.rlim_max };
+    assert_int_equal (setrlimit (RLIMIT_NOFILE, &low), 0);
+    e2e_fixture_daemon (fx, NULL);
+    assert_int_equal (setrlimit (RLIMIT_NOFILE, &ours), 0);
+    char path[64];
+    snprintf (path, sizeof path, "/proc/%d/limits", (int) fx->daemon.pid);
+    char *limits = harness_read_file (path);
+    assert_non_null (limits);
+    const char *line = strstr (limits, "Max open files");
+    assert_non_null (line);
+    unsigned long long soft = 0;
+    assert_int_equal (sscanf (line + strlen ("Max open files"), "%llu", &soft), 1);
+    unsigned long long want = ours.rlim_max < 65536 ? (unsigned long long) ours.rlim_max : 65536;
+    assert_true (soft == want);
+    free (limits);
+    assert_int_equal (harness_wait_for_text (fx->log, "open_files_raised from=256", 10000), 0);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_builds_in_flight, s_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_open_files_limit_raised, s_setup,
+                                         e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_rate_limit_per_connection, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_units_and_name_limits, s_setup,

@@ -53,6 +53,7 @@ s_batch (world_t *world, uint32_t n, int64_t handed_ms, uint64_t wall_ms)
     batch->state = wall_ms > 0 ? STORE_BATCH_DONE : STORE_BATCH_RUNNING;
     world->nodes[n].batches = batch;
     world->nodes[n].batch_count = 1;
+    builds_pace_add (&world->build, &world->nodes[n], batch);
 }
 
 static void
