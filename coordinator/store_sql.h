@@ -251,8 +251,7 @@ static const char *const s_sql[STMT_COUNT] = {
     //  A file's examples seen within a week of the latest of them: an
     //  example deleted from the suite stops being updated and drops out.
     //  INDEXED BY: without statistics the planner would rather scan the
-    //  suite's primary-key range per name, which made the join of a build
-    //  of 5,000 units with history take seconds (bench_compare found it).
+    //  suite's primary-key range per name, for every name of a join.
     [STMT_EXAMPLES_SUM] =
         "SELECT sum (estimate_ms), count (*) FROM timings INDEXED BY timings_by_parent"
         " WHERE suite_id = ?1 AND parent = ?2"

@@ -2408,9 +2408,8 @@ test_migration_failure_leaves_v3 (void **state)
 }
 
 //  A file's examples are summed through the partial index on parent, not
-//  by scanning the suite's primary-key range for every name of a join: the
-//  scan made joining a build of 4,999 units with example history take
-//  1.4 s instead of 0.07 s (SQLite picks it without statistics).
+//  by scanning the suite's primary-key range for every name of a join
+//  (SQLite picks the scan without statistics).
 static void
 test_examples_sum_uses_the_parent_index (void **state)
 {
