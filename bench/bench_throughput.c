@@ -503,7 +503,7 @@ main (int argc, char **argv)
     //  then one each of the others.
     static const char *const one_unit_flags[] = { "--max-batch-units", "1",
                                                   "--runner-startup", "0", NULL };
-    static char labels[REPEAT_MAX][48];
+    static char labels[REPEAT_MAX][64];
     throughput_case_t cases[REPEAT_MAX + 4];
     memset (cases, 0, sizeof cases);
     size_t case_count = 0;
