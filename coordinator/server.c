@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include "access.h"
+#include "checkpointer.h"
 #include "clients.h"
 #include "curve_keys.h"
 #include "endpoint.h"
@@ -28,6 +29,9 @@
 //  error reply; past it libzmq itself drops the connection.
 #define FRAME_SLACK (1024 * 1024)
 
+//  How often the checkpointer thread copies the WAL into the database.
+#define CHECKPOINT_INTERVAL_MS 200
+
 typedef struct {
     zmq_msg_t envelope[ENVELOPE_MAX];  //  frames to echo back, delimiter included
     size_t envelope_count;             //  how many
@@ -43,6 +47,7 @@ struct _server_t {
     zsock_t *router;             //  the one socket
     int signal_fd;               //  signalfd for SIGINT, SIGTERM, SIGHUP
     store_t *store;              //  the database
+    checkpointer_t *checkpointer;    //  WAL checkpoints off the loop, or NULL
     requests_t *requests;        //  request handlers
     pending_t *pending;          //  max_group slots
     zmq_msg_t payload;           //  scratch frame for receiving
@@ -172,6 +177,10 @@ server_new (const server_config_t *config)
     self->store = store_open (config->db_path);
     if (!self->store)
         goto fail;      //  store_open logged why
+    //  Checkpoints off the serving loop: they wait on the disk.
+    self->checkpointer = checkpointer_start (config->db_path, CHECKPOINT_INTERVAL_MS);
+    if (self->checkpointer && store_autocheckpoint (self->store, 0) != 0)
+        goto fail;
     self->requests = requests_new (self->store, &config->requests);
     self->retention = retention_new (self->store, requests_builds (self->requests),
                                      &config->retention);
@@ -250,6 +259,7 @@ server_destroy (server_t **self_p)
     retention_destroy (&self->retention);
     requests_destroy (&self->requests);
     rate_destroy (&self->rate);
+    checkpointer_stop (&self->checkpointer);
     store_destroy (&self->store);
     if (self->signal_fd >= 0)
         close (self->signal_fd);

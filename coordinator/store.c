@@ -1047,3 +1047,11 @@ store_fallback_record (store_t *self, int64_t suite_id, const char *build_key,
     sqlite3_finalize (stmt);
     return rc == SQLITE_DONE ? 0 : -1;
 }
+
+int
+store_autocheckpoint (store_t *self, int pages)
+{
+    char sql[64], value[32];
+    snprintf (sql, sizeof sql, "PRAGMA wal_autocheckpoint = %d", pages < 0 ? 0 : pages);
+    return s_run (self, "autocheckpoint", sql, value, sizeof value);
+}

@@ -285,6 +285,10 @@ const char *store_path (store_t *self);
 //  be read).
 uint64_t store_disk_bytes (store_t *self);
 
+//  Let this connection checkpoint the WAL every pages pages, or never
+//  (0: a checkpointer thread does it, see checkpointer.h). Returns 0 or -1.
+int store_autocheckpoint (store_t *self, int pages);
+
 //  For the store's companion files (store_prune.c): the connection,
 //  borrowed, and the logger of a failed operation (returns -1).
 struct sqlite3 *store_handle (store_t *self);

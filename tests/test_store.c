@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "checkpointer.h"
 #include "harness.h"
 #include "log.h"
 #include "proto.h"
@@ -2437,6 +2438,43 @@ test_examples_sum_uses_the_parent_index (void **state)
     free (sql);
 }
 
+//  With the serving connection's own checkpoints off, the checkpointer
+//  thread copies the WAL into the database file.
+static void
+test_checkpointer_copies_the_wal (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    assert_int_equal (store_autocheckpoint (store, 0), 0);
+    //  Pages that only the WAL holds: a table of 2 MB, written by a second
+    //  connection that does not checkpoint either.
+    sqlite3 *db = s_raw_open (fx->path);
+    assert_int_equal (sqlite3_exec (db, "PRAGMA wal_autocheckpoint = 0;"
+                                        "CREATE TABLE filler (x BLOB);"
+                                        "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL"
+                                        " SELECT i + 1 FROM n WHERE i < 2000)"
+                                        " INSERT INTO filler SELECT zeroblob (1000) FROM n;",
+                                      NULL, NULL, NULL), SQLITE_OK);
+    struct stat before;
+    assert_int_equal (stat (fx->path, &before), 0);
+    assert_true (before.st_size < 1000000);
+    checkpointer_t *checkpointer = checkpointer_start (fx->path, 10);
+    assert_non_null (checkpointer);
+    int64_t deadline = harness_now_ms () + 10000;
+    while (checkpointer_runs (checkpointer) < 2 && harness_now_ms () < deadline)
+        usleep (1000);
+    assert_true (checkpointer_runs (checkpointer) >= 2);
+    checkpointer_stop (&checkpointer);
+    assert_null (checkpointer);
+    struct stat after;
+    assert_int_equal (stat (fx->path, &after), 0);
+    assert_true (after.st_size > 2000000);
+    sqlite3_close (db);
+    store_destroy (&store);
+    checkpointer_stop (&checkpointer);      //  safe on NULL
+}
+
 int
 main (void)
 {
@@ -2448,6 +2486,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_schema_created, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_examples_sum_uses_the_parent_index, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_checkpointer_copies_the_wal, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_foreign_keys_enforced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_newer_version_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_open_missing_folder_fails, s_setup, s_teardown),
