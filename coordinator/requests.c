@@ -1113,12 +1113,11 @@ s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out
         free (nodes);
         if (builds_batch_from_queue (self->builds, build, attempt, take, &batch) != 0)
             return -1;
-        log_debug ("batch_planned build=%s node=%u batch=%u predicted_ms=%.0f finish_in_ms=%.0f "
-                   "pace=%.2f paced=%s", log_quote (build->key), attempt->node_index, batch->seq,
-                   batch->predicted_ms, finish, asking.pace, asking.paced ? "yes" : "no");
-        log_debug ("batch_given build=%s node=%u batch=%u units=%zu left=%zu",
-                   log_quote (build->key), attempt->node_index, batch->seq, batch->unit_count,
-                   build->queue_len - build->queue_head);
+        log_debug ("batch_given build=%s node=%u batch=%u units=%zu left=%zu predicted_ms=%.0f "
+                   "finish_in_ms=%.0f pace=%.2f paced=%s", log_quote (build->key),
+                   attempt->node_index, batch->seq, batch->unit_count,
+                   build->queue_len - build->queue_head, batch->predicted_ms, finish, asking.pace,
+                   asking.paced ? "yes" : "no");
         *out = s_batch_reply (self, build, batch);
         return 0;
     }
