@@ -233,6 +233,14 @@ s_live (int state)
     return state == STORE_BATCH_RUNNING || state == STORE_BATCH_PLANNED;
 }
 
+void
+builds_live_advance (build_node_t *node)
+{
+    while (node->live_from < node->batch_count
+       &&  !s_live (node->batches[node->live_from].state))
+        node->live_from++;
+}
+
 static build_batch_t *
 s_node_append (build_node_t *node)
 {
@@ -821,6 +829,7 @@ builds_batch_report (builds_t *self, build_t *build, uint32_t node_index, build_
     batch->reported_ms = at_ms;
     if (!again)
         builds_pace_add (build, &build->nodes[node_index], batch);
+    builds_live_advance (&build->nodes[node_index]);
     int newly = 0;
     for (size_t i = 0; i < batch->unit_count; i++) {
         uint32_t idx = batch->unit_idx[i];
@@ -843,6 +852,7 @@ builds_batch_release (builds_t *self, build_t *build, uint32_t node_index, build
     size_t count = builds_batch_held_units (build, node_index, batch, held);
     int rc = builds_batch_set_state (self, build, batch, state, batch->lease);
     if (rc == 0) {
+        builds_live_advance (&build->nodes[node_index]);
         builds_queue_push_front (build, held, count);
         //  A replay let go takes its original with it: those units now
         //  belong to whichever node takes them from the queue, and a later

@@ -311,4 +311,10 @@ void builds_trim (builds_t *self, size_t max_cached);
 //  (build_node_t): only a batch with a wall time and a prediction counts.
 void builds_pace_add (const build_t *build, build_node_t *node, const build_batch_t *batch);
 
+//  Move node->live_from past the batches that are no longer running or
+//  planned. Done whenever one of the node's batches ends, so that the
+//  walks over live batches (pace_nodes, completion, leases) stay short
+//  however long the build has run.
+void builds_live_advance (build_node_t *node);
+
 #endif

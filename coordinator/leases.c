@@ -87,9 +87,7 @@ leases_expire (builds_t *builds, build_t *build, const leases_config_t *config, 
     int expired = 0;
     for (uint32_t n = 0; n < build->node_total; n++) {
         build_node_t *node = &build->nodes[n];
-        while (node->live_from < node->batch_count
-           &&  !s_live (node->batches[node->live_from].state))
-            node->live_from++;
+        builds_live_advance (node);
         for (size_t b = node->live_from; b < node->batch_count; b++) {
             build_batch_t *batch = &node->batches[b];
             if (!s_live (batch->state))

@@ -233,6 +233,8 @@ test_batches_take_the_queue_front_in_order (void **state)
     assert_int_equal (build->state[0], UNIT_DONE);
     assert_int_equal (build->last_ok[0], 1);
     assert_int_equal (build->queue_runs[0], 1);
+    //  A reported batch is no longer walked as a live one.
+    assert_int_equal (build->nodes[0].live_from, 1);
     //  Done units are held by nobody.
     assert_int_equal (builds_batch_held_units (build, 0, batch, held), 0);
     //  Reporting twice makes nothing done twice.
@@ -381,6 +383,7 @@ test_report_by_holder_and_fenced (void **state)
     attempt_t *a1 = s_attempt (fx, build, 1, "att1");
     build_batch_t *lapsed = s_from_queue (fx, build, a0, 2);          //  0, 1
     assert_int_equal (s_expire (fx, build, 0, lapsed), 2);
+    assert_int_equal (build->nodes[0].live_from, 1);
     build_batch_t *taken = s_from_queue (fx, build, a1, 2);           //  0, 1 again
     assert_int_equal (taken->unit_idx[0], 0);
     assert_int_equal (build->holder_node[0], 1);
