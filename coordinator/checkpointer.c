@@ -13,11 +13,13 @@
 struct _checkpointer_t {
     sqlite3 *db;                 //  this thread's own connection
     int64_t interval_ms;         //  between checkpoints
+    int restart_frames;          //  a WAL this long is restarted
     pthread_t thread;
     pthread_mutex_t lock;        //  guards stop and runs
     pthread_cond_t wake;         //  signalled to stop
     bool stop;
     uint64_t runs;
+    uint64_t restarts;
     uint64_t failures;
 };
 
@@ -45,8 +47,20 @@ s_run (void *arg)
         int log_frames = 0, done_frames = 0;
         int rc = sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
                                             &log_frames, &done_frames);
+        //  Under steady load PASSIVE never catches up with the writer, so
+        //  the WAL is never started over and grows without end. Past
+        //  restart_frames, RESTART holds off the writer (it waits in its
+        //  busy handler) while the few frames PASSIVE left are copied;
+        //  the next commit then writes the WAL from its start again.
+        bool restarted = false;
+        if (rc == SQLITE_OK && log_frames >= self->restart_frames) {
+            rc = sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_RESTART,
+                                            &log_frames, &done_frames);
+            restarted = rc == SQLITE_OK;
+        }
         pthread_mutex_lock (&self->lock);
         self->runs++;
+        self->restarts += restarted;
         //  Not logged from this thread (the log is the serving thread's):
         //  a checkpoint that fails leaves the WAL longer, nothing else, and
         //  the next one tries again.
@@ -58,10 +72,11 @@ s_run (void *arg)
 }
 
 checkpointer_t *
-checkpointer_start (const char *path, int64_t interval_ms)
+checkpointer_start (const char *path, int64_t interval_ms, int restart_frames)
 {
     checkpointer_t *self = util_calloc (1, sizeof *self);
     self->interval_ms = interval_ms > 0 ? interval_ms : 1;
+    self->restart_frames = restart_frames > 0 ? restart_frames : 1;
     if (sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                          NULL) != SQLITE_OK) {
         log_warn ("checkpointer_unavailable path=%s error=%s", log_quote (path),
@@ -122,4 +137,14 @@ checkpointer_runs (const checkpointer_t *self)
     uint64_t runs = mutable->runs;
     pthread_mutex_unlock (&mutable->lock);
     return runs;
+}
+
+uint64_t
+checkpointer_restarts (const checkpointer_t *self)
+{
+    checkpointer_t *mutable = (checkpointer_t *) self;
+    pthread_mutex_lock (&mutable->lock);
+    uint64_t restarts = mutable->restarts;
+    pthread_mutex_unlock (&mutable->lock);
+    return restarts;
 }

@@ -29,8 +29,11 @@
 //  error reply; past it libzmq itself drops the connection.
 #define FRAME_SLACK (1024 * 1024)
 
-//  How often the checkpointer thread copies the WAL into the database.
-#define CHECKPOINT_INTERVAL_MS 200
+//  How often the checkpointer thread copies the WAL into the database
+//  (each time also syncs it: once a second is plenty), and how long the
+//  WAL may grow (in pages of 4 KiB: 16 MiB) before it is started over.
+#define CHECKPOINT_INTERVAL_MS 1000
+#define CHECKPOINT_RESTART_FRAMES 4096
 
 typedef struct {
     zmq_msg_t envelope[ENVELOPE_MAX];  //  frames to echo back, delimiter included
@@ -178,7 +181,8 @@ server_new (const server_config_t *config)
     if (!self->store)
         goto fail;      //  store_open logged why
     //  Checkpoints off the serving loop: they wait on the disk.
-    self->checkpointer = checkpointer_start (config->db_path, CHECKPOINT_INTERVAL_MS);
+    self->checkpointer = checkpointer_start (config->db_path, CHECKPOINT_INTERVAL_MS,
+                                              CHECKPOINT_RESTART_FRAMES);
     if (self->checkpointer && store_autocheckpoint (self->store, 0) != 0)
         goto fail;
     self->requests = requests_new (self->store, &config->requests);

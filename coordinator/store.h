@@ -41,7 +41,7 @@
 
 typedef struct _store_t store_t;
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 //  Process-wide SQLite settings; call once, before the first store_open.
 //  Turns SQLite's memory statistics off: they take a global mutex on every

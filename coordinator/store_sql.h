@@ -147,9 +147,18 @@ static const char s_schema_v6[] =
     "  at_ms INTEGER NOT NULL);"
     "CREATE INDEX fallbacks_by_build ON fallbacks (suite_id, build_key);";
 
+//  Schema version 7: batches are found by build only. Every query on them
+//  names one build (and sorts the few it needs by node); an index by
+//  (build, node, seq) put each commit's new batches on as many of its
+//  pages as nodes asked, half of what a batch request wrote to the WAL.
+//  By build alone (the rowid after it), new batches append to one page.
+static const char s_schema_v7[] =
+    "DROP INDEX batches_by_node;"
+    "CREATE INDEX batches_by_build ON batches (build_id);";
+
 //  s_migrations[v] takes a database from user_version v to v + 1.
 static const char *const s_migrations[] = { s_schema_v1, s_schema_v2, s_schema_v3, s_schema_v4,
-                                                s_schema_v5, s_schema_v6 };
+                                                s_schema_v5, s_schema_v6, s_schema_v7 };
 _Static_assert (sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERSION,
                 "one migration per schema version");
 

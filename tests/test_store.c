@@ -155,7 +155,10 @@ test_schema_created (void **state)
         assert_int_equal (s_raw_int (db, sql), 1);
     }
     assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_index_info('samples_by_name')"), 2);
-    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_index_info('batches_by_node')"), 3);
+    //  Version 7: batches by build only (new ones append to one page).
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_index_info('batches_by_build')"), 1);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM sqlite_schema"
+                                     " WHERE name = 'batches_by_node'"), 0);
     //  The columns version 2 added, on a database created fresh.
     assert_int_equal (s_raw_int (db, "SELECT count(*) FROM pragma_table_info('batches')"
                                      " WHERE name IN ('state', 'lease', 'kind', 'origin')"), 4);
@@ -2459,7 +2462,7 @@ test_checkpointer_copies_the_wal (void **state)
     struct stat before;
     assert_int_equal (stat (fx->path, &before), 0);
     assert_true (before.st_size < 1000000);
-    checkpointer_t *checkpointer = checkpointer_start (fx->path, 10);
+    checkpointer_t *checkpointer = checkpointer_start (fx->path, 10, 1 << 30);
     assert_non_null (checkpointer);
     int64_t deadline = harness_now_ms () + 10000;
     while (checkpointer_runs (checkpointer) < 2 && harness_now_ms () < deadline)
@@ -2475,6 +2478,43 @@ test_checkpointer_copies_the_wal (void **state)
     checkpointer_stop (&checkpointer);      //  safe on NULL
 }
 
+//  A writer that never stops (as under a flood of requests) keeps PASSIVE
+//  checkpoints behind it, so SQLite never starts the WAL over; past its
+//  limit the checkpointer restarts it, and the WAL stops growing.
+static void
+test_checkpointer_restarts_a_long_wal (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    assert_int_equal (store_autocheckpoint (store, 0), 0);
+    sqlite3 *db = s_raw_open (fx->path);
+    sqlite3_busy_timeout (db, 5000);
+    assert_int_equal (sqlite3_exec (db, "PRAGMA wal_autocheckpoint = 0;"
+                                        "CREATE TABLE filler (x BLOB);", NULL, NULL, NULL),
+                      SQLITE_OK);
+    checkpointer_t *checkpointer = checkpointer_start (fx->path, 5, 32);
+    assert_non_null (checkpointer);
+    //  2,000 commits of three pages each, one a millisecond (a daemon's
+    //  groups of requests come about that often under load): 24 MB of WAL
+    //  if it were never started over.
+    char *wal = NULL;
+    assert_true (asprintf (&wal, "%s-wal", fx->path) > 0);
+    for (int commits = 0; commits < 2000; commits++) {
+        assert_int_equal (sqlite3_exec (db, "INSERT INTO filler VALUES (zeroblob (4000))",
+                                        NULL, NULL, NULL), SQLITE_OK);
+        usleep (1000);
+    }
+    struct stat size;
+    assert_int_equal (stat (wal, &size), 0);
+    assert_true (checkpointer_restarts (checkpointer) >= 1);
+    checkpointer_stop (&checkpointer);
+    assert_true (size.st_size < 4000000);
+    free (wal);
+    sqlite3_close (db);
+    store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -2487,6 +2527,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_examples_sum_uses_the_parent_index, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_checkpointer_copies_the_wal, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_checkpointer_restarts_a_long_wal, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_foreign_keys_enforced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_newer_version_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_open_missing_folder_fails, s_setup, s_teardown),
