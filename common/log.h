@@ -33,8 +33,12 @@ void log_write (log_level_t level, const char *fmt, ...)
 
 #define log_error(...) log_write (LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_write (LOG_LEVEL_WARN, __VA_ARGS__)
-#define log_info(...) log_write (LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_debug(...) log_write (LOG_LEVEL_DEBUG, __VA_ARGS__)
+//  Below the level, not even the arguments are worked out: the daemon's
+//  hot path has debug lines whose fields cost a log_quote each.
+#define log_info(...) \
+    do { if (log_level () >= LOG_LEVEL_INFO) log_write (LOG_LEVEL_INFO, __VA_ARGS__); } while (0)
+#define log_debug(...) \
+    do { if (log_level () >= LOG_LEVEL_DEBUG) log_write (LOG_LEVEL_DEBUG, __VA_ARGS__); } while (0)
 
 //  Write a plain message line (no level word) with the prefix, for what a
 //  person reads on the agent's side: "satchel: batch 3: ...".

@@ -427,9 +427,14 @@ s_index (s_decoder_t *self, const msgpack_object_map *map, const char *prefix,
                              i, *prefix ? prefix : "message", s_type_word (key->type));
             continue;
         }
-        for (size_t k = 0; k < name_count; k++) {
-            if (strlen (names[k]) != key->via.str.size
-            ||  memcmp (names[k], key->via.str.ptr, key->via.str.size) != 0)
+        //  No name is empty; most differ in their first byte, which is
+        //  looked at before anything longer (this runs for every key of
+        //  every request against every name).
+        const char *text = key->via.str.ptr;
+        size_t size = key->via.str.size;
+        for (size_t k = 0; k < name_count && size > 0; k++) {
+            if (names[k][0] != text[0] || strlen (names[k]) != size
+            ||  memcmp (names[k], text, size) != 0)
                 continue;
             seen[k]++;
             if (seen[k] == 1)

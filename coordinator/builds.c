@@ -808,10 +808,11 @@ builds_unit_passed (const build_batch_t *batch, size_t pos)
 int
 builds_batch_report (builds_t *self, build_t *build, uint32_t node_index, build_batch_t *batch,
                      bool holder, uint64_t wall_ms, int32_t exit_code, const int8_t *unit_ok,
-                     int64_t at_ms)
+                     int64_t tests_ms, uint32_t runs, int64_t at_ms)
 {
     int state = holder ? STORE_BATCH_DONE : batch->state;
-    if (store_batch_report (self->store, batch->id, wall_ms, exit_code, at_ms, state) != 0)
+    if (store_batch_report (self->store, batch->id, wall_ms, exit_code, at_ms, state, tests_ms,
+                            runs) != 0)
         return -1;
     if (unit_ok) {
         if (store_batch_unit_ok (self->store, batch->id, unit_ok, batch->unit_count) != 0)

@@ -269,11 +269,13 @@ int builds_batch_from_retry (builds_t *self, build_t *build, attempt_t *attempt,
 //  Record a report of a batch: its state after the report (DONE if the
 //  holder reported it, else unchanged), units done if DONE, each unit's
 //  result counted: unit_ok[pos] from the runner's test report (1 passed,
-//  0 failed, -1 or unit_ok NULL: passed if the exit status is 0). Returns
-//  the number of units newly done, or -1 on a store error.
+//  0 failed, -1 or unit_ok NULL: passed if the exit status is 0); tests_ms
+//  and runs as store_batch_report keeps them. Returns the number of units
+//  newly done, or -1 on a store error.
 int builds_batch_report (builds_t *self, build_t *build, uint32_t node_index,
                          build_batch_t *batch, bool holder, uint64_t wall_ms,
-                         int32_t exit_code, const int8_t *unit_ok, int64_t at_ms);
+                         int32_t exit_code, const int8_t *unit_ok, int64_t tests_ms,
+                         uint32_t runs, int64_t at_ms);
 
 //  Whether the unit at pos of a reported batch passed: its own result from
 //  the test report if there is one, else the batch's exit status.

@@ -783,11 +783,14 @@ s_return (requests_t *self, attempt_t *attempt, build_batch_t *batch, bool holde
 //  spoil good history. A time longer than its whole batch is no real
 //  sample. When every unit of a batch was measured by the report, the
 //  rest of the wall time is the runner's own: its start-up, learned per
-//  suite. Returns 0 or -1 on a store error.
+//  suite. Sets *tests_ms to the sum of the units' times if every one was
+//  measured, else -1 (the batch's report keeps it). Returns 0 or -1 on a
+//  store error.
 static int
 s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg_t *req,
-         const int8_t *unit_ok, int64_t now)
+         const int8_t *unit_ok, int64_t now, int64_t *tests_ms)
 {
+    *tests_ms = -1;
     store_t *store = builds_store (self->builds);
     bool completed = req->report_exit >= 0;
     bool all_measured = unit_ok != NULL && completed;
@@ -809,13 +812,9 @@ s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg
     }
     //  Every batch keeps its runner starts (what a report on the build
     //  shows); only a fully measured one its tests' time.
-    if (batch->unit_count == 0)
+    if (batch->unit_count == 0 || !all_measured)
         return 0;
-    if (store_batch_measured (store, batch->id, all_measured ? (int64_t) measured_ms : -1,
-                              req->report_runs) != 0)
-        return -1;
-    if (!all_measured)
-        return 0;
+    *tests_ms = (int64_t) measured_ms;
     if (measured_ms > req->report_wall_ms)
         return 0;       //  a report that claims more than the wall time (parallel runners)
     double startup = (double) (req->report_wall_ms - measured_ms) / (double) req->report_runs;
@@ -883,10 +882,11 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
             unit_ok[i] = req->report_status[i] == PROTO_UNIT_PASSED ? 1
                        : req->report_status[i] == PROTO_UNIT_FAILED ? 0 : -1;
     }
-    int rc = s_learn (self, build, batch, req, unit_ok, now);
+    int64_t tests_ms = -1;
+    int rc = s_learn (self, build, batch, req, unit_ok, now, &tests_ms);
     if (rc == 0 && builds_batch_report (self->builds, build, attempt->node_index, batch, holder,
                                         req->report_wall_ms, req->report_exit, unit_ok,
-                                        now) < 0)
+                                        tests_ms, req->report_runs, now) < 0)
         rc = -1;
     free (unit_ok);
     if (rc != 0)

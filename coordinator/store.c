@@ -888,26 +888,18 @@ store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
 
 int
 store_batch_report (store_t *self, int64_t batch_id, uint64_t wall_ms,
-                    int32_t exit_code, int64_t at_ms, int state)
+                    int32_t exit_code, int64_t at_ms, int state, int64_t tests_ms, uint32_t runs)
 {
     sqlite3_stmt *stmt = self->stmt[STMT_BATCH_REPORT];
     int bind = sqlite3_bind_int64 (stmt, 1, batch_id)
              | sqlite3_bind_int64 (stmt, 2, at_ms)
              | sqlite3_bind_int64 (stmt, 3, (int64_t) wall_ms)
              | sqlite3_bind_int (stmt, 4, exit_code)
-             | sqlite3_bind_int (stmt, 5, state);
+             | sqlite3_bind_int (stmt, 5, state)
+             | (tests_ms >= 0 ? sqlite3_bind_int64 (stmt, 6, tests_ms)
+                              : sqlite3_bind_null (stmt, 6))
+             | sqlite3_bind_int64 (stmt, 7, runs > 0 ? runs : 1);
     return s_write (self, STMT_BATCH_REPORT, bind, "batch_report", true);
-}
-
-int
-store_batch_measured (store_t *self, int64_t batch_id, int64_t tests_ms, uint32_t runs)
-{
-    sqlite3_stmt *stmt = self->stmt[STMT_BATCH_MEASURED];
-    int bind = sqlite3_bind_int64 (stmt, 1, batch_id)
-             | (tests_ms >= 0 ? sqlite3_bind_int64 (stmt, 2, tests_ms)
-                              : sqlite3_bind_null (stmt, 2))
-             | sqlite3_bind_int64 (stmt, 3, runs);
-    return s_write (self, STMT_BATCH_MEASURED, bind, "batch_measured", true);
 }
 
 int

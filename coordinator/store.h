@@ -230,10 +230,6 @@ int store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
                         size_t count, int64_t at_ms, const store_batch_meta_t *meta,
                         int64_t *batch_id);
 
-//  What a batch's report says of it: the sum of its units' measured times
-//  (tests_ms, -1: not all measured) and its runner starts.
-int store_batch_measured (store_t *self, int64_t batch_id, int64_t tests_ms, uint32_t runs);
-
 //  Each unit's own result from the report: unit_ok[pos] 1 passed, 0 failed,
 //  -1 by the batch's exit code (left NULL).
 int store_batch_unit_ok (store_t *self, int64_t batch_id, const int8_t *unit_ok, size_t count);
@@ -241,9 +237,13 @@ int store_batch_unit_ok (store_t *self, int64_t batch_id, const int8_t *unit_ok,
 //  Change a batch's state and lease.
 int store_batch_state (store_t *self, int64_t batch_id, int state, uint64_t lease);
 
-//  Record a batch's report and its state after it.
+//  Record a batch's report and its state after it: its wall time, exit
+//  status, the sum of its units' measured times (tests_ms, -1: not all
+//  measured) and its runner starts (runs, 0 counts as 1). One UPDATE of
+//  the row: this runs for nearly every request.
 int store_batch_report (store_t *self, int64_t batch_id, uint64_t wall_ms,
-                        int32_t exit_code, int64_t at_ms, int state);
+                        int32_t exit_code, int64_t at_ms, int state, int64_t tests_ms,
+                        uint32_t runs);
 
 //  One batch as loaded back.
 typedef struct {

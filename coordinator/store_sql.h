@@ -171,7 +171,7 @@ typedef enum {
     STMT_ATTEMPT_INSERT, STMT_ATTEMPT_FIND, STMT_ATTEMPT_SAVE,
     STMT_BATCH_INSERT, STMT_BATCH_UNIT_INSERT, STMT_BATCH_REPORT, STMT_BATCHES_LOAD,
     STMT_BATCH_STATE, STMT_ATTEMPT_STOP, STMT_NODE_SUMMARY, STMT_SPLIT_FIND,
-    STMT_BATCH_UNIT_OK, STMT_BATCH_MEASURED, STMT_STARTUP_GET, STMT_STARTUP_LEARN,
+    STMT_BATCH_UNIT_OK, STMT_STARTUP_GET, STMT_STARTUP_LEARN,
     STMT_EXAMPLES_SUM, STMT_HAS_EXAMPLES, STMT_SUITE_MEDIAN, STMT_FILE_SUMS,
     STMT_UNIT_PARENT, STMT_UNIT_PARENTS_LOAD,
     STMT_COUNT
@@ -228,8 +228,8 @@ static const char *const s_sql[STMT_COUNT] = {
     [STMT_BATCH_UNIT_INSERT] =
         "INSERT INTO batch_units (batch_id, pos, unit_idx) VALUES (?1, ?2, ?3)",
     [STMT_BATCH_REPORT] =
-        "UPDATE batches SET reported_ms = ?2, wall_ms = ?3, exit_code = ?4, state = ?5"
-        " WHERE id = ?1",
+        "UPDATE batches SET reported_ms = ?2, wall_ms = ?3, exit_code = ?4, state = ?5,"
+        " tests_ms = ?6, runs = ?7 WHERE id = ?1",
     //  One pass over a build's batches and their units; LEFT JOIN keeps a
     //  batch without units.
     [STMT_BATCHES_LOAD] =
@@ -251,7 +251,6 @@ static const char *const s_sql[STMT_COUNT] = {
     [STMT_UNIT_PARENTS_LOAD] =
         "SELECT idx, parent FROM units WHERE build_id = ?1 AND parent IS NOT NULL",
     [STMT_BATCH_UNIT_OK] = "UPDATE batch_units SET ok = ?3 WHERE batch_id = ?1 AND pos = ?2",
-    [STMT_BATCH_MEASURED] = "UPDATE batches SET tests_ms = ?2, runs = ?3 WHERE id = ?1",
     [STMT_STARTUP_GET] = "SELECT startup_ms, startup_samples FROM suites WHERE id = ?1",
     [STMT_STARTUP_LEARN] =
         "UPDATE suites SET startup_ms = CASE WHEN startup_ms IS NULL THEN ?2"

@@ -118,7 +118,7 @@ static int
 s_report (fixture_t *fx, build_t *build, attempt_t *attempt, build_batch_t *batch, int32_t exit)
 {
     int newly = builds_batch_report (fx->builds, build, attempt->node_index, batch, true, 100,
-                                     exit, NULL, s_clock ());
+                                     exit, NULL, -1, 1, s_clock ());
     assert_true (newly >= 0);
     return newly;
 }
@@ -389,7 +389,7 @@ test_report_by_holder_and_fenced (void **state)
     assert_int_equal (build->holder_node[0], 1);
 
     //  The old holder's late report, failed: counted, not done.
-    assert_int_equal (builds_batch_report (fx->builds, build, 0, lapsed, false, 900, 1, NULL, 6000), 0);
+    assert_int_equal (builds_batch_report (fx->builds, build, 0, lapsed, false, 900, 1, NULL, -1, 1, 6000), 0);
     assert_int_equal (build->done_count, 0);
     assert_int_equal (build->state[0], UNIT_ASSIGNED);
     assert_int_equal (build->holder_node[0], 1);
@@ -406,7 +406,7 @@ test_report_by_holder_and_fenced (void **state)
     assert_int_equal (builds_batch_held_units (build, 1, taken, held), 2);
 
     //  The holder's report, passed: done, and each unit was flaky.
-    assert_int_equal (builds_batch_report (fx->builds, build, 1, taken, true, 800, 0, NULL, 7000), 2);
+    assert_int_equal (builds_batch_report (fx->builds, build, 1, taken, true, 800, 0, NULL, -1, 1, 7000), 2);
     assert_int_equal (build->done_count, 2);
     assert_int_equal (build->state[0], UNIT_DONE);
     assert_int_equal (taken->state, STORE_BATCH_DONE);
@@ -678,7 +678,7 @@ test_reload_derives_the_same_state (void **state)
     assert_int_equal (r12->unit_count, 2);
     assert_int_equal (s_expire (fx, build, 1, b11), 2);
     //  Node 1's late report of the lapsed batch: fenced, passed.
-    assert_int_equal (builds_batch_report (fx->builds, build, 1, b11, false, 50, 0, NULL, s_clock ()), 0);
+    assert_int_equal (builds_batch_report (fx->builds, build, 1, b11, false, 50, 0, NULL, -1, 1, s_clock ()), 0);
     build_batch_t *b03 = s_from_queue (fx, build, a0, 2);             //  2, 3: fail
     assert_int_equal (b03->unit_idx[0], 2);
     s_report (fx, build, a0, b03, 1);
@@ -878,7 +878,7 @@ test_unit_ok_counts_each_unit (void **state)
     attempt_t *a1 = s_attempt (fx, build, 1, "att1");
     build_batch_t *b0 = s_from_queue (fx, build, a0, 3);            //  0, 1, 2
     const int8_t failed_run[] = { 1, 0, -1 };
-    assert_int_equal (builds_batch_report (fx->builds, build, 0, b0, true, 100, 1, failed_run,
+    assert_int_equal (builds_batch_report (fx->builds, build, 0, b0, true, 100, 1, failed_run, -1, 1,
                                            s_clock ()), 3);
     assert_true (builds_unit_passed (b0, 0));
     assert_false (builds_unit_passed (b0, 1));
@@ -898,7 +898,7 @@ test_unit_ok_counts_each_unit (void **state)
     //  failed, failed.
     build_batch_t *b1 = s_from_queue (fx, build, a1, 3);            //  3, 4, 5
     const int8_t passed_run[] = { -1, 0, 1 };
-    assert_int_equal (builds_batch_report (fx->builds, build, 1, b1, true, 100, 0, passed_run,
+    assert_int_equal (builds_batch_report (fx->builds, build, 1, b1, true, 100, 0, passed_run, -1, 1,
                                            s_clock ()), 3);
     assert_true (builds_unit_passed (b1, 0));
     assert_false (builds_unit_passed (b1, 1));
@@ -910,7 +910,7 @@ test_unit_ok_counts_each_unit (void **state)
 
     //  No results of its own (unit_ok NULL): all by the exit status.
     build_batch_t *b2 = s_from_queue (fx, build, a0, 1);            //  6
-    assert_int_equal (builds_batch_report (fx->builds, build, 0, b2, true, 100, 1, NULL,
+    assert_int_equal (builds_batch_report (fx->builds, build, 0, b2, true, 100, 1, NULL, -1, 1,
                                            s_clock ()), 1);
     assert_null (b2->unit_ok);
     assert_false (builds_unit_passed (b2, 0));
@@ -1027,7 +1027,7 @@ test_reload_counts_runs_in_report_order (void **state)
     assert_int_equal (newer->unit_idx[0], unit);
     s_report (fx, build, a1, newer, 0);
     old = builds_batch_find (build, 0, 1);
-    assert_int_equal (builds_batch_report (fx->builds, build, 0, old, false, 50, 1, NULL, s_clock ()),
+    assert_int_equal (builds_batch_report (fx->builds, build, 0, old, false, 50, 1, NULL, -1, 1, s_clock ()),
                       0);
     assert_int_equal (build->last_ok[unit], 0);
     assert_int_equal (build->failing_count, 1);

@@ -101,7 +101,7 @@ s_report (fixture_t *fx, uint32_t node_index, uint32_t seq, int32_t exit)
 {
     assert_true (builds_batch_report (fx->builds, fx->build, node_index,
                                       s_batch (fx, node_index, seq), true, 100, exit,
-                                      NULL, 5000) >= 0);
+                                      NULL, -1, 1, 5000) >= 0);
 }
 
 //  Take a batch back (lapsed lease or handed back): its state, its held

@@ -314,7 +314,7 @@ s_build (store_t *store, int64_t suite, const char *key, int64_t created_ms, int
         assert_int_equal (store_batch_insert (store, row.id, (uint32_t) n, ++seq[n], attempts[n],
                                               idx, count, at, &meta, &batch), 0);
         assert_int_equal (store_batch_report (store, batch, 900, 0, at + 900,
-                                              STORE_BATCH_DONE), 0);
+                                              STORE_BATCH_DONE, -1, 1), 0);
         for (size_t u = 0; u < count; u++)
             assert_int_equal (store_record_sample (store, suite, row.id, names[idx[u]], 36.0,
                                                    true, 0.3, at + 900), 0);

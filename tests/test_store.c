@@ -606,9 +606,9 @@ test_batches (void **state)
                                           NULL, 0, 1400, &s_running, &b4), 0);
     assert_true (b1 < b2 && b2 < b3 && b3 < b4);
 
-    assert_int_equal (store_batch_report (store, b1, 12345, 0, 2000, STORE_BATCH_DONE), 0);
-    assert_int_equal (store_batch_report (store, b2, 99, -7, 2100, STORE_BATCH_DONE), 0);
-    assert_int_equal (store_batch_report (store, b4 + 100, 1, 0, 1, STORE_BATCH_DONE),
+    assert_int_equal (store_batch_report (store, b1, 12345, 0, 2000, STORE_BATCH_DONE, -1, 1), 0);
+    assert_int_equal (store_batch_report (store, b2, 99, -7, 2100, STORE_BATCH_DONE, -1, 1), 0);
+    assert_int_equal (store_batch_report (store, b4 + 100, 1, 0, 1, STORE_BATCH_DONE, -1, 1),
                       -1);
 
     store_batch_t *batches = NULL;
@@ -680,7 +680,7 @@ test_persistence_across_reopen (void **state)
     assert_int_equal (store_attempt_save_reply (store, world.attempt_id, 1, "reply", 5), 0);
     assert_int_equal (store_record_sample (store, world.suite_id, world.build_id, "a", 250,
                                            true, 0.3, 1600), 0);
-    assert_int_equal (store_batch_report (store, batch, 260, 1, 1700, STORE_BATCH_DONE), 0);
+    assert_int_equal (store_batch_report (store, batch, 260, 1, 1700, STORE_BATCH_DONE, -1, 1), 0);
     assert_int_equal (store_build_finish (store, world.build_id, 1800, "failed"), 0);
     assert_int_equal (store_commit (store), 0);
     store_destroy (&store);
@@ -1171,8 +1171,8 @@ test_batch_fields_roundtrip (void **state)
                                           retry_units, 1, 1300, &retry, &b3), 0);
     //  The holder's report makes b1 done; a fenced report of b3 keeps
     //  the state it is given, and still records the history.
-    assert_int_equal (store_batch_report (store, b1, 777, 0, 2000, STORE_BATCH_DONE), 0);
-    assert_int_equal (store_batch_report (store, b3, 55, -9, 2100, STORE_BATCH_EXPIRED), 0);
+    assert_int_equal (store_batch_report (store, b1, 777, 0, 2000, STORE_BATCH_DONE, -1, 1), 0);
+    assert_int_equal (store_batch_report (store, b3, 55, -9, 2100, STORE_BATCH_EXPIRED, -1, 1), 0);
 
     store_batch_t *batches = NULL;
     size_t count = 0;
@@ -1230,7 +1230,7 @@ test_batch_state (void **state)
     int64_t b1 = 0, b2 = 0;
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, world.attempt_id,
                                           units, 2, 1000, &s_running, &b1), 0);
-    assert_int_equal (store_batch_report (store, b1, 300, 0, 1300, STORE_BATCH_DONE), 0);
+    assert_int_equal (store_batch_report (store, b1, 300, 0, 1300, STORE_BATCH_DONE, -1, 1), 0);
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 2, world.attempt_id,
                                           units, 2, 1400, &planned, &b2), 0);
 
@@ -1240,7 +1240,7 @@ test_batch_state (void **state)
     assert_int_equal (store_batch_state (store, b1, STORE_BATCH_SUPERSEDED, 1), 0);
     //  No such batch: an error, not a silent no-op.
     assert_int_equal (store_batch_state (store, b2 + 100, STORE_BATCH_EXPIRED, 1), -1);
-    assert_int_equal (store_batch_report (store, b2 + 100, 1, 0, 1, STORE_BATCH_DONE), -1);
+    assert_int_equal (store_batch_report (store, b2 + 100, 1, 0, 1, STORE_BATCH_DONE, -1, 1), -1);
 
     store_batch_t *batches = NULL;
     size_t count = 0;
@@ -2099,7 +2099,7 @@ test_build_known_examples (void **state)
 //  A batch measured by a report keeps its units' time sum and its runner
 //  starts; not measured, the sum is NULL.
 static void
-test_batch_measured (void **state)
+test_batch_report_keeps_the_measured_sum (void **state)
 {
     fixture_t *fx = *state;
     store_t *store = store_open (fx->path);
@@ -2114,9 +2114,10 @@ test_batch_measured (void **state)
                                           1, 1200, &s_running, &b2), 0);
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 3, world.attempt_id, units,
                                           1, 1300, &s_running, &b3), 0);
-    assert_int_equal (store_batch_measured (store, b1, 4321, 3), 0);
-    assert_int_equal (store_batch_measured (store, b2, -1, 1), 0);
-    assert_int_equal (store_batch_measured (store, b3 + 10, 1, 1), -1);
+    assert_int_equal (store_batch_report (store, b1, 5000, 0, 2000, STORE_BATCH_DONE, 4321, 3),
+                      0);
+    assert_int_equal (store_batch_report (store, b2, 5000, 0, 2000, STORE_BATCH_DONE, -1, 1), 0);
+    assert_int_equal (store_batch_report (store, b3 + 10, 1, 0, 1, STORE_BATCH_DONE, 1, 1), -1);
     store_destroy (&store);
 
     sqlite3 *db = s_raw_open (fx->path);
@@ -2563,7 +2564,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_file_sums, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_units_parents, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_build_known_examples, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_batch_measured, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_batch_report_keeps_the_measured_sum, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_batch_unit_ok, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_schema_v4_fresh, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_migrate_from_v3, s_setup, s_teardown),
