@@ -41,6 +41,7 @@ typedef struct {
     int64_t reported_ms;     //  wall clock of the report, 0 if none
     int64_t handed_mono_ms;  //  monotonic start of its lease (or of the load)
     double predicted_ms;     //  predicted time of its units
+    uint64_t req;            //  the request of its attempt it was made for, 0: none
 } build_batch_t;
 
 //  One node of a build.
@@ -139,6 +140,8 @@ typedef struct {
     uint64_t last_req;       //  last request answered
     char *last_reply;        //  its encoded reply (owned), NULL if none
     size_t last_reply_size;  //  its size
+    uint32_t reply_seq;      //  last_reply NULL: the batch whose reply it was, to be
+                             //  made again (loaded back from the batch's req), or 0
     bool only_failed;        //  replays hold only what did not pass
     bool no_wait;            //  done instead of wait
     bool stopped;            //  handed its batch back: no more work
@@ -210,9 +213,10 @@ int builds_attempt_add (builds_t *self, build_t *build, uint32_t node_index,
                         const char *attempt_id, bool only_failed, bool no_wait,
                         attempt_t **attempt);
 
-//  Remember the reply given to req, in memory and in the store.
+//  Remember the reply given to req, in memory and, unless it is a batch
+//  made for req (whose row says so: in_batch), in the store.
 int builds_attempt_reply (builds_t *self, attempt_t *attempt, uint64_t req,
-                          const char *reply, size_t size);
+                          const char *reply, size_t size, bool in_batch);
 
 //  Append a batch to a node and write it. units[0..count) become held by
 //  it (assigned), unless done already. meta says its state, lease, kind
@@ -223,8 +227,10 @@ int builds_batch_append (builds_t *self, build_t *build, attempt_t *attempt,
                          build_batch_t **batch);
 
 //  Take count units off the queue front into a new running batch of the
-//  attempt's node, with a fresh lease. Returns 0 and *batch, or -1.
+//  attempt's node, with a fresh lease, made for its request req. Returns 0
+//  and *batch, or -1.
 int builds_batch_from_queue (builds_t *self, build_t *build, attempt_t *attempt, size_t count,
+                             uint64_t req,
                              build_batch_t **batch);
 
 //  Regular mode: give the attempt's node its list, the units reserved for

@@ -59,6 +59,7 @@ struct _requests_t {
     int64_t started_ms;          //  monotonic, for status's uptime
     admin_window_t window;       //  requests over the last minute
     admin_jobs_t *jobs;          //  backups and checks of the database
+    bool reply_in_batch;         //  the reply being made is a batch made for its request
     int last_type;               //  the last request's type, 0 if unreadable
     char last_result[PROTO_CODE_MAX];    //  and its result: ok, or the error code
 };
@@ -141,8 +142,11 @@ requests_internal_error (char **reply, size_t *reply_size)
     proto_msg_destroy (&msg);
 }
 
+static proto_msg_t *s_batch_msg (const build_t *build, const build_batch_t *batch);
+
 //  Answer from the attempt's memory if this request was answered before.
-//  Returns 1 if *reply holds the answer (repeat or stale), 0 to go on.
+//  Returns 1 if the answer is the remembered reply (*error NULL), made
+//  again from its batch, or stale (in *error); 0 to go on.
 static int
 s_repeat (requests_t *self, const attempt_t *attempt, const proto_msg_t *req,
           proto_msg_t **error)
@@ -151,6 +155,19 @@ s_repeat (requests_t *self, const attempt_t *attempt, const proto_msg_t *req,
         return 0;
     if (req->req == attempt->last_req && attempt->last_reply) {
         self->stats.retries++;
+        return 1;
+    }
+    const build_batch_t *batch = req->req == attempt->last_req && attempt->reply_seq
+                               ? builds_batch_find (attempt->build, attempt->node_index,
+                                                    attempt->reply_seq)
+                               : NULL;
+    if (batch) {
+        //  Loaded back after a restart: the reply was this batch.
+        self->stats.retries++;
+        *error = s_batch_msg (attempt->build, batch);
+        proto_msg_set_str (&(*error)->attempt, req->attempt);
+        (*error)->req = req->req;
+        self->reply_in_batch = true;
         return 1;
     }
     *error = proto_error_new (req->attempt, req->req, PROTO_ERR_STALE, "req",
@@ -736,9 +753,9 @@ s_done (requests_t *self, attempt_t *attempt, const char *reason)
     return reply;
 }
 
-//  The units of a batch in a batch reply.
+//  The units of a batch in a batch message.
 static proto_msg_t *
-s_batch_reply (requests_t *self, const build_t *build, const build_batch_t *batch)
+s_batch_msg (const build_t *build, const build_batch_t *batch)
 {
     proto_msg_t *reply = proto_msg_new (PROTO_BATCH);
     reply->batch = batch->seq;
@@ -754,9 +771,16 @@ s_batch_reply (requests_t *self, const build_t *build, const build_batch_t *batc
         double ms = build->predicted_ms[idx];
         reply->predicted_ms[i] = ms < 1 ? 1 : (uint64_t) (ms + 0.5);
     }
+    return reply;
+}
+
+//  A batch handed out now, in its reply.
+static proto_msg_t *
+s_batch_reply (requests_t *self, const build_t *build, const build_batch_t *batch)
+{
     self->stats.batches++;
     self->stats.units += batch->unit_count;
-    return reply;
+    return s_batch_msg (build, batch);
 }
 
 //  Hand a returned batch's units back to the queue and stop the attempt.
@@ -1045,7 +1069,7 @@ s_wait_ms (requests_t *self, const build_t *build, double startup_ms, int64_t no
 //  regular mode: units whose node lost them); with nothing to hand out,
 //  wait while some unit may still come back, else done. Returns 0 or -1.
 static int
-s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out)
+s_hand_out (requests_t *self, attempt_t *attempt, uint64_t req, int64_t now, proto_msg_t **out)
 {
     build_t *build = attempt->build;
     if (build->stopping) {
@@ -1111,8 +1135,9 @@ s_hand_out (requests_t *self, attempt_t *attempt, int64_t now, proto_msg_t **out
                       : -1;
         sched_node_t asking = nodes[attempt->node_index];
         free (nodes);
-        if (builds_batch_from_queue (self->builds, build, attempt, take, &batch) != 0)
+        if (builds_batch_from_queue (self->builds, build, attempt, take, req, &batch) != 0)
             return -1;
+        self->reply_in_batch = true;
         log_debug ("batch_given build=%s node=%u batch=%u units=%zu left=%zu predicted_ms=%.0f "
                    "finish_in_ms=%.0f pace=%.2f paced=%s", log_quote (build->key),
                    attempt->node_index, batch->seq, batch->unit_count,
@@ -1157,7 +1182,7 @@ s_next (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
             return rc < 0 ? -1 : 0;
     }
     proto_msg_t *reply = NULL;
-    if (s_hand_out (self, attempt, now, &reply) != 0)
+    if (s_hand_out (self, attempt, req->req, now, &reply) != 0)
         return -1;
     proto_msg_set_str (&reply->attempt, req->attempt);
     reply->req = req->req;
@@ -1306,6 +1331,7 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
     attempt_t *attempt = NULL;
     int rc = 0;
     self->stats.requests++;
+    self->reply_in_batch = false;
     admin_window_add (&self->window, util_mono_ms ());
     proto_msg_t *req = proto_decode (frame, size, &self->config.limits, &err);
     int access = req ? s_access (self, req, peer, &out) : 0;
@@ -1394,7 +1420,8 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
                     || out->type == PROTO_NOTED);
         else {
             assert (attempt);   //  every non-error reply answers an attempt
-            if (builds_attempt_reply (self->builds, attempt, req->req, *reply, *reply_size) != 0) {
+            if (builds_attempt_reply (self->builds, attempt, req->req, *reply, *reply_size,
+                                      self->reply_in_batch) != 0) {
                 free (*reply);
                 requests_internal_error (reply, reply_size);
                 rc = -1;

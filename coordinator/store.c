@@ -864,7 +864,8 @@ store_batch_insert (store_t *self, int64_t build_id, uint32_t node_index,
              | sqlite3_bind_int (stmt, 6, meta->state)
              | sqlite3_bind_int64 (stmt, 7, (int64_t) meta->lease)
              | sqlite3_bind_int (stmt, 8, meta->kind)
-             | sqlite3_bind_int64 (stmt, 9, meta->origin);
+             | sqlite3_bind_int64 (stmt, 9, meta->origin)
+             | sqlite3_bind_int64 (stmt, 10, (int64_t) meta->req);
     int result = s_write (self, STMT_BATCH_INSERT, bind, "batch_insert", false);
     if (result != 0)
         return s_own_end (self, owned, result);
@@ -959,6 +960,7 @@ store_batches_load (store_t *self, int64_t build_id, store_batch_t **batches_out
                 .wall_ms = (uint64_t) sqlite3_column_int64 (stmt, 11),
                 .reported_ms = sqlite3_column_int64 (stmt, 12),
                 .created_ms = sqlite3_column_int64 (stmt, 13),
+                .req = (uint64_t) sqlite3_column_int64 (stmt, 15),
             };
             unit_capacity = 0;
         }

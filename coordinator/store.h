@@ -222,6 +222,7 @@ typedef struct {
     uint64_t lease;          //  lease number, 0 for a planned batch
     int kind;                //  proto_kind_t
     uint32_t origin;         //  for a replay, the seq of the batch it repeats
+    uint64_t req;            //  the attempt's request it was made for, 0: none
 } store_batch_meta_t;
 
 //  Insert a batch with its units (unit_idx in run order); *batch_id set.
@@ -264,6 +265,7 @@ typedef struct {
     uint64_t wall_ms;        //  runner wall time, if reported
     int64_t reported_ms;     //  wall clock of the report, 0 if none
     int64_t created_ms;      //  wall clock of the assignment
+    uint64_t req;            //  the request it was made for, 0: none
 } store_batch_t;
 
 //  Load every batch of a build, ordered by id. *batches_out is a malloc'd

@@ -99,7 +99,7 @@ static build_batch_t *
 s_from_queue (fixture_t *fx, build_t *build, attempt_t *attempt, size_t count)
 {
     build_batch_t *batch = NULL;
-    assert_int_equal (builds_batch_from_queue (fx->builds, build, attempt, count, &batch), 0);
+    assert_int_equal (builds_batch_from_queue (fx->builds, build, attempt, count, 0, &batch), 0);
     assert_non_null (batch);
     return batch;
 }

@@ -333,6 +333,31 @@ test_batch_is_durable_before_its_reply (void **state)
               "JOIN builds d ON d.id = b.build_id WHERE d.build_key = 'durable' AND b.seq = %u",
               msg->batch);
     assert_int_equal (e2e_db_int (fx->daemon.db, sql), (int64_t) msg->unit_count);
+
+    //  The reply "was lost" with the daemon: the same request, sent again
+    //  to the daemon started again, gets the same batch, made again from
+    //  the batch's row (the attempt's row is not rewritten for each batch).
+    zsock_destroy (&socket);
+    assert_int_equal (harness_daemon_restart (&fx->daemon, NULL), 0);
+    socket = e2e_connect (fx->daemon.endpoint);
+    size_t again_size = 0;
+    char *again = s_exchange (socket, data, size, &again_size);
+    proto_msg_t *same = s_decode (again, again_size);
+    assert_int_equal (same->type, PROTO_BATCH);
+    assert_string_equal (same->attempt, "durable1");
+    assert_int_equal (same->req, 2);
+    assert_int_equal (same->batch, msg->batch);
+    assert_int_equal (same->lease, msg->lease);
+    assert_int_equal (same->kind, msg->kind);
+    assert_int_equal (same->unit_count, msg->unit_count);
+    for (size_t i = 0; i < msg->unit_count; i++)
+        assert_string_equal (same->units[i], msg->units[i]);
+    //  ...and no second batch was made for it.
+    assert_int_equal (e2e_db_int (fx->daemon.db, "SELECT count(*) FROM batches b JOIN builds d "
+                                                 "ON d.id = b.build_id WHERE d.build_key = 'durable'"),
+                      1);
+    proto_msg_destroy (&same);
+    free (again);
     proto_msg_destroy (&msg);
     proto_msg_destroy (&next);
     free (reply);

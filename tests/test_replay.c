@@ -83,7 +83,7 @@ static uint32_t
 s_take (fixture_t *fx, attempt_t *attempt, size_t count)
 {
     build_batch_t *batch = NULL;
-    assert_int_equal (builds_batch_from_queue (fx->builds, fx->build, attempt, count, &batch), 0);
+    assert_int_equal (builds_batch_from_queue (fx->builds, fx->build, attempt, count, 0, &batch), 0);
     return batch->seq;
 }
 
