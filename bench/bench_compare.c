@@ -163,7 +163,11 @@ s_suite_file (cmp_suite_t *suite, const char *path, const char *label,
             rc = -1;
     if (rc == 0) {
         snprintf (suite->label, sizeof suite->label, "%s", label);
-        snprintf (suite->source, sizeof suite->source, "%s (%zu units)", path, count);
+        //  The file's name only: the tables are committed, and the
+        //  folder is whatever this checkout's was.
+        const char *slash = strrchr (path, '/');
+        snprintf (suite->source, sizeof suite->source, "%s (%zu units)", slash ? slash + 1 : path,
+                  count);
         s_suite_scale (suite, seconds, count, options);
         if (suite->seconds <= 0)
             rc = -1;
