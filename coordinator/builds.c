@@ -593,7 +593,7 @@ builds_attempt_reply (builds_t *self, attempt_t *attempt, uint64_t req,
 {
     //  A batch reply is most replies: the batch's row already holds what
     //  makes it again (builds_attempt_find), and one write fewer per
-    //  request is worth a fifteenth of the daemon's throughput.
+    //  request is worth a few percent of the daemon's throughput.
     if (!in_batch && store_attempt_save_reply (self->store, attempt->id, req, reply, size) != 0)
         return -1;
     free (attempt->last_reply);
