@@ -645,6 +645,13 @@ s_loop (run_state_t *state)
         state->pending_report = NULL;
         proto_msg_set_str (&next->attempt, state->attempt);
         next->req = ++state->req;
+        //  Rather than "wait, ask again later", the daemon may hold the
+        //  reply until there is work or the build ends: half of what this
+        //  side waits for a reply anyway, so a held reply is never taken
+        //  for a lost one.
+        next->park_ms = (uint64_t) (state->options->timeout_ms / 2);
+        if (next->park_ms > PROTO_PARK_MS_MAX)
+            next->park_ms = PROTO_PARK_MS_MAX;
         proto_msg_t *reply = NULL;
         int rc = s_call (state, next, &reply);
         proto_msg_destroy (&next);

@@ -459,6 +459,8 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
             s_put_uint (&enc, "db_bytes", self->db_bytes);
             break;
         case PROTO_NEXT:
+            if (self->park_ms)
+                s_put_uint (&enc, "park_ms", self->park_ms);
             if (self->has_report) {
                 s_put_key (&enc, "report");
                 msgpack_pack_map (&enc.pk, 5 + (self->report_returned ? 1 : 0)

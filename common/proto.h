@@ -57,6 +57,11 @@
         "example_file" [uint] one per example: the index in "units" of
                             its file
     next    report the previous batch (if any) and ask for the next one
+        "park_ms"    uint  optional, 0..PROTO_PARK_MS_MAX: the daemon may
+                           hold a wait reply up to this long and answer
+                           the moment there is work or the build ends (the
+                           asker waits that long for a reply anyway); 0
+                           or absent: wait is answered at once
         "report"     map, optional:
             "batch"    uint  the batch number being reported (1-based)
             "wall_ms"  uint  wall time of the runner for that batch, at most
@@ -274,6 +279,8 @@ typedef enum {
 //  Longest "reason" of a done reply.
 #define PROTO_REASON_MAX 32
 #define PROTO_RETRY_MS_MAX 60000
+//  The longest a next may let the daemon hold its wait reply.
+#define PROTO_PARK_MS_MAX 60000
 
 //  Limits applied by proto_decode. The daemon sets them from its flags.
 typedef struct {
@@ -328,6 +335,7 @@ typedef struct {
     uint64_t *predicted_ms;     //  batch: one per unit
 
     bool has_report;            //  next: a report is present
+    uint64_t park_ms;           //  next: how long a wait reply may be held, 0: not
     uint32_t report_batch;      //  next: batch being reported
     uint64_t report_wall_ms;    //  next: runner wall time
     int32_t report_exit;        //  next: exit status, or -signal

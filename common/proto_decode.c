@@ -36,6 +36,7 @@ typedef enum {
     K_REQUESTS_LAST_MINUTE, K_DB_BYTES,
     K_ACTION, K_JOB, K_OFFSET, K_STATE, K_SIZE, K_DATA,
     K_WHAT, K_LIMIT, K_BUILD_ID, K_JSON, K_UNIT, K_SINCE_MS, K_AFTER,
+    K_PARK_MS,
     K_COUNT
 } s_key_t;
 
@@ -53,7 +54,8 @@ static const char *const s_keys[K_COUNT] = {
     "version", "uptime_s", "builds_running", "agents_last_minute", "requests",
     "requests_last_minute", "db_bytes",
     "action", "job", "offset", "state", "size", "data",
-    "what", "limit", "build_id", "json", "unit", "since_ms", "after"
+    "what", "limit", "build_id", "json", "unit", "since_ms", "after",
+    "park_ms"
 };
 
 //  The keys of the "report" map of a next.
@@ -618,6 +620,9 @@ static int
 s_decode_next (s_decoder_t *self)
 {
     proto_msg_t *msg = self->msg;
+    if (self->slots[K_PARK_MS]
+    &&  s_uint (self, S_FIELD (K_PARK_MS), 0, PROTO_PARK_MS_MAX, &msg->park_ms) != 0)
+        return -1;
     const msgpack_object *report = self->slots[K_REPORT];
     if (!report)
         return 0;           //  the first next of an attempt has nothing to report

@@ -60,6 +60,15 @@ struct _requests_t {
     admin_window_t window;       //  requests over the last minute
     admin_jobs_t *jobs;          //  backups and checks of the database
     bool reply_in_batch;         //  the reply being made is a batch made for its request
+    bool park_allow;             //  the request being handled may be parked
+    bool park_again;             //  it was parked before (not counted again)
+    uint64_t park_ms;            //  its park_ms (a next's), 0: it may not be
+    bool parked;                 //  it was parked: no reply
+    int64_t parked_build;        //  and its build
+    int64_t parked_recheck_ms;   //  when to look at it again at the latest
+    int64_t *changed;            //  builds changed since the server last asked
+    size_t changed_count;
+    size_t changed_alloc;
     int last_type;               //  the last request's type, 0 if unreadable
     char last_result[PROTO_CODE_MAX];    //  and its result: ok, or the error code
 };
@@ -99,6 +108,7 @@ requests_destroy (requests_t **self_p)
     if (!self)
         return;
     admin_jobs_destroy (&self->jobs);
+    free (self->changed);
     builds_destroy (&self->builds);
     free (self->listings);
     free (self);
@@ -143,6 +153,20 @@ requests_internal_error (char **reply, size_t *reply_size)
 }
 
 static proto_msg_t *s_batch_msg (const build_t *build, const build_batch_t *batch);
+
+//  Note that build changed in a way its parked requests may care about.
+static void
+s_changed (requests_t *self, const build_t *build)
+{
+    for (size_t i = 0; i < self->changed_count; i++)
+        if (self->changed[i] == build->id)
+            return;
+    if (self->changed_count == self->changed_alloc) {
+        self->changed_alloc = self->changed_alloc ? self->changed_alloc * 2 : 8;
+        self->changed = util_realloc (self->changed, self->changed_alloc * sizeof (int64_t));
+    }
+    self->changed[self->changed_count++] = build->id;
+}
 
 //  Answer from the attempt's memory if this request was answered before.
 //  Returns 1 if the answer is the remembered reply (*error NULL), made
@@ -875,6 +899,7 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
                                 req->report_batch, attempt->node_index, build->key);
         return 1;
     }
+    s_changed (self, build);
     bool holder = batch->attempt_id == attempt->id && batch->state == STORE_BATCH_RUNNING
                && batch->lease == req->report_lease;
     if (req->report_returned) {
@@ -1084,6 +1109,8 @@ s_hand_out (requests_t *self, attempt_t *attempt, uint64_t req, int64_t now, pro
     if (expired < 0)
         return -1;
     self->stats.expired += (uint64_t) expired;
+    if (expired > 0)
+        s_changed (self, build);
 
     build_batch_t *batch = s_next_planned (build, attempt);
     if (batch) {
@@ -1151,6 +1178,19 @@ s_hand_out (requests_t *self, attempt_t *attempt, uint64_t req, int64_t now, pro
             *out = s_done (self, attempt, "no_wait");
             return 0;
         }
+        if (self->park_allow && self->park_ms > 0) {
+            //  Held instead: answered again when the build changes, or
+            //  when its leases are looked at next (one may lapse).
+            self->parked = true;
+            self->parked_build = build->id;
+            self->parked_recheck_ms = build->next_expiry_check_ms > now
+                                    ? build->next_expiry_check_ms : now + 1;
+            if (!self->park_again)
+                log_debug ("next_parked build=%s node=%u park_ms=%llu", log_quote (build->key),
+                           attempt->node_index, (unsigned long long) self->park_ms);
+            *out = NULL;
+            return 0;
+        }
         self->stats.waits++;
         proto_msg_t *reply = proto_msg_new (PROTO_WAIT);
         sched_policy_t policy;
@@ -1182,8 +1222,11 @@ s_next (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
             return rc < 0 ? -1 : 0;
     }
     proto_msg_t *reply = NULL;
+    self->park_ms = req->park_ms;
     if (s_hand_out (self, attempt, req->req, now, &reply) != 0)
         return -1;
+    if (!reply)
+        return 0;           //  parked
     proto_msg_set_str (&reply->attempt, req->attempt);
     reply->req = req->req;
     *out = reply;
@@ -1330,8 +1373,11 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
     proto_msg_t *out = NULL;
     attempt_t *attempt = NULL;
     int rc = 0;
-    self->stats.requests++;
+    if (!self->park_again)
+        self->stats.requests++;
     self->reply_in_batch = false;
+    self->parked = false;
+    self->park_ms = 0;
     admin_window_add (&self->window, util_mono_ms ());
     proto_msg_t *req = proto_decode (frame, size, &self->config.limits, &err);
     int access = req ? s_access (self, req, peer, &out) : 0;
@@ -1399,6 +1445,15 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
         proto_msg_destroy (&req);
         return -1;
     }
+    if (self->parked) {
+        //  No reply yet; nothing to remember either (asked again, it is
+        //  handled afresh).
+        assert (!out);
+        *reply = NULL;
+        *reply_size = 0;
+        proto_msg_destroy (&req);
+        return 0;
+    }
     if (!out) {
         //  Answered from memory: a retry of the last request.
         assert (attempt && attempt->last_reply);
@@ -1451,4 +1506,29 @@ builds_t *
 requests_builds (requests_t *self)
 {
     return self->builds;
+}
+
+void
+requests_park (requests_t *self, bool allow, bool again)
+{
+    self->park_allow = allow;
+    self->park_again = again;
+}
+
+void
+requests_parked (requests_t *self, int64_t *build_id, int64_t *recheck_ms, uint64_t *park_ms)
+{
+    assert (self->parked);
+    *build_id = self->parked_build;
+    *recheck_ms = self->parked_recheck_ms;
+    *park_ms = self->park_ms;
+}
+
+size_t
+requests_changed_builds (requests_t *self, const int64_t **ids)
+{
+    *ids = self->changed;
+    size_t count = self->changed_count;
+    self->changed_count = 0;
+    return count;
 }

@@ -78,6 +78,27 @@ int requests_handle (requests_t *self, const void *frame, size_t size,
 int requests_handle_as (requests_t *self, const void *frame, size_t size,
                         const access_peer_t *peer, char **reply, size_t *reply_size);
 
+//  Parking. A next that would be answered wait, and says how long its
+//  agent waits for a reply anyway ("park_ms"), may instead be held: then
+//  requests_handle_as returns 0 with *reply NULL, and the caller keeps the
+//  frame and hands it to requests_handle_as again (with its peer) when its
+//  build changes (requests_changed_builds) or requests_parked's recheck
+//  time comes, until park_ms have passed; after that, and for a request
+//  never parked, it is answered as always.
+//  Before each requests_handle_as: may this request be parked now, and is
+//  it one handled before (not counted again)? Both false by default.
+void requests_park (requests_t *self, bool allow, bool again);
+
+//  After a request was parked: its build's id, when to handle it again at
+//  the latest (monotonic ms: a lease may lapse by then), and its park_ms.
+void requests_parked (requests_t *self, int64_t *build_id, int64_t *recheck_ms,
+                      uint64_t *park_ms);
+
+//  Builds that changed since the last call (a report, a lapsed lease, a
+//  batch handed back): their parked requests may get an answer now. Sets
+//  *ids (valid until the next request) and clears the list.
+size_t requests_changed_builds (requests_t *self, const int64_t **ids);
+
 //  Encode a transient "internal" error reply for a frame whose group failed.
 void requests_internal_error (char **reply, size_t *reply_size);
 

@@ -9,11 +9,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "parked.h"
 #include "rate.h"
 #include "store.h"
 #include "util.h"
 #include "zap.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <errno.h>
 #include <signal.h>
@@ -24,7 +26,11 @@
 
 //  ROUTER envelope frames we keep per request: identity and delimiter.
 //  A REQ peer sends exactly two; more means a relay we do not support.
-#define ENVELOPE_MAX 4
+#define ENVELOPE_MAX PARKED_ENVELOPE_MAX
+
+//  Requests held without a reply at once (parked.h); past it, a next is
+//  answered wait as always.
+#define PARKED_MAX 4096
 //  How long a frame may be beyond the limit and still reach us for an
 //  error reply; past it libzmq itself drops the connection.
 #define FRAME_SLACK (1024 * 1024)
@@ -43,6 +49,12 @@ typedef struct {
     int type;                          //  for metrics: the request's type, 0 if unread
     char result[PROTO_CODE_MAX];       //  and its result, "ok" or the error code
     int64_t received_us;               //  when it arrived (monotonic)
+    char *parked_frame;                //  parked: a copy of the request (owned), else NULL
+    size_t parked_size;
+    access_peer_t parked_peer;         //  and who sent it
+    int64_t parked_build;              //  requests_parked's answers
+    int64_t parked_recheck_ms;
+    int64_t parked_deadline_ms;
 } pending_t;
 
 struct _server_t {
@@ -52,6 +64,7 @@ struct _server_t {
     store_t *store;              //  the database
     checkpointer_t *checkpointer;    //  WAL checkpoints off the loop, or NULL
     requests_t *requests;        //  request handlers
+    parked_list_t *parked;       //  requests held without a reply
     pending_t *pending;          //  max_group slots
     zmq_msg_t payload;           //  scratch frame for receiving
     clients_t *clients;          //  authorized agent keys (CurveZMQ), or NULL
@@ -186,6 +199,7 @@ server_new (const server_config_t *config)
     if (self->checkpointer && store_autocheckpoint (self->store, 0) != 0)
         goto fail;
     self->requests = requests_new (self->store, &config->requests);
+    self->parked = parked_new (PARKED_MAX);
     self->retention = retention_new (self->store, requests_builds (self->requests),
                                      &config->retention);
     self->notify = notify_new ();
@@ -253,6 +267,8 @@ server_destroy (server_t **self_p)
     server_t *self = *self_p;
     if (!self)
         return;
+    //  Parked requests get no reply: their agents ask again.
+    parked_destroy (&self->parked);
     //  The CURVE socket goes before its ZAP handler (see s_curve_setup).
     zsock_destroy (&self->router);
     zap_destroy (&self->zap);
@@ -282,6 +298,8 @@ s_pending_clear (pending_t *slot)
     free (slot->reply);
     slot->reply = NULL;
     slot->reply_size = 0;
+    free (slot->parked_frame);
+    slot->parked_frame = NULL;
 }
 
 //  Receive one whole message without waiting. Returns 1 if slot holds a
@@ -346,14 +364,21 @@ s_receive (server_t *self, pending_t *slot)
 }
 
 static void
-s_send (server_t *self, pending_t *slot)
+s_send_to (server_t *self, zmq_msg_t *envelope, size_t envelope_count, const char *reply,
+           size_t reply_size)
 {
     void *socket = zsock_resolve (self->router);
-    for (size_t i = 0; i < slot->envelope_count; i++)
-        zmq_msg_send (&slot->envelope[i], socket, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    for (size_t i = 0; i < envelope_count; i++)
+        zmq_msg_send (&envelope[i], socket, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     //  A peer that went away is silently skipped by ROUTER; that is fine,
     //  its reply is remembered and a retry will get it.
-    zmq_send (socket, slot->reply, slot->reply_size, ZMQ_DONTWAIT);
+    zmq_send (socket, reply, reply_size, ZMQ_DONTWAIT);
+}
+
+static void
+s_send (server_t *self, pending_t *slot)
+{
+    s_send_to (self, slot->envelope, slot->envelope_count, slot->reply, slot->reply_size);
 }
 
 //  The reply to a request over its connection's rate.
@@ -401,11 +426,25 @@ s_handle_group (server_t *self)
         }
         const void *data = zmq_msg_data (&self->payload);
         size_t size = zmq_msg_size (&self->payload);
+        requests_park (self->requests, parked_count (self->parked) + count <= PARKED_MAX, false);
         if (failed)
             requests_internal_error (&slot->reply, &slot->reply_size);
         else if (requests_handle_as (self->requests, data, size, &self->peer, &slot->reply,
                                      &slot->reply_size) != 0)
             failed = true;
+        requests_park (self->requests, false, false);
+        if (!failed && !slot->reply) {
+            //  Parked: kept, with what it takes to handle it again, once
+            //  the group is committed.
+            uint64_t park_ms = 0;
+            requests_parked (self->requests, &slot->parked_build, &slot->parked_recheck_ms,
+                             &park_ms);
+            slot->parked_deadline_ms = util_mono_ms () + (int64_t) park_ms;
+            slot->parked_frame = util_malloc (size ? size : 1);
+            memcpy (slot->parked_frame, data, size);
+            slot->parked_size = size;
+            slot->parked_peer = self->peer;
+        }
         if (!failed) {
             const char *result = NULL;
             requests_last_outcome (self->requests, &slot->type, &result);
@@ -431,11 +470,105 @@ s_handle_group (server_t *self)
         requests_after_commit (self->requests);
     for (size_t i = 0; i < count; i++) {
         pending_t *slot = &self->pending[i];
+        if (slot->parked_frame && !failed) {
+            //  Room was made sure of before it was parked.
+            int rc = parked_add (self->parked, slot->envelope, slot->envelope_count,
+                                 slot->parked_frame, slot->parked_size, &slot->parked_peer,
+                                 slot->parked_build, slot->parked_recheck_ms,
+                                 slot->parked_deadline_ms);
+            assert (rc == 0);
+            (void) rc;
+            slot->envelope_count = 0;
+            s_pending_clear (slot);
+            continue;
+        }
         s_send (self, slot);
         metrics_request (self->metrics, slot->type, slot->result,
                          util_mono_us () - slot->received_us);
         s_pending_clear (slot);
     }
+}
+
+//  Handle again, in one transaction, the parked requests that are due:
+//  their build changed, or a lease may have lapsed, or their time is up
+//  (then they are answered wait as ever). Those answered get their reply
+//  after the commit; the others are parked again.
+static void
+s_unpark (server_t *self)
+{
+    const int64_t *ids = NULL;
+    size_t changed = requests_changed_builds (self->requests, &ids);
+    size_t parked = parked_count (self->parked);
+    if (parked == 0)
+        return;
+    //  Handling them may note changes of its own: keep a copy.
+    int64_t *builds = util_malloc ((changed ? changed : 1) * sizeof (int64_t));
+    memcpy (builds, ids, changed * sizeof (int64_t));
+    parked_t *due = util_malloc (parked * sizeof (parked_t));
+    int64_t now = util_mono_ms ();
+    size_t taken = parked_take_due (self->parked, now, builds, changed, due, parked);
+    //  Why each was due, for the debug line of those answered.
+    const char **why = util_calloc (taken ? taken : 1, sizeof (char *));
+    for (size_t i = 0; i < taken; i++) {
+        why[i] = now >= due[i].deadline_ms ? "time_up" : "recheck";
+        for (size_t k = 0; k < changed; k++)
+            if (builds[k] == due[i].build_id)
+                why[i] = "build_changed";
+    }
+    free (builds);
+    if (taken == 0) {
+        free (why);
+        free (due);
+        return;
+    }
+    char **replies = util_calloc (taken, sizeof (char *));
+    size_t *sizes = util_calloc (taken, sizeof (size_t));
+    int64_t *recheck = util_calloc (taken, sizeof (int64_t));
+    int64_t started_us = util_mono_us ();
+    bool failed = store_begin (self->store) != 0;
+    for (size_t i = 0; i < taken && !failed; i++) {
+        requests_park (self->requests, now < due[i].deadline_ms, true);
+        if (requests_handle_as (self->requests, due[i].frame, due[i].frame_size, &due[i].peer,
+                                &replies[i], &sizes[i]) != 0)
+            failed = true;
+        else if (!replies[i]) {
+            int64_t build = 0;
+            uint64_t park_ms = 0;
+            requests_parked (self->requests, &build, &recheck[i], &park_ms);
+        }
+        requests_park (self->requests, false, false);
+    }
+    if (!failed && store_commit (self->store) != 0)
+        failed = true;
+    if (failed) {
+        store_rollback (self->store);
+        requests_forget (self->requests);
+        for (size_t i = 0; i < taken; i++) {
+            free (replies[i]);
+            requests_internal_error (&replies[i], &sizes[i]);
+        }
+        log_error ("group_failed requests=%zu parked=yes", taken);
+    }
+    else
+        requests_after_commit (self->requests);
+    for (size_t i = 0; i < taken; i++) {
+        if (!replies[i]) {
+            parked_put_back (self->parked, &due[i], recheck[i]);
+            continue;
+        }
+        s_send_to (self, due[i].envelope, due[i].envelope_count, replies[i], sizes[i]);
+        log_debug ("parked_answered build_id=%lld why=%s", (long long) due[i].build_id, why[i]);
+        //  Its latency is the handling, not the time it was held.
+        metrics_request (self->metrics, PROTO_NEXT, failed ? PROTO_ERR_INTERNAL : "ok",
+                         util_mono_us () - started_us);
+        parked_release (&due[i]);
+        free (replies[i]);
+    }
+    free (replies);
+    free (sizes);
+    free (recheck);
+    free (why);
+    free (due);
 }
 
 //  Rewrite the metrics file if one is asked for and it is time.
@@ -486,6 +619,7 @@ static long
 s_wait_ms (server_t *self, int64_t now)
 {
     int64_t waits[] = {
+        parked_wait_ms (self->parked, now),
         notify_wait_ms (self->notify, now),
         self->notify_on ? (self->status_due_ms > now ? self->status_due_ms - now : 0) : -1,
         retention_wait_ms (self->retention, now),
@@ -635,6 +769,7 @@ server_run (server_t *self)
             zap_handle (self->zap);
         if (items[0].revents & ZMQ_POLLIN)
             s_handle_group (self);
+        s_unpark (self);
         s_housekeeping (self);
         if (items[1].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo info;

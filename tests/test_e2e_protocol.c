@@ -366,6 +366,139 @@ test_batch_is_durable_before_its_reply (void **state)
     harness_daemon_stop (&fx->daemon);
 }
 
+//  A next of attempt, req, that lets the daemon hold a wait reply park_ms.
+static proto_msg_t *
+s_next_msg (const char *attempt, uint64_t req, uint64_t park_ms)
+{
+    proto_msg_t *next = proto_msg_new (PROTO_NEXT);
+    proto_msg_set_str (&next->attempt, attempt);
+    next->req = req;
+    next->park_ms = park_ms;
+    return next;
+}
+
+//  Wait up to timeout_ms for a reply on socket: the decoded reply, or
+//  NULL if none came.
+static proto_msg_t *
+s_reply_within (zsock_t *socket, long timeout_ms)
+{
+    zmq_pollitem_t item = { zsock_resolve (socket), 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&item, 1, timeout_ms) <= 0)
+        return NULL;
+    size_t size = 0;
+    zframe_t *frame = zframe_recv (socket);
+    assert_non_null (frame);
+    size = zframe_size (frame);
+    proto_msg_t *msg = s_decode ((const char *) zframe_data (frame), size);
+    zframe_destroy (&frame);
+    return msg;
+}
+
+static void
+s_send_msg (zsock_t *socket, const proto_msg_t *msg)
+{
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal (proto_encode (msg, &data, &size), 0);
+    assert_true (zmq_send (zsock_resolve (socket), data, size, 0) == (int) size);
+    free (data);
+}
+
+//  A node with nothing left to do while another holds the last batch:
+//  asked with park_ms, its next is held, not answered wait; answered wait
+//  when its park_ms are up; and answered done the moment the other
+//  node's report ends the build, long before its time would be up.
+static void
+test_waiting_next_is_held_until_the_build_ends (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    zsock_t *a = e2e_connect (fx->daemon.endpoint);
+    zsock_t *b = e2e_connect (fx->daemon.endpoint);
+    proto_msg_t *msg = s_join_msg ("parkA", 1, "park", 0, 2);
+    proto_msg_t *reply = e2e_call (a, msg);
+    assert_int_equal (reply->type, PROTO_JOINED);
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&msg);
+    msg = s_join_msg ("parkB", 1, "park", 1, 2);
+    reply = e2e_call (b, msg);
+    assert_int_equal (reply->type, PROTO_JOINED);
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&msg);
+
+    //  A takes a batch and holds it.
+    msg = s_next_msg ("parkA", 2, 0);
+    proto_msg_t *held = e2e_call (a, msg);
+    proto_msg_destroy (&msg);
+    assert_int_equal (held->type, PROTO_BATCH);
+    //  B runs what is left, until it is told to wait (no park_ms: at once).
+    uint64_t req = 2;
+    msg = s_next_msg ("parkB", req, 0);
+    for (int i = 0; i < 10; i++) {
+        reply = e2e_call (b, msg);
+        proto_msg_destroy (&msg);
+        if (reply->type == PROTO_WAIT)
+            break;
+        assert_int_equal (reply->type, PROTO_BATCH);
+        msg = e2e_report ("parkB", ++req, reply->batch, reply->lease, reply->unit_count, 0);
+        proto_msg_destroy (&reply);
+    }
+    assert_non_null (reply);
+    assert_int_equal (reply->type, PROTO_WAIT);
+    proto_msg_destroy (&reply);
+
+    //  Held for its 300 ms, then answered wait.
+    int64_t asked = harness_now_ms ();
+    msg = s_next_msg ("parkB", ++req, 300);
+    s_send_msg (b, msg);
+    proto_msg_destroy (&msg);
+    reply = s_reply_within (b, 10000);
+    assert_non_null (reply);
+    assert_int_equal (reply->type, PROTO_WAIT);
+    assert_true (harness_now_ms () - asked >= 300);
+    proto_msg_destroy (&reply);
+
+    //  Held for up to 20 s: no reply while A still runs.
+    msg = s_next_msg ("parkB", ++req, 20000);
+    s_send_msg (b, msg);
+    proto_msg_destroy (&msg);
+    assert_null (s_reply_within (b, 300));
+    //  A's report ends the build; B's held next is answered done at once
+    //  (well within the 10 s this waits, half the 20 s it was held for).
+    msg = e2e_report ("parkA", 3, held->batch, held->lease, held->unit_count, 0);
+    reply = e2e_call (a, msg);
+    proto_msg_destroy (&msg);
+    assert_int_equal (reply->type, PROTO_DONE);
+    proto_msg_destroy (&reply);
+    reply = s_reply_within (b, 10000);
+    assert_non_null (reply);
+    assert_int_equal (reply->type, PROTO_DONE);
+    assert_string_equal (reply->reason, "complete");
+    assert_int_equal (reply->req, req);
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&held);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+    //  Answered because A's report changed the build, not because a
+    //  recheck came round: the first held next's time ran out, the
+    //  second's did not.
+    char *log = harness_read_file (fx->daemon.log);
+    assert_non_null (log);
+    assert_non_null (strstr (log, "next_parked build=park node=1"));
+    const char *whys[] = { "why=time_up", "why=build_changed" };
+    const char *line = log;
+    for (size_t i = 0; i < 2; i++) {
+        line = strstr (line, "parked_answered");
+        assert_non_null (line);
+        size_t length = strcspn (line, "\n");
+        char *text = strndup (line, length);
+        assert_non_null (strstr (text, whys[i]));
+        free (text);
+        line += length;
+    }
+    assert_null (strstr (line, "parked_answered"));
+    free (log);
+}
+
 int
 main (void)
 {
@@ -378,6 +511,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_retried_request_gets_the_same_reply, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_batch_is_durable_before_its_reply, s_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_waiting_next_is_held_until_the_build_ends, s_setup,
                                          e2e_fixture_teardown),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);

@@ -342,7 +342,22 @@ test_round_trip_next (void **state)
     assert_int_equal (copy->req, 2);
     assert_false (copy->has_report);
     assert_null (copy->report_times_ms);
+    assert_int_equal (copy->park_ms, 0);
     proto_msg_destroy (&copy);
+
+    //  How long a wait reply may be held: up to PROTO_PARK_MS_MAX.
+    msg->park_ms = PROTO_PARK_MS_MAX;
+    copy = s_round_trip (msg, "v,type,attempt,req,park_ms");
+    assert_int_equal (copy->park_ms, PROTO_PARK_MS_MAX);
+    proto_msg_destroy (&copy);
+    msg->park_ms = PROTO_PARK_MS_MAX + 1;
+    char *over = NULL;
+    size_t over_size = 0;
+    assert_int_equal (proto_encode (msg, &over, &over_size), 0);
+    assert_null (proto_decode (over, over_size, &s_limits, &s_err));
+    assert_string_equal (s_err.field, "park_ms");
+    free (over);
+    msg->park_ms = 0;
 
     uint64_t times[] = { 0, 12, PROTO_DURATION_MS_MAX };
     msg->has_report = true;
