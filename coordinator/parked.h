@@ -25,6 +25,7 @@ typedef struct {
     int64_t build_id;            //  its build
     int64_t recheck_ms;          //  handle it again by then (monotonic)
     int64_t deadline_ms;         //  then it is answered, parked no more
+    unsigned handled;            //  times handled again so far
 } parked_t;
 
 typedef struct _parked_list_t parked_list_t;

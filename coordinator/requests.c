@@ -599,6 +599,7 @@ s_plan_replay (requests_t *self, build_t *build, attempt_t *attempt, uint32_t *r
         size_t stranded = builds_batch_held_units (build, attempt->node_index, batch, held);
         if (stranded > 0) {
             builds_queue_push_front (build, held, stranded);
+            s_changed (self, build);
             log_warn ("replay_requeued build=%s node=%u batch=%u units=%zu",
                       log_quote (build->key), attempt->node_index, batch->seq, stranded);
         }
@@ -899,10 +900,10 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
                                 req->report_batch, attempt->node_index, build->key);
         return 1;
     }
-    s_changed (self, build);
     bool holder = batch->attempt_id == attempt->id && batch->state == STORE_BATCH_RUNNING
                && batch->lease == req->report_lease;
     if (req->report_returned) {
+        s_changed (self, build);
         if (s_return (self, attempt, batch, holder) != 0)
             return -1;
         *out = s_done (self, attempt, "returned");
@@ -915,7 +916,8 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
         return 1;
     }
     if (batch->reported)
-        return 0;       //  already counted
+        return 0;       //  already counted (a parked next, handled again, lands here)
+    s_changed (self, build);
     if (!holder) {
         self->stats.fenced++;
         log_warn ("report_fenced suite=%s build=%s node=%u batch=%u lease=%llu held_lease=%llu "
@@ -1195,7 +1197,9 @@ s_hand_out (requests_t *self, attempt_t *attempt, uint64_t req, int64_t now, pro
         proto_msg_t *reply = proto_msg_new (PROTO_WAIT);
         sched_policy_t policy;
         s_policy (self, build, &policy);
-        int64_t wait = s_wait_ms (self, build, policy.startup_ms, now);
+        //  A request held for its whole time asks again at once, to be
+        //  held again: a change while it slept would go unseen.
+        int64_t wait = self->park_again ? 1 : s_wait_ms (self, build, policy.startup_ms, now);
         reply->retry_ms = (uint64_t) (wait < 1 ? 1 : wait > PROTO_RETRY_MS_MAX
                                                  ? PROTO_RETRY_MS_MAX : wait);
         reply->units_done = build->done_count;
@@ -1378,7 +1382,8 @@ requests_handle_as (requests_t *self, const void *frame, size_t size,
     self->reply_in_batch = false;
     self->parked = false;
     self->park_ms = 0;
-    admin_window_add (&self->window, util_mono_ms ());
+    if (!self->park_again)
+        admin_window_add (&self->window, util_mono_ms ());
     proto_msg_t *req = proto_decode (frame, size, &self->config.limits, &err);
     int access = req ? s_access (self, req, peer, &out) : 0;
     if (!req) {

@@ -439,7 +439,8 @@ s_handle_group (server_t *self)
             uint64_t park_ms = 0;
             requests_parked (self->requests, &slot->parked_build, &slot->parked_recheck_ms,
                              &park_ms);
-            slot->parked_deadline_ms = util_mono_ms () + (int64_t) park_ms;
+            //  Its agent's time runs from when it sent the request.
+            slot->parked_deadline_ms = slot->received_us / 1000 + (int64_t) park_ms;
             slot->parked_frame = util_malloc (size ? size : 1);
             memcpy (slot->parked_frame, data, size);
             slot->parked_size = size;
@@ -492,20 +493,21 @@ s_handle_group (server_t *self)
 //  Handle again, in one transaction, the parked requests that are due:
 //  their build changed, or a lease may have lapsed, or their time is up
 //  (then they are answered wait as ever). Those answered get their reply
-//  after the commit; the others are parked again.
-static void
-s_unpark (server_t *self)
+//  after the commit; the others are parked again. Returns how many were
+//  handled.
+static size_t
+s_unpark_pass (server_t *self)
 {
     const int64_t *ids = NULL;
     size_t changed = requests_changed_builds (self->requests, &ids);
     size_t parked = parked_count (self->parked);
-    if (parked == 0)
-        return;
+    int64_t now = util_mono_ms ();
+    if (parked == 0 || (changed == 0 && parked_wait_ms (self->parked, now) > 0))
+        return 0;
     //  Handling them may note changes of its own: keep a copy.
     int64_t *builds = util_malloc ((changed ? changed : 1) * sizeof (int64_t));
     memcpy (builds, ids, changed * sizeof (int64_t));
     parked_t *due = util_malloc (parked * sizeof (parked_t));
-    int64_t now = util_mono_ms ();
     size_t taken = parked_take_due (self->parked, now, builds, changed, due, parked);
     //  Why each was due, for the debug line of those answered.
     const char **why = util_calloc (taken ? taken : 1, sizeof (char *));
@@ -516,17 +518,15 @@ s_unpark (server_t *self)
                 why[i] = "build_changed";
     }
     free (builds);
-    if (taken == 0) {
-        free (why);
-        free (due);
-        return;
-    }
-    char **replies = util_calloc (taken, sizeof (char *));
-    size_t *sizes = util_calloc (taken, sizeof (size_t));
-    int64_t *recheck = util_calloc (taken, sizeof (int64_t));
+    char **replies = util_calloc (taken ? taken : 1, sizeof (char *));
+    size_t *sizes = util_calloc (taken ? taken : 1, sizeof (size_t));
+    int64_t *recheck = util_calloc (taken ? taken : 1, sizeof (int64_t));
+    int *types = util_calloc (taken ? taken : 1, sizeof (int));
+    char (*results)[PROTO_CODE_MAX] = util_calloc (taken ? taken : 1, PROTO_CODE_MAX);
     int64_t started_us = util_mono_us ();
-    bool failed = store_begin (self->store) != 0;
+    bool failed = taken > 0 && store_begin (self->store) != 0;
     for (size_t i = 0; i < taken && !failed; i++) {
+        due[i].handled++;
         requests_park (self->requests, now < due[i].deadline_ms, true);
         if (requests_handle_as (self->requests, due[i].frame, due[i].frame_size, &due[i].peer,
                                 &replies[i], &sizes[i]) != 0)
@@ -536,9 +536,14 @@ s_unpark (server_t *self)
             uint64_t park_ms = 0;
             requests_parked (self->requests, &build, &recheck[i], &park_ms);
         }
+        else {
+            const char *result = NULL;
+            requests_last_outcome (self->requests, &types[i], &result);
+            snprintf (results[i], PROTO_CODE_MAX, "%s", result);
+        }
         requests_park (self->requests, false, false);
     }
-    if (!failed && store_commit (self->store) != 0)
+    if (taken > 0 && !failed && store_commit (self->store) != 0)
         failed = true;
     if (failed) {
         store_rollback (self->store);
@@ -546,29 +551,43 @@ s_unpark (server_t *self)
         for (size_t i = 0; i < taken; i++) {
             free (replies[i]);
             requests_internal_error (&replies[i], &sizes[i]);
+            types[i] = PROTO_NEXT;
+            snprintf (results[i], PROTO_CODE_MAX, "%s", PROTO_ERR_INTERNAL);
         }
         log_error ("group_failed requests=%zu parked=yes", taken);
     }
-    else
+    else if (taken > 0)
         requests_after_commit (self->requests);
     for (size_t i = 0; i < taken; i++) {
         if (!replies[i]) {
             parked_put_back (self->parked, &due[i], recheck[i]);
             continue;
         }
+        log_debug ("parked_answered build_id=%lld why=%s handled=%u", (long long) due[i].build_id,
+                   why[i], due[i].handled);
         s_send_to (self, due[i].envelope, due[i].envelope_count, replies[i], sizes[i]);
-        log_debug ("parked_answered build_id=%lld why=%s", (long long) due[i].build_id, why[i]);
         //  Its latency is the handling, not the time it was held.
-        metrics_request (self->metrics, PROTO_NEXT, failed ? PROTO_ERR_INTERNAL : "ok",
-                         util_mono_us () - started_us);
+        metrics_request (self->metrics, types[i], results[i], util_mono_us () - started_us);
         parked_release (&due[i]);
         free (replies[i]);
     }
     free (replies);
     free (sizes);
     free (recheck);
+    free (types);
+    free (results);
     free (why);
     free (due);
+    return taken;
+}
+
+//  Parked requests handled again may change their builds in turn (a lease
+//  found lapsed): a few passes let the others of that build see it now.
+static void
+s_unpark (server_t *self)
+{
+    for (int pass = 0; pass < 4 && s_unpark_pass (self) > 0; pass++)
+        ;
 }
 
 //  Rewrite the metrics file if one is asked for and it is time.
