@@ -506,7 +506,8 @@ s_unpark_pass (server_t *self)
         return 0;
     //  Handling them may note changes of its own: keep a copy.
     int64_t *builds = util_malloc ((changed ? changed : 1) * sizeof (int64_t));
-    memcpy (builds, ids, changed * sizeof (int64_t));
+    if (changed > 0)
+        memcpy (builds, ids, changed * sizeof (int64_t));
     parked_t *due = util_malloc (parked * sizeof (parked_t));
     size_t taken = parked_take_due (self->parked, now, builds, changed, due, parked);
     //  Why each was due, for the debug line of those answered.
