@@ -22,16 +22,24 @@ e2e_connect (const char *endpoint)
     return socket;
 }
 
-proto_msg_t *
-e2e_call (zsock_t *socket, const proto_msg_t *msg)
+void
+e2e_send (zsock_t *socket, const proto_msg_t *msg)
 {
     char *data = NULL;
     size_t size = 0;
     assert_int_equal (proto_encode (msg, &data, &size), 0);
     assert_true (zmq_send (zsock_resolve (socket), data, size, 0) == (int) size);
     free (data);
+}
+
+proto_msg_t *
+e2e_reply_within (zsock_t *socket, long timeout_ms)
+{
+    zmq_pollitem_t item = { zsock_resolve (socket), 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&item, 1, timeout_ms) <= 0)
+        return NULL;
     zframe_t *frame = zframe_recv (socket);
-    assert_non_null (frame);        //  NULL: no reply within the timeout
+    assert_non_null (frame);
     proto_error_t err;
     proto_msg_t *reply = proto_decode (zframe_data (frame), zframe_size (frame), NULL, &err);
     if (!reply)
@@ -40,6 +48,15 @@ e2e_call (zsock_t *socket, const proto_msg_t *msg)
     zframe_destroy (&frame);
     if (reply->type == PROTO_ERROR)
         fprintf (stderr, "error reply: %s %s\n", reply->code, reply->message);
+    return reply;
+}
+
+proto_msg_t *
+e2e_call (zsock_t *socket, const proto_msg_t *msg)
+{
+    e2e_send (socket, msg);
+    proto_msg_t *reply = e2e_reply_within (socket, 10000);
+    assert_non_null (reply);        //  NULL: no reply within the timeout
     return reply;
 }
 

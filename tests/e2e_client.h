@@ -16,6 +16,11 @@ zsock_t *e2e_connect (const char *endpoint);
 //  Encode msg, send it, and return the decoded reply.
 proto_msg_t *e2e_call (zsock_t *socket, const proto_msg_t *msg);
 
+//  The two halves of e2e_call: send msg; the decoded reply if one comes
+//  within timeout_ms, else NULL.
+void e2e_send (zsock_t *socket, const proto_msg_t *msg);
+proto_msg_t *e2e_reply_within (zsock_t *socket, long timeout_ms);
+
 //  A join of suite/build as node index of total, for the sorted unit list.
 proto_msg_t *e2e_join (const char *attempt, uint64_t req, const char *suite, const char *build,
                        uint32_t index, uint32_t total, const char *const *units, size_t count);

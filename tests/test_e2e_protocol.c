@@ -377,33 +377,6 @@ s_next_msg (const char *attempt, uint64_t req, uint64_t park_ms)
     return next;
 }
 
-//  Wait up to timeout_ms for a reply on socket: the decoded reply, or
-//  NULL if none came.
-static proto_msg_t *
-s_reply_within (zsock_t *socket, long timeout_ms)
-{
-    zmq_pollitem_t item = { zsock_resolve (socket), 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll (&item, 1, timeout_ms) <= 0)
-        return NULL;
-    size_t size = 0;
-    zframe_t *frame = zframe_recv (socket);
-    assert_non_null (frame);
-    size = zframe_size (frame);
-    proto_msg_t *msg = s_decode ((const char *) zframe_data (frame), size);
-    zframe_destroy (&frame);
-    return msg;
-}
-
-static void
-s_send_msg (zsock_t *socket, const proto_msg_t *msg)
-{
-    char *data = NULL;
-    size_t size = 0;
-    assert_int_equal (proto_encode (msg, &data, &size), 0);
-    assert_true (zmq_send (zsock_resolve (socket), data, size, 0) == (int) size);
-    free (data);
-}
-
 //  A node with nothing left to do while another holds the last batch:
 //  asked with park_ms, its next is held, not answered wait; answered wait
 //  when its park_ms are up; and answered done the moment the other
@@ -438,9 +411,9 @@ test_waiting_next_is_held_until_the_build_ends (void **state)
     int64_t asked = 0;
     for (int i = 0; i < 10; i++) {
         asked = harness_now_ms ();
-        s_send_msg (b, msg);
+        e2e_send (b, msg);
         proto_msg_destroy (&msg);
-        reply = s_reply_within (b, 10000);
+        reply = e2e_reply_within (b, 10000);
         assert_non_null (reply);
         if (reply->type == PROTO_WAIT)
             break;
@@ -456,9 +429,9 @@ test_waiting_next_is_held_until_the_build_ends (void **state)
 
     //  Held for up to 20 s: no reply while A still runs.
     msg = s_next_msg ("parkB", ++req, 20000);
-    s_send_msg (b, msg);
+    e2e_send (b, msg);
     proto_msg_destroy (&msg);
-    assert_null (s_reply_within (b, 300));
+    assert_null (e2e_reply_within (b, 300));
     //  A's report ends the build; B's held next is answered done at once
     //  (well within the 10 s this waits, half the 20 s it was held for).
     msg = e2e_report ("parkA", 3, held->batch, held->lease, held->unit_count, 0);
@@ -466,7 +439,7 @@ test_waiting_next_is_held_until_the_build_ends (void **state)
     proto_msg_destroy (&msg);
     assert_int_equal (reply->type, PROTO_DONE);
     proto_msg_destroy (&reply);
-    reply = s_reply_within (b, 10000);
+    reply = e2e_reply_within (b, 10000);
     assert_non_null (reply);
     assert_int_equal (reply->type, PROTO_DONE);
     assert_string_equal (reply->reason, "complete");
