@@ -19,6 +19,7 @@ struct _checkpointer_t {
     pthread_cond_t wake;         //  signalled to stop
     bool stop;
     uint64_t runs;
+    uint64_t restart_tries;
     uint64_t restarts;
     uint64_t failures;
 };
@@ -27,6 +28,7 @@ static void *
 s_run (void *arg)
 {
     checkpointer_t *self = arg;
+    int last_log = 0, last_done = 0;   //  what the last PASSIVE saw
     pthread_mutex_lock (&self->lock);
     while (!self->stop) {
         struct timespec until;
@@ -52,14 +54,23 @@ s_run (void *arg)
         //  restart_frames, RESTART holds off the writer (it waits in its
         //  busy handler) while the few frames PASSIVE left are copied;
         //  the next commit then writes the WAL from its start again.
-        bool restarted = false;
-        if (rc == SQLITE_OK && log_frames >= self->restart_frames) {
+        //  But not while a reader holds an old snapshot (a backup, a check):
+        //  then PASSIVE copies no further than last time, and RESTART would
+        //  hold the writer off for nothing until the reader is done.
+        bool pinned = log_frames >= last_log && done_frames == last_done
+                   && done_frames < log_frames;
+        last_log = log_frames;
+        last_done = done_frames;
+        bool tried = false, restarted = false;
+        if (rc == SQLITE_OK && log_frames >= self->restart_frames && !pinned) {
+            tried = true;
             rc = sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_RESTART,
                                             &log_frames, &done_frames);
             restarted = rc == SQLITE_OK;
         }
         pthread_mutex_lock (&self->lock);
         self->runs++;
+        self->restart_tries += tried;
         self->restarts += restarted;
         //  Not logged from this thread (the log is the serving thread's):
         //  a checkpoint that fails leaves the WAL longer, nothing else, and
@@ -147,4 +158,14 @@ checkpointer_restarts (const checkpointer_t *self)
     uint64_t restarts = mutable->restarts;
     pthread_mutex_unlock (&mutable->lock);
     return restarts;
+}
+
+uint64_t
+checkpointer_restart_tries (const checkpointer_t *self)
+{
+    checkpointer_t *mutable = (checkpointer_t *) self;
+    pthread_mutex_lock (&mutable->lock);
+    uint64_t tries = mutable->restart_tries;
+    pthread_mutex_unlock (&mutable->lock);
+    return tries;
 }

@@ -31,4 +31,7 @@ uint64_t checkpointer_runs (const checkpointer_t *self);
 //  Of which restarted the WAL.
 uint64_t checkpointer_restarts (const checkpointer_t *self);
 
+//  RESTARTs tried (none while a reader holds the WAL where it was).
+uint64_t checkpointer_restart_tries (const checkpointer_t *self);
+
 #endif

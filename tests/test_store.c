@@ -2516,6 +2516,53 @@ test_checkpointer_restarts_a_long_wal (void **state)
     store_destroy (&store);
 }
 
+//  A reader that holds an old snapshot (a backup) pins the WAL: a RESTART
+//  then holds the writer off up to its busy timeout for little, so the
+//  checkpointer tries at most once while the reader stays (without that
+//  rule, every turn: this test took twice as long, the writer waiting),
+//  and restarts the WAL once the reader is gone.
+static void
+test_checkpointer_leaves_a_pinned_wal (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    assert_int_equal (store_autocheckpoint (store, 0), 0);
+    sqlite3 *db = s_raw_open (fx->path);
+    sqlite3_busy_timeout (db, 5000);
+    assert_int_equal (sqlite3_exec (db, "PRAGMA wal_autocheckpoint = 0;"
+                                        "CREATE TABLE filler (x BLOB);"
+                                        "INSERT INTO filler VALUES (zeroblob (4000));",
+                                    NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *reader = s_raw_open (fx->path);
+    assert_int_equal (sqlite3_exec (reader, "BEGIN; SELECT count(*) FROM filler;", NULL, NULL,
+                                    NULL), SQLITE_OK);
+    checkpointer_t *checkpointer = checkpointer_start (fx->path, 5, 32);
+    assert_non_null (checkpointer);
+    //  Twenty turns of the checkpointer with the WAL far past its limit.
+    int64_t deadline = harness_now_ms () + 30000;
+    while (checkpointer_runs (checkpointer) < 20 && harness_now_ms () < deadline) {
+        assert_int_equal (sqlite3_exec (db, "INSERT INTO filler VALUES (zeroblob (4000))",
+                                        NULL, NULL, NULL), SQLITE_OK);
+        usleep (1000);
+    }
+    assert_true (checkpointer_runs (checkpointer) >= 20);
+    assert_true (checkpointer_restart_tries (checkpointer) <= 1);
+    //  The reader done, the next turns start the WAL over.
+    assert_int_equal (sqlite3_exec (reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    deadline = harness_now_ms () + 30000;
+    while (checkpointer_restarts (checkpointer) == 0 && harness_now_ms () < deadline) {
+        assert_int_equal (sqlite3_exec (db, "INSERT INTO filler VALUES (zeroblob (4000))",
+                                        NULL, NULL, NULL), SQLITE_OK);
+        usleep (1000);
+    }
+    assert_true (checkpointer_restarts (checkpointer) >= 1);
+    checkpointer_stop (&checkpointer);
+    sqlite3_close (reader);
+    sqlite3_close (db);
+    store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -2529,6 +2576,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_checkpointer_copies_the_wal, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_checkpointer_restarts_a_long_wal, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_checkpointer_leaves_a_pinned_wal, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_foreign_keys_enforced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_newer_version_refused, s_setup, s_teardown),
