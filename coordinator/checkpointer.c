@@ -139,33 +139,31 @@ checkpointer_stop (checkpointer_t **self_p)
     *self_p = NULL;
 }
 
+//  A count of the thread's, read under its lock.
+static uint64_t
+s_count (const checkpointer_t *self, const uint64_t *count)
+{
+    checkpointer_t *mutable = (checkpointer_t *) self;
+    pthread_mutex_lock (&mutable->lock);
+    uint64_t value = *count;
+    pthread_mutex_unlock (&mutable->lock);
+    return value;
+}
+
 uint64_t
 checkpointer_runs (const checkpointer_t *self)
 {
-    //  The count is the thread's; read it under its lock.
-    checkpointer_t *mutable = (checkpointer_t *) self;
-    pthread_mutex_lock (&mutable->lock);
-    uint64_t runs = mutable->runs;
-    pthread_mutex_unlock (&mutable->lock);
-    return runs;
+    return s_count (self, &self->runs);
 }
 
 uint64_t
 checkpointer_restarts (const checkpointer_t *self)
 {
-    checkpointer_t *mutable = (checkpointer_t *) self;
-    pthread_mutex_lock (&mutable->lock);
-    uint64_t restarts = mutable->restarts;
-    pthread_mutex_unlock (&mutable->lock);
-    return restarts;
+    return s_count (self, &self->restarts);
 }
 
 uint64_t
 checkpointer_restart_tries (const checkpointer_t *self)
 {
-    checkpointer_t *mutable = (checkpointer_t *) self;
-    pthread_mutex_lock (&mutable->lock);
-    uint64_t tries = mutable->restart_tries;
-    pthread_mutex_unlock (&mutable->lock);
-    return tries;
+    return s_count (self, &self->restart_tries);
 }

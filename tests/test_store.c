@@ -2442,6 +2442,14 @@ test_examples_sum_uses_the_parent_index (void **state)
     free (sql);
 }
 
+//  One commit of about three pages into the checkpointer tests' table.
+static void
+s_insert_filler (sqlite3 *db)
+{
+    assert_int_equal (sqlite3_exec (db, "INSERT INTO filler VALUES (zeroblob (4000))", NULL, NULL,
+                                    NULL), SQLITE_OK);
+}
+
 //  With the serving connection's own checkpoints off, the checkpointer
 //  thread copies the WAL into the database file.
 static void
@@ -2502,8 +2510,7 @@ test_checkpointer_restarts_a_long_wal (void **state)
     char *wal = NULL;
     assert_true (asprintf (&wal, "%s-wal", fx->path) > 0);
     for (int commits = 0; commits < 2000; commits++) {
-        assert_int_equal (sqlite3_exec (db, "INSERT INTO filler VALUES (zeroblob (4000))",
-                                        NULL, NULL, NULL), SQLITE_OK);
+        s_insert_filler (db);
         usleep (1000);
     }
     struct stat size;
@@ -2542,8 +2549,7 @@ test_checkpointer_leaves_a_pinned_wal (void **state)
     //  Twenty turns of the checkpointer with the WAL far past its limit.
     int64_t deadline = harness_now_ms () + 30000;
     while (checkpointer_runs (checkpointer) < 20 && harness_now_ms () < deadline) {
-        assert_int_equal (sqlite3_exec (db, "INSERT INTO filler VALUES (zeroblob (4000))",
-                                        NULL, NULL, NULL), SQLITE_OK);
+        s_insert_filler (db);
         usleep (1000);
     }
     assert_true (checkpointer_runs (checkpointer) >= 20);
@@ -2552,8 +2558,7 @@ test_checkpointer_leaves_a_pinned_wal (void **state)
     assert_int_equal (sqlite3_exec (reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     deadline = harness_now_ms () + 30000;
     while (checkpointer_restarts (checkpointer) == 0 && harness_now_ms () < deadline) {
-        assert_int_equal (sqlite3_exec (db, "INSERT INTO filler VALUES (zeroblob (4000))",
-                                        NULL, NULL, NULL), SQLITE_OK);
+        s_insert_filler (db);
         usleep (1000);
     }
     assert_true (checkpointer_restarts (checkpointer) >= 1);
