@@ -29,6 +29,7 @@ typedef struct {
     double daemon_cpu;       //  satcheld CPU seconds in the window
     double daemon_written;   //  bytes satcheld wrote to storage in the window
     double self_cpu;         //  our CPU seconds in the window (load generator)
+    double per_commit;       //  satcheld's requests per commit, its whole run (0: unknown)
     bool ok;                 //  completed, every unit exactly once
 } throughput_case_t;
 

@@ -111,6 +111,14 @@ metrics_write (metrics_t *self, const char *path, const metrics_gauges_t *gauges
                   "satchel_request_duration_seconds_sum %.6f\n"
                   "satchel_request_duration_seconds_count %llu\n",
              (unsigned long long) cumulative, self->sum, (unsigned long long) self->count);
+    s_family (out, "satchel_loop_busy_seconds_total", "counter",
+              "Time satcheld's loop spent at work (requests, their commits, housekeeping) "
+              "rather than waiting for requests; its rate near 1 means satcheld is the limit.");
+    fprintf (out, "satchel_loop_busy_seconds_total %.6f\n", (double) gauges->busy_us / 1e6);
+    s_family (out, "satchel_commits_total", "counter",
+              "Transactions that made requests durable: requests that arrive together share "
+              "one; a held next handled again has its own.");
+    fprintf (out, "satchel_commits_total %llu\n", (unsigned long long) gauges->commits);
     s_family (out, "satchel_builds_running", "gauge",
               "Builds in flight: not finished, asked about in the last 10 minutes.");
     fprintf (out, "satchel_builds_running %llu\n", (unsigned long long) gauges->builds_running);

@@ -9,6 +9,10 @@
                                             result: ok, or the error code
       satchel_request_duration_seconds      from a request's arrival to its
                                             reply (group commit included)
+      satchel_loop_busy_seconds_total       the loop at work, not waiting
+      satchel_commits_total                 transactions that made requests
+                                            durable (one per group, one per
+                                            held next handled again)
     The rest (builds, units, leases, agents, database) are passed in at
     each write by the server, from the counters it keeps already.       */
 #ifndef SATCHEL_METRICS_H
@@ -28,6 +32,8 @@ typedef struct {
     uint64_t db_bytes;                 //  database on disk, WAL included
     uint64_t rate_limited;             //  requests answered busy for their rate
     uint64_t fallbacks;                //  fallback runs agents told of afterwards
+    int64_t busy_us;                   //  the loop's time at work since start
+    uint64_t commits;                  //  groups of requests committed since start
     int64_t start_wall_ms;             //  when satcheld started (epoch ms)
 } metrics_gauges_t;
 

@@ -73,6 +73,8 @@ struct _server_t {
     access_mode_t access;        //  what access_peer_read looks at (keys, address, nothing)
     rate_t *rate;                //  requests per second per connection, or NULL: no limit
     uint64_t rate_refused;       //  requests answered busy for their rate, for the log
+    int64_t busy_us;             //  the loop's time at work, not in zmq_poll (metrics)
+    uint64_t commits;            //  groups of requests committed (metrics)
     retention_t *retention;      //  prunes old history between groups
     notify_t *notify;            //  READY, STATUS, WATCHDOG to systemd
     bool notify_on;              //  NOTIFY_SOCKET is set: keep STATUS current
@@ -467,8 +469,10 @@ s_handle_group (server_t *self)
         }
         log_error ("group_failed requests=%zu", count);
     }
-    else
+    else {
         requests_after_commit (self->requests);
+        self->commits++;
+    }
     for (size_t i = 0; i < count; i++) {
         pending_t *slot = &self->pending[i];
         if (slot->parked_frame && !failed) {
@@ -557,8 +561,10 @@ s_unpark_pass (server_t *self)
         }
         log_error ("group_failed requests=%zu parked=yes", taken);
     }
-    else if (taken > 0)
+    else if (taken > 0) {
         requests_after_commit (self->requests);
+        self->commits++;
+    }
     for (size_t i = 0; i < taken; i++) {
         if (!replies[i]) {
             parked_put_back (self->parked, &due[i], recheck[i]);
@@ -605,7 +611,8 @@ s_metrics (server_t *self, int64_t now)
         .batches = stats->batches, .units = stats->units, .leases_expired = stats->expired,
         .replays = stats->retries, .agents_seen = builds_agents_seen (builds, now - 60000),
         .db_bytes = store_disk_bytes (self->store), .rate_limited = self->rate_refused,
-        .start_wall_ms = self->started_wall_ms, .fallbacks = stats->fallbacks
+        .start_wall_ms = self->started_wall_ms, .fallbacks = stats->fallbacks,
+        .busy_us = self->busy_us, .commits = self->commits
     };
     memcpy (gauges.builds_finished, stats->finished, sizeof gauges.builds_finished);
     if (metrics_write (self->metrics, self->metrics_file, &gauges) != 0) {
@@ -784,22 +791,32 @@ server_run (server_t *self)
             log_error ("poll_failed error=%s", log_quote (zmq_strerror (zmq_errno ())));
             return -1;
         }
+        int64_t woke_us = util_mono_us ();
         //  Handshakes first: an agent's request waits on its handshake.
         if (self->zap && (items[2].revents & ZMQ_POLLIN))
             zap_handle (self->zap);
         if (items[0].revents & ZMQ_POLLIN)
             s_handle_group (self);
         s_unpark (self);
+        //  Counted before housekeeping, which may write the metrics now.
+        int64_t served_us = util_mono_us ();
+        self->busy_us += served_us - woke_us;
         s_housekeeping (self);
+        self->busy_us += util_mono_us () - served_us;
         if (items[1].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo info;
             while (read (self->signal_fd, &info, sizeof info) == (ssize_t) sizeof info) {
                 if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) {
                     const requests_stats_t *stats = requests_stats (self->requests);
-                    log_info ("stopping signal=%s requests=%llu batches=%llu",
-                              info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
+                    log_info ("stopping signal=%s requests=%llu batches=%llu commits=%llu "
+                              "busy_ms=%lld", info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
                               (unsigned long long) stats->requests,
-                              (unsigned long long) stats->batches);
+                              (unsigned long long) stats->batches,
+                              (unsigned long long) self->commits,
+                              (long long) (self->busy_us / 1000));
+                    //  The counters as they end, for the last scrape.
+                    self->metrics_due_ms = 0;
+                    s_metrics (self, util_mono_ms ());
                     notify_stopping (self->notify, "stopping: closing the database");
                     return 0;
                 }

@@ -7,7 +7,10 @@
     batches handed out, one build passed, every request in the latency
     histogram, and an unreadable request counted as such. And a node that
     falls back (here: one build too many for --max-builds) tells satcheld
-    afterwards, which counts it.                                          */
+    afterwards, which counts it. Commits are counted, and the loop's busy
+    time is no more than the time it ran. At
+    SIGTERM the file is written once more, with what came since the last
+    write.                                                               */
 #include "e2e_fixture.h"
 #include "prom_text.h"
 #include "e2e_client.h"
@@ -70,6 +73,20 @@ s_requests (const prom_doc_t *doc)
     return sum;
 }
 
+//  Send one request satcheld cannot read; wait for its reply.
+static void
+s_unreadable (const char *endpoint)
+{
+    zsock_t *socket = zsock_new_req (endpoint);
+    assert_non_null (socket);
+    zsock_set_rcvtimeo (socket, 10000);
+    assert_int_equal (zstr_send (socket, "not msgpack"), 0);
+    zframe_t *reply = zframe_recv (socket);
+    assert_non_null (reply);
+    zframe_destroy (&reply);
+    zsock_destroy (&socket);
+}
+
 static void
 test_metrics_follow_a_build (void **state)
 {
@@ -102,14 +119,7 @@ test_metrics_follow_a_build (void **state)
         e2e_fixture_agent (fx, &agent);
     }
     //  An unreadable request, as a broken client would send.
-    zsock_t *socket = zsock_new_req (fx->daemon.endpoint);
-    assert_non_null (socket);
-    zsock_set_rcvtimeo (socket, 10000);
-    assert_int_equal (zstr_send (socket, "not msgpack"), 0);
-    zframe_t *reply = zframe_recv (socket);
-    assert_non_null (reply);
-    zframe_destroy (&reply);
-    zsock_destroy (&socket);
+    s_unreadable (fx->daemon.endpoint);
 
     //  Read while the build runs, until its end shows; every read parses.
     prom_doc_t after = { 0 };
@@ -139,6 +149,13 @@ test_metrics_follow_a_build (void **state)
     //  Every request counted is in the histogram too.
     assert_true (s_v (&after, "satchel_request_duration_seconds_count", "") == s_requests (&after));
     assert_true (s_v (&after, "satchel_request_duration_seconds_sum", "") > 0);
+    //  Each node's batch was committed before its reply (a held request
+    //  handled again commits too, so there is no upper bound here).
+    double commits = s_v (&after, "satchel_commits_total", "");
+    assert_true (commits >= 2);
+    double busy = s_v (&after, "satchel_loop_busy_seconds_total", "");
+    double ran = (double) time (NULL) - started + 1;
+    assert_true (busy > 0 && busy <= ran);
     //  Counters never went down.
     for (size_t i = 0; i < before.count; i++) {
         const prom_sample_t *was = &before.samples[i];
@@ -147,6 +164,39 @@ test_metrics_follow_a_build (void **state)
     }
     prom_free (&before);
     prom_free (&after);
+    free (path);
+    e2e_fixture_pass (fx);
+}
+
+//  With an hour between writes, the file is written at start and then
+//  only at SIGTERM: the request made in between shows only through that
+//  last write.
+static void
+test_the_file_is_written_at_stop (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    char *path = e2e_fixture_path (fx, "satchel.prom");
+    const char *extra[] = { "--metrics-file", path, "--metrics-interval", "3600", NULL };
+    e2e_fixture_daemon (fx, extra);
+    prom_doc_t first = { 0 };
+    int64_t until = harness_now_ms () + DEADLINE_MS;
+    while (s_read (path, &first) != 0) {
+        assert_true (harness_now_ms () < until);
+        zclock_sleep (20);
+    }
+    s_unreadable (fx->daemon.endpoint);
+    //  A result's series shows once it happened.
+    assert_true (isnan (prom_value (&first, "satchel_requests_total",
+                                    "type=\"unreadable\",result=\"bad_request\"")));
+    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
+    prom_doc_t last = { 0 };
+    assert_int_equal (s_read (path, &last), 0);
+    assert_true (s_v (&last, "satchel_requests_total",
+                      "type=\"unreadable\",result=\"bad_request\"") == 1);
+    assert_true (s_v (&last, "satchel_loop_busy_seconds_total", "")
+                 >= s_v (&first, "satchel_loop_busy_seconds_total", ""));
+    prom_free (&first);
+    prom_free (&last);
     free (path);
     e2e_fixture_pass (fx);
 }
@@ -215,6 +265,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_metrics_follow_a_build, s_setup,
                                          e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_fallbacks_are_counted, s_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_the_file_is_written_at_stop, s_setup,
                                          e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
