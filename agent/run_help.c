@@ -69,6 +69,8 @@ run_options_usage (FILE *out)
 "                          (NAME_secret of 'satchel keygen NAME'); its public\n"
 "                          half must be in satcheld's --clients folder\n"
 "  --timeout SECONDS       wait for each reply (default 5)  SATCHEL_TIMEOUT\n"
+"                          (satcheld may hold a next for half of it while the\n"
+"                          queue is empty, and answer once there is work)\n"
 "  --retries N             resends per request (default 3)  SATCHEL_RETRIES\n"
 "  --only-failed           a retried node replays only the  SATCHEL_RETRY_ONLY_FAILED=1\n"
 "                          tests that did not pass before\n"
