@@ -96,6 +96,7 @@ s_real (const char *endpoint, const char *dir, const char *tests_file, unsigned 
     int rc = 0;
     unsigned spawned = 0;
     double daemon_cpu0 = bench_proc_cpu (daemon_pid);
+    double loop_cpu0 = bench_main_thread_cpu (daemon_pid);
     double written0 = bench_proc_written (daemon_pid);
     int64_t start = util_mono_us ();
     for (unsigned n = 0; n < agent_count; n++) {
@@ -123,6 +124,8 @@ s_real (const char *endpoint, const char *dir, const char *tests_file, unsigned 
     }
     result->elapsed_us = util_mono_us () - start;
     result->daemon_cpu = bench_proc_cpu (daemon_pid) - daemon_cpu0;
+    double loop_cpu1 = bench_main_thread_cpu (daemon_pid);
+    result->loop_cpu = loop_cpu0 >= 0 && loop_cpu1 >= 0 ? loop_cpu1 - loop_cpu0 : -1;
     result->daemon_written = bench_proc_written (daemon_pid) - written0;
     free (satchel);
     return rc;
@@ -409,9 +412,9 @@ s_report (const options_t *options, const throughput_case_t *cases, size_t case_
     printf ("daemon:   satcheld --log-level info on tcp://127.0.0.1:*, a fresh database per "
             "case\n          (the folder is under /tmp: on this machine %s)\n\n",
             s_tmp_fs ());
-    printf ("%-40s %6s %7s %6s %9s %8s %8s %6s %6s %5s %5s %6s %6s\n", "case", "units",
-            "batches", "secs", "batches/s", "reqs/s", "units/s", "p50ms", "p99ms", "dCPU", "gCPU",
-            "KB/req", "req/cm");
+    printf ("%-40s %6s %7s %6s %9s %8s %8s %6s %6s %5s %5s %5s %6s %6s\n", "case", "units",
+            "batches", "secs", "batches/s", "reqs/s", "units/s", "p50ms", "p99ms", "dCPU", "loop",
+            "gCPU", "KB/req", "req/cm");
     for (size_t c = 0; c < case_count; c++) {
         const throughput_case_t *r = &cases[c];
         double secs = (double) r->elapsed_us / 1e6;
@@ -430,25 +433,27 @@ s_report (const options_t *options, const throughput_case_t *cases, size_t case_
         if (r->daemon_written >= 0 && requests > 0)
             snprintf (written, sizeof written, "%.1f",
                       r->daemon_written / 1024.0 / (double) requests);
-        char per_commit[16] = "-";
+        char per_commit[16] = "-", loop[16] = "-";
         if (r->per_commit > 0)
             snprintf (per_commit, sizeof per_commit, "%.1f", r->per_commit);
-        printf ("%-40s %6u %7" PRIu64 " %6.2f %9.0f %8.0f %8.0f %6s %6s %4.0f%% %5s %6s %6s\n",
-                r->label, r->units, r->batches, secs, (double) r->batches / secs,
+        if (r->loop_cpu >= 0)
+            snprintf (loop, sizeof loop, "%.0f%%", 100.0 * r->loop_cpu / secs);
+        printf ("%-40s %6u %7" PRIu64 " %6.2f %9.0f %8.0f %8.0f %6s %6s %4.0f%% %5s %5s %6s "
+                "%6s\n", r->label, r->units, r->batches, secs, (double) r->batches / secs,
                 (double) requests / secs, (double) r->units_got / secs, p50, p99,
-                100.0 * r->daemon_cpu / secs, gcpu, written, per_commit);
+                100.0 * r->daemon_cpu / secs, loop, gcpu, written, per_commit);
     }
-    printf ("\ncolumns: secs = first next to last done (load generator), launch to last exit "
-            "(real\n  agents: includes process start, join, one fork/exec of /bin/true per "
-            "batch);\n  reqs/s = batch replies + done replies per second (joins not counted); "
-            "p50/p99 =\n  request round trip; dCPU = satcheld CPU time / secs (100%% = one "
-            "core; bench_echo's for\n  the ceiling); gCPU = load generator CPU / secs "
-            "(it shares the machine). "
-            "KB/req = bytes satcheld\n  wrote to storage (WAL and checkpoints, "
-            "/proc/PID/io write_bytes) per request;\n  req/cm = satcheld's requests per commit "
-            "(requests that arrive together share one), its\n  whole run, from its metrics "
-            "file.\n  1 unit/batch = satcheld "
-            "--max-batch-units 1 --runner-startup 0; default policy =\n  no flags.\n\n");
+    printf ("\ncolumns: secs = first next to last done (load generator), launch to last exit\n"
+            "  (real agents: includes process start, join, one fork/exec of /bin/true per\n"
+            "  batch); reqs/s = batch replies + done replies per second (joins not counted);\n"
+            "  p50/p99 = request round trip; dCPU = satcheld CPU time / secs (100%% = one\n"
+            "  core; bench_echo's for the ceiling); loop = of which its main thread's, the\n"
+            "  loop that serves requests (100%% = it never waits for one); gCPU = load\n"
+            "  generator CPU / secs (it shares the machine); KB/req = bytes satcheld wrote\n"
+            "  to storage (WAL and checkpoints, /proc/PID/io write_bytes) per request;\n"
+            "  req/cm = satcheld's requests per commit (requests that arrive together share\n"
+            "  one), its whole run, from its metrics file. 1 unit/batch = satcheld\n"
+            "  --max-batch-units 1 --runner-startup 0; default policy = no flags.\n\n");
 
     //  The figures for the summary, tab-separated: name, value, target,
     //  verdict. The 1-unit load-generator case is repeated: its median;

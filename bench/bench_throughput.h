@@ -27,6 +27,7 @@ typedef struct {
     double p50_ms;           //  request latency, median
     double p99_ms;           //  99th percentile
     double daemon_cpu;       //  satcheld CPU seconds in the window
+    double loop_cpu;         //  of which its main thread's (the loop), -1 if unknown
     double daemon_written;   //  bytes satcheld wrote to storage in the window
     double self_cpu;         //  our CPU seconds in the window (load generator)
     double per_commit;       //  satcheld's requests per commit, its whole run (0: unknown)

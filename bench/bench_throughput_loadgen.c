@@ -259,6 +259,7 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
 
     //  The timed window: first next to last done.
     double daemon_cpu0 = bench_proc_cpu (daemon_pid);
+    double loop_cpu0 = bench_main_thread_cpu (daemon_pid);
     double written0 = bench_proc_written (daemon_pid);
     double self_cpu0 = bench_self_cpu ();
     int64_t start = util_mono_us ();
@@ -335,6 +336,8 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
     }
     result->elapsed_us = util_mono_us () - start;
     result->daemon_cpu = bench_proc_cpu (daemon_pid) - daemon_cpu0;
+    double loop_cpu1 = bench_main_thread_cpu (daemon_pid);
+    result->loop_cpu = loop_cpu0 >= 0 && loop_cpu1 >= 0 ? loop_cpu1 - loop_cpu0 : -1;
     result->daemon_written = bench_proc_written (daemon_pid) - written0;
     result->self_cpu = bench_self_cpu () - self_cpu0;
     qsort (latency, latency_count, sizeof (int64_t), s_compare_i64);
@@ -404,6 +407,7 @@ throughput_echo (const char *endpoint, unsigned agent_count, int64_t window_ms, 
         }
     }
     double echo_cpu0 = bench_proc_cpu (echo_pid);
+    double loop_cpu0 = bench_main_thread_cpu (echo_pid);
     double self_cpu0 = bench_self_cpu ();
     int64_t start = util_mono_us ();
     int64_t stop = start + window_ms * 1000;
@@ -454,6 +458,8 @@ throughput_echo (const char *endpoint, unsigned agent_count, int64_t window_ms, 
     result->requests = trips;
     result->batches = trips;
     result->daemon_cpu = bench_proc_cpu (echo_pid) - echo_cpu0;
+    double loop_cpu1 = bench_main_thread_cpu (echo_pid);
+    result->loop_cpu = loop_cpu0 >= 0 && loop_cpu1 >= 0 ? loop_cpu1 - loop_cpu0 : -1;
     result->daemon_written = -1;
     result->self_cpu = bench_self_cpu () - self_cpu0;
     qsort (latency, latency_count, sizeof (int64_t), s_compare_i64);

@@ -352,10 +352,11 @@ s_proc_file (pid_t pid, const char *name)
     return harness_read_file (path);
 }
 
-double
-bench_proc_cpu (pid_t pid)
+//  CPU seconds in the text of a stat file of /proc (a process's or a
+//  thread's); -1 if it is NULL or unreadable. Frees text.
+static double
+s_stat_cpu (char *text)
 {
-    char *text = s_proc_file (pid, "stat");
     if (!text)
         return -1;
     //  Fields after the command name, which is in parentheses and may hold
@@ -368,6 +369,20 @@ bench_proc_cpu (pid_t pid)
         seconds = (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
     free (text);
     return seconds;
+}
+
+double
+bench_proc_cpu (pid_t pid)
+{
+    return s_stat_cpu (s_proc_file (pid, "stat"));
+}
+
+double
+bench_main_thread_cpu (pid_t pid)
+{
+    char name[48];
+    snprintf (name, sizeof name, "task/%d/stat", (int) pid);
+    return s_stat_cpu (s_proc_file (pid, name));
 }
 
 double

@@ -164,6 +164,10 @@ void bench_print_command (int argc, char **argv);
 //  unreadable.
 double bench_proc_cpu (pid_t pid);
 
+//  The same for the main thread of process pid alone (a ZeroMQ server's
+//  loop, without its I/O thread); -1 if unreadable.
+double bench_main_thread_cpu (pid_t pid);
+
 //  Bytes process pid has caused to be written to storage (write_bytes in
 //  /proc/PID/io: the WAL, checkpoints into the database); -1 if unreadable.
 double bench_proc_written (pid_t pid);
