@@ -19,7 +19,8 @@
 //  connection: the agent sees HANDSHAKE_FAILED_NO_DETAIL, libzmq
 //  reconnects and fails again every 100 ms or so. One such failure may be
 //  a daemon stopping mid-handshake; three in a row, none succeeding, are
-//  not, and they take well under a second.
+//  not, and they take well under a second. An agent without CurveZMQ
+//  concludes the same way that satcheld requires it.
 #define HANDSHAKE_FAILURES_MAX 3
 
 //  The handshake events watched.
@@ -204,14 +205,23 @@ s_judge (client_t *self, uint16_t event, uint32_t value, char *why, size_t why_s
                       "from 'satchel keygen')", endpoint);
         return 1;
     }
-    if (!self->curve)
-        return 0;
     //  No detail, or another protocol error: count them.
     self->handshake_failures++;
     log_debug ("handshake_failed event=0x%x value=%u in_a_row=%u", event, value,
                self->handshake_failures);
     if (self->handshake_failures < HANDSHAKE_FAILURES_MAX)
         return 0;
+    if (!self->curve) {
+        //  A CurveZMQ satcheld often drops a plaintext greeting before this
+        //  side has read its own: the mismatch above shows only now and
+        //  then among reconnects, seconds apart.
+        snprintf (why, why_size, "satcheld at %s dropped %u handshakes in a row: it most likely "
+                  "requires CurveZMQ (or %s is not satcheld); give this agent --server-key FILE "
+                  "(SATCHEL_SERVER_KEY: satcheld's public certificate) and --client-cert FILE "
+                  "(SATCHEL_CLIENT_CERT: this agent's secret certificate, from 'satchel keygen')",
+                  endpoint, self->handshake_failures, endpoint);
+        return 1;
+    }
     snprintf (why, why_size, "the server key does not match satcheld's: %u handshakes with %s "
               "failed in a row; --server-key %s holds the public key %s, which is not the one of "
               "satcheld's --curve-secret (or %s is not satcheld); copy satcheld's public "

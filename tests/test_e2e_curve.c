@@ -17,8 +17,11 @@
        zauth) are skipped and satcheld keeps serving;
     e. a key limited to suite a is refused on suite b with "access
        refused" and exit 1, for run and for import, and works for a;
-    f. a plain-text agent is told satcheld requires CurveZMQ; a plain REQ
-       socket gets a handshake failure (mechanism mismatch) and no reply;
+    f. a plain-text agent is told satcheld requires CurveZMQ, within
+       4 s (the mismatch itself, or three dropped handshakes in a row: a
+       satcheld with CurveZMQ often closes the plain greeting before the
+       agent reads which mechanism it wants); a plain REQ socket gets a
+       handshake failure (mechanism mismatch) and no reply;
     g. the bytes on the wire are encrypted: a relay between agent and
        satcheld never sees a unit's name with CurveZMQ, and sees it
        without (the control);
