@@ -87,19 +87,28 @@ s_unreadable (const char *endpoint)
     zsock_destroy (&socket);
 }
 
+//  Start satcheld writing its metrics every interval seconds and read
+//  the file's first write into first. Returns the file's path.
+static char *
+s_daemon (e2e_fixture_t *fx, const char *interval, prom_doc_t *first)
+{
+    char *path = e2e_fixture_path (fx, "satchel.prom");
+    const char *extra[] = { "--metrics-file", path, "--metrics-interval", interval, NULL };
+    e2e_fixture_daemon (fx, extra);
+    int64_t until = harness_now_ms () + DEADLINE_MS;
+    while (s_read (path, first) != 0) {
+        assert_true (harness_now_ms () < until);
+        zclock_sleep (20);
+    }
+    return path;
+}
+
 static void
 test_metrics_follow_a_build (void **state)
 {
     e2e_fixture_t *fx = *state;
-    char *path = e2e_fixture_path (fx, "satchel.prom");
-    const char *extra[] = { "--metrics-file", path, "--metrics-interval", "0.2", NULL };
-    e2e_fixture_daemon (fx, extra);
     prom_doc_t before = { 0 };
-    int64_t until = harness_now_ms () + DEADLINE_MS;
-    while (s_read (path, &before) != 0) {
-        assert_true (harness_now_ms () < until);
-        zclock_sleep (20);
-    }
+    char *path = s_daemon (fx, "0.2", &before);
     assert_true (s_v (&before, "satchel_requests_total", "type=\"join\",result=\"ok\"") == 0);
     assert_true (s_v (&before, "satchel_units_handed_out_total", "") == 0);
     assert_true (s_v (&before, "satchel_builds_running", "") == 0);
@@ -124,7 +133,7 @@ test_metrics_follow_a_build (void **state)
     //  Read while the build runs, until its end shows; every read parses.
     prom_doc_t after = { 0 };
     int reads = 0;
-    until = harness_now_ms () + DEADLINE_MS;
+    int64_t until = harness_now_ms () + DEADLINE_MS;
     while (true) {
         assert_int_equal (s_read (path, &after), 0);
         reads++;
@@ -175,15 +184,8 @@ static void
 test_the_file_is_written_at_stop (void **state)
 {
     e2e_fixture_t *fx = *state;
-    char *path = e2e_fixture_path (fx, "satchel.prom");
-    const char *extra[] = { "--metrics-file", path, "--metrics-interval", "3600", NULL };
-    e2e_fixture_daemon (fx, extra);
     prom_doc_t first = { 0 };
-    int64_t until = harness_now_ms () + DEADLINE_MS;
-    while (s_read (path, &first) != 0) {
-        assert_true (harness_now_ms () < until);
-        zclock_sleep (20);
-    }
+    char *path = s_daemon (fx, "3600", &first);
     s_unreadable (fx->daemon.endpoint);
     //  A result's series shows once it happened.
     assert_true (isnan (prom_value (&first, "satchel_requests_total",
