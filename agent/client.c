@@ -4,6 +4,7 @@
 #include "curve_keys.h"
 #include "log.h"
 #include "util.h"
+#include "zmtp_probe.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -19,9 +20,15 @@
 //  connection: the agent sees HANDSHAKE_FAILED_NO_DETAIL, libzmq
 //  reconnects and fails again every 100 ms or so. One such failure may be
 //  a daemon stopping mid-handshake; three in a row, none succeeding, are
-//  not, and they take well under a second. An agent without CurveZMQ
-//  concludes the same way that satcheld requires it.
+//  not, and they take well under a second. They are no proof, though: a
+//  proxy in front of a stopped satcheld (one that accepts, then closes)
+//  drops handshakes the same way. So the agent then reads the greeting
+//  of the endpoint itself (zmtp_probe.h): CURVE is a satcheld refusing
+//  this agent, no greeting an outage like any other.
 #define HANDSHAKE_FAILURES_MAX 3
+
+//  How long that look at the greeting may take.
+#define PROBE_MS 1000
 
 //  The handshake events watched.
 #define HANDSHAKE_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
@@ -164,6 +171,23 @@ s_public_file (const char *secret_file, char *out, size_t size)
         snprintf (out, size, "the public certificate of %s", secret_file);
 }
 
+//  The agent and satcheld do not agree on CurveZMQ: say which way.
+static void
+s_mismatch (client_t *self, char *why, size_t why_size)
+{
+    const char *endpoint = self->config.endpoint;
+    if (self->curve)
+        snprintf (why, why_size, "satcheld at %s does not use CurveZMQ (it was started "
+                  "without --curve-secret), but this agent was given --server-key and "
+                  "--client-cert; drop them, or start satcheld with --curve-secret and "
+                  "--clients", endpoint);
+    else
+        snprintf (why, why_size, "satcheld at %s requires CurveZMQ: give this agent "
+                  "--server-key FILE (SATCHEL_SERVER_KEY: satcheld's public certificate) and "
+                  "--client-cert FILE (SATCHEL_CLIENT_CERT: this agent's secret certificate, "
+                  "from 'satchel keygen')", endpoint);
+}
+
 //  Judge one handshake event. Returns 1 if it shows the handshake is
 //  refused for good (why says how to fix it), else 0.
 static int
@@ -193,16 +217,7 @@ s_judge (client_t *self, uint16_t event, uint32_t value, char *why, size_t why_s
     }
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
         && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
-        if (self->curve)
-            snprintf (why, why_size, "satcheld at %s does not use CurveZMQ (it was started "
-                      "without --curve-secret), but this agent was given --server-key and "
-                      "--client-cert; drop them, or start satcheld with --curve-secret and "
-                      "--clients", endpoint);
-        else
-            snprintf (why, why_size, "satcheld at %s requires CurveZMQ: give this agent "
-                      "--server-key FILE (SATCHEL_SERVER_KEY: satcheld's public certificate) and "
-                      "--client-cert FILE (SATCHEL_CLIENT_CERT: this agent's secret certificate, "
-                      "from 'satchel keygen')", endpoint);
+        s_mismatch (self, why, why_size);
         return 1;
     }
     //  No detail, or another protocol error: count them.
@@ -211,16 +226,23 @@ s_judge (client_t *self, uint16_t event, uint32_t value, char *why, size_t why_s
                self->handshake_failures);
     if (self->handshake_failures < HANDSHAKE_FAILURES_MAX)
         return 0;
-    if (!self->curve) {
-        //  A CurveZMQ satcheld often drops a plaintext greeting before this
-        //  side has read its own: the mismatch above shows only now and
-        //  then among reconnects, seconds apart.
-        snprintf (why, why_size, "satcheld at %s dropped %u handshakes in a row: it most likely "
-                  "requires CurveZMQ (or %s is not satcheld); give this agent --server-key FILE "
-                  "(SATCHEL_SERVER_KEY: satcheld's public certificate) and --client-cert FILE "
-                  "(SATCHEL_CLIENT_CERT: this agent's secret certificate, from 'satchel keygen')",
-                  endpoint, self->handshake_failures, endpoint);
+    //  Look at the greeting: a mechanism other than ours is the mismatch
+    //  libzmq did not get to see; CURVE with our keys, a key it refuses;
+    //  no greeting (a proxy whose satcheld is down, say), an outage like
+    //  any other: retry, and fall back in the end if it lasts.
+    char mechanism[24] = "";
+    bool greeted = zmtp_probe_mechanism (endpoint, PROBE_MS, mechanism, sizeof mechanism) == 0;
+    bool curve_there = greeted && strcmp (mechanism, "CURVE") == 0;
+    bool null_there = greeted && strcmp (mechanism, "NULL") == 0;
+    if (curve_there != self->curve && (curve_there || null_there)) {
+        s_mismatch (self, why, why_size);
         return 1;
+    }
+    if (!curve_there) {
+        log_debug ("handshake_failures_not_refused endpoint=%s greeting=%s", endpoint,
+                   greeted ? mechanism : "none");
+        self->handshake_failures = 0;
+        return 0;
     }
     snprintf (why, why_size, "the server key does not match satcheld's: %u handshakes with %s "
               "failed in a row; --server-key %s holds the public key %s, which is not the one of "

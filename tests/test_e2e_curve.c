@@ -18,10 +18,11 @@
     e. a key limited to suite a is refused on suite b with "access
        refused" and exit 1, for run and for import, and works for a;
     f. a plain-text agent is told satcheld requires CurveZMQ, within
-       4 s (the mismatch itself, or three dropped handshakes in a row: a
-       satcheld with CurveZMQ often closes the plain greeting before the
-       agent reads which mechanism it wants); a plain REQ socket gets a
-       handshake failure (mechanism mismatch) and no reply;
+       4 s (the mismatch itself, or three dropped handshakes in a row and
+       satcheld's greeting, read on a socket of the agent's own, saying
+       CURVE); a plain REQ socket gets a handshake failure (mechanism
+       mismatch) and no reply; a proxy whose satcheld is stopped drops
+       handshakes too, and agents with or without keys fall back there;
     g. the bytes on the wire are encrypted: a relay between agent and
        satcheld never sees a unit's name with CurveZMQ, and sees it
        without (the control);
@@ -584,6 +585,52 @@ s_relay_stop (s_relay_t *relay)
     pthread_mutex_destroy (&relay->lock);
 }
 
+//  A proxy in front of a stopped satcheld (here the relay, whose target is
+//  gone) accepts each connection and closes it: to an agent, handshakes
+//  dropped one after another, as a CurveZMQ satcheld drops a plain-text
+//  one. It is an outage all the same: with keys or without, the agent
+//  retries, falls back and runs its tests split by name; it is not told
+//  that satcheld requires CurveZMQ, nor that its server key is wrong.
+static void
+test_a_proxy_of_a_stopped_satcheld_is_an_outage (void **state)
+{
+    s_farm_t farm;
+    s_farm_make (&farm, *state, true);
+    e2e_fixture_t *fx = farm.fx;
+    s_keygen (&farm, "ci", NULL, false);
+    s_authorize (&farm, "ci", NULL);
+    s_relay_t relay;
+    s_relay_start (&relay, fx->daemon.endpoint);
+    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
+    char via[64], client_cert[700];
+    snprintf (via, sizeof via, "tcp://127.0.0.1:%d", relay.port);
+    snprintf (client_cert, sizeof client_cert, "%s/ci_secret", farm.keys);
+    const char *plain[] = { "--retries", "1", NULL };
+    const char *keyed[] = { "--retries", "1", "--client-cert", client_cert, "--server-key",
+                            farm.server_key, NULL };
+    const char *const *flags[] = { plain, keyed };
+    const char *tags[] = { "plain", "keyed" };
+    for (int k = 0; k < 2; k++) {
+        e2e_agent_t agent = { .tag = tags[k], .coordinator = via, .suite = "web",
+                              .build = "b20", .index = 0, .total = 1, .pattern = "*_test.txt",
+                              .timeout = "1", .flags = flags[k] };
+        e2e_fixture_agent (fx, &agent);
+        int status = e2e_fixture_wait (fx, tags[k]);
+        char *err = e2e_fixture_text (fx, "%s.err", tags[k]);
+        char *ran = e2e_fixture_text (fx, "%s.ran", tags[k]);
+        if (status != 0 || !strstr (err, "fallback mode"))
+            fail_msg ("%s agent: exit %d, no fallback:\n%s", tags[k], status, err);
+        assert_null (strstr (err, "requires CurveZMQ"));
+        assert_null (strstr (err, "does not match"));
+        assert_int_equal (harness_count (ran, "\n"), UNITS);
+        free (err);
+        free (ran);
+    }
+    s_relay_stop (&relay);
+    free (relay.seen);
+    e2e_fixture_pass (fx);
+}
+
 static void
 test_traffic_is_encrypted (void **state)
 {
@@ -814,6 +861,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_plaintext_is_refused,
                                          e2e_fixture_setup, e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_traffic_is_encrypted,
+                                         e2e_fixture_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_a_proxy_of_a_stopped_satcheld_is_an_outage,
                                          e2e_fixture_setup, e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_non_loopback_bind_needs_a_secret_or_insecure,
                                          e2e_fixture_setup, e2e_fixture_teardown),
