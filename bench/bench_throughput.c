@@ -32,7 +32,6 @@
 #include "harness.h"
 #include "util.h"
 
-#include <assert.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -175,17 +174,22 @@ static double
 s_per_commit (const char *path)
 {
     char *text = harness_read_file (path);
+    static const char requests_name[] = "satchel_requests_total{";
+    static const char commits_name[] = "satchel_commits_total ";
     double requests = 0, commits = 0;
     for (char *line = text; line && *line; ) {
         char *end = strchr (line, '\n');
         if (end)
             *end = 0;
         const char *space = strrchr (line, ' ');
-        if (space && strncmp (line, "satchel_requests_total{", 23) == 0)
-            requests += strtod (space + 1, NULL);
+        char *after = NULL;
+        double value = space ? strtod (space + 1, &after) : 0;
+        bool number = space && after != space + 1 && *after == 0;
+        if (number && strncmp (line, requests_name, sizeof requests_name - 1) == 0)
+            requests += value;
         else
-        if (space && strncmp (line, "satchel_commits_total ", 22) == 0)
-            commits = strtod (space + 1, NULL);
+        if (number && strncmp (line, commits_name, sizeof commits_name - 1) == 0)
+            commits = value;
         line = end ? end + 1 : NULL;
     }
     free (text);
@@ -214,10 +218,8 @@ s_case (const options_t *options, throughput_case_t *result, const char *const *
     extra[n++] = metrics;
     extra[n++] = "--metrics-interval";
     extra[n++] = "3600";
-    for (size_t i = 0; flags && flags[i]; i++) {
-        assert (n + 1 < sizeof extra / sizeof extra[0]);
+    for (size_t i = 0; flags && flags[i] && n + 1 < sizeof extra / sizeof extra[0]; i++)
         extra[n++] = flags[i];
-    }
     extra[n] = NULL;
     int rc = -1;
     char **names = s_names (result->units);
@@ -525,7 +527,8 @@ s_report (const options_t *options, const throughput_case_t *cases, size_t case_
             printf ("result\tthroughput %u loadgen, 1 unit/batch / the echo ceiling, median of "
                     "%zu pairs\t%.3f\t%s\t%s\n", options->agents, paired, ratio,
                     targeted ? ">= 0.60" : "-",
-                    !targeted || paired < repeats ? "-" : ratio >= 0.6 ? "met" : "MISSED");
+                    !targeted ? "-" : !repeats_ok || paired < repeats ? "FAILED"
+                    : ratio >= 0.6 ? "met" : "MISSED");
             printf ("result\tthroughput %u loadgen, 1 unit/batch / the echo ceiling, min-max\t"
                     "%.3f-%.3f\t-\t-\n", options->agents, ratios[0], ratios[paired - 1]);
         }
@@ -598,6 +601,9 @@ main (int argc, char **argv)
             .label = "satchel run -- /bin/true, default policy", .real = true,
             .units = options.units };
     }
+    //  Unknown until a case has run.
+    for (size_t c = 0; c < case_count; c++)
+        cases[c].loop_cpu = -1;
     bool all_ok = true;
     for (size_t c = 0; c < case_count && !bench_interrupted (); c++) {
         int rc = cases[c].echo

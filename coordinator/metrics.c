@@ -116,8 +116,8 @@ metrics_write (metrics_t *self, const char *path, const metrics_gauges_t *gauges
               "rather than waiting for requests; its rate near 1 means satcheld is the limit.");
     fprintf (out, "satchel_loop_busy_seconds_total %.6f\n", (double) gauges->busy_us / 1e6);
     s_family (out, "satchel_commits_total", "counter",
-              "Transactions that made requests durable: requests that arrive together share "
-              "one; a held next handled again has its own.");
+              "Transactions committed for requests: one per group of requests that arrived "
+              "together, one per pass over held requests handled again.");
     fprintf (out, "satchel_commits_total %llu\n", (unsigned long long) gauges->commits);
     s_family (out, "satchel_builds_running", "gauge",
               "Builds in flight: not finished, asked about in the last 10 minutes.");

@@ -10,9 +10,9 @@
       satchel_request_duration_seconds      from a request's arrival to its
                                             reply (group commit included)
       satchel_loop_busy_seconds_total       the loop at work, not waiting
-      satchel_commits_total                 transactions that made requests
-                                            durable (one per group, one per
-                                            held next handled again)
+      satchel_commits_total                 transactions committed for requests
+                                            (one per group that arrived together,
+                                            one per pass over held requests)
     The rest (builds, units, leases, agents, database) are passed in at
     each write by the server, from the counters it keeps already.       */
 #ifndef SATCHEL_METRICS_H
