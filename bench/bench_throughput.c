@@ -218,7 +218,11 @@ s_case (const options_t *options, throughput_case_t *result, const char *const *
     extra[n++] = metrics;
     extra[n++] = "--metrics-interval";
     extra[n++] = "3600";
-    for (size_t i = 0; flags && flags[i] && n + 1 < sizeof extra / sizeof extra[0]; i++)
+    //  The callers' flags are constant lists of at most four.
+    size_t flag_count = 0;
+    while (flags && flags[flag_count] && flag_count < 4)
+        flag_count++;
+    for (size_t i = 0; i < flag_count; i++)
         extra[n++] = flags[i];
     extra[n] = NULL;
     int rc = -1;
