@@ -114,6 +114,7 @@ s_authorize (s_farm_t *farm, const char *name, const char *file)
     assert_int_equal (s_copy (from, to), 0);
 }
 
+
 //  The farm on fixture fx: the folders, the suite, satcheld's key pair,
 //  and with start satcheld with CurveZMQ.
 static void
@@ -138,6 +139,16 @@ s_farm_make (s_farm_t *farm, e2e_fixture_t *fx, bool start)
     const char *extra[] = { "--curve-secret", farm->server_secret, "--clients", farm->clients,
                             NULL };
     e2e_fixture_daemon (fx, extra);
+}
+
+//  A farm whose satcheld is up, with an agent key "ci" in its clients
+//  folder.
+static void
+s_farm_with_ci (s_farm_t *farm, e2e_fixture_t *fx)
+{
+    s_farm_make (farm, fx, true);
+    s_keygen (farm, "ci", NULL, false);
+    s_authorize (farm, "ci", NULL);
 }
 
 //  One agent's run.
@@ -214,10 +225,8 @@ static void
 test_authorized_agent_completes_a_build (void **state)
 {
     s_farm_t farm;
-    s_farm_make (&farm, *state, true);
+    s_farm_with_ci (&farm, *state);
     e2e_fixture_t *fx = farm.fx;
-    s_keygen (&farm, "ci", NULL, false);
-    s_authorize (&farm, "ci", NULL);
     s_run_t one = s_agent (&farm, fx->daemon.endpoint, "web", "b1", 0, 2, "ci",
                            farm.server_key, NULL);
     //  The other node takes its keys from the environment.
@@ -265,10 +274,8 @@ static void
 test_wrong_server_key_has_its_own_message (void **state)
 {
     s_farm_t farm;
-    s_farm_make (&farm, *state, true);
+    s_farm_with_ci (&farm, *state);
     e2e_fixture_t *fx = farm.fx;
-    s_keygen (&farm, "ci", NULL, false);
-    s_authorize (&farm, "ci", NULL);
     s_keygen (&farm, "impostor", NULL, false);
     char impostor[700];
     snprintf (impostor, sizeof impostor, "%s/impostor", farm.keys);
@@ -459,6 +466,7 @@ test_plaintext_is_refused (void **state)
 typedef struct {
     int listen_fd;               //  where agents connect
     int port;                    //  its port
+    char endpoint[64];           //  tcp://127.0.0.1:port, for the agents
     int target_port;             //  satcheld's port
     int stop[2];                 //  a pipe: written to stop the thread
     pthread_t thread;            //  the relay
@@ -569,6 +577,7 @@ s_relay_start (s_relay_t *relay, const char *endpoint)
     socklen_t length = sizeof address;
     assert_int_equal (getsockname (relay->listen_fd, (struct sockaddr *) &address, &length), 0);
     relay->port = ntohs (address.sin_port);
+    snprintf (relay->endpoint, sizeof relay->endpoint, "tcp://127.0.0.1:%d", relay->port);
     assert_int_equal (pipe (relay->stop), 0);
     pthread_mutex_init (&relay->lock, NULL);
     assert_int_equal (pthread_create (&relay->thread, NULL, s_relay_run, relay), 0);
@@ -595,15 +604,12 @@ static void
 test_a_proxy_of_a_stopped_satcheld_is_an_outage (void **state)
 {
     s_farm_t farm;
-    s_farm_make (&farm, *state, true);
+    s_farm_with_ci (&farm, *state);
     e2e_fixture_t *fx = farm.fx;
-    s_keygen (&farm, "ci", NULL, false);
-    s_authorize (&farm, "ci", NULL);
     s_relay_t relay;
     s_relay_start (&relay, fx->daemon.endpoint);
     assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
-    char via[64], client_cert[700];
-    snprintf (via, sizeof via, "tcp://127.0.0.1:%d", relay.port);
+    char client_cert[700];
     snprintf (client_cert, sizeof client_cert, "%s/ci_secret", farm.keys);
     const char *plain[] = { "--retries", "1", NULL };
     const char *keyed[] = { "--retries", "1", "--client-cert", client_cert, "--server-key",
@@ -611,7 +617,7 @@ test_a_proxy_of_a_stopped_satcheld_is_an_outage (void **state)
     const char *const *flags[] = { plain, keyed };
     const char *tags[] = { "plain", "keyed" };
     for (int k = 0; k < 2; k++) {
-        e2e_agent_t agent = { .tag = tags[k], .coordinator = via, .suite = "web",
+        e2e_agent_t agent = { .tag = tags[k], .coordinator = relay.endpoint, .suite = "web",
                               .build = "b20", .index = 0, .total = 1, .pattern = "*_test.txt",
                               .timeout = "1", .flags = flags[k] };
         e2e_fixture_agent (fx, &agent);
@@ -635,15 +641,12 @@ static void
 test_traffic_is_encrypted (void **state)
 {
     s_farm_t farm;
-    s_farm_make (&farm, *state, true);
+    s_farm_with_ci (&farm, *state);
     e2e_fixture_t *fx = farm.fx;
-    s_keygen (&farm, "ci", NULL, false);
-    s_authorize (&farm, "ci", NULL);
     s_relay_t relay;
     s_relay_start (&relay, fx->daemon.endpoint);
-    char via[64];
-    snprintf (via, sizeof via, "tcp://127.0.0.1:%d", relay.port);
-    s_run_t run = s_agent (&farm, via, "web", "b11", 0, 1, "ci", farm.server_key, NULL);
+    s_run_t run = s_agent (&farm, relay.endpoint, "web", "b11", 0, 1, "ci", farm.server_key,
+                           NULL);
     assert_int_equal (run.status, 0);
     s_run_free (&run);
     s_relay_stop (&relay);
@@ -661,8 +664,7 @@ test_traffic_is_encrypted (void **state)
     fx = farm.fx;
     e2e_fixture_daemon (fx, NULL);
     s_relay_start (&relay, fx->daemon.endpoint);
-    snprintf (via, sizeof via, "tcp://127.0.0.1:%d", relay.port);
-    run = s_agent (&farm, via, "web", "b12", 0, 1, NULL, NULL, NULL);
+    run = s_agent (&farm, relay.endpoint, "web", "b12", 0, 1, NULL, NULL, NULL);
     assert_int_equal (run.status, 0);
     s_run_free (&run);
     s_relay_stop (&relay);
