@@ -594,21 +594,27 @@ s_relay_stop (s_relay_t *relay)
     pthread_mutex_destroy (&relay->lock);
 }
 
-//  A proxy in front of a stopped satcheld (here the relay, whose target is
-//  gone) accepts each connection and closes it: to an agent, handshakes
-//  dropped one after another, as a CurveZMQ satcheld drops a plain-text
-//  one. It is an outage all the same: with keys or without, the agent
-//  retries, falls back and runs its tests split by name; it is not told
-//  that satcheld requires CurveZMQ, nor that its server key is wrong.
+//  A proxy in front of a stopped satcheld (here the relay, whose target
+//  refuses connections) accepts each connection and closes it: to an
+//  agent, handshakes dropped one after another, as a CurveZMQ satcheld
+//  drops a plain-text one. It is an outage all the same: with keys or
+//  without, the agent retries, falls back and runs its tests split by
+//  name; it is not told that satcheld requires CurveZMQ, nor that its
+//  server key is wrong. The target is a port this test holds bound and
+//  not listening, not the port of a satcheld it stopped: other tests'
+//  daemons, started meanwhile, are given freed ports at once.
 static void
 test_a_proxy_of_a_stopped_satcheld_is_an_outage (void **state)
 {
     s_farm_t farm;
-    s_farm_with_ci (&farm, *state);
+    s_farm_make (&farm, *state, false);
+    s_keygen (&farm, "ci", NULL, false);
     e2e_fixture_t *fx = farm.fx;
+    char stopped[64];
+    int held = harness_dead_endpoint (stopped, sizeof stopped);
+    assert_true (held >= 0);
     s_relay_t relay;
-    s_relay_start (&relay, fx->daemon.endpoint);
-    assert_int_equal (harness_daemon_stop (&fx->daemon), 0);
+    s_relay_start (&relay, stopped);
     char client_cert[700];
     snprintf (client_cert, sizeof client_cert, "%s/ci_secret", farm.keys);
     const char *plain[] = { "--retries", "1", NULL };
@@ -634,6 +640,7 @@ test_a_proxy_of_a_stopped_satcheld_is_an_outage (void **state)
     }
     s_relay_stop (&relay);
     free (relay.seen);
+    close (held);
     e2e_fixture_pass (fx);
 }
 
