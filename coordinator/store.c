@@ -20,6 +20,7 @@
 #include "store.h"
 
 #include "log.h"
+#include "store_vfs.h"
 #include "util.h"
 
 #include <assert.h>
@@ -213,7 +214,13 @@ store_open (const char *path)
     char value[32] = "";
 
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2 (path, &self->db, flags, NULL);
+    //  Each commit's WAL frames in one write, not two a page (store_vfs.h).
+    if (store_vfs_register () != 0) {
+        log_error ("store_open_failed path=%s error=\"cannot register the %s VFS\"",
+                   log_quote (path), STORE_VFS_NAME);
+        goto fail;
+    }
+    int rc = sqlite3_open_v2 (path, &self->db, flags, STORE_VFS_NAME);
     if (rc != SQLITE_OK) {
         log_error ("store_open_failed path=%s error=%s", log_quote (path),
                    log_quote (self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc)));

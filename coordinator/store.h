@@ -4,7 +4,8 @@
     only a power loss can drop the last commits), foreign_keys=ON, schema
     versioned with PRAGMA user_version, prepared statements only, each
     statement reset right after use. One connection, owned by the loop's
-    thread. Writes go inside store_begin / store_commit, which the server
+    thread, through the VFS of store_vfs.h (a commit's WAL frames in one
+    write). Writes go inside store_begin / store_commit, which the server
     wraps around a whole group of requests (group commit): replies are sent
     only after store_commit returned 0.
 

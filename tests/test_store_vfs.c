@@ -1,0 +1,389 @@
+/*  test_store_vfs.c: the VFS that writes each commit's WAL frames at once
+    (coordinator/store_vfs.c), on real files in a fresh folder per test.
+    Underneath it, a VFS of this test's own passes everything to SQLite's
+    default one but counts the writes to WAL files, and can fail the next
+    one; beside it, connections through the default VFS read the same
+    file, as the checkpointer and the admin commands do.                   */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "store_vfs.h"
+
+#define COUNT_VFS "count-wal"    //  the default VFS, WAL writes counted
+#define GATHER_VFS "gather-count" //  store_vfs over COUNT_VFS
+#define PAGE_SIZE 4096
+#define FRAME_SIZE (PAGE_SIZE + 24)
+
+//  What COUNT_VFS saw of WAL files (one test at a time, one thread).
+static struct {
+    int writes;
+    int headers;                 //  of which the WAL's header alone (offset 0)
+    sqlite3_int64 bytes;
+    bool fail_next;              //  the next WAL write fails (SQLITE_IOERR_WRITE)
+} s_count;
+
+typedef struct {
+    sqlite3_file file;
+    sqlite3_file *real;
+} count_file_t;
+
+static sqlite3_vfs s_count_vfs;
+static sqlite3_vfs *s_default;
+static sqlite3_io_methods s_count_methods;
+
+#define REAL(f) (((count_file_t *) (f))->real)
+
+static int
+s_c_close (sqlite3_file *f)
+{
+    return REAL (f)->pMethods->xClose (REAL (f));
+}
+
+static int
+s_c_read (sqlite3_file *f, void *data, int amount, sqlite3_int64 offset)
+{
+    return REAL (f)->pMethods->xRead (REAL (f), data, amount, offset);
+}
+
+static int
+s_c_write (sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset)
+{
+    if (s_count.fail_next) {
+        s_count.fail_next = false;
+        return SQLITE_IOERR_WRITE;
+    }
+    s_count.writes++;
+    s_count.headers += offset == 0 && amount == 32;
+    s_count.bytes += amount;
+    return REAL (f)->pMethods->xWrite (REAL (f), data, amount, offset);
+}
+
+static int
+s_c_truncate (sqlite3_file *f, sqlite3_int64 size)
+{
+    return REAL (f)->pMethods->xTruncate (REAL (f), size);
+}
+
+static int
+s_c_sync (sqlite3_file *f, int flags)
+{
+    return REAL (f)->pMethods->xSync (REAL (f), flags);
+}
+
+static int
+s_c_file_size (sqlite3_file *f, sqlite3_int64 *size)
+{
+    return REAL (f)->pMethods->xFileSize (REAL (f), size);
+}
+
+static int
+s_c_lock (sqlite3_file *f, int level)
+{
+    return REAL (f)->pMethods->xLock (REAL (f), level);
+}
+
+static int
+s_c_unlock (sqlite3_file *f, int level)
+{
+    return REAL (f)->pMethods->xUnlock (REAL (f), level);
+}
+
+static int
+s_c_check_reserved_lock (sqlite3_file *f, int *out)
+{
+    return REAL (f)->pMethods->xCheckReservedLock (REAL (f), out);
+}
+
+static int
+s_c_file_control (sqlite3_file *f, int op, void *arg)
+{
+    return REAL (f)->pMethods->xFileControl (REAL (f), op, arg);
+}
+
+static int
+s_c_sector_size (sqlite3_file *f)
+{
+    return REAL (f)->pMethods->xSectorSize (REAL (f));
+}
+
+static int
+s_c_device_characteristics (sqlite3_file *f)
+{
+    return REAL (f)->pMethods->xDeviceCharacteristics (REAL (f));
+}
+
+static int
+s_c_open (sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags, int *out)
+{
+    (void) vfs;
+    if (!(flags & SQLITE_OPEN_WAL))
+        return s_default->xOpen (s_default, name, file, flags, out);
+    count_file_t *self = (count_file_t *) file;
+    self->real = (sqlite3_file *) (self + 1);
+    int rc = s_default->xOpen (s_default, name, self->real, flags, out);
+    self->file.pMethods = rc == SQLITE_OK ? &s_count_methods : NULL;
+    return rc;
+}
+
+static int
+s_setup (void **state)
+{
+    if (!s_default) {
+        s_default = sqlite3_vfs_find (NULL);
+        s_count_vfs = *s_default;
+        s_count_vfs.zName = COUNT_VFS;
+        s_count_vfs.szOsFile = (int) sizeof (count_file_t) + s_default->szOsFile;
+        s_count_vfs.xOpen = s_c_open;
+        s_count_vfs.pNext = NULL;
+        s_count_methods = (sqlite3_io_methods) {
+            .iVersion = 1, .xClose = s_c_close, .xRead = s_c_read, .xWrite = s_c_write,
+            .xTruncate = s_c_truncate, .xSync = s_c_sync, .xFileSize = s_c_file_size,
+            .xLock = s_c_lock, .xUnlock = s_c_unlock,
+            .xCheckReservedLock = s_c_check_reserved_lock, .xFileControl = s_c_file_control,
+            .xSectorSize = s_c_sector_size, .xDeviceCharacteristics = s_c_device_characteristics
+        };
+        assert_int_equal (sqlite3_vfs_register (&s_count_vfs, 0), SQLITE_OK);
+        assert_int_equal (store_vfs_register_over (GATHER_VFS, COUNT_VFS), 0);
+        //  Once only, and the product's own is a name of its own.
+        assert_int_equal (store_vfs_register_over (GATHER_VFS, COUNT_VFS), -1);
+        assert_int_equal (store_vfs_register (), 0);
+        assert_non_null (sqlite3_vfs_find (STORE_VFS_NAME));
+        assert_true (sqlite3_vfs_find (NULL) == s_default);
+    }
+    memset (&s_count, 0, sizeof s_count);
+    char *dir = harness_tmpdir ();
+    assert_non_null (dir);
+    *state = dir;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    char *dir = *state;
+    harness_rmtree (dir);
+    free (dir);
+    return 0;
+}
+
+static void
+s_exec (sqlite3 *db, const char *sql)
+{
+    char *error = NULL;
+    if (sqlite3_exec (db, sql, NULL, NULL, &error) != SQLITE_OK)
+        fail_msg ("%s: %s", sql, error ? error : sqlite3_errmsg (db));
+}
+
+static sqlite3_int64
+s_int (sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    sqlite3_int64 value = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    return value;
+}
+
+static void
+s_assert_intact (sqlite3 *db)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db, "PRAGMA integrity_check", -1, &stmt, NULL),
+                      SQLITE_OK);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    assert_string_equal ((const char *) sqlite3_column_text (stmt, 0), "ok");
+    sqlite3_finalize (stmt);
+}
+
+//  The database as satcheld opens it: WAL, synchronous=NORMAL, and two
+//  indexed tables so that a transaction changes several pages.
+static sqlite3 *
+s_open (const char *dir, const char *vfs)
+{
+    char path[512];
+    snprintf (path, sizeof path, "%s/test.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                       vfs), SQLITE_OK);
+    sqlite3_busy_timeout (db, 5000);
+    s_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                " PRAGMA wal_autocheckpoint = 0;"
+                " CREATE TABLE IF NOT EXISTS a (id INTEGER PRIMARY KEY, v TEXT);"
+                " CREATE INDEX IF NOT EXISTS a_v ON a (v);"
+                " CREATE TABLE IF NOT EXISTS b (id INTEGER PRIMARY KEY, v BLOB);"
+                " CREATE INDEX IF NOT EXISTS b_v ON b (length (v));");
+    return db;
+}
+
+//  One transaction: rows rows in a and in b, b's values of size bytes.
+static int
+s_transaction (sqlite3 *db, int rows, int size)
+{
+    char sql[512];
+    snprintf (sql, sizeof sql,
+              "BEGIN;"
+              " WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+              " INSERT INTO a (v) SELECT hex (randomblob (16)) FROM n;"
+              " WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+              " INSERT INTO b (v) SELECT randomblob (%d) FROM n;"
+              " COMMIT;", rows, rows, size);
+    return sqlite3_exec (db, sql, NULL, NULL, NULL);
+}
+
+//  Through COUNT_VFS alone a commit is two writes a page; through the
+//  gathering VFS above it, one write of the same frames.
+static void
+test_a_commit_is_one_write (void **state)
+{
+    sqlite3 *plain = s_open (*state, COUNT_VFS);
+    s_exec (plain, "PRAGMA wal_checkpoint (TRUNCATE)");
+    int writes = s_count.writes;
+    sqlite3_int64 bytes = s_count.bytes;
+    assert_int_equal (s_transaction (plain, 20, 300), SQLITE_OK);
+    int frames = (int) ((s_count.bytes - bytes) / FRAME_SIZE);
+    assert_true (frames >= 4);
+    assert_true (s_count.writes - writes >= 2 * frames);
+    sqlite3_close (plain);
+
+    //  When the WAL starts (over), SQLite syncs its header before the first
+    //  frame goes out (a sync writes out what is kept): one write more.
+    sqlite3 *db = s_open (*state, GATHER_VFS);
+    int headers = s_count.headers;
+    for (int t = 0; t < 40; t++) {
+        writes = s_count.writes;
+        bytes = s_count.bytes;
+        int header = s_count.headers;
+        assert_int_equal (s_transaction (db, 20, 300), SQLITE_OK);
+        frames = (int) ((s_count.bytes - bytes) / FRAME_SIZE);
+        header = s_count.headers - header;
+        assert_true (frames >= 4);
+        if (s_count.writes - writes != 1 + header)
+            fail_msg ("transaction %d: %d frames in %d writes, %d of them the WAL header", t,
+                      frames, s_count.writes - writes, header);
+        if (t == 20)
+            s_exec (db, "PRAGMA wal_checkpoint (RESTART)");
+    }
+    //  Here: at the first transaction, and at the one after the restart.
+    assert_int_equal (s_count.headers - headers, 2);
+    s_assert_intact (db);
+    assert_int_equal (s_int (db, "SELECT count(*) FROM a"), 41 * 20);
+    sqlite3_close (db);
+}
+
+//  What a commit through the gathering VFS wrote, another connection sees
+//  the moment the commit returned: small commits, commits larger than
+//  one write (120 KiB) and than what the VFS keeps (4 MiB), with the WAL
+//  checkpointed and started over on the way by the other connection.
+static void
+test_other_connections_see_every_commit (void **state)
+{
+    sqlite3 *db = s_open (*state, STORE_VFS_NAME);
+    sqlite3 *other = s_open (*state, NULL);
+    sqlite3_int64 rows = 0, bytes = 0;
+    const int sizes[] = { 10, 100, 3000, 40000, 400000 };
+    for (int t = 0; t < 60; t++) {
+        int size = sizes[t % 5];
+        int count = t % 5 == 4 ? 15 : 7;     //  15 x 400 KB: 6 MB in one commit
+        assert_int_equal (s_transaction (db, count, size), SQLITE_OK);
+        rows += count;
+        bytes += (sqlite3_int64) count * size;
+        assert_int_equal (s_int (other, "SELECT count(*) FROM b"), rows);
+        assert_int_equal (s_int (other, "SELECT total (length (v)) FROM b"), bytes);
+        if (t % 10 == 9)
+            s_exec (other, "PRAGMA wal_checkpoint (RESTART)");
+    }
+    s_assert_intact (other);
+    s_assert_intact (db);
+    sqlite3_close (other);
+    sqlite3_close (db);
+}
+
+//  A write that fails fails the commit: nothing of the transaction is
+//  seen, and the next one goes through.
+static void
+test_a_failed_write_fails_the_commit (void **state)
+{
+    sqlite3 *db = s_open (*state, GATHER_VFS);
+    sqlite3 *other = s_open (*state, NULL);
+    assert_int_equal (s_transaction (db, 5, 100), SQLITE_OK);
+    s_count.fail_next = true;
+    int rc = s_transaction (db, 5, 100);
+    assert_int_equal (rc & 0xff, SQLITE_IOERR);
+    assert_false (s_count.fail_next);
+    if (!sqlite3_get_autocommit (db))
+        s_exec (db, "ROLLBACK");
+    assert_int_equal (s_int (other, "SELECT count(*) FROM b"), 5);
+    assert_int_equal (s_transaction (db, 5, 100), SQLITE_OK);
+    assert_int_equal (s_int (other, "SELECT count(*) FROM b"), 10);
+    assert_int_equal (s_int (db, "SELECT count(*) FROM b"), 10);
+    s_assert_intact (other);
+    sqlite3_close (other);
+    sqlite3_close (db);
+}
+
+//  kill -9 of a writer in the middle of its commits loses none that had
+//  returned: each was in the file before COMMIT came back.
+static void
+test_a_killed_writer_keeps_every_returned_commit (void **state)
+{
+    int ready[2];
+    assert_int_equal (pipe (ready), 0);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        close (ready[0]);
+        sqlite3 *db = s_open (*state, STORE_VFS_NAME);
+        for (unsigned t = 1;; t++) {
+            if (s_transaction (db, 3, 2000) != SQLITE_OK)
+                _exit (2);
+            //  Said only once COMMIT returned.
+            if (write (ready[1], &t, sizeof t) != (ssize_t) sizeof t)
+                _exit (3);
+        }
+    }
+    close (ready[1]);
+    unsigned said = 0, t = 0;
+    while (said < 200 && read (ready[0], &t, sizeof t) == (ssize_t) sizeof t)
+        said = t;
+    assert_int_equal (kill (pid, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    assert_true (WIFSIGNALED (status));
+    while (read (ready[0], &t, sizeof t) == (ssize_t) sizeof t)
+        said = t;
+    close (ready[0]);
+    assert_true (said >= 200);
+    sqlite3 *db = s_open (*state, NULL);
+    sqlite3_int64 rows = s_int (db, "SELECT count(*) FROM b");
+    assert_true (rows >= (sqlite3_int64) said * 3);
+    assert_int_equal (rows % 3, 0);
+    s_assert_intact (db);
+    sqlite3_close (db);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_a_commit_is_one_write, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_other_connections_see_every_commit, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_failed_write_fails_the_commit, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_killed_writer_keeps_every_returned_commit,
+                                         s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
