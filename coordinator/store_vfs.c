@@ -2,6 +2,7 @@
 #include "store_vfs.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,18 +26,37 @@ typedef struct {
     char name[NAME_SIZE];
 } gather_vfs_t;
 
+typedef struct _gather_db_t gather_db_t;
+
 typedef struct {
     sqlite3_file file;           //  first: pMethods is s_methods
     sqlite3_file *real;          //  the base VFS's file, just after this struct
+    gather_db_t *db;             //  the database file of the same connection, or NULL
     unsigned char *data;         //  frames not written yet
     size_t size, alloc;
     sqlite3_int64 offset;        //  where data goes in the file
+    sqlite3_int64 given_end;     //  end of all written or kept since the WAL (re)started
     sqlite3_int64 commit_end;    //  write out once data reaches it (-1: no commit seen)
     uint32_t page_size;          //  from the WAL header (0: not known yet)
     uint32_t reserved;
 } gather_file_t;
 
+//  A main database file: the base VFS's, with its WAL file beside it, so
+//  that nothing kept outlives the moment SQLite publishes a commit (the
+//  barrier before it writes the wal-index header) or lets go of the WAL.
+struct _gather_db_t {
+    sqlite3_file file;           //  first: pMethods is one of s_db_methods
+    sqlite3_file *real;          //  the base VFS's file, just after this struct
+    gather_file_t *wal;          //  its WAL file while open, or NULL
+    sqlite3_int64 reserved;
+};
+
+_Static_assert (sizeof (gather_file_t) % 8 == 0 && sizeof (gather_db_t) % 8 == 0,
+                "the base file that follows is aligned");
+
 static sqlite3_io_methods s_methods;
+//  By the base file's iVersion: [1] no shared memory, [2] no mmap, [3] all.
+static sqlite3_io_methods s_db_methods[4];
 
 static uint32_t
 s_be32 (const unsigned char *bytes)
@@ -56,8 +76,11 @@ s_flush (gather_file_t *self)
         rc = self->real->pMethods->xWrite (self->real, self->data + done, (int) piece,
                                             self->offset + (sqlite3_int64) done);
     }
+    //  A commit frame split by a sync (SQLite may sync in the middle of
+    //  its last frame) is still awaited.
+    if (self->commit_end >= 0 && self->commit_end <= self->offset + (sqlite3_int64) self->size)
+        self->commit_end = -1;
     self->size = 0;
-    self->commit_end = -1;
     return rc;
 }
 
@@ -69,6 +92,9 @@ s_close (sqlite3_file *file)
     int closed = self->real->pMethods->xClose (self->real);
     free (self->data);
     self->data = NULL;
+    if (self->db)
+        self->db->wal = NULL;
+    self->db = NULL;
     return rc != SQLITE_OK ? rc : closed;
 }
 
@@ -104,14 +130,23 @@ s_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
 {
     gather_file_t *self = (gather_file_t *) file;
     const unsigned char *bytes = data;
-    if (self->size > 0 && (offset != self->offset + (sqlite3_int64) self->size
+    //  The header: the WAL starts (over), everything after it is new.
+    if (offset == 0)
+        self->given_end = 0;
+    //  Only appends are kept. A write over what was given before (a page
+    //  changed again, frame checksums rewritten after the commit frame)
+    //  goes out at once, after what is kept.
+    bool append = offset >= self->given_end;
+    if (offset + amount > self->given_end)
+        self->given_end = offset + amount;
+    if (self->size > 0 && (!append || offset != self->offset + (sqlite3_int64) self->size
                            || self->size + (size_t) amount > BUFFER_MAX)) {
         int rc = s_flush (self);
         if (rc != SQLITE_OK)
             return rc;
     }
     s_learn_page_size (self, bytes, amount, offset);
-    if (self->page_size == 0 || amount <= 0 || (size_t) amount > BUFFER_MAX)
+    if (!append || self->page_size == 0 || amount <= 0 || (size_t) amount > BUFFER_MAX)
         return self->real->pMethods->xWrite (self->real, data, amount, offset);
     if (self->size + (size_t) amount > self->alloc) {
         size_t alloc = self->alloc ? self->alloc : 64 * 1024;
@@ -143,6 +178,8 @@ s_truncate (sqlite3_file *file, sqlite3_int64 size)
 {
     gather_file_t *self = (gather_file_t *) file;
     int rc = s_flush (self);
+    if (size < self->given_end)
+        self->given_end = size;
     return rc != SQLITE_OK ? rc : self->real->pMethods->xTruncate (self->real, size);
 }
 
@@ -205,26 +242,198 @@ s_device_characteristics (sqlite3_file *file)
     return self->real->pMethods->xDeviceCharacteristics (self->real);
 }
 
-//  A WAL file is wrapped; any other file is the base VFS's, unwrapped.
+//  The main database file: the base's, but before SQLite publishes a
+//  commit (the barrier before the wal-index header) or takes or lets go
+//  of a WAL lock, whatever its WAL file keeps is written out. A commit is
+//  written out by its last frame's write already (s_write): this is the
+//  guard for ways of writing frames that s_write does not see through.
+#define DB_REAL(f) (((gather_db_t *) (f))->real)
+
+static void
+s_db_flush_wal (sqlite3_file *file, bool publishing)
+{
+    gather_file_t *wal = ((gather_db_t *) file)->wal;
+    if (!wal || wal->size == 0)
+        return;
+    if (s_flush (wal) != SQLITE_OK && publishing) {
+        //  The barrier cannot fail, and what follows it would show other
+        //  connections frames that are not in the file: stop here, with
+        //  nothing published (a restart recovers from the file).
+        fprintf (stderr, "satcheld: cannot write the WAL before a commit is published; "
+                         "stopping\n");
+        abort ();
+    }
+}
+
+static int
+s_db_close (sqlite3_file *file)
+{
+    gather_db_t *self = (gather_db_t *) file;
+    if (self->wal)
+        self->wal->db = NULL;
+    self->wal = NULL;
+    return self->real->pMethods->xClose (self->real);
+}
+
+static int
+s_db_read (sqlite3_file *file, void *data, int amount, sqlite3_int64 offset)
+{
+    return DB_REAL (file)->pMethods->xRead (DB_REAL (file), data, amount, offset);
+}
+
+static int
+s_db_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
+{
+    return DB_REAL (file)->pMethods->xWrite (DB_REAL (file), data, amount, offset);
+}
+
+static int
+s_db_truncate (sqlite3_file *file, sqlite3_int64 size)
+{
+    return DB_REAL (file)->pMethods->xTruncate (DB_REAL (file), size);
+}
+
+static int
+s_db_sync (sqlite3_file *file, int flags)
+{
+    return DB_REAL (file)->pMethods->xSync (DB_REAL (file), flags);
+}
+
+static int
+s_db_file_size (sqlite3_file *file, sqlite3_int64 *size)
+{
+    return DB_REAL (file)->pMethods->xFileSize (DB_REAL (file), size);
+}
+
+static int
+s_db_lock (sqlite3_file *file, int level)
+{
+    return DB_REAL (file)->pMethods->xLock (DB_REAL (file), level);
+}
+
+static int
+s_db_unlock (sqlite3_file *file, int level)
+{
+    return DB_REAL (file)->pMethods->xUnlock (DB_REAL (file), level);
+}
+
+static int
+s_db_check_reserved_lock (sqlite3_file *file, int *out)
+{
+    return DB_REAL (file)->pMethods->xCheckReservedLock (DB_REAL (file), out);
+}
+
+static int
+s_db_file_control (sqlite3_file *file, int op, void *arg)
+{
+    return DB_REAL (file)->pMethods->xFileControl (DB_REAL (file), op, arg);
+}
+
+static int
+s_db_sector_size (sqlite3_file *file)
+{
+    return DB_REAL (file)->pMethods->xSectorSize (DB_REAL (file));
+}
+
+static int
+s_db_device_characteristics (sqlite3_file *file)
+{
+    return DB_REAL (file)->pMethods->xDeviceCharacteristics (DB_REAL (file));
+}
+
+static int
+s_db_shm_map (sqlite3_file *file, int region, int size, int extend, void volatile **out)
+{
+    return DB_REAL (file)->pMethods->xShmMap (DB_REAL (file), region, size, extend, out);
+}
+
+static int
+s_db_shm_lock (sqlite3_file *file, int offset, int count, int flags)
+{
+    //  Frames of a transaction rolled back are written out before the WAL
+    //  write lock goes (harmless past the last commit), not later over
+    //  another writer's frames.
+    s_db_flush_wal (file, false);
+    return DB_REAL (file)->pMethods->xShmLock (DB_REAL (file), offset, count, flags);
+}
+
+static void
+s_db_shm_barrier (sqlite3_file *file)
+{
+    s_db_flush_wal (file, true);
+    DB_REAL (file)->pMethods->xShmBarrier (DB_REAL (file));
+}
+
+static int
+s_db_shm_unmap (sqlite3_file *file, int delete_flag)
+{
+    return DB_REAL (file)->pMethods->xShmUnmap (DB_REAL (file), delete_flag);
+}
+
+static int
+s_db_fetch (sqlite3_file *file, sqlite3_int64 offset, int amount, void **out)
+{
+    return DB_REAL (file)->pMethods->xFetch (DB_REAL (file), offset, amount, out);
+}
+
+static int
+s_db_unfetch (sqlite3_file *file, sqlite3_int64 offset, void *page)
+{
+    return DB_REAL (file)->pMethods->xUnfetch (DB_REAL (file), offset, page);
+}
+
+static bool
+s_is_gather_db (const sqlite3_file *file)
+{
+    return file && file->pMethods
+           && (file->pMethods == &s_db_methods[1] || file->pMethods == &s_db_methods[2]
+               || file->pMethods == &s_db_methods[3]);
+}
+
+//  A WAL file and a main database file are wrapped; any other file is
+//  the base VFS's, unwrapped.
 static int
 s_open (sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags, int *out_flags)
 {
     sqlite3_vfs *base = ((gather_vfs_t *) vfs)->base;
+    if (flags & SQLITE_OPEN_MAIN_DB) {
+        gather_db_t *self = (gather_db_t *) file;
+        memset (self, 0, sizeof *self);
+        self->real = (sqlite3_file *) (self + 1);
+        memset (self->real, 0, (size_t) base->szOsFile);
+        int rc = base->xOpen (base, name, self->real, flags, out_flags);
+        if (rc != SQLITE_OK) {
+            //  A base file with methods is closed even when its open failed.
+            if (self->real->pMethods)
+                self->real->pMethods->xClose (self->real);
+            self->file.pMethods = NULL;
+            return rc;
+        }
+        int version = self->real->pMethods->iVersion;
+        self->file.pMethods = &s_db_methods[version < 1 ? 1 : version > 3 ? 3 : version];
+        return SQLITE_OK;
+    }
     if (!(flags & SQLITE_OPEN_WAL))
         return base->xOpen (base, name, file, flags, out_flags);
     gather_file_t *self = (gather_file_t *) file;
     memset (self, 0, sizeof *self);
     self->real = (sqlite3_file *) (self + 1);
+    memset (self->real, 0, (size_t) base->szOsFile);
     self->commit_end = -1;
     int rc = base->xOpen (base, name, self->real, flags, out_flags);
     if (rc != SQLITE_OK) {
-        //  A base file with methods is closed even when its open failed.
         if (self->real->pMethods)
             self->real->pMethods->xClose (self->real);
         self->file.pMethods = NULL;
         return rc;
     }
     self->file.pMethods = &s_methods;
+    //  SQLite opens a connection's WAL file after its database file.
+    sqlite3_file *main_db = sqlite3_database_file_object (name);
+    if (s_is_gather_db (main_db)) {
+        self->db = (gather_db_t *) main_db;
+        self->db->wal = self;
+    }
     return SQLITE_OK;
 }
 
@@ -307,12 +516,11 @@ s_current_time_int64 (sqlite3_vfs *vfs, sqlite3_int64 *out)
     return rc;
 }
 
-int
-store_vfs_register_over (const char *name, const char *base_name)
+static pthread_once_t s_methods_once = PTHREAD_ONCE_INIT;
+
+static void
+s_methods_init (void)
 {
-    sqlite3_vfs *base = sqlite3_vfs_find (base_name);
-    if (!name || !base || sqlite3_vfs_find (name) || strlen (name) >= NAME_SIZE)
-        return -1;
     s_methods = (sqlite3_io_methods) {
         .iVersion = 1,           //  no shared memory, no mmap: a WAL file has neither
         .xClose = s_close, .xRead = s_read, .xWrite = s_write, .xTruncate = s_truncate,
@@ -320,6 +528,34 @@ store_vfs_register_over (const char *name, const char *base_name)
         .xCheckReservedLock = s_check_reserved_lock, .xFileControl = s_file_control,
         .xSectorSize = s_sector_size, .xDeviceCharacteristics = s_device_characteristics
     };
+    s_db_methods[3] = (sqlite3_io_methods) {
+        .iVersion = 3, .xClose = s_db_close, .xRead = s_db_read, .xWrite = s_db_write,
+        .xTruncate = s_db_truncate, .xSync = s_db_sync, .xFileSize = s_db_file_size,
+        .xLock = s_db_lock, .xUnlock = s_db_unlock,
+        .xCheckReservedLock = s_db_check_reserved_lock, .xFileControl = s_db_file_control,
+        .xSectorSize = s_db_sector_size, .xDeviceCharacteristics = s_db_device_characteristics,
+        .xShmMap = s_db_shm_map, .xShmLock = s_db_shm_lock, .xShmBarrier = s_db_shm_barrier,
+        .xShmUnmap = s_db_shm_unmap, .xFetch = s_db_fetch, .xUnfetch = s_db_unfetch
+    };
+    s_db_methods[2] = s_db_methods[3];
+    s_db_methods[2].iVersion = 2;
+    s_db_methods[2].xFetch = NULL;
+    s_db_methods[2].xUnfetch = NULL;
+    s_db_methods[1] = s_db_methods[2];
+    s_db_methods[1].iVersion = 1;
+    s_db_methods[1].xShmMap = NULL;
+    s_db_methods[1].xShmLock = NULL;
+    s_db_methods[1].xShmBarrier = NULL;
+    s_db_methods[1].xShmUnmap = NULL;
+}
+
+int
+store_vfs_register_over (const char *name, const char *base_name)
+{
+    pthread_once (&s_methods_once, s_methods_init);
+    sqlite3_vfs *base = sqlite3_vfs_find (base_name);
+    if (!name || !base || sqlite3_vfs_find (name) || strlen (name) >= NAME_SIZE)
+        return -1;
     //  Registered for the life of the process: SQLite keeps the pointer.
     gather_vfs_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -327,7 +563,9 @@ store_vfs_register_over (const char *name, const char *base_name)
     strcpy (self->name, name);
     self->base = base;
     self->vfs = (sqlite3_vfs) {
-        .iVersion = 2, .szOsFile = (int) sizeof (gather_file_t) + base->szOsFile,
+        .iVersion = 2,
+        .szOsFile = (int) (sizeof (gather_file_t) > sizeof (gather_db_t)
+                           ? sizeof (gather_file_t) : sizeof (gather_db_t)) + base->szOsFile,
         .mxPathname = base->mxPathname, .zName = self->name, .xOpen = s_open,
         .xDelete = s_delete, .xAccess = s_access, .xFullPathname = s_full_pathname,
         .xDlOpen = s_dl_open, .xDlError = s_dl_error, .xDlSym = s_dl_sym,

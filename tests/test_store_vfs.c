@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -373,6 +374,114 @@ test_a_killed_writer_keeps_every_returned_commit (void **state)
     sqlite3_close (db);
 }
 
+//  What kill -9 of the writer would leave, now: its database and WAL
+//  files copied while it is open (what it keeps in memory is not there).
+static void
+s_crash_copy (const char *dir, const char *to)
+{
+    const char *names[] = { "test.db", "test.db-wal" };
+    for (int i = 0; i < 2; i++) {
+        char from_path[512], to_path[512];
+        snprintf (from_path, sizeof from_path, "%s/%s", dir, names[i]);
+        snprintf (to_path, sizeof to_path, "%s/%s", to, names[i]);
+        char *text = NULL;
+        size_t size = 0;
+        FILE *in = fopen (from_path, "rb");
+        assert_non_null (in);
+        FILE *out = open_memstream (&text, &size);
+        assert_non_null (out);
+        char buffer[65536];
+        size_t got;
+        while ((got = fread (buffer, 1, sizeof buffer, in)) > 0)
+            assert_int_equal (fwrite (buffer, 1, got, out), got);
+        fclose (in);
+        fclose (out);
+        FILE *copy = fopen (to_path, "wb");
+        assert_non_null (copy);
+        assert_int_equal (fwrite (text, 1, size, copy), size);
+        fclose (copy);
+        free (text);
+    }
+}
+
+//  The crash copy of dir holds rows rows in b and is intact.
+static void
+s_assert_crash_copy (const char *dir, sqlite3_int64 rows)
+{
+    char to[512];
+    snprintf (to, sizeof to, "%s/copy", dir);
+    mkdir (to, 0700);
+    s_crash_copy (dir, to);
+    sqlite3 *copy = s_open (to, NULL);
+    assert_int_equal (s_int (copy, "SELECT count(*) FROM b"), rows);
+    s_assert_intact (copy);
+    sqlite3_close (copy);
+    char path[600];
+    snprintf (path, sizeof path, "%s/test.db", to);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/test.db-wal", to);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/test.db-shm", to);
+    unlink (path);
+}
+
+//  A transaction too big for the page cache writes pages to the WAL before
+//  its end; one changed again is written over in place, and after the
+//  commit frame SQLite rewrites the frame headers from there on (their
+//  checksums chain), the commit frame's last. That rewrite must be in the
+//  file as the commit returns, or a crash loses the commit; and the
+//  checkpoint of another connection must not copy pages of a commit whose
+//  last header is not in the file.
+static void
+test_a_commit_with_pages_written_twice_is_whole_in_the_file (void **state)
+{
+    sqlite3 *db = s_open (*state, STORE_VFS_NAME);
+    s_exec (db, "PRAGMA cache_size = 20");
+    assert_int_equal (s_transaction (db, 10, 100), SQLITE_OK);
+    sqlite3 *other = s_open (*state, NULL);
+    s_exec (db, "BEGIN;"
+                " WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
+                " INSERT INTO b (v) SELECT randomblob (200) FROM n;"
+                " UPDATE b SET v = randomblob (200) WHERE id % 7 = 0;"
+                " COMMIT;");
+    assert_int_equal (s_int (other, "SELECT count(*) FROM b"), 3010);
+    s_assert_crash_copy (*state, 3010);
+    int log = 0, done = 0;
+    assert_int_equal (sqlite3_wal_checkpoint_v2 (other, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                                 &done), SQLITE_OK);
+    assert_true (done > 0);
+    s_assert_crash_copy (*state, 3010);
+    sqlite3_close (other);
+    sqlite3_close (db);
+}
+
+//  With synchronous=FULL and no powersafe overwrite, SQLite pads a commit
+//  with copies of its last frame up to a sector and syncs in the middle of
+//  the last of them; all of it is in the file when the commit returns.
+static void
+test_full_sync_pads_and_splits_frames_that_are_all_written (void **state)
+{
+    char uri[600];
+    snprintf (uri, sizeof uri, "file:%s/test.db?psow=0", (const char *) *state);
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (uri, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                       | SQLITE_OPEN_URI, STORE_VFS_NAME), SQLITE_OK);
+    s_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                " PRAGMA wal_autocheckpoint = 0;"
+                " CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);"
+                " CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB);");
+    sqlite3 *other = s_open (*state, NULL);
+    for (int t = 1; t <= 20; t++) {
+        assert_int_equal (s_transaction (db, 3, 300 * t), SQLITE_OK);
+        assert_int_equal (s_int (other, "SELECT count(*) FROM b"), 3 * t);
+        assert_int_equal (s_int (other, "SELECT total (length (v)) FROM b"),
+                          3 * 300 * t * (t + 1) / 2);
+    }
+    s_assert_crash_copy (*state, 60);
+    sqlite3_close (other);
+    sqlite3_close (db);
+}
+
 int
 main (void)
 {
@@ -384,6 +493,10 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_a_killed_writer_keeps_every_returned_commit,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_commit_with_pages_written_twice_is_whole_in_the_file, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_full_sync_pads_and_splits_frames_that_are_all_written, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
