@@ -65,23 +65,52 @@ s_be32 (const unsigned char *bytes)
            | bytes[3];
 }
 
-//  Write out what is kept. Kept or not, it is dropped: after a failed
-//  write SQLite rolls back and rewrites those frames if it retries.
+//  Write out what is kept. A write that fails keeps it all: SQLite may
+//  carry on with the transaction after a failed statement, and counts
+//  those frames as written, so they go out with the next write out, or
+//  the commit fails. Only the end of the transaction drops them (s_drop).
 static int
 s_flush (gather_file_t *self)
 {
     int rc = SQLITE_OK;
-    for (size_t done = 0; rc == SQLITE_OK && done < self->size; done += WRITE_MAX) {
+    size_t done = 0;
+    while (rc == SQLITE_OK && done < self->size) {
         size_t piece = self->size - done < WRITE_MAX ? self->size - done : WRITE_MAX;
         rc = self->real->pMethods->xWrite (self->real, self->data + done, (int) piece,
                                             self->offset + (sqlite3_int64) done);
+        if (rc == SQLITE_OK)
+            done += piece;
     }
+    if (done > 0 && done < self->size)
+        memmove (self->data, self->data + done, self->size - done);
+    self->offset += (sqlite3_int64) done;
+    self->size -= done;
+    if (rc != SQLITE_OK)
+        return rc;
     //  A commit frame split by a sync (SQLite may sync in the middle of
     //  its last frame) is still awaited.
-    if (self->commit_end >= 0 && self->commit_end <= self->offset + (sqlite3_int64) self->size)
+    if (self->commit_end >= 0 && self->commit_end <= self->offset)
         self->commit_end = -1;
+    //  A large transaction's room is not kept for the small ones.
+    if (self->alloc > 256 * 1024) {
+        free (self->data);
+        self->data = NULL;
+        self->alloc = 0;
+    }
+    return SQLITE_OK;
+}
+
+//  The transaction ended (the WAL write lock goes): what is still kept is
+//  of none that committed (a commit is written out before SQLite
+//  publishes it), so it is dropped, not written later over frames that
+//  another writer may add next.
+static void
+s_drop (gather_file_t *self)
+{
+    if (self->size > 0)
+        self->given_end = self->offset;
     self->size = 0;
-    return rc;
+    self->commit_end = -1;
 }
 
 static int
@@ -131,8 +160,10 @@ s_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
     gather_file_t *self = (gather_file_t *) file;
     const unsigned char *bytes = data;
     //  The header: the WAL starts (over), everything after it is new.
-    if (offset == 0)
+    if (offset == 0) {
         self->given_end = 0;
+        self->commit_end = -1;
+    }
     //  Only appends are kept. A write over what was given before (a page
     //  changed again, frame checksums rewritten after the commit frame)
     //  goes out at once, after what is kept.
@@ -326,6 +357,11 @@ s_db_check_reserved_lock (sqlite3_file *file, int *out)
 static int
 s_db_file_control (sqlite3_file *file, int op, void *arg)
 {
+    if (op == STORE_VFS_FCNTL_KEPT) {
+        gather_file_t *wal = ((gather_db_t *) file)->wal;
+        *(sqlite3_int64 *) arg = wal ? (sqlite3_int64) wal->size : 0;
+        return SQLITE_OK;
+    }
     return DB_REAL (file)->pMethods->xFileControl (DB_REAL (file), op, arg);
 }
 
@@ -347,14 +383,18 @@ s_db_shm_map (sqlite3_file *file, int region, int size, int extend, void volatil
     return DB_REAL (file)->pMethods->xShmMap (DB_REAL (file), region, size, extend, out);
 }
 
+//  The WAL's write lock, in the wal-index's lock bytes (sqlite.org/walformat.html).
+#define WAL_WRITE_LOCK 0
+
 static int
 s_db_shm_lock (sqlite3_file *file, int offset, int count, int flags)
 {
-    //  Frames of a transaction rolled back are written out before the WAL
-    //  write lock goes (harmless past the last commit), not later over
-    //  another writer's frames.
-    s_db_flush_wal (file, false);
-    return DB_REAL (file)->pMethods->xShmLock (DB_REAL (file), offset, count, flags);
+    int rc = DB_REAL (file)->pMethods->xShmLock (DB_REAL (file), offset, count, flags);
+    gather_file_t *wal = ((gather_db_t *) file)->wal;
+    if (wal && offset <= WAL_WRITE_LOCK && offset + count > WAL_WRITE_LOCK
+        && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE))
+        s_drop (wal);
+    return rc;
 }
 
 static void

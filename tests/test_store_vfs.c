@@ -32,6 +32,8 @@ static struct {
     int headers;                 //  of which the WAL's header alone (offset 0)
     sqlite3_int64 bytes;
     bool fail_next;              //  the next WAL write fails (SQLITE_IOERR_WRITE)
+    int full_in;                 //  > 0: the full_in-th WAL write from now fails (SQLITE_FULL)
+    bool full;                   //  every WAL write fails (SQLITE_FULL)
 } s_count;
 
 typedef struct {
@@ -64,6 +66,8 @@ s_c_write (sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset)
         s_count.fail_next = false;
         return SQLITE_IOERR_WRITE;
     }
+    if ((s_count.full_in > 0 && --s_count.full_in == 0) || s_count.full)
+        return SQLITE_FULL;
     s_count.writes++;
     s_count.headers += offset == 0 && amount == 32;
     s_count.bytes += amount;
@@ -482,6 +486,157 @@ test_full_sync_pads_and_splits_frames_that_are_all_written (void **state)
     sqlite3_close (db);
 }
 
+//  A disk that fills up: the k-th WAL write after a transaction's first
+//  statement fails, for every k its statements reach. The statements spill
+//  pages to the WAL and read them back (a read writes out what is kept,
+//  frames of earlier statements too), and SQLite carries on after a
+//  statement that failed. Whether the commit
+//  returns or not, the writer, another connection and a crash copy then
+//  agree on what is in the database, and it is intact.
+static void
+test_a_failed_write_anywhere_leaves_no_commit_half_written (void **state)
+{
+    const char *dir = *state;
+    int failed = 0, committed = 0;
+    for (int k = 1; k <= 60; k++) {
+        char path[700];
+        const char *suffixes[] = { "", "-wal", "-shm" };
+        for (int i = 0; i < 3; i++) {
+            snprintf (path, sizeof path, "%s/test.db%s", dir, suffixes[i]);
+            unlink (path);
+        }
+        sqlite3 *db = s_open (dir, GATHER_VFS);
+        s_exec (db, "PRAGMA cache_size = 10;"
+                    " CREATE TABLE c (id INTEGER PRIMARY KEY, v BLOB UNIQUE);"
+                    " WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
+                    " INSERT INTO c (v) SELECT randomblob (100) FROM n;");
+        sqlite3 *other = s_open (dir, NULL);
+        s_exec (db, "BEGIN");
+        for (int statement = 0; statement < 8; statement++) {
+            //  From the second statement on: the first leaves frames kept.
+            if (statement == 1)
+                s_count.full_in = k;
+            const char *sql = statement == 0
+                ? "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
+                  " INSERT INTO c (v) SELECT randomblob (300) FROM n"
+                : statement % 2 == 1
+                ? "UPDATE c SET v = randomblob (300) WHERE id IN (1, 2, 3)"
+                : "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)"
+                  " INSERT INTO c (v) SELECT randomblob (300) FROM n";
+            sqlite3_exec (db, sql, NULL, NULL, NULL);   //  may fail: the disk is full
+        }
+        int rc = sqlite3_exec (db, "COMMIT", NULL, NULL, NULL);
+        if (!sqlite3_get_autocommit (db))
+            sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+        bool reached = s_count.full_in == 0;
+        s_count.full_in = 0;
+        if (reached)
+            rc == SQLITE_OK ? committed++ : failed++;
+        sqlite3_int64 rows = s_int (db, "SELECT count(*) FROM c");
+        if (s_int (other, "SELECT count(*) FROM c") != rows)
+            fail_msg ("write %d failed: the writer has %lld rows, another connection %lld", k,
+                      (long long) rows, (long long) s_int (other, "SELECT count(*) FROM c"));
+        s_assert_intact (other);
+        char to[512];
+        snprintf (to, sizeof to, "%s/copy", dir);
+        mkdir (to, 0700);
+        s_crash_copy (dir, to);
+        sqlite3 *copy = NULL;
+        snprintf (path, sizeof path, "%s/test.db", to);
+        assert_int_equal (sqlite3_open (path, &copy), SQLITE_OK);
+        if (s_int (copy, "SELECT count(*) FROM c") != rows)
+            fail_msg ("write %d failed: the writer has %lld rows, its crash copy %lld", k,
+                      (long long) rows, (long long) s_int (copy, "SELECT count(*) FROM c"));
+        s_assert_intact (copy);
+        sqlite3_close (copy);
+        for (int i = 0; i < 3; i++) {
+            snprintf (path, sizeof path, "%s/test.db%s", to, suffixes[i]);
+            unlink (path);
+        }
+        sqlite3_close (other);
+        sqlite3_close (db);
+    }
+    //  The failures fell inside transactions, some of which still committed.
+    assert_true (failed > 0);
+    assert_true (failed + committed >= 30);
+}
+
+//  (Values are spread by a fixed hash, not random: every run takes the
+//  same path.)
+//  SQLite carries on with a transaction after a statement that failed on
+//  a full disk, and counts the frames of the statements before it as
+//  written. Those the VFS still kept when the statement's first read
+//  tried to write them out, and could not, must not be lost: what the
+//  transaction then commits is whole, for the writer, for another
+//  connection and in a crash copy.
+static void
+test_a_full_disk_for_one_statement_loses_no_earlier_frame (void **state)
+{
+    const char *dir = *state;
+    int went_on = 0;
+    for (int variant = 0; variant < 12; variant++) {
+        char path[700], sql[300];
+        const char *suffixes[] = { "", "-wal", "-shm" };
+        for (int i = 0; i < 3; i++) {
+            snprintf (path, sizeof path, "%s/test.db%s", dir, suffixes[i]);
+            unlink (path);
+        }
+        sqlite3 *db = s_open (dir, GATHER_VFS);
+        s_exec (db, "PRAGMA cache_size = 10;"
+                    " CREATE TABLE c (id INTEGER PRIMARY KEY, v BLOB UNIQUE, w INT);"
+                    " WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
+                    " INSERT INTO c (v) SELECT printf ('%.100d', i) FROM n;");
+        sqlite3 *other = s_open (dir, NULL);
+        s_exec (db, "BEGIN;"
+                    " WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
+                    " INSERT INTO c (v) SELECT printf ('%.300d', (1000 + i) * 2654435761 % 4294967291) FROM n;");
+        //  Small inserts until the last of them leaves frames kept.
+        sqlite3_int64 kept = 0;
+        for (int more = 0; more < 3000 && kept == 0; more++) {
+            snprintf (sql, sizeof sql, "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1"
+                      " FROM n WHERE i < %d) INSERT INTO c (v) SELECT printf ('%%.300d',"
+                      " (100000 * %d + i) * 2654435761 %% 4294967291) FROM n", 1 + (more + variant) % 13, more + 1);
+            s_exec (db, sql);
+            assert_int_equal (sqlite3_file_control (db, "main", STORE_VFS_FCNTL_KEPT, &kept),
+                              SQLITE_OK);
+        }
+        assert_true (kept > 0);
+        //  The update's first read writes them out: that write fails.
+        s_count.full_in = 1;
+        snprintf (sql, sizeof sql, "UPDATE c SET v = printf ('%%.300d', -id) WHERE id IN"
+                  " (%d, %d, %d)", 1 + variant * 15, 2 + variant * 15, 3 + variant * 15);
+        int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
+        assert_int_equal (s_count.full_in, 0);
+        assert_int_equal (rc, SQLITE_FULL);
+        if (!sqlite3_get_autocommit (db)) {
+            went_on++;
+            assert_int_equal (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        }
+        //  Committed or rolled back: everyone agrees, and it is intact.
+        sqlite3_int64 rows = s_int (db, "SELECT count(*) FROM c");
+        assert_int_equal (s_int (other, "SELECT count(*) FROM c"), rows);
+        s_assert_intact (other);
+        char to[512];
+        snprintf (to, sizeof to, "%s/copy", dir);
+        mkdir (to, 0700);
+        s_crash_copy (dir, to);
+        sqlite3 *copy = NULL;
+        snprintf (path, sizeof path, "%s/test.db", to);
+        assert_int_equal (sqlite3_open (path, &copy), SQLITE_OK);
+        assert_int_equal (s_int (copy, "SELECT count(*) FROM c"), rows);
+        s_assert_intact (copy);
+        sqlite3_close (copy);
+        for (int i = 0; i < 3; i++) {
+            snprintf (path, sizeof path, "%s/test.db%s", to, suffixes[i]);
+            unlink (path);
+        }
+        sqlite3_close (other);
+        sqlite3_close (db);
+    }
+    //  The case that matters happened: a transaction went on and committed.
+    assert_true (went_on > 0);
+}
+
 int
 main (void)
 {
@@ -497,6 +652,10 @@ main (void)
             test_a_commit_with_pages_written_twice_is_whole_in_the_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_full_sync_pads_and_splits_frames_that_are_all_written, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_failed_write_anywhere_leaves_no_commit_half_written, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_full_disk_for_one_statement_loses_no_earlier_frame, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
