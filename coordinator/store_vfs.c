@@ -65,6 +65,19 @@ s_be32 (const unsigned char *bytes)
            | bytes[3];
 }
 
+//  The transaction ended (the WAL write lock goes): what is still kept is
+//  of none that committed (a commit is written out before SQLite
+//  publishes it), so it is dropped, not written later over frames that
+//  another writer may add next.
+static void
+s_drop (gather_file_t *self)
+{
+    if (self->size > 0)
+        self->given_end = self->offset;
+    self->size = 0;
+    self->commit_end = -1;
+}
+
 //  Write out what is kept. A write that fails keeps it all: SQLite may
 //  carry on with the transaction after a failed statement, and counts
 //  those frames as written, so they go out with the next write out, or
@@ -85,8 +98,15 @@ s_flush (gather_file_t *self)
         memmove (self->data, self->data + done, self->size - done);
     self->offset += (sqlite3_int64) done;
     self->size -= done;
-    if (rc != SQLITE_OK)
+    if (rc != SQLITE_OK) {
+        //  Kept frames that hold a commit are that commit's: it fails with
+        //  this write, and SQLite rolls back. Written later (a read of the
+        //  rollback would try), they would be a whole commit past the last
+        //  one, which recovery after a crash would bring back.
+        if (self->commit_end > self->offset)
+            s_drop (self);
         return rc;
+    }
     //  A commit frame split by a sync (SQLite may sync in the middle of
     //  its last frame) is still awaited.
     if (self->commit_end >= 0 && self->commit_end <= self->offset)
@@ -100,18 +120,6 @@ s_flush (gather_file_t *self)
     return SQLITE_OK;
 }
 
-//  The transaction ended (the WAL write lock goes): what is still kept is
-//  of none that committed (a commit is written out before SQLite
-//  publishes it), so it is dropped, not written later over frames that
-//  another writer may add next.
-static void
-s_drop (gather_file_t *self)
-{
-    if (self->size > 0)
-        self->given_end = self->offset;
-    self->size = 0;
-    self->commit_end = -1;
-}
 
 static int
 s_close (sqlite3_file *file)
@@ -281,12 +289,12 @@ s_device_characteristics (sqlite3_file *file)
 #define DB_REAL(f) (((gather_db_t *) (f))->real)
 
 static void
-s_db_flush_wal (sqlite3_file *file, bool publishing)
+s_db_flush_wal (sqlite3_file *file)
 {
     gather_file_t *wal = ((gather_db_t *) file)->wal;
     if (!wal || wal->size == 0)
         return;
-    if (s_flush (wal) != SQLITE_OK && publishing) {
+    if (s_flush (wal) != SQLITE_OK) {
         //  The barrier cannot fail, and what follows it would show other
         //  connections frames that are not in the file: stop here, with
         //  nothing published (a restart recovers from the file).
@@ -400,7 +408,7 @@ s_db_shm_lock (sqlite3_file *file, int offset, int count, int flags)
 static void
 s_db_shm_barrier (sqlite3_file *file)
 {
-    s_db_flush_wal (file, true);
+    s_db_flush_wal (file);
     DB_REAL (file)->pMethods->xShmBarrier (DB_REAL (file));
 }
 

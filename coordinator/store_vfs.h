@@ -24,8 +24,11 @@
     When the WAL's write lock goes, what is still kept belongs to no
     commit and is dropped, never written later over another writer's
     frames. So no other connection sees a frame that is not in the file,
-    and kill -9 loses only a commit that had not returned. Files other
-    than main database and WAL files are the base VFS's own.               */
+    and kill -9 loses only a commit that had not returned; a commit whose
+    write out failed is dropped, so a crash cannot bring it back. It
+    assumes SQLite's normal locking (satcheld's): in exclusive locking
+    mode there is no lock to drop at. Files other than main database and
+    WAL files are the base VFS's own.                                      */
 #ifndef SATCHEL_STORE_VFS_H
 #define SATCHEL_STORE_VFS_H
 

@@ -247,6 +247,57 @@ s_transaction (sqlite3 *db, int rows, int size)
     return sqlite3_exec (db, sql, NULL, NULL, NULL);
 }
 
+//  What kill -9 of the writer would leave, now: its database and WAL
+//  files copied while it is open (what it keeps in memory is not there).
+static void
+s_crash_copy (const char *dir, const char *to)
+{
+    const char *names[] = { "test.db", "test.db-wal" };
+    for (int i = 0; i < 2; i++) {
+        char from_path[512], to_path[512];
+        snprintf (from_path, sizeof from_path, "%s/%s", dir, names[i]);
+        snprintf (to_path, sizeof to_path, "%s/%s", to, names[i]);
+        char *text = NULL;
+        size_t size = 0;
+        FILE *in = fopen (from_path, "rb");
+        assert_non_null (in);
+        FILE *out = open_memstream (&text, &size);
+        assert_non_null (out);
+        char buffer[65536];
+        size_t got;
+        while ((got = fread (buffer, 1, sizeof buffer, in)) > 0)
+            assert_int_equal (fwrite (buffer, 1, got, out), got);
+        fclose (in);
+        fclose (out);
+        FILE *copy = fopen (to_path, "wb");
+        assert_non_null (copy);
+        assert_int_equal (fwrite (text, 1, size, copy), size);
+        fclose (copy);
+        free (text);
+    }
+}
+
+//  The crash copy of dir holds rows rows in b and is intact.
+static void
+s_assert_crash_copy (const char *dir, sqlite3_int64 rows)
+{
+    char to[512];
+    snprintf (to, sizeof to, "%s/copy", dir);
+    mkdir (to, 0700);
+    s_crash_copy (dir, to);
+    sqlite3 *copy = s_open (to, NULL);
+    assert_int_equal (s_int (copy, "SELECT count(*) FROM b"), rows);
+    s_assert_intact (copy);
+    sqlite3_close (copy);
+    char path[600];
+    snprintf (path, sizeof path, "%s/test.db", to);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/test.db-wal", to);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/test.db-shm", to);
+    unlink (path);
+}
+
 //  Through COUNT_VFS alone a commit is two writes a page; through the
 //  gathering VFS above it, one write of the same frames.
 static void
@@ -330,6 +381,19 @@ test_a_failed_write_fails_the_commit (void **state)
     if (!sqlite3_get_autocommit (db))
         s_exec (db, "ROLLBACK");
     assert_int_equal (s_int (other, "SELECT count(*) FROM b"), 5);
+    assert_int_equal (s_int (db, "SELECT count(*) FROM b"), 5);
+    //  Nor does a crash bring the failed commit back: its frames, still
+    //  kept when the rollback read from the WAL, are not written later.
+    s_assert_crash_copy (*state, 5);
+    //  The same with a transaction that grows the file (its first page,
+    //  which the rollback reads again, changes too).
+    s_count.fail_next = true;
+    rc = s_transaction (db, 50, 300);
+    assert_int_equal (rc & 0xff, SQLITE_IOERR);
+    if (!sqlite3_get_autocommit (db))
+        s_exec (db, "ROLLBACK");
+    assert_int_equal (s_int (db, "SELECT count(*) FROM b"), 5);
+    s_assert_crash_copy (*state, 5);
     assert_int_equal (s_transaction (db, 5, 100), SQLITE_OK);
     assert_int_equal (s_int (other, "SELECT count(*) FROM b"), 10);
     assert_int_equal (s_int (db, "SELECT count(*) FROM b"), 10);
@@ -376,57 +440,6 @@ test_a_killed_writer_keeps_every_returned_commit (void **state)
     assert_int_equal (rows % 3, 0);
     s_assert_intact (db);
     sqlite3_close (db);
-}
-
-//  What kill -9 of the writer would leave, now: its database and WAL
-//  files copied while it is open (what it keeps in memory is not there).
-static void
-s_crash_copy (const char *dir, const char *to)
-{
-    const char *names[] = { "test.db", "test.db-wal" };
-    for (int i = 0; i < 2; i++) {
-        char from_path[512], to_path[512];
-        snprintf (from_path, sizeof from_path, "%s/%s", dir, names[i]);
-        snprintf (to_path, sizeof to_path, "%s/%s", to, names[i]);
-        char *text = NULL;
-        size_t size = 0;
-        FILE *in = fopen (from_path, "rb");
-        assert_non_null (in);
-        FILE *out = open_memstream (&text, &size);
-        assert_non_null (out);
-        char buffer[65536];
-        size_t got;
-        while ((got = fread (buffer, 1, sizeof buffer, in)) > 0)
-            assert_int_equal (fwrite (buffer, 1, got, out), got);
-        fclose (in);
-        fclose (out);
-        FILE *copy = fopen (to_path, "wb");
-        assert_non_null (copy);
-        assert_int_equal (fwrite (text, 1, size, copy), size);
-        fclose (copy);
-        free (text);
-    }
-}
-
-//  The crash copy of dir holds rows rows in b and is intact.
-static void
-s_assert_crash_copy (const char *dir, sqlite3_int64 rows)
-{
-    char to[512];
-    snprintf (to, sizeof to, "%s/copy", dir);
-    mkdir (to, 0700);
-    s_crash_copy (dir, to);
-    sqlite3 *copy = s_open (to, NULL);
-    assert_int_equal (s_int (copy, "SELECT count(*) FROM b"), rows);
-    s_assert_intact (copy);
-    sqlite3_close (copy);
-    char path[600];
-    snprintf (path, sizeof path, "%s/test.db", to);
-    unlink (path);
-    snprintf (path, sizeof path, "%s/test.db-wal", to);
-    unlink (path);
-    snprintf (path, sizeof path, "%s/test.db-shm", to);
-    unlink (path);
 }
 
 //  A transaction too big for the page cache writes pages to the WAL before
