@@ -72,8 +72,15 @@ s_be32 (const unsigned char *bytes)
 static void
 s_drop (gather_file_t *self)
 {
-    if (self->size > 0)
+    //  From the start of the frame the dropped bytes begin in (a write out
+    //  that failed part way stops between pieces, not between frames), so
+    //  that a frame written there again is an append, its header seen.
+    if (self->size > 0) {
         self->given_end = self->offset;
+        sqlite3_int64 frame = (sqlite3_int64) self->page_size + FRAME_HEADER_SIZE;
+        if (self->page_size > 0 && self->given_end > WAL_HEADER_SIZE)
+            self->given_end -= (self->given_end - WAL_HEADER_SIZE) % frame;
+    }
     self->size = 0;
     self->commit_end = -1;
 }
@@ -167,26 +174,29 @@ s_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
 {
     gather_file_t *self = (gather_file_t *) file;
     const unsigned char *bytes = data;
-    //  The header: the WAL starts (over), everything after it is new.
-    if (offset == 0) {
-        self->given_end = 0;
-        self->commit_end = -1;
-    }
-    //  Only appends are kept. A write over what was given before (a page
-    //  changed again, frame checksums rewritten after the commit frame)
-    //  goes out at once, after what is kept.
-    bool append = offset >= self->given_end;
-    if (offset + amount > self->given_end)
-        self->given_end = offset + amount;
+    //  Only appends are kept: the WAL's header (it starts over, everything
+    //  after it is new) and what follows all that was given. A write over
+    //  what was given before (a page changed again, frame checksums
+    //  rewritten after the commit frame) goes out at once, after what is
+    //  kept. given_end moves only once a write is done or kept.
+    bool append = offset == 0 || offset >= self->given_end;
     if (self->size > 0 && (!append || offset != self->offset + (sqlite3_int64) self->size
                            || self->size + (size_t) amount > BUFFER_MAX)) {
         int rc = s_flush (self);
         if (rc != SQLITE_OK)
             return rc;
     }
+    if (offset == 0) {
+        self->given_end = 0;
+        self->commit_end = -1;
+    }
     s_learn_page_size (self, bytes, amount, offset);
-    if (!append || self->page_size == 0 || amount <= 0 || (size_t) amount > BUFFER_MAX)
-        return self->real->pMethods->xWrite (self->real, data, amount, offset);
+    if (!append || self->page_size == 0 || amount <= 0 || (size_t) amount > BUFFER_MAX) {
+        int rc = self->real->pMethods->xWrite (self->real, data, amount, offset);
+        if (rc == SQLITE_OK && offset + amount > self->given_end)
+            self->given_end = offset + amount;
+        return rc;
+    }
     if (self->size + (size_t) amount > self->alloc) {
         size_t alloc = self->alloc ? self->alloc : 64 * 1024;
         while (alloc < self->size + (size_t) amount)
@@ -201,6 +211,7 @@ s_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
         self->offset = offset;
     memcpy (self->data + self->size, data, (size_t) amount);
     self->size += (size_t) amount;
+    self->given_end = offset + amount;
     //  A frame header whose database size is not 0 is the commit frame:
     //  the transaction is whole once its page is here too.
     sqlite3_int64 frame = (sqlite3_int64) self->page_size + FRAME_HEADER_SIZE;
@@ -217,9 +228,11 @@ s_truncate (sqlite3_file *file, sqlite3_int64 size)
 {
     gather_file_t *self = (gather_file_t *) file;
     int rc = s_flush (self);
-    if (size < self->given_end)
+    if (rc == SQLITE_OK)
+        rc = self->real->pMethods->xTruncate (self->real, size);
+    if (rc == SQLITE_OK && size < self->given_end)
         self->given_end = size;
-    return rc != SQLITE_OK ? rc : self->real->pMethods->xTruncate (self->real, size);
+    return rc;
 }
 
 static int
@@ -400,8 +413,12 @@ s_db_shm_lock (sqlite3_file *file, int offset, int count, int flags)
     int rc = DB_REAL (file)->pMethods->xShmLock (DB_REAL (file), offset, count, flags);
     gather_file_t *wal = ((gather_db_t *) file)->wal;
     if (wal && offset <= WAL_WRITE_LOCK && offset + count > WAL_WRITE_LOCK
-        && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE))
+        && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
         s_drop (wal);
+        //  The next transaction writes over nothing of this one: it appends
+        //  after the last commit (or starts the WAL over).
+        wal->given_end = 0;
+    }
     return rc;
 }
 

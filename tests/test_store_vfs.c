@@ -25,6 +25,7 @@
 #define GATHER_VFS "gather-count" //  store_vfs over COUNT_VFS
 #define PAGE_SIZE 4096
 #define FRAME_SIZE (PAGE_SIZE + 24)
+#define WRITE_PIECE (120 * 1024)      //  store_vfs.c's largest write
 
 //  What COUNT_VFS saw of WAL files (one test at a time, one thread).
 static struct {
@@ -650,6 +651,61 @@ test_a_full_disk_for_one_statement_loses_no_earlier_frame (void **state)
     assert_true (went_on > 0);
 }
 
+//  A commit whose write out failed part way (between two 120 KiB pieces,
+//  inside a frame) is dropped; the next commit's frames, written where it
+//  stopped, are still appends: its commit frame is seen and it goes out
+//  in pieces as any other, as the counts of writes show.
+static void
+test_a_commit_after_a_failed_one_is_gathered_as_well (void **state)
+{
+    char path[600];
+    snprintf (path, sizeof path, "%s/test.db", (const char *) *state);
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                       GATHER_VFS), SQLITE_OK);
+    s_exec (db, "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;"
+                " PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;"
+                " PRAGMA cache_size = -20000;"
+                " CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB);"
+                " WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
+                " INSERT INTO b (v) SELECT zeroblob (700) FROM n;"
+                " PRAGMA wal_checkpoint (TRUNCATE);"
+                " UPDATE b SET v = randomblob (700) WHERE id <= 3;");
+    //  600 frames of 1,048 bytes: its sixth piece holds the commit frame,
+    //  the fifth fails.
+    s_exec (db, "BEGIN; UPDATE b SET v = randomblob (700) WHERE id <= 600;");
+    s_count.full_in = 5;
+    assert_int_equal (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL), SQLITE_FULL);
+    assert_int_equal (s_count.full_in, 0);
+    if (!sqlite3_get_autocommit (db))
+        s_exec (db, "ROLLBACK");
+    //  The failed write out stopped 8 bytes into frame 473, where the
+    //  first of these commits puts its commit frame; the second's is 483.
+    for (int k = 0; k < 2; k++) {
+        int rows = 470 + 10 * k;
+        int writes = s_count.writes;
+        sqlite3_int64 bytes = s_count.bytes;
+        char sql[200];
+        snprintf (sql, sizeof sql, "BEGIN; UPDATE b SET v = x'0%d' WHERE id <= %d; COMMIT;", k,
+                  rows);
+        s_exec (db, sql);
+        bytes = s_count.bytes - bytes;
+        assert_true (bytes > 400 * 1024);
+        assert_int_equal (s_count.writes - writes, (bytes + WRITE_PIECE - 1) / WRITE_PIECE);
+    }
+    char to[512];
+    snprintf (to, sizeof to, "%s/copy", (const char *) *state);
+    mkdir (to, 0700);
+    s_crash_copy (*state, to);
+    sqlite3 *copy = NULL;
+    snprintf (path, sizeof path, "%s/test.db", to);
+    assert_int_equal (sqlite3_open (path, &copy), SQLITE_OK);
+    assert_int_equal (s_int (copy, "SELECT count(*) FROM b WHERE v = x'01'"), 480);
+    s_assert_intact (copy);
+    sqlite3_close (copy);
+    sqlite3_close (db);
+}
+
 int
 main (void)
 {
@@ -669,6 +725,8 @@ main (void)
             test_a_failed_write_anywhere_leaves_no_commit_half_written, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_full_disk_for_one_statement_loses_no_earlier_frame, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_commit_after_a_failed_one_is_gathered_as_well, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
