@@ -169,6 +169,18 @@ s_learn_page_size (gather_file_t *self, const unsigned char *bytes, int amount,
         self->page_size = 0;
 }
 
+//  A write that starts with a frame header whose database size is not 0:
+//  the commit frame's.
+static bool
+s_commit_header (const gather_file_t *self, const unsigned char *bytes, int amount,
+                 sqlite3_int64 offset)
+{
+    sqlite3_int64 frame = (sqlite3_int64) self->page_size + FRAME_HEADER_SIZE;
+    return self->page_size > 0 && offset >= WAL_HEADER_SIZE
+           && (offset - WAL_HEADER_SIZE) % frame == 0 && amount >= FRAME_HEADER_SIZE
+           && s_be32 (bytes + 4) != 0;
+}
+
 static int
 s_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
 {
@@ -193,9 +205,17 @@ s_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
     s_learn_page_size (self, bytes, amount, offset);
     if (!append || self->page_size == 0 || amount <= 0 || (size_t) amount > BUFFER_MAX) {
         int rc = self->real->pMethods->xWrite (self->real, data, amount, offset);
-        if (rc == SQLITE_OK && offset + amount > self->given_end)
+        if (rc != SQLITE_OK)
+            return rc;
+        //  A commit frame's header that went out at once, its page still
+        //  to come as an append (where a statement rolled back left
+        //  given_end inside that frame): the page is awaited all the same.
+        if (s_commit_header (self, bytes, amount, offset)
+            && offset + (sqlite3_int64) self->page_size + FRAME_HEADER_SIZE > self->given_end)
+            self->commit_end = offset + (sqlite3_int64) self->page_size + FRAME_HEADER_SIZE;
+        if (offset + amount > self->given_end)
             self->given_end = offset + amount;
-        return rc;
+        return SQLITE_OK;
     }
     if (self->size + (size_t) amount > self->alloc) {
         size_t alloc = self->alloc ? self->alloc : 64 * 1024;
@@ -212,12 +232,9 @@ s_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
     memcpy (self->data + self->size, data, (size_t) amount);
     self->size += (size_t) amount;
     self->given_end = offset + amount;
-    //  A frame header whose database size is not 0 is the commit frame:
-    //  the transaction is whole once its page is here too.
-    sqlite3_int64 frame = (sqlite3_int64) self->page_size + FRAME_HEADER_SIZE;
-    if (offset >= WAL_HEADER_SIZE && (offset - WAL_HEADER_SIZE) % frame == 0
-        && amount >= FRAME_HEADER_SIZE && s_be32 (bytes + 4) != 0)
-        self->commit_end = offset + frame;
+    //  The transaction is whole once the commit frame's page is here too.
+    if (s_commit_header (self, bytes, amount, offset))
+        self->commit_end = offset + (sqlite3_int64) self->page_size + FRAME_HEADER_SIZE;
     if (self->commit_end >= 0 && self->offset + (sqlite3_int64) self->size >= self->commit_end)
         return s_flush (self);
     return SQLITE_OK;
