@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,17 @@ struct _gather_db_t {
     gather_file_t *wal;          //  its WAL file while open, or NULL
     sqlite3_int64 reserved;
 };
+
+//  What both wrappers begin with: the methods that only pass a call on
+//  (locks, sector size, device) serve both.
+typedef struct {
+    sqlite3_file file;
+    sqlite3_file *real;
+} wrapped_t;
+#define REAL_OF(f) (((wrapped_t *) (f))->real)
+_Static_assert (offsetof (gather_file_t, real) == offsetof (wrapped_t, real)
+                && offsetof (gather_db_t, real) == offsetof (wrapped_t, real),
+                "both wrappers begin as wrapped_t");
 
 _Static_assert (sizeof (gather_file_t) % 8 == 0 && sizeof (gather_db_t) % 8 == 0,
                 "the base file that follows is aligned");
@@ -271,22 +283,19 @@ s_file_size (sqlite3_file *file, sqlite3_int64 *size)
 static int
 s_lock (sqlite3_file *file, int level)
 {
-    gather_file_t *self = (gather_file_t *) file;
-    return self->real->pMethods->xLock (self->real, level);
+    return REAL_OF (file)->pMethods->xLock (REAL_OF (file), level);
 }
 
 static int
 s_unlock (sqlite3_file *file, int level)
 {
-    gather_file_t *self = (gather_file_t *) file;
-    return self->real->pMethods->xUnlock (self->real, level);
+    return REAL_OF (file)->pMethods->xUnlock (REAL_OF (file), level);
 }
 
 static int
 s_check_reserved_lock (sqlite3_file *file, int *out)
 {
-    gather_file_t *self = (gather_file_t *) file;
-    return self->real->pMethods->xCheckReservedLock (self->real, out);
+    return REAL_OF (file)->pMethods->xCheckReservedLock (REAL_OF (file), out);
 }
 
 static int
@@ -300,15 +309,13 @@ s_file_control (sqlite3_file *file, int op, void *arg)
 static int
 s_sector_size (sqlite3_file *file)
 {
-    gather_file_t *self = (gather_file_t *) file;
-    return self->real->pMethods->xSectorSize (self->real);
+    return REAL_OF (file)->pMethods->xSectorSize (REAL_OF (file));
 }
 
 static int
 s_device_characteristics (sqlite3_file *file)
 {
-    gather_file_t *self = (gather_file_t *) file;
-    return self->real->pMethods->xDeviceCharacteristics (self->real);
+    return REAL_OF (file)->pMethods->xDeviceCharacteristics (REAL_OF (file));
 }
 
 //  The main database file: the base's, but before SQLite publishes a
@@ -316,7 +323,6 @@ s_device_characteristics (sqlite3_file *file)
 //  of a WAL lock, whatever its WAL file keeps is written out. A commit is
 //  written out by its last frame's write already (s_write): this is the
 //  guard for ways of writing frames that s_write does not see through.
-#define DB_REAL(f) (((gather_db_t *) (f))->real)
 
 static void
 s_db_flush_wal (sqlite3_file *file)
@@ -347,49 +353,31 @@ s_db_close (sqlite3_file *file)
 static int
 s_db_read (sqlite3_file *file, void *data, int amount, sqlite3_int64 offset)
 {
-    return DB_REAL (file)->pMethods->xRead (DB_REAL (file), data, amount, offset);
+    return REAL_OF (file)->pMethods->xRead (REAL_OF (file), data, amount, offset);
 }
 
 static int
 s_db_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
 {
-    return DB_REAL (file)->pMethods->xWrite (DB_REAL (file), data, amount, offset);
+    return REAL_OF (file)->pMethods->xWrite (REAL_OF (file), data, amount, offset);
 }
 
 static int
 s_db_truncate (sqlite3_file *file, sqlite3_int64 size)
 {
-    return DB_REAL (file)->pMethods->xTruncate (DB_REAL (file), size);
+    return REAL_OF (file)->pMethods->xTruncate (REAL_OF (file), size);
 }
 
 static int
 s_db_sync (sqlite3_file *file, int flags)
 {
-    return DB_REAL (file)->pMethods->xSync (DB_REAL (file), flags);
+    return REAL_OF (file)->pMethods->xSync (REAL_OF (file), flags);
 }
 
 static int
 s_db_file_size (sqlite3_file *file, sqlite3_int64 *size)
 {
-    return DB_REAL (file)->pMethods->xFileSize (DB_REAL (file), size);
-}
-
-static int
-s_db_lock (sqlite3_file *file, int level)
-{
-    return DB_REAL (file)->pMethods->xLock (DB_REAL (file), level);
-}
-
-static int
-s_db_unlock (sqlite3_file *file, int level)
-{
-    return DB_REAL (file)->pMethods->xUnlock (DB_REAL (file), level);
-}
-
-static int
-s_db_check_reserved_lock (sqlite3_file *file, int *out)
-{
-    return DB_REAL (file)->pMethods->xCheckReservedLock (DB_REAL (file), out);
+    return REAL_OF (file)->pMethods->xFileSize (REAL_OF (file), size);
 }
 
 static int
@@ -400,25 +388,13 @@ s_db_file_control (sqlite3_file *file, int op, void *arg)
         *(sqlite3_int64 *) arg = wal ? (sqlite3_int64) wal->size : 0;
         return SQLITE_OK;
     }
-    return DB_REAL (file)->pMethods->xFileControl (DB_REAL (file), op, arg);
-}
-
-static int
-s_db_sector_size (sqlite3_file *file)
-{
-    return DB_REAL (file)->pMethods->xSectorSize (DB_REAL (file));
-}
-
-static int
-s_db_device_characteristics (sqlite3_file *file)
-{
-    return DB_REAL (file)->pMethods->xDeviceCharacteristics (DB_REAL (file));
+    return REAL_OF (file)->pMethods->xFileControl (REAL_OF (file), op, arg);
 }
 
 static int
 s_db_shm_map (sqlite3_file *file, int region, int size, int extend, void volatile **out)
 {
-    return DB_REAL (file)->pMethods->xShmMap (DB_REAL (file), region, size, extend, out);
+    return REAL_OF (file)->pMethods->xShmMap (REAL_OF (file), region, size, extend, out);
 }
 
 //  The WAL's write lock, in the wal-index's lock bytes (sqlite.org/walformat.html).
@@ -427,7 +403,7 @@ s_db_shm_map (sqlite3_file *file, int region, int size, int extend, void volatil
 static int
 s_db_shm_lock (sqlite3_file *file, int offset, int count, int flags)
 {
-    int rc = DB_REAL (file)->pMethods->xShmLock (DB_REAL (file), offset, count, flags);
+    int rc = REAL_OF (file)->pMethods->xShmLock (REAL_OF (file), offset, count, flags);
     gather_file_t *wal = ((gather_db_t *) file)->wal;
     if (wal && offset <= WAL_WRITE_LOCK && offset + count > WAL_WRITE_LOCK
         && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
@@ -443,25 +419,25 @@ static void
 s_db_shm_barrier (sqlite3_file *file)
 {
     s_db_flush_wal (file);
-    DB_REAL (file)->pMethods->xShmBarrier (DB_REAL (file));
+    REAL_OF (file)->pMethods->xShmBarrier (REAL_OF (file));
 }
 
 static int
 s_db_shm_unmap (sqlite3_file *file, int delete_flag)
 {
-    return DB_REAL (file)->pMethods->xShmUnmap (DB_REAL (file), delete_flag);
+    return REAL_OF (file)->pMethods->xShmUnmap (REAL_OF (file), delete_flag);
 }
 
 static int
 s_db_fetch (sqlite3_file *file, sqlite3_int64 offset, int amount, void **out)
 {
-    return DB_REAL (file)->pMethods->xFetch (DB_REAL (file), offset, amount, out);
+    return REAL_OF (file)->pMethods->xFetch (REAL_OF (file), offset, amount, out);
 }
 
 static int
 s_db_unfetch (sqlite3_file *file, sqlite3_int64 offset, void *page)
 {
-    return DB_REAL (file)->pMethods->xUnfetch (DB_REAL (file), offset, page);
+    return REAL_OF (file)->pMethods->xUnfetch (REAL_OF (file), offset, page);
 }
 
 static bool
@@ -613,9 +589,9 @@ s_methods_init (void)
     s_db_methods[3] = (sqlite3_io_methods) {
         .iVersion = 3, .xClose = s_db_close, .xRead = s_db_read, .xWrite = s_db_write,
         .xTruncate = s_db_truncate, .xSync = s_db_sync, .xFileSize = s_db_file_size,
-        .xLock = s_db_lock, .xUnlock = s_db_unlock,
-        .xCheckReservedLock = s_db_check_reserved_lock, .xFileControl = s_db_file_control,
-        .xSectorSize = s_db_sector_size, .xDeviceCharacteristics = s_db_device_characteristics,
+        .xLock = s_lock, .xUnlock = s_unlock,
+        .xCheckReservedLock = s_check_reserved_lock, .xFileControl = s_db_file_control,
+        .xSectorSize = s_sector_size, .xDeviceCharacteristics = s_device_characteristics,
         .xShmMap = s_db_shm_map, .xShmLock = s_db_shm_lock, .xShmBarrier = s_db_shm_barrier,
         .xShmUnmap = s_db_shm_unmap, .xFetch = s_db_fetch, .xUnfetch = s_db_unfetch
     };
