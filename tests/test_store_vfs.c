@@ -248,21 +248,35 @@ s_transaction (sqlite3 *db, int rows, int size)
     return sqlite3_exec (db, sql, NULL, NULL, NULL);
 }
 
+//  Remove dir's test database, its WAL and its shared memory.
+static void
+s_remove_db (const char *dir)
+{
+    const char *suffixes[] = { "", "-wal", "-shm" };
+    for (int i = 0; i < 3; i++) {
+        char path[600];
+        snprintf (path, sizeof path, "%s/test.db%s", dir, suffixes[i]);
+        unlink (path);
+    }
+}
+
 //  What kill -9 of the writer would leave, now: its database and WAL
 //  files copied while it is open (what it keeps in memory is not there).
-static void
-s_crash_copy (const char *dir, const char *to)
+//  The copy must be intact; returns what count_sql counts in it.
+static sqlite3_int64
+s_crash_copy_count (const char *dir, const char *count_sql)
 {
+    char to[512];
+    snprintf (to, sizeof to, "%s/copy", dir);
+    mkdir (to, 0700);
     const char *names[] = { "test.db", "test.db-wal" };
     for (int i = 0; i < 2; i++) {
-        char from_path[512], to_path[512];
+        char from_path[600], to_path[600];
         snprintf (from_path, sizeof from_path, "%s/%s", dir, names[i]);
         snprintf (to_path, sizeof to_path, "%s/%s", to, names[i]);
-        char *text = NULL;
-        size_t size = 0;
         FILE *in = fopen (from_path, "rb");
+        FILE *out = fopen (to_path, "wb");
         assert_non_null (in);
-        FILE *out = open_memstream (&text, &size);
         assert_non_null (out);
         char buffer[65536];
         size_t got;
@@ -270,33 +284,16 @@ s_crash_copy (const char *dir, const char *to)
             assert_int_equal (fwrite (buffer, 1, got, out), got);
         fclose (in);
         fclose (out);
-        FILE *copy = fopen (to_path, "wb");
-        assert_non_null (copy);
-        assert_int_equal (fwrite (text, 1, size, copy), size);
-        fclose (copy);
-        free (text);
     }
-}
-
-//  The crash copy of dir holds rows rows in b and is intact.
-static void
-s_assert_crash_copy (const char *dir, sqlite3_int64 rows)
-{
-    char to[512];
-    snprintf (to, sizeof to, "%s/copy", dir);
-    mkdir (to, 0700);
-    s_crash_copy (dir, to);
-    sqlite3 *copy = s_open (to, NULL);
-    assert_int_equal (s_int (copy, "SELECT count(*) FROM b"), rows);
-    s_assert_intact (copy);
-    sqlite3_close (copy);
     char path[600];
     snprintf (path, sizeof path, "%s/test.db", to);
-    unlink (path);
-    snprintf (path, sizeof path, "%s/test.db-wal", to);
-    unlink (path);
-    snprintf (path, sizeof path, "%s/test.db-shm", to);
-    unlink (path);
+    sqlite3 *copy = NULL;
+    assert_int_equal (sqlite3_open (path, &copy), SQLITE_OK);
+    sqlite3_int64 count = s_int (copy, count_sql);
+    s_assert_intact (copy);
+    sqlite3_close (copy);
+    s_remove_db (to);
+    return count;
 }
 
 //  Through COUNT_VFS alone a commit is two writes a page; through the
@@ -385,7 +382,7 @@ test_a_failed_write_fails_the_commit (void **state)
     assert_int_equal (s_int (db, "SELECT count(*) FROM b"), 5);
     //  Nor does a crash bring the failed commit back: its frames, still
     //  kept when the rollback read from the WAL, are not written later.
-    s_assert_crash_copy (*state, 5);
+    assert_int_equal (s_crash_copy_count (*state, "SELECT count(*) FROM b"), 5);
     //  The same with a transaction that grows the file (its first page,
     //  which the rollback reads again, changes too).
     s_count.fail_next = true;
@@ -394,7 +391,7 @@ test_a_failed_write_fails_the_commit (void **state)
     if (!sqlite3_get_autocommit (db))
         s_exec (db, "ROLLBACK");
     assert_int_equal (s_int (db, "SELECT count(*) FROM b"), 5);
-    s_assert_crash_copy (*state, 5);
+    assert_int_equal (s_crash_copy_count (*state, "SELECT count(*) FROM b"), 5);
     assert_int_equal (s_transaction (db, 5, 100), SQLITE_OK);
     assert_int_equal (s_int (other, "SELECT count(*) FROM b"), 10);
     assert_int_equal (s_int (db, "SELECT count(*) FROM b"), 10);
@@ -463,12 +460,12 @@ test_a_commit_with_pages_written_twice_is_whole_in_the_file (void **state)
                 " UPDATE b SET v = randomblob (200) WHERE id % 7 = 0;"
                 " COMMIT;");
     assert_int_equal (s_int (other, "SELECT count(*) FROM b"), 3010);
-    s_assert_crash_copy (*state, 3010);
+    assert_int_equal (s_crash_copy_count (*state, "SELECT count(*) FROM b"), 3010);
     int log = 0, done = 0;
     assert_int_equal (sqlite3_wal_checkpoint_v2 (other, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
                                                  &done), SQLITE_OK);
     assert_true (done > 0);
-    s_assert_crash_copy (*state, 3010);
+    assert_int_equal (s_crash_copy_count (*state, "SELECT count(*) FROM b"), 3010);
     sqlite3_close (other);
     sqlite3_close (db);
 }
@@ -495,7 +492,7 @@ test_full_sync_pads_and_splits_frames_that_are_all_written (void **state)
         assert_int_equal (s_int (other, "SELECT total (length (v)) FROM b"),
                           3 * 300 * t * (t + 1) / 2);
     }
-    s_assert_crash_copy (*state, 60);
+    assert_int_equal (s_crash_copy_count (*state, "SELECT count(*) FROM b"), 60);
     sqlite3_close (other);
     sqlite3_close (db);
 }
@@ -513,12 +510,7 @@ test_a_failed_write_anywhere_leaves_no_commit_half_written (void **state)
     const char *dir = *state;
     int failed = 0, committed = 0;
     for (int k = 1; k <= 60; k++) {
-        char path[700];
-        const char *suffixes[] = { "", "-wal", "-shm" };
-        for (int i = 0; i < 3; i++) {
-            snprintf (path, sizeof path, "%s/test.db%s", dir, suffixes[i]);
-            unlink (path);
-        }
+        s_remove_db (dir);
         sqlite3 *db = s_open (dir, GATHER_VFS);
         s_exec (db, "PRAGMA cache_size = 10;"
                     " CREATE TABLE c (id INTEGER PRIMARY KEY, v BLOB UNIQUE);"
@@ -551,22 +543,10 @@ test_a_failed_write_anywhere_leaves_no_commit_half_written (void **state)
             fail_msg ("write %d failed: the writer has %lld rows, another connection %lld", k,
                       (long long) rows, (long long) s_int (other, "SELECT count(*) FROM c"));
         s_assert_intact (other);
-        char to[512];
-        snprintf (to, sizeof to, "%s/copy", dir);
-        mkdir (to, 0700);
-        s_crash_copy (dir, to);
-        sqlite3 *copy = NULL;
-        snprintf (path, sizeof path, "%s/test.db", to);
-        assert_int_equal (sqlite3_open (path, &copy), SQLITE_OK);
-        if (s_int (copy, "SELECT count(*) FROM c") != rows)
+        sqlite3_int64 copied = s_crash_copy_count (dir, "SELECT count(*) FROM c");
+        if (copied != rows)
             fail_msg ("write %d failed: the writer has %lld rows, its crash copy %lld", k,
-                      (long long) rows, (long long) s_int (copy, "SELECT count(*) FROM c"));
-        s_assert_intact (copy);
-        sqlite3_close (copy);
-        for (int i = 0; i < 3; i++) {
-            snprintf (path, sizeof path, "%s/test.db%s", to, suffixes[i]);
-            unlink (path);
-        }
+                      (long long) rows, (long long) copied);
         sqlite3_close (other);
         sqlite3_close (db);
     }
@@ -589,12 +569,8 @@ test_a_full_disk_for_one_statement_loses_no_earlier_frame (void **state)
     const char *dir = *state;
     int went_on = 0;
     for (int variant = 0; variant < 12; variant++) {
-        char path[700], sql[300];
-        const char *suffixes[] = { "", "-wal", "-shm" };
-        for (int i = 0; i < 3; i++) {
-            snprintf (path, sizeof path, "%s/test.db%s", dir, suffixes[i]);
-            unlink (path);
-        }
+        char sql[300];
+        s_remove_db (dir);
         sqlite3 *db = s_open (dir, GATHER_VFS);
         s_exec (db, "PRAGMA cache_size = 10;"
                     " CREATE TABLE c (id INTEGER PRIMARY KEY, v BLOB UNIQUE, w INT);"
@@ -630,20 +606,7 @@ test_a_full_disk_for_one_statement_loses_no_earlier_frame (void **state)
         sqlite3_int64 rows = s_int (db, "SELECT count(*) FROM c");
         assert_int_equal (s_int (other, "SELECT count(*) FROM c"), rows);
         s_assert_intact (other);
-        char to[512];
-        snprintf (to, sizeof to, "%s/copy", dir);
-        mkdir (to, 0700);
-        s_crash_copy (dir, to);
-        sqlite3 *copy = NULL;
-        snprintf (path, sizeof path, "%s/test.db", to);
-        assert_int_equal (sqlite3_open (path, &copy), SQLITE_OK);
-        assert_int_equal (s_int (copy, "SELECT count(*) FROM c"), rows);
-        s_assert_intact (copy);
-        sqlite3_close (copy);
-        for (int i = 0; i < 3; i++) {
-            snprintf (path, sizeof path, "%s/test.db%s", to, suffixes[i]);
-            unlink (path);
-        }
+        assert_int_equal (s_crash_copy_count (dir, "SELECT count(*) FROM c"), rows);
         sqlite3_close (other);
         sqlite3_close (db);
     }
@@ -693,16 +656,8 @@ test_a_commit_after_a_failed_one_is_gathered_as_well (void **state)
         assert_true (bytes > 400 * 1024);
         assert_int_equal (s_count.writes - writes, (bytes + WRITE_PIECE - 1) / WRITE_PIECE);
     }
-    char to[512];
-    snprintf (to, sizeof to, "%s/copy", (const char *) *state);
-    mkdir (to, 0700);
-    s_crash_copy (*state, to);
-    sqlite3 *copy = NULL;
-    snprintf (path, sizeof path, "%s/test.db", to);
-    assert_int_equal (sqlite3_open (path, &copy), SQLITE_OK);
-    assert_int_equal (s_int (copy, "SELECT count(*) FROM b WHERE v = x'01'"), 480);
-    s_assert_intact (copy);
-    sqlite3_close (copy);
+    assert_int_equal (s_crash_copy_count (*state, "SELECT count(*) FROM b WHERE v = x'01'"),
+                      480);
     sqlite3_close (db);
 }
 
