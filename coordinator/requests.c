@@ -826,55 +826,15 @@ s_return (requests_t *self, attempt_t *attempt, build_batch_t *batch, bool holde
     return 0;
 }
 
-//  The scheduling policy for a build: with the runner start-up its suite
-//  learned from measured batches in place of the configured guess, once
-//  there is one. A failed read keeps the configured value for now.
-static void
-s_policy (requests_t *self, build_t *build, sched_policy_t *policy)
-{
-    *policy = self->config.policy;
-    if (!build->startup_loaded) {
-        double startup = -1;
-        int64_t samples = 0;
-        if (store_suite_startup (builds_store (self->builds), build->suite_id, &startup,
-                                 &samples) == 0) {
-            build->startup_ms = startup;
-            build->startup_loaded = true;
-        }
-    }
-    if (build->startup_ms >= 0)
-        policy->startup_ms = build->startup_ms;
-}
-
-//  Of a batch's wall time shared over its units (no test report), the
-//  part that was theirs: the wall less one start-up of the suite per run
-//  of the runner, but never less than half of it, so that a configured
-//  start-up far too large cannot wipe out the suite's history.
-static double
-s_shared_kept (requests_t *self, build_t *build, const proto_msg_t *req, const int8_t *unit_ok)
-{
-    if (unit_ok || req->report_wall_ms == 0)
-        return 1.0;
-    sched_policy_t policy;
-    s_policy (self, build, &policy);
-    double runs = req->report_runs > 0 ? (double) req->report_runs : 1.0;
-    double wall = (double) req->report_wall_ms;
-    double startups = policy.startup_ms > 0 ? policy.startup_ms * runs : 0;
-    return fmax (wall - startups, wall / 2) / wall;
-}
-
 //  What a report teaches the history. Only whole runs count: a runner
 //  killed by a signal did not finish its units, and a unit the test report
 //  does not have ran not at all or not to the end, so their times would
 //  spoil good history. A time longer than its whole batch is no real
 //  sample. When every unit of a batch was measured by the report, the
 //  rest of the wall time is the runner's own: its start-up, learned per
-//  suite. Without a test report the agent shares the wall time over the
-//  units by prediction, runner start-ups and all; the suite's start-up
-//  comes off first, or units that ran in small batches would take a
-//  start-up for their own time. Sets *tests_ms to the sum of the units'
-//  times if every one was measured, else -1 (the batch's report keeps
-//  it). Returns 0 or -1 on a store error.
+//  suite. Sets *tests_ms to the sum of the units' times if every one was
+//  measured, else -1 (the batch's report keeps it). Returns 0 or -1 on a
+//  store error.
 static int
 s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg_t *req,
          const int8_t *unit_ok, int64_t now, int64_t *tests_ms)
@@ -883,7 +843,6 @@ s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg
     store_t *store = builds_store (self->builds);
     bool completed = req->report_exit >= 0;
     bool all_measured = unit_ok != NULL && completed;
-    double kept = s_shared_kept (self, build, req, unit_ok);
     uint64_t measured_ms = 0;
     for (size_t i = 0; completed && i < batch->unit_count; i++) {
         uint64_t ms = req->report_times_ms[i];
@@ -891,8 +850,6 @@ s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg
             all_measured = false;
             continue;
         }
-        if (!unit_ok)
-            ms = (uint64_t) ((double) ms * kept + 0.5);
         uint32_t idx = batch->unit_idx[i];
         bool ok = unit_ok ? unit_ok[i] == 1 : req->report_exit == 0;
         const char *parent = build->parents ? build->parents[idx] : NULL;
@@ -1062,6 +1019,26 @@ s_next_planned (build_t *build, attempt_t *attempt)
             return batch;
     }
     return NULL;
+}
+
+//  The scheduling policy for a build: with the runner start-up its suite
+//  learned from measured batches in place of the configured guess, once
+//  there is one. A failed read keeps the configured value for now.
+static void
+s_policy (requests_t *self, build_t *build, sched_policy_t *policy)
+{
+    *policy = self->config.policy;
+    if (!build->startup_loaded) {
+        double startup = -1;
+        int64_t samples = 0;
+        if (store_suite_startup (builds_store (self->builds), build->suite_id, &startup,
+                                 &samples) == 0) {
+            build->startup_ms = startup;
+            build->startup_loaded = true;
+        }
+    }
+    if (build->startup_ms >= 0)
+        policy->startup_ms = build->startup_ms;
 }
 
 //  How long a waiting node should wait before it asks again: until the

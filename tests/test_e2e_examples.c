@@ -334,10 +334,8 @@ test_slow_file_split_across_nodes (void **state)
     fprintf (stderr, "%s: file sample %.3f ms, its examples' samples sum to %.3f ms\n", BIG,
              file_ms, sum);
     assert_true (file_ms > sum - 0.01 && file_ms < sum + 0.01);
-    //  They really ran. The runner writes no report, so each sample is a
-    //  share of its batch's wall time less the configured start-up (1 s),
-    //  never less than half of it: at least half the examples' sleeps.
-    assert_true (sum >= EXAMPLES * 150 / 2);
+    //  They really ran: at least the examples' sleeps.
+    assert_true (sum >= EXAMPLES * 150);
     free (file);
     free (ran);
     free (gate);

@@ -493,79 +493,6 @@ test_unusable_report_falls_back (void **state)
     assert_true (sum >= wall - 2 && sum <= wall + 2);
 }
 
-//  Without a test report, the wall time shared out is the units' time and
-//  the runner's start-up: the start-up comes off before it is shared. One
-//  node in regular mode runs four units of 100-400 ms (imported history in
-//  the same proportion) after a runner start-up of 300 ms, against a
-//  satcheld told startup. Returns the batch's wall time; each unit's
-//  sample must be its share of the wall time less kept_off.
-static void
-s_shared_case (e2e_fixture_t *fx, const char *startup, double startup_ms, bool clamped)
-{
-    const char *daemon[] = { "--runner-startup", startup, NULL };
-    e2e_fixture_daemon (fx, daemon);
-    enum { COUNT = 4 };
-    char history[1024];
-    snprintf (history, sizeof history, "%s/shares.json", fx->dir);
-    assert_int_equal (harness_write_file (history,
-        "{\"t/k/u0_test.txt\": 0.1, \"t/k/u1_test.txt\": 0.2,"
-        " \"t/k/u2_test.txt\": 0.3, \"t/k/u3_test.txt\": 0.4}\n"), 0);
-    const char *args[] = { history, NULL };
-    free (e2e_fixture_import (fx, "import-shares", "shares", args, 0));
-    for (int i = 0; i < COUNT; i++) {
-        char name[64], body[32];
-        snprintf (name, sizeof name, "t/k/u%d_test.txt", i);
-        snprintf (body, sizeof body, "ms=%d\n", 100 * (i + 1));
-        e2e_fixture_unit (fx, name, body);
-    }
-    //  The runner writes a report nobody asked the agent to read.
-    char ignored[1024];
-    snprintf (ignored, sizeof ignored, "%s/ignored.xml", fx->dir);
-    command_t command;
-    s_command (&command, ignored);
-    const char *regular[] = { "--mode", "regular", NULL };
-    const char *env[] = { "STARTUP_MS=300", NULL };
-    e2e_agent_t agent = { .tag = "s1", .suite = "shares", .build = "s1", .total = 1,
-                          .pattern = "t/**/*_test.txt", .flags = regular, .env = env,
-                          .command = command.argv };
-    char *err = s_run (fx, &agent, 0);
-    assert_null (strstr (err, "warning"));
-    free (err);
-    const char *build = "(SELECT id FROM builds WHERE build_key = 's1')";
-    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM batches WHERE build_id = %s"
-                                           " AND tests_ms IS NULL", build), 1);
-    int64_t wall = e2e_fixture_int (fx, "SELECT wall_ms FROM batches WHERE build_id = %s", build);
-    assert_true (wall >= 1300);
-    //  The units' part: the wall less one start-up, but never less than
-    //  half the wall (a configured start-up far too large).
-    double units_ms = clamped ? (double) wall / 2 : (double) wall - startup_ms;
-    for (int i = 0; i < COUNT; i++) {
-        char name[64];
-        snprintf (name, sizeof name, "t/k/u%d_test.txt", i);
-        double share = units_ms * (i + 1) / 10.0;
-        double got = e2e_fixture_real (fx, "SELECT duration_ms FROM samples WHERE name = '%s'"
-                                           " AND build_id = %s", name, build);
-        if (fabs (got - share) > 1.01)
-            fprintf (stderr, "%s: sample %.1f ms, its share of %lld - %.0f ms is %.1f\n", name,
-                     got, (long long) wall, (double) wall - units_ms, share);
-        //  Two roundings to whole ms: the agent's share, the daemon's part.
-        assert_true (fabs (got - share) <= 1.01);
-    }
-}
-
-static void
-test_shared_wall_leaves_out_startup (void **state)
-{
-    s_shared_case (*state, "0.3", 300, false);
-}
-
-static void
-test_shared_wall_keeps_half (void **state)
-{
-    //  Told 60 s, more than the whole batch: the units keep half of it.
-    s_shared_case (*state, "60", 60000, true);
-}
-
 //  A unit the report does not name: not measured (no sample), its result
 //  by the exit status; the others measured; the batch not counted for
 //  the start-up.
@@ -609,9 +536,7 @@ static void
 test_absent_unit_keeps_its_share (void **state)
 {
     e2e_fixture_t *fx = *state;
-    //  No start-up to take off the shared wall time: the shares are whole.
-    const char *daemon[] = { "--runner-startup", "0", NULL };
-    e2e_fixture_daemon (fx, daemon);
+    e2e_fixture_daemon (fx, NULL);
     e2e_fixture_unit (fx, "t/m/u1_test.txt", "ms=60\nabsent\n");
     e2e_fixture_unit (fx, "t/m/u2_test.txt", "ms=60\nreport_ms=20\n");
     e2e_fixture_unit (fx, "t/m/u3_test.txt", "ms=40\ncorrupt\n");
@@ -1076,10 +1001,6 @@ main (void)
         cmocka_unit_test_setup_teardown (test_failed_unit_runs_again_elsewhere, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_unusable_report_falls_back, s_setup,
-                                         e2e_fixture_teardown),
-        cmocka_unit_test_setup_teardown (test_shared_wall_leaves_out_startup, s_setup,
-                                         e2e_fixture_teardown),
-        cmocka_unit_test_setup_teardown (test_shared_wall_keeps_half, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_unreported_unit_is_not_measured, s_setup,
                                          e2e_fixture_teardown),
