@@ -220,40 +220,6 @@ sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
     return finish;
 }
 
-//  Work left behind by a batch that is worth less than one start-up costs
-//  a whole start-up more wherever it goes, and units come whole, so a batch
-//  cut to the node's share can leave such a scrap. The asking node takes it
-//  as well when that ends it no later than the soonest other node could
-//  end it (free after its busy time, one start-up, the scrap, at its pace).
-static size_t
-s_take_leftover (const double *queue_ms, size_t remaining, double remaining_ms, size_t taken,
-                 const sched_node_t *nodes, uint32_t count, uint32_t asking,
-                 const sched_policy_t *policy)
-{
-    double startup = policy->startup_ms > 0 ? policy->startup_ms : 0;
-    size_t limit = policy->max_batch_units > 0 ? policy->max_batch_units : 1;
-    if (taken >= remaining || remaining > limit || startup == 0)
-        return taken;
-    double taken_ms = 0;
-    for (size_t i = 0; i < taken; i++)
-        taken_ms += queue_ms[i];
-    //  remaining_ms is kept as a running sum: never trust it below zero.
-    double left = fmax (remaining_ms - taken_ms, 0);
-    if (left > startup)
-        return taken;
-    const sched_node_t *self = &nodes[asking];
-    double self_busy = self->busy_ms > 0 ? self->busy_ms : 0;
-    double self_end = self_busy + (startup + taken_ms + left) * s_pace (self);
-    for (uint32_t n = 0; n < count; n++) {
-        if (n == asking || nodes[n].absent)
-            continue;
-        double busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
-        if (busy + (startup + left) * s_pace (&nodes[n]) < self_end)
-            return taken;
-    }
-    return remaining;
-}
-
 size_t
 sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
                   const sched_node_t *nodes, uint32_t count, uint32_t asking,
@@ -294,9 +260,7 @@ sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
     //  No other floor of two start-ups, unlike sched_batch_take: near the
     //  end a batch larger than the node's share would end after the others.
     target = fmax (target, policy->min_batch_ms);
-    size_t taken = s_take (queue_ms, remaining, target, policy);
-    return s_take_leftover (queue_ms, remaining, remaining_ms, taken, nodes, count, asking,
-                            policy);
+    return s_take (queue_ms, remaining, target, policy);
 }
 
 //  A node and its load, in a binary min-heap ordered by (load, node).

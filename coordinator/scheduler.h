@@ -90,11 +90,9 @@ double sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remain
 //  its reserve once the node's pace is measured, 1 / factor of it
 //  while the pace is a guess (but at least two start-ups' worth, or all
 //  that is left); never below min_batch_ms. Takes units from the front of
-//  the queue as sched_batch_take does; then, when what is left would be
-//  less than one start-up of work and fits the batch, all of it, if that
-//  ends the asking node no later than any other node could end it (after
-//  its busy time, a start-up and that work, at its pace). Without nodes
-//  (or asking out of range), as sched_batch_take.
+//  the queue as
+//  sched_batch_take does. Without nodes (or asking out of range), as
+//  sched_batch_take.
 size_t sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
                          const sched_node_t *nodes, uint32_t count, uint32_t asking,
                          const sched_policy_t *policy);

@@ -561,42 +561,6 @@ test_plan_no_reserve_below_two_startups (void **state)
                       sched_batch_take (queue, 40, 400, 2, &policy));
 }
 
-static void
-test_plan_takes_leftover_scrap (void **state)
-{
-    sched_policy_t policy;
-    sched_policy_default (&policy);
-    policy.startup_ms = 10;
-    //  Five units of 20 ms and one of 3 (103 ms); node 1 is busy for 102
-    //  ms more. Node 0's share is 102.5 ms: five units (100), which would
-    //  leave 3 ms, less than a start-up. Node 0 ends the scrap at
-    //  10 + 100 + 3 = 113 ms, node 1 no sooner than 102 + 10 + 3 = 115:
-    //  node 0 takes all six units.
-    double queue[6] = { 20, 20, 20, 20, 20, 3 };
-    sched_node_t nodes[2] = { { 0, 1, true, 100, false }, { 102, 1, true, 100, false } };
-    assert_int_equal (sched_batch_plan (queue, 6, 103, nodes, 2, 0, &policy), 6);
-    //  Node 1 free after 99 ms: its 112 ms beat node 0's 113. Five units.
-    nodes[1].busy_ms = 99;
-    assert_int_equal (sched_batch_plan (queue, 6, 103, nodes, 2, 0, &policy), 5);
-    //  ... unless node 1 is gone.
-    nodes[1].absent = true;
-    assert_int_equal (sched_batch_plan (queue, 6, 103, nodes, 2, 0, &policy), 6);
-    nodes[1].absent = false;
-    //  Node 1 free after 96 ms: node 0's share is 99.5 ms, four units,
-    //  and the 23 ms they leave are worth more than a start-up.
-    nodes[1].busy_ms = 96;
-    assert_int_equal (sched_batch_plan (queue, 6, 103, nodes, 2, 0, &policy), 4);
-    //  The scrap must fit the batch: at most five units, five it is.
-    nodes[1].busy_ms = 102;
-    policy.max_batch_units = 5;
-    assert_int_equal (sched_batch_plan (queue, 6, 103, nodes, 2, 0, &policy), 5);
-    //  No start-up, no scrap: another batch costs nothing more. The share
-    //  (102.5 ms) keeps its reserve of 7% then: four units, not six.
-    policy.max_batch_units = 1000;
-    policy.startup_ms = 0;
-    assert_int_equal (sched_batch_plan (queue, 6, 103, nodes, 2, 0, &policy), 4);
-}
-
 //  --------------------------------------------------------------------------
 //  sched_batch_take
 
@@ -1310,7 +1274,6 @@ main (void)
         cmocka_unit_test (test_plan_cautious_while_pace_guessed),
         cmocka_unit_test (test_plan_paced_takes_share),
         cmocka_unit_test (test_plan_no_reserve_below_two_startups),
-        cmocka_unit_test (test_plan_takes_leftover_scrap),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
