@@ -237,6 +237,13 @@ s_join (run_state_t *state)
                          (unsigned long long) (reply->units_total - reply->known),
                          reply->known < reply->units_total
                          ? " (the median of their folder, else of the suite)" : "");
+            //  Without a report the history only ever holds shares of batch
+            //  wall times, which blur tests that run together: say how to do
+            //  better, once, where the user reads the job's log.
+            if (!options->junit && !options->junit_in_command)
+                log_say ("no test report (no {junit} in the command, no --junit): satcheld "
+                         "learns each batch's wall time only, shared over its tests by their "
+                         "predictions; a JUnit report gives each test its own time");
             if (reply->examples_total > 0)
                 log_say ("slow files were split: %llu of the build's units are test examples",
                          (unsigned long long) reply->examples_total);

@@ -12,7 +12,8 @@
       get a failed sample, count as failed and run again elsewhere;
     - a broken or missing report (a stale one at the --junit path is not
       read) costs a warning, said once per agent, and the batch's wall
-      time shared by prediction instead; the build goes on;
+      time shared by prediction instead; the build goes on; a command
+      without any report is told, once, what it misses;
     - a unit the report does not name is not measured, and keeps its share
       when the batch falls back to shares; a runner killed by a signal
       teaches nothing and its units failed;
@@ -41,6 +42,8 @@
 
 //  What the agents print when a test report cannot be used.
 #define FALLBACK_WARNING "using the batch's wall time shared by prediction"
+//  What an agent says when its command has no report at all.
+#define NO_REPORT_HINT "no test report (no {junit} in the command, no --junit)"
 
 //  The fixture, its waits bounded by DEADLINE_MS, and the agents' TMPDIR,
 //  where {junit} reports go.
@@ -132,6 +135,7 @@ test_report_times_are_the_history (void **state)
                       .pattern = "t/**/*_test.txt", .command = command.argv };
     char *err = s_run (fx, &agent, 0);
     assert_null (strstr (err, "warning"));
+    assert_null (strstr (err, NO_REPORT_HINT));
     assert_non_null (strstr (err, "timing history: 0 of the build's units had some, 5 were"
                                   " estimated"));
     char *ran = e2e_fixture_text (fx, "a.ran");
@@ -242,6 +246,34 @@ test_report_folders (void **state)
     assert_non_null (strstr (err, "got no new or changed *.xml report during the run"));
     assert_non_null (strstr (err, FALLBACK_WARNING));
     free (err);
+}
+
+//  A command without {junit}, run without --junit: the agent says once
+//  that only batch wall times are learned and how to do better, and the
+//  history holds the shares of the wall time (the report the runner
+//  writes to a path the agent does not know is never read).
+static void
+test_no_report_is_said (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    e2e_fixture_daemon (fx, NULL);
+    e2e_fixture_unit (fx, "t/n/u1_test.txt", "ms=40\nreport_ms=1\n");
+    e2e_fixture_unit (fx, "t/n/u2_test.txt", "ms=40\nreport_ms=1\n");
+    char *ignored = e2e_fixture_path (fx, "ignored.xml");
+    command_t command;
+    s_command (&command, ignored);
+    const char *flags[] = { "--batch-size", "1", NULL };
+    e2e_agent_t agent = { .tag = "n", .suite = "unreported", .build = "n1", .total = 1,
+                      .pattern = "t/**/*_test.txt", .flags = flags, .command = command.argv };
+    char *err = s_run (fx, &agent, 0);
+    assert_int_equal (harness_count (err, NO_REPORT_HINT), 1);
+    assert_null (strstr (err, FALLBACK_WARNING));
+    free (err);
+    free (ignored);
+    //  Each ran alone: its sample is its run's whole wall time, not the
+    //  1 ms its report claims.
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples WHERE duration_ms >= 40"
+                                           " AND ok = 1"), 2);
 }
 
 // --------------------------------------------------------------------------
@@ -996,6 +1028,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_report_times_are_the_history, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_report_folders, s_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_no_report_is_said, s_setup, e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_unit_results_decide_failures, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_failed_unit_runs_again_elsewhere, s_setup,
