@@ -49,6 +49,7 @@ typedef struct {
     double stagger;              //  latest start, as a fraction of a node's share
     uint64_t seed;
     bool keep;
+    bool reports;                //  the runner writes JUnit reports
 } cmp_options_t;
 
 //  ---------------------------------------------------------------------
@@ -306,6 +307,9 @@ static const char *const s_usage =
     "  --out DIR          write compare.md, compare.json, compare.svg, timeline.svg\n"
     "                     (default: the current folder)\n"
     "  --keep             keep the temporary folder (databases, runner logs)\n"
+    "  --reports          the runner writes a JUnit report of each run ({junit}):\n"
+    "                     satchel learns each unit's own time, not a share of\n"
+    "                     its batch's wall time\n"
     "  --help             show this help\n";
 
 static int
@@ -353,6 +357,7 @@ main (int argc, char **argv)
         BENCH_DOUBLE ("--stagger", &options.stagger, 0, 2),
         BENCH_U64 ("--seed", &options.seed, 0, UINT32_MAX),
         BENCH_FLAG ("--keep", &options.keep),
+        BENCH_FLAG ("--reports", &options.reports),
         BENCH_OPTIONS_END
     };
     int started = bench_start ("bench_compare", argc, argv, table_options, s_usage);
@@ -384,6 +389,7 @@ main (int argc, char **argv)
 
     cmp_lab_t lab;
     bool all_ok = cmp_lab_start (&lab) == 0;
+    lab.reports = options.reports;
     int64_t began_us = util_mono_us ();
     for (size_t i = 0; i < suite_count && all_ok && !bench_interrupted (); i++) {
         const cmp_suite_t *suite = &suites[i];

@@ -78,6 +78,7 @@ typedef struct {
     char *daemon_dir[CMP_STRATEGIES];  //  each daemon's folder in dir (owned)
     char dead_endpoint[256];      //  where fallback's agents find no coordinator
     unsigned build_serial;        //  for unique build ids
+    bool reports;                 //  the runner writes a JUnit report ({junit})
 } cmp_lab_t;
 
 //  The farm of a cell: stagger up to stagger * share, node N-1 slow.

@@ -350,10 +350,12 @@ cmp_build_run (cmp_lab_t *lab, const cmp_suite_t *suite, unsigned index, cmp_str
         snprintf (node_env, sizeof node_env, "BENCH_NODE=%u", n);
         snprintf (speed_env, sizeof speed_env, "BENCH_SPEED=%.3f", farm->speed[n]);
         const char *env[] = { startup_env, seed_env, log_env, node_env, speed_env, NULL };
+        const char *report[] = { "--junit", "{junit}", NULL };
         bench_agents_t agents = { .satchel = lab->satchel, .endpoint = endpoint,
                                   .suite = suite_name, .build = key, .tests_file = list,
-                                  .runner = lab->runner, .dir = lab->dir, .env = env,
-                                  .flags = flags };
+                                  .runner = lab->runner,
+                                  .runner_args = lab->reports ? report : NULL,
+                                  .dir = lab->dir, .env = env, .flags = flags };
         snprintf (err_paths[n], sizeof err_paths[n], "%s/%s-%u.err", lab->dir, key, n);
         pids[n] = bench_agent_spawn (&agents, n, farm->nodes, err_paths[n]);
         if (pids[n] <= 0)

@@ -201,8 +201,8 @@ bench_agent_spawn (const bench_agents_t *agents, unsigned index, unsigned total,
         "--commit", "bench", "--branch", "bench",
         "--tests-from", (char *) agents->tests_file, "--timeout", "10", NULL
     };
-    enum { FIXED = sizeof fixed / sizeof fixed[0] - 1, FLAGS_MAX = 16 };
-    char *argv[FIXED + FLAGS_MAX + 3];
+    enum { FIXED = sizeof fixed / sizeof fixed[0] - 1, FLAGS_MAX = 16, ARGS_MAX = 4 };
+    char *argv[FIXED + FLAGS_MAX + ARGS_MAX + 3];
     size_t n = 0;
     for (size_t i = 0; i < FIXED; i++)
         argv[n++] = fixed[i];
@@ -212,6 +212,10 @@ bench_agent_spawn (const bench_agents_t *agents, unsigned index, unsigned total,
     }
     argv[n++] = "--";
     argv[n++] = (char *) agents->runner;
+    for (size_t i = 0; agents->runner_args && agents->runner_args[i]; i++) {
+        assert (i < ARGS_MAX);
+        argv[n++] = (char *) agents->runner_args[i];
+    }
     argv[n] = NULL;
     return harness_spawn (argv, agents->dir, agents->env, NULL, err_path);
 }

@@ -115,6 +115,7 @@ typedef struct {
     const char *build;          //  --build
     const char *tests_file;     //  --tests-from: the units, one a line
     const char *runner;         //  the test command after --
+    const char *const *runner_args; //  its arguments before the units, NULL-terminated, or NULL
     const char *dir;            //  the agents' working folder
     const char *const *env;     //  extra "NAME=value" entries, NULL-terminated, or NULL
     const char *const *flags;   //  more flags of run before "--", NULL-terminated, or NULL

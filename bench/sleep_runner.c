@@ -1,6 +1,6 @@
 /*  sleep_runner: a stand-in test runner for the split benchmark.
 
-    Usage: sleep_runner UNIT...
+    Usage: sleep_runner [--junit FILE] UNIT...
 
     Each UNIT is a name whose last path component ends in _<N>ms.<ext>
     (e.g. suite/u0042_1234ms.txt): the runner "runs" it by sleeping N
@@ -13,7 +13,9 @@
     Sleeps are against absolute CLOCK_MONOTONIC deadlines, so oversleeping
     one unit does not add up over a batch: a batch takes its start-up plus
     the sum of its units, plus only the scheduler's wake-up latency once.
-    No file named by a unit has to exist.
+    No file named by a unit has to exist. With --junit FILE it also writes
+    a JUnit report to FILE, one testcase a unit with the time it slept, as
+    real runners do (satchel's {junit}).
 
     For bench_compare's simulated farm, optionally:
       BENCH_SPEED       this node's slowness: start-up and units take this
@@ -185,9 +187,36 @@ s_log_batch (const char *path, int64_t start_us, int64_t end_us, int64_t startup
     return wrote == used ? 0 : -1;
 }
 
+//  Write the JUnit report: each unit's file and the seconds it slept.
+//  Unit names need no XML escaping (the bench makes them). Returns 0, or -1.
+static int
+s_write_report (const char *path, int count, char **names, const int64_t *slept_us)
+{
+    FILE *file = fopen (path, "w");
+    if (!file)
+        return -1;
+    fprintf (file, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<testsuite name=\"bench\" tests=\"%d\" failures=\"0\">\n", count);
+    for (int i = 0; i < count; i++)
+        fprintf (file, "  <testcase classname=\"bench\" name=\"%s\" file=\"%s\" time=\"%.6f\"/>\n",
+                 names[i], names[i], (double) slept_us[i] / 1e6);
+    fputs ("</testsuite>\n", file);
+    return fclose (file) == 0 ? 0 : -1;
+}
+
 int
 main (int argc, char **argv)
 {
+    const char *report = NULL;
+    if (argc >= 2 && strcmp (argv[1], "--junit") == 0) {
+        if (argc < 3) {
+            fprintf (stderr, "sleep_runner: --junit needs a file\n");
+            return 2;
+        }
+        report = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     uint64_t startup_ms = 0;
     const char *startup_text = getenv ("BENCH_STARTUP_MS");
     if (startup_text && *startup_text) {
@@ -229,12 +258,24 @@ main (int argc, char **argv)
     s_add_us (&when, startup_us);
     if (startup_us > 0)
         s_sleep_until (&when);
+    //  What each unit slept, at this node's speed (work_us is at speed 1).
+    int64_t *slept_us = calloc ((size_t) argc, sizeof (int64_t));
+    if (!slept_us) {
+        free (work_us);
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
-        s_add_us (&when, (int64_t) ((double) work_us[i] * speed + 0.5));
+        slept_us[i] = (int64_t) ((double) work_us[i] * speed + 0.5);
+        s_add_us (&when, slept_us[i]);
         s_sleep_until (&when);
     }
-    const char *log = getenv ("BENCH_LOG");
     int rc = 0;
+    if (report && s_write_report (report, argc - 1, argv + 1, slept_us + 1) != 0) {
+        fprintf (stderr, "sleep_runner: cannot write the report %s\n", report);
+        rc = 2;
+    }
+    free (slept_us);
+    const char *log = getenv ("BENCH_LOG");
     if (log && *log
     &&  s_log_batch (log, start_us, s_now_us (), startup_us, argc - 1, argv + 1, work_us + 1) != 0) {
         fprintf (stderr, "sleep_runner: cannot append to BENCH_LOG %s\n", log);
