@@ -254,8 +254,16 @@ sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
     if (!self->paced) {
         //  A cautious batch is still worth two start-ups, or all that is
         //  left: work that small is not worth another node's start-up.
+        //  Unless it runs more than half a start-up past the node's share:
+        //  then the build would end that much later to save another node
+        //  its start-up, and the node takes its share (four files on four
+        //  nodes, none known, 1 s each by default like the start-up: one
+        //  each, not two on each of two nodes).
         target = share / factor;
-        target = fmax (target, fmin (remaining_ms, 2.0 * startup));
+        double least = fmin (remaining_ms, 2.0 * startup);
+        if (least - share > 0.5 * startup)
+            least = share;
+        target = fmax (target, least);
     }
     //  No other floor of two start-ups, unlike sched_batch_take: near the
     //  end a batch larger than the node's share would end after the others.

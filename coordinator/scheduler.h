@@ -89,7 +89,9 @@ double sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remain
 //  all nodes are to finish together (sched_finish_ms), all of it but
 //  its reserve once the node's pace is measured, 1 / factor of it
 //  while the pace is a guess (but at least two start-ups' worth, or all
-//  that is left); never below min_batch_ms. Takes units from the front of
+//  that is left, unless that exceeds the share by more than half a
+//  start-up); never below min_batch_ms.
+//  Takes units from the front of
 //  the queue as
 //  sched_batch_take does. Without nodes (or asking out of range), as
 //  sched_batch_take.

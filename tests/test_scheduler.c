@@ -508,9 +508,24 @@ test_plan_cautious_while_pace_guessed (void **state)
     policy.startup_ms = 200;
     assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 40);
     //  Or all that is left, when that is less: 1000 ms of work against a
-    //  start-up of 30 s is one batch, not two start-ups.
+    //  start-up of 30 s is one batch, not two start-ups (500 ms past the
+    //  node's share, less than half a start-up).
     policy.startup_ms = 30000;
     assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 100);
+    //  Not more than half a start-up past the share: four units of 1 s on
+    //  four nodes and a start-up of 1 s, a share is one unit, and each
+    //  node takes one, not two.
+    policy.startup_ms = 1000;
+    double four[4];
+    s_queue_fill (four, 4, 1000);
+    sched_node_t idle[4] = { { 0, 1, false, 0, false }, { 0, 1, false, 0, false },
+                             { 0, 1, false, 0, false }, { 0, 1, false, 0, false } };
+    assert_int_equal (sched_batch_plan (four, 4, 4000, idle, 4, 0, &policy), 1);
+    //  With two units left and the others busy for 10 s, the share of the
+    //  asking node is all that is left: two start-ups' worth, both units.
+    for (int n = 1; n < 4; n++)
+        idle[n].busy_ms = 10000;
+    assert_int_equal (sched_batch_plan (four, 2, 2000, idle, 4, 0, &policy), 2);
 }
 
 static void
