@@ -187,10 +187,17 @@ s_log_batch (const char *path, int64_t start_us, int64_t end_us, int64_t startup
     return wrote == used ? 0 : -1;
 }
 
+//  A unit's sleep at this node's speed (work_us is at speed 1).
+static int64_t
+s_slept_us (int64_t work_us, double speed)
+{
+    return (int64_t) ((double) work_us * speed + 0.5);
+}
+
 //  Write the JUnit report: each unit's file and the seconds it slept.
 //  Unit names need no XML escaping (the bench makes them). Returns 0, or -1.
 static int
-s_write_report (const char *path, int count, char **names, const int64_t *slept_us)
+s_write_report (const char *path, int count, char **names, const int64_t *work_us, double speed)
 {
     FILE *file = fopen (path, "w");
     if (!file)
@@ -199,7 +206,7 @@ s_write_report (const char *path, int count, char **names, const int64_t *slept_
                    "<testsuite name=\"bench\" tests=\"%d\" failures=\"0\">\n", count);
     for (int i = 0; i < count; i++)
         fprintf (file, "  <testcase classname=\"bench\" name=\"%s\" file=\"%s\" time=\"%.6f\"/>\n",
-                 names[i], names[i], (double) slept_us[i] / 1e6);
+                 names[i], names[i], (double) s_slept_us (work_us[i], speed) / 1e6);
     fputs ("</testsuite>\n", file);
     return fclose (file) == 0 ? 0 : -1;
 }
@@ -258,23 +265,15 @@ main (int argc, char **argv)
     s_add_us (&when, startup_us);
     if (startup_us > 0)
         s_sleep_until (&when);
-    //  What each unit slept, at this node's speed (work_us is at speed 1).
-    int64_t *slept_us = calloc ((size_t) argc, sizeof (int64_t));
-    if (!slept_us) {
-        free (work_us);
-        return 2;
-    }
     for (int i = 1; i < argc; i++) {
-        slept_us[i] = (int64_t) ((double) work_us[i] * speed + 0.5);
-        s_add_us (&when, slept_us[i]);
+        s_add_us (&when, s_slept_us (work_us[i], speed));
         s_sleep_until (&when);
     }
     int rc = 0;
-    if (report && s_write_report (report, argc - 1, argv + 1, slept_us + 1) != 0) {
+    if (report && s_write_report (report, argc - 1, argv + 1, work_us + 1, speed) != 0) {
         fprintf (stderr, "sleep_runner: cannot write the report %s\n", report);
         rc = 2;
     }
-    free (slept_us);
     const char *log = getenv ("BENCH_LOG");
     if (log && *log
     &&  s_log_batch (log, start_us, s_now_us (), startup_us, argc - 1, argv + 1, work_us + 1) != 0) {
