@@ -629,6 +629,10 @@ s_done (run_state_t *state, const proto_msg_t *reply)
                          : "the queue is empty; not waiting for the %llu units still running "
                            "on other nodes (--no-wait)",
                  (unsigned long long) (reply->units_total - reply->units_done));
+    if (strcmp (reason, "released") == 0)
+        log_say ("the queue is empty and other nodes wait to take over the batches still "
+                 "running; this node is not needed for that (%llu of %llu units done)",
+                 (unsigned long long) reply->units_done, (unsigned long long) reply->units_total);
     if (state->batches == 0 && reply->units_total < options->node_total)
         log_say ("node %u of %u got no tests: the build has %llu, fewer than its nodes",
                  options->node_index, options->node_total,

@@ -164,8 +164,11 @@
         "units_done"   uint  units of the build finished so far
         "units_total"  uint  units in the build
         "reason"       str   "complete", "no_wait" (also: a regular-mode
-                             node ran its list), "fail_fast" or "returned"
-                             (this node handed its batch back)
+                             node ran its list), "released" (the queue is
+                             empty and enough other nodes wait to take
+                             over the batches still running: standby.h),
+                             "fail_fast" or "returned" (this node handed
+                             its batch back)
         "failed"       uint  units this node ran whose latest run failed
         "flaky"        uint  units of the build that failed, then passed
     noted   answer to fallback: nothing more to say

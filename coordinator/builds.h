@@ -70,6 +70,7 @@ typedef struct {
     int64_t attempt_id;      //  attempts.id
     uint32_t node_index;     //  its node
     int64_t mono_ms;         //  last request; INT64_MIN once it was told done
+    bool standing_by;        //  its last next found nothing to run (standby.c)
 } build_contact_t;
 
 typedef struct {

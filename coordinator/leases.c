@@ -31,16 +31,27 @@ leases_touch (build_t *build, int64_t attempt_id, uint32_t node_index, int64_t n
         contact = &build->contacts[build->contact_count++];
         contact->attempt_id = attempt_id;
         contact->node_index = node_index;
+        contact->standing_by = false;
     }
     contact->mono_ms = now_ms;
+}
+
+void
+leases_standing_by (build_t *build, int64_t attempt_id, bool standing)
+{
+    build_contact_t *contact = s_contact (build, attempt_id);
+    if (contact)
+        contact->standing_by = standing;
 }
 
 void
 leases_gone (build_t *build, int64_t attempt_id)
 {
     build_contact_t *contact = s_contact (build, attempt_id);
-    if (contact)
+    if (contact) {
         contact->mono_ms = INT64_MIN;
+        contact->standing_by = false;
+    }
 }
 
 bool

@@ -29,6 +29,10 @@ typedef struct {
 //  The attempt was heard from now.
 void leases_touch (build_t *build, int64_t attempt_id, uint32_t node_index, int64_t now_ms);
 
+//  The attempt's last next found nothing to run (true: it waits to take
+//  over), or it was given work (false).
+void leases_standing_by (build_t *build, int64_t attempt_id, bool standing);
+
 //  The attempt was told it is done: it will not renew anything.
 void leases_gone (build_t *build, int64_t attempt_id);
 

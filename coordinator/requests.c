@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pace.h"
 #include "replay.h"
+#include "standby.h"
 #include "util.h"
 
 #include <assert.h>
@@ -1114,6 +1115,7 @@ s_hand_out (requests_t *self, attempt_t *attempt, uint64_t req, int64_t now, pro
     if (expired > 0)
         s_changed (self, build);
 
+    leases_standing_by (build, attempt->id, false);
     build_batch_t *batch = s_next_planned (build, attempt);
     if (batch) {
         if (builds_batch_set_state (self->builds, build, batch, STORE_BATCH_RUNNING,
@@ -1180,6 +1182,13 @@ s_hand_out (requests_t *self, attempt_t *attempt, uint64_t req, int64_t now, pro
             *out = s_done (self, attempt, "no_wait");
             return 0;
         }
+        if (standby_release (build, attempt, self->config.leases.lease_ms, now)) {
+            log_info ("node_released suite=%s build=%s node=%u", log_quote (build->suite),
+                      log_quote (build->key), attempt->node_index);
+            *out = s_done (self, attempt, "released");
+            return 0;
+        }
+        leases_standing_by (build, attempt->id, true);
         if (self->park_allow && self->park_ms > 0) {
             //  Held instead: answered again when the build changes, or
             //  when its leases are looked at next (one may lapse).

@@ -18,7 +18,10 @@
        the other nodes run everything;
     e. --requeue-failed: a flaky unit runs again on the other node and the
        build is recorded flaky;
-    f. --fail-fast: one failure stops every node after its current batch.
+    f. --fail-fast: one failure stops every node after its current batch;
+    g. nodes that find the queue empty while one batch still runs: one
+       waits to take it over, the others are let go at once; when the
+       batch's node is then lost, the one that waited runs its batch.
 
     Every agent leads a process group of its own, so that a killed agent's
     test command dies with it (a lost machine) and nothing outlives a test;
@@ -35,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_UNITS 128
 #define MAX_AGENTS 8
@@ -502,6 +506,84 @@ test_fail_fast_stops_every_node (void **state)
     e2e_fixture_pass (fx);
 }
 
+//  (g) 4 nodes; the last unit (the last handed out) waits in its runner
+//  for a gate. Once the other units are done, the batch holding it is
+//  the only one running: of the 3 other nodes, 1 waits to take it over
+//  and 2 are told they are not needed, and exit 0, while the build is
+//  still in flight. Then the gated batch's node is killed (lease 2 s):
+//  the node that waited takes the lost batch, runs it, and the build
+//  completes with every unit done.
+static void
+test_nodes_not_needed_as_standby_go_early (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    enum { UNITS = 12, NODES = 4 };
+    s_suite (fx, UNITS, 20);
+    char env_gate[700];
+    char *gate = s_gate (fx, env_gate, sizeof env_gate);
+    const char *name = fx->names[UNITS - 1];
+    const char *extra[] = { "--lease", "2", NULL };
+    e2e_fixture_daemon (fx, extra);
+    const char *env[] = { env_gate, NULL };
+    pid_t pids[NODES];
+    for (int n = 0; n < NODES; n++)
+        pids[n] = s_agent (fx, n, n, NODES, "standby-1", NULL, NULL, env);
+    e2e_fixture_wait_running (fx, name);
+    int holder = (int) s_unit_batches (fx, name, "b.node_index", "b.state = 0");
+
+    //  Wait (bounded) until two of the three others said they are not
+    //  needed; the gate is shut, so the build is in flight meanwhile.
+    const char *released = "this node is not needed";
+    int64_t until = harness_now_ms () + fx->deadline_ms;
+    int said = 0;
+    while (said < 2) {
+        said = 0;
+        for (int n = 0; n < NODES; n++)
+            said += n != holder && e2e_fixture_said (fx, s_tag[n], released) > 0;
+        if (said < 2 && harness_now_ms () >= until) {
+            harness_dump_tail ("satcheld", fx->log);
+            fail_msg ("%d of the 3 idle nodes were let go, want 2", said);
+        }
+        usleep (5000);      //  polling period, not a stand-in for the event
+    }
+    int standby = -1;
+    for (int n = 0; n < NODES; n++) {
+        if (n == holder)
+            continue;
+        if (e2e_fixture_said (fx, s_tag[n], released))
+            assert_int_equal (e2e_fixture_wait (fx, s_tag[n]), 0);
+        else
+            standby = n;
+    }
+    assert_true (standby >= 0);
+    assert_int_equal (e2e_fixture_int (fx, SQL_FINISHED), 0);
+    assert_int_equal (s_log_lines (fx, "node_released", "build=standby-1", NULL), 2);
+
+    //  The machine holding the gated batch is lost; then the gate opens,
+    //  so that the run of that batch elsewhere can end.
+    kill (-pids[holder], SIGKILL);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[holder]), 128 + SIGKILL);
+    assert_int_equal (harness_write_file (gate, "open\n"), 0);
+    assert_int_equal (e2e_fixture_wait (fx, s_tag[standby]), 0);
+    assert_int_equal (e2e_fixture_said (fx, s_tag[standby], released), 0);
+    assert_true (s_log_lines (fx, "lease_expired", NULL, "why=silent") >= 1);
+    //  The lost batch's units were all done by the node that waited.
+    assert_int_equal (e2e_fixture_int (fx,
+        "SELECT count(*) FROM batch_units bu JOIN batches b ON b.id = bu.batch_id "
+        "WHERE b.node_index = %d AND b.state = 2 AND NOT EXISTS ("
+        "  SELECT 1 FROM batch_units bu2 JOIN batches b2 ON b2.id = bu2.batch_id"
+        "  WHERE bu2.unit_idx = bu.unit_idx AND b2.state = 1 AND b2.node_index = %d)",
+        holder, standby), 0);
+    assert_int_equal (s_unit_batches (fx, name, "count(*)", "b.state = 1"), 1);
+    assert_int_equal (s_unit_batches (fx, name, "b.node_index", "b.state = 1"), standby);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count(DISTINCT bu.unit_idx) FROM batch_units"
+                                           " bu JOIN batches b ON b.id = bu.batch_id"
+                                           " WHERE b.state = 1"), UNITS);
+    s_assert_build (fx, "passed");
+    free (gate);
+    e2e_fixture_pass (fx);
+}
+
 int
 main (void)
 {
@@ -518,6 +600,8 @@ main (void)
                                          e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_fail_fast_stops_every_node, e2e_fixture_setup,
                                          e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_nodes_not_needed_as_standby_go_early,
+                                         e2e_fixture_setup, e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

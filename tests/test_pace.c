@@ -144,7 +144,9 @@ test_silent_and_finished_nodes_are_absent (void **state)
     s_world (&world);
     //  Node 0 was heard at t = 1000, node 1 at t = 0 (silent since), node
     //  2 was told done; lease 30 s.
-    build_contact_t contacts[] = { { 1, 0, 1000 }, { 2, 1, 0 }, { 3, 2, INT64_MIN } };
+    build_contact_t contacts[] = { { .attempt_id = 1, .node_index = 0, .mono_ms = 1000 },
+                                   { .attempt_id = 2, .node_index = 1, .mono_ms = 0 },
+                                   { .attempt_id = 3, .node_index = 2, .mono_ms = INT64_MIN } };
     world.build.contacts = contacts;
     world.build.contact_count = 3;
     sched_node_t out[NODES];
