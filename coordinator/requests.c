@@ -1182,7 +1182,8 @@ s_hand_out (requests_t *self, attempt_t *attempt, uint64_t req, int64_t now, pro
             *out = s_done (self, attempt, "no_wait");
             return 0;
         }
-        if (standby_release (build, attempt, self->config.leases.lease_ms, now)) {
+        if (standby_release (build, attempt, &self->config.retry,
+                             self->config.leases.lease_ms, now)) {
             log_info ("node_released suite=%s build=%s node=%u", log_quote (build->suite),
                       log_quote (build->key), attempt->node_index);
             *out = s_done (self, attempt, "released");
