@@ -100,6 +100,8 @@ env_command_print (const run_options_t *options, FILE *out)
            "%s", options->commit ? options->commit : "(asked of git at run time)");
     s_add (&table, "branch", sources->branch ? sources->branch : "default",
            "%s", options->branch ? options->branch : "(asked of git at run time)");
+    s_add (&table, "machine", sources->machine, "%s",
+           options->machine ? options->machine : "(none: not sent)");
     s_add (&table, "mode", sources->mode, "%s",
            options->mode == RUN_MODE_REGULAR ? "regular" : "queue");
     s_add (&table, "reuse split", sources->reuse_split, "%s", s_yes_no (options->reuse_split));

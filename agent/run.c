@@ -181,6 +181,18 @@ s_join (run_state_t *state)
                  options->node_total);
     free (commit);
     free (branch);
+    //  The message owns its copy; NULL leaves "machine" out of the join.
+    proto_msg_set_str (&join->machine, options->machine);
+    if (options->machine)
+        log_debug ("machine name=%s source=%s", log_quote (options->machine),
+                   log_quote (options->sources.machine));
+    else
+    if (strncmp (options->sources.machine, "default", 7) != 0)
+        log_debug ("machine_none why=empty source=%s", options->sources.machine);
+    else
+        log_debug ("machine_none host=%s why=%s",
+                   log_quote (options->host_name ? options->host_name : "(unknown)"),
+                   log_quote (options->sources.machine));
     bool regular = options->mode == RUN_MODE_REGULAR;
     proto_msg_set_str (&join->mode, regular ? "regular" : "queue");
     join->fresh_split = regular && !options->reuse_split;

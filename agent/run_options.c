@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *
 s_usage_line (const char *command)
@@ -51,6 +52,7 @@ typedef struct {
     const char *total;           //  --node-total
     const char *commit;          //  --commit
     const char *branch;          //  --branch
+    const char *machine;         //  --machine ("" says none)
     const char *pattern;         //  --pattern
     const char *tests_from;      //  --tests-from
     const char *timeout;         //  --timeout
@@ -184,7 +186,7 @@ s_read_flags (int argc, char **argv, const char *command, s_flags_t *flags,
         OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_ONLY_FAILED, OPT_FIXED_SPLIT, OPT_NO_WAIT,
         OPT_FAIL_FAST, OPT_MODE, OPT_REUSE_SPLIT, OPT_FRESH_SPLIT, OPT_BATCH_SIZE,
         OPT_NO_FALLBACK, OPT_JUNIT, OPT_LIST_CMD, OPT_LIST_PRESET, OPT_SLOW_THRESHOLD,
-        OPT_SERVER_KEY, OPT_CLIENT_CERT
+        OPT_SERVER_KEY, OPT_CLIENT_CERT, OPT_MACHINE
     };
     static const struct option table[] = {
         { "coordinator", required_argument, NULL, OPT_COORDINATOR },
@@ -194,6 +196,7 @@ s_read_flags (int argc, char **argv, const char *command, s_flags_t *flags,
         { "node-total", required_argument, NULL, OPT_TOTAL },
         { "commit", required_argument, NULL, OPT_COMMIT },
         { "branch", required_argument, NULL, OPT_BRANCH },
+        { "machine", required_argument, NULL, OPT_MACHINE },
         { "pattern", required_argument, NULL, OPT_PATTERN },
         { "exclude", required_argument, NULL, OPT_EXCLUDE },
         { "tests-from", required_argument, NULL, OPT_TESTS_FROM },
@@ -241,6 +244,7 @@ s_read_flags (int argc, char **argv, const char *command, s_flags_t *flags,
             case OPT_TOTAL: flags->total = optarg; break;
             case OPT_COMMIT: flags->commit = optarg; break;
             case OPT_BRANCH: flags->branch = optarg; break;
+            case OPT_MACHINE: flags->machine = optarg; break;
             case OPT_PATTERN: flags->pattern = optarg; break;
             case OPT_EXCLUDE: options->excludes[options->exclude_count++] = optarg; break;
             case OPT_TESTS_FROM: flags->tests_from = optarg; break;
@@ -334,6 +338,85 @@ s_resolve_nodes (const s_flags_t *flags, const char *command, run_options_mode_t
                  options->node_index, options->node_total, sources->node_index,
                  sources->node_total);
         return s_usage_error (command, "%s", "fix --node-index or --node-total");
+    }
+    return RUN_OPTIONS_OK;
+}
+
+//  A number macro's value as a string literal.
+#define S_STR(x) #x
+#define S_XSTR(x) S_STR (x)
+
+//  Whether name can be sent as the join's "machine", as satcheld checks
+//  it: at most PROTO_MACHINE_MAX bytes of printable ASCII, no space (the
+//  caller deals with empty). Returns 0, or -1 with what is wrong in why.
+static int
+s_check_machine (const char *name, char *why, size_t size)
+{
+    size_t length = strlen (name);
+    if (length > PROTO_MACHINE_MAX) {
+        snprintf (why, size, "this one is %zu bytes", length);
+        return -1;
+    }
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char) name[i];
+        if (c < 0x21 || c > 0x7e) {
+            snprintf (why, size, "this one holds byte 0x%02x%s at position %zu", c,
+                      c == ' ' ? " (a space)" : "", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  The machine this agent runs on: the flag, else SATCHEL_MACHINE (where,
+//  unlike elsewhere, empty is a value: "no machine"), else the host name.
+//  A bad name the user gave is a usage error; a host name that cannot be
+//  sent is not (the user did not ask for it): then no machine is sent, and
+//  the source says why (run.c logs it).
+static run_options_result_t
+s_resolve_machine (const s_flags_t *flags, const char *command, run_options_t *options)
+{
+    run_sources_t *sources = &options->sources;
+    const char *value = flags->machine;
+    sources->machine = "--machine";
+    if (!value) {
+        value = getenv ("SATCHEL_MACHINE");
+        sources->machine = "SATCHEL_MACHINE";
+    }
+    if (value) {
+        char why[128];
+        if (*value && s_check_machine (value, why, sizeof why) != 0)
+            return s_usage_error (command, "the machine name must be 1 to %d bytes of "
+                                  "printable ASCII without spaces (like ci-runner-7), or empty "
+                                  "(--machine '') to send none; %s (%s)", PROTO_MACHINE_MAX,
+                                  why, sources->machine);
+        options->machine = *value ? value : NULL;
+        return RUN_OPTIONS_OK;
+    }
+    //  Room for any host name: POSIX may truncate without a NUL when the
+    //  buffer is short, so the last byte is set here; a name that long is
+    //  over the limit anyway.
+    char name[256];
+    if (gethostname (name, sizeof name) != 0) {
+        sources->machine = "default: gethostname failed, no machine is sent";
+        return RUN_OPTIONS_OK;
+    }
+    name[sizeof name - 1] = 0;
+    options->host_name = util_strdup (name);
+    char why[128];
+    if (!*name)
+        sources->machine = "default: the host name is empty, no machine is sent";
+    else
+    if (strlen (name) > PROTO_MACHINE_MAX)
+        sources->machine = "default: the host name is longer than " S_XSTR (PROTO_MACHINE_MAX)
+                           " bytes, no machine is sent";
+    else
+    if (s_check_machine (name, why, sizeof why) != 0)
+        sources->machine = "default: the host name holds a space or a byte that is not "
+                           "printable ASCII, no machine is sent";
+    else {
+        options->machine = options->host_name;
+        sources->machine = "default (the host name)";
     }
     return RUN_OPTIONS_OK;
 }
@@ -576,6 +659,9 @@ run_options_resolve (int argc, char **argv, run_options_mode_t mode, run_options
                               "KNAPSACK_PRO_BRANCH", &sources->branch);
     if (s_fall_back_to_ci (&options->ci.branch, &options->branch, &sources->branch) != 0)
         return s_usage_error (command, "%s", options->ci.branch.error);
+    rc = s_resolve_machine (&flags, command, options);
+    if (rc != RUN_OPTIONS_OK)
+        return rc;
 
     rc = s_resolve_switches (&flags, command, options);
     if (rc != RUN_OPTIONS_OK)
@@ -606,5 +692,8 @@ run_options_clear (run_options_t *options)
     free (options->excludes);
     options->excludes = NULL;
     options->exclude_count = 0;
+    free (options->host_name);
+    options->host_name = NULL;
+    options->machine = NULL;
     ci_env_clear (&options->ci);
 }

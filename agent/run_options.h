@@ -3,7 +3,8 @@
     its SATCHEL_ variable, its KNAPSACK_PRO_ alias (read only when the
     SATCHEL_ one is unset), what the CI system says (ci_env.h), then the
     default; commit and branch left NULL are asked of git by run.c.
-    Empty variables count as unset.                                         */
+    Empty variables count as unset, but for SATCHEL_MACHINE: there, as
+    with --machine '', empty says "no machine".                             */
 #ifndef SATCHEL_RUN_OPTIONS_H
 #define SATCHEL_RUN_OPTIONS_H
 
@@ -36,6 +37,8 @@ typedef struct {
     const char *node_total;      //  NULL: not given (lenient parsing only)
     const char *commit;          //  NULL: asked of git at run time
     const char *branch;          //  NULL: asked of git at run time
+    const char *machine;         //  flag, variable, "default (the host name)", or
+                                 //  "default: " and why the host name cannot be used
     const char *pattern;         //  NULL: none (tests_from is used)
     const char *excludes;        //  NULL: none
     const char *tests_from;      //  NULL: none (pattern is used)
@@ -71,6 +74,10 @@ typedef struct {
     uint32_t node_total;         //  nodes in the build
     const char *commit;          //  NULL: ask git
     const char *branch;          //  NULL: ask git
+    const char *machine;         //  the machine this agent runs on, sent in the join so
+                                 //  satcheld knows its pace; NULL: none said
+    char *host_name;             //  the host name read for the default (owned; may be
+                                 //  unusable as a machine name, then machine is NULL), or NULL
     const char *pattern;         //  glob of test files
     const char **excludes;       //  globs to drop (array owned, strings borrowed)
     size_t exclude_count;        //  how many
@@ -127,7 +134,8 @@ run_options_result_t run_options_resolve (int argc, char **argv, run_options_mod
 //  run_options_resolve in strict mode.
 run_options_result_t run_options_parse (int argc, char **argv, run_options_t *options);
 
-//  Free what resolving allocated (the excludes array, the CI values).
+//  Free what resolving allocated (the excludes array, the host name, the
+//  CI values).
 void run_options_clear (run_options_t *options);
 
 //  Help of `satchel run` and of `satchel env`.

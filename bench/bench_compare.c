@@ -50,6 +50,7 @@ typedef struct {
     uint64_t seed;
     bool keep;
     bool reports;                //  the runner writes JUnit reports
+    bool no_machines;            //  the agents name no machine
 } cmp_options_t;
 
 //  ---------------------------------------------------------------------
@@ -310,6 +311,9 @@ static const char *const s_usage =
     "  --reports          the runner writes a JUnit report of each run ({junit}):\n"
     "                     satchel learns each unit's own time, not a share of\n"
     "                     its batch's wall time\n"
+    "  --no-machines      the agents name no machine (SATCHEL_MACHINE=): satcheld\n"
+    "                     learns no machine's pace (by default node n runs on\n"
+    "                     machine bench-node-n, the slow node on bench-slow)\n"
     "  --help             show this help\n";
 
 static int
@@ -358,6 +362,7 @@ main (int argc, char **argv)
         BENCH_U64 ("--seed", &options.seed, 0, UINT32_MAX),
         BENCH_FLAG ("--keep", &options.keep),
         BENCH_FLAG ("--reports", &options.reports),
+        BENCH_FLAG ("--no-machines", &options.no_machines),
         BENCH_OPTIONS_END
     };
     int started = bench_start ("bench_compare", argc, argv, table_options, s_usage);
@@ -390,6 +395,7 @@ main (int argc, char **argv)
     cmp_lab_t lab;
     bool all_ok = cmp_lab_start (&lab) == 0;
     lab.reports = options.reports;
+    lab.no_machines = options.no_machines;
     int64_t began_us = util_mono_us ();
     for (size_t i = 0; i < suite_count && all_ok && !bench_interrupted (); i++) {
         const cmp_suite_t *suite = &suites[i];

@@ -79,6 +79,9 @@ typedef struct {
     char dead_endpoint[256];      //  where fallback's agents find no coordinator
     unsigned build_serial;        //  for unique build ids
     bool reports;                 //  the runner writes a JUnit report ({junit})
+    bool no_machines;             //  the agents name no machine (else node n is on
+                                  //  machine "bench-node-n", the slow node on
+                                  //  "bench-slow", the same from build to build)
 } cmp_lab_t;
 
 //  The farm of a cell: stagger up to stagger * share, node N-1 slow.

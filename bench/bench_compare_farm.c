@@ -346,10 +346,19 @@ cmp_build_run (cmp_lab_t *lab, const cmp_suite_t *suite, unsigned index, cmp_str
     for (unsigned i = 0; i < farm->nodes && !bench_interrupted (); i++) {
         unsigned n = order[i];
         s_sleep_until_us (launch_us + farm->offset_us[n]);
-        char node_env[32], speed_env[48];
+        char node_env[32], speed_env[48], machine_env[48] = "SATCHEL_MACHINE=";
         snprintf (node_env, sizeof node_env, "BENCH_NODE=%u", n);
         snprintf (speed_env, sizeof speed_env, "BENCH_SPEED=%.3f", farm->speed[n]);
-        const char *env[] = { startup_env, seed_env, log_env, node_env, speed_env, NULL };
+        //  Each node is a machine of its own, of the same speed in every
+        //  build (as CI jobs on a farm of dedicated machines would say by
+        //  their host names; all agents here share one): node n, or the
+        //  slow one, whichever node it is at this N.
+        if (!lab->no_machines && farm->speed[n] != 1.0)
+            snprintf (machine_env, sizeof machine_env, "SATCHEL_MACHINE=bench-slow");
+        else if (!lab->no_machines)
+            snprintf (machine_env, sizeof machine_env, "SATCHEL_MACHINE=bench-node-%u", n);
+        const char *env[] = { startup_env, seed_env, log_env, node_env, speed_env, machine_env,
+                              NULL };
         const char *report[] = { "--junit", "{junit}", NULL };
         bench_agents_t agents = { .satchel = lab->satchel, .endpoint = endpoint,
                                   .suite = suite_name, .build = key, .tests_file = list,

@@ -102,6 +102,7 @@ proto_msg_destroy (proto_msg_t **self_p)
     free (self->build);
     free (self->commit);
     free (self->branch);
+    free (self->machine);
     free (self->mode);
     free (self->digest);
     s_free_units (self);
@@ -424,6 +425,8 @@ proto_encode (const proto_msg_t *self, char **data, size_t *size)
                 s_put_bool (&enc, "can_list", true);
             if (self->slow_ms)
                 s_put_uint (&enc, "slow_ms", self->slow_ms);
+            if (self->machine && *self->machine)
+                s_put_str (&enc, "machine", self->machine);
             if (self->listed) {
                 s_put_bool (&enc, "listed", true);
                 s_put_strs (&enc, "examples", self->examples, self->example_count);

@@ -52,6 +52,10 @@
         "listed"      bool  this join answers an expand: "examples" hold
                             the examples of the slow files (maybe none, if
                             listing failed: the files then stay whole)
+        "machine"     str   1..128 printable ASCII bytes, no space: the
+                            machine the agent runs on (--machine, its host
+                            name by default), whose pace satcheld
+                            remembers from build to build of the suite
         "examples"    [str] example ids, each its file's name followed by
                             at least one more byte, unique, none a unit
         "example_file" [uint] one per example: the index in "units" of
@@ -211,6 +215,7 @@
 #define PROTO_BUILD_MAX 256
 #define PROTO_COMMIT_MAX 128
 #define PROTO_BRANCH_MAX 256
+#define PROTO_MACHINE_MAX 128
 #define PROTO_DIGEST_LEN 40
 #define PROTO_CODE_MAX 64
 #define PROTO_MESSAGE_MAX 1024
@@ -317,6 +322,7 @@ typedef struct {
     uint32_t node_total;        //  join: nodes in the build; joined: "nodes"
     char *commit;               //  join: commit (may be "")
     char *branch;               //  join: branch (may be "")
+    char *machine;              //  join: the agent's machine, NULL if not said
     char *mode;                 //  join: "queue" or "regular"
     char *digest;               //  join: 40 hex chars
     bool only_failed;           //  join: replay only what did not pass

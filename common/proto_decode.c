@@ -36,7 +36,7 @@ typedef enum {
     K_REQUESTS_LAST_MINUTE, K_DB_BYTES,
     K_ACTION, K_JOB, K_OFFSET, K_STATE, K_SIZE, K_DATA,
     K_WHAT, K_LIMIT, K_BUILD_ID, K_JSON, K_UNIT, K_SINCE_MS, K_AFTER,
-    K_PARK_MS,
+    K_PARK_MS, K_MACHINE,
     K_COUNT
 } s_key_t;
 
@@ -55,7 +55,7 @@ static const char *const s_keys[K_COUNT] = {
     "requests_last_minute", "db_bytes",
     "action", "job", "offset", "state", "size", "data",
     "what", "limit", "build_id", "json", "unit", "since_ms", "after",
-    "park_ms"
+    "park_ms", "machine"
 };
 
 //  The keys of the "report" map of a next.
@@ -596,6 +596,9 @@ s_decode_join (s_decoder_t *self)
          && s_uint (self, S_FIELD (K_SLOW_MS), 0, PROTO_DURATION_MS_MAX, &msg->slow_ms) != 0))
         return -1;
     if (msg->listed && s_decode_examples (self) != 0)
+        return -1;
+    if (self->slots[K_MACHINE]
+    &&  s_str (self, S_FIELD (K_MACHINE), 1, PROTO_MACHINE_MAX, S_PRINTABLE, &msg->machine) != 0)
         return -1;
     if (!*msg->build && !msg->fixed_split)
         return s_fail (self, PROTO_ERR_BAD_REQUEST, "build",

@@ -2,10 +2,12 @@
 #include "builds.h"
 
 #include "log.h"
+#include "pace.h"
 #include "proto.h"
 #include "util.h"
 
 #include <assert.h>
+#include <math.h>
 
 #include <czmq.h>
 #include <stdio.h>
@@ -17,6 +19,19 @@
 
 //  Room for "suite_id:build_key".
 #define BUILDS_KEY_SIZE (24 + PROTO_BUILD_MAX + 1)
+
+//  A machine's pace from build to build: smoothed as unit estimates are
+//  (new = old + 0.3 x (build's - old)), and resting on at most 25 units,
+//  so a machine's history never counts as more certain than a quarter of
+//  a share's reserve (scheduler.h: 0.2 / sqrt (25) = 4%) makes it: its
+//  speed drifts (load, hardware) in ways one build's units do not show.
+#define BUILDS_MACHINE_ALPHA 0.3
+#define BUILDS_MACHINE_SAMPLES_MAX 25.0
+//  A machine seen in one build only is not yet known to be steady: its
+//  spread starts at 0.1 (a first batch keeps 20% of its share back,
+//  scheduler.h), and shrinks by 30% a build whose pace strays from it no
+//  more than the units' noise explains.
+#define BUILDS_MACHINE_FIRST_SPREAD 0.1
 
 struct _builds_t {
     builds_config_t config;  //  retry limits
@@ -61,6 +76,7 @@ s_build_free (build_t **self_p)
             free (self->nodes[n].batches[b].unit_ok);
         }
         free (self->nodes[n].batches);
+        free (self->nodes[n].machine);
     }
     free (self->nodes);
     free (self->suite);
@@ -507,6 +523,81 @@ builds_create (builds_t *self, const builds_new_t *spec, char **names,
     return 0;
 }
 
+//  The node's machine is that of its latest attempt; its prior is the
+//  pace the suite learned for that machine. A store error only loses the
+//  prior.
+static void
+s_node_machine (builds_t *self, build_t *build, uint32_t node_index, int64_t attempt_id,
+                const char *machine)
+{
+    if (!machine || node_index >= build->node_total)
+        return;
+    build_node_t *node = &build->nodes[node_index];
+    if (attempt_id < node->machine_attempt)
+        return;
+    free (node->machine);
+    node->machine = util_strdup (machine);
+    node->machine_attempt = attempt_id;
+    store_machine_t row;
+    if (store_machine_pace (self->store, build->suite_id, machine, &row) != 0)
+        row.pace = -1;
+    node->prior_pace = row.pace;
+    node->prior_samples = row.samples;
+    node->prior_spread = row.spread;
+}
+
+static int
+s_compare_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+int
+builds_learn_machines (builds_t *self, const build_t *build, double startup_ms, int64_t at_ms)
+{
+    //  A machine's pace is learned relative to the median of its build's
+    //  nodes: what the whole build shares (predictions off for every
+    //  node, a start-up estimate still being learned) is not the
+    //  machine's. A build with fewer than two measured nodes tells none.
+    sched_node_t *measured = util_calloc (build->node_total ? build->node_total : 1,
+                                          sizeof (sched_node_t));
+    double *paces = util_calloc (build->node_total ? build->node_total : 1, sizeof (double));
+    size_t count = 0;
+    for (uint32_t n = 0; n < build->node_total; n++) {
+        pace_measure (&build->nodes[n], startup_ms, &measured[n]);
+        if (measured[n].paced && measured[n].pace > 0)
+            paces[count++] = measured[n].pace;
+    }
+    int rc = 0;
+    if (count >= 2) {
+        qsort (paces, count, sizeof (double), s_compare_double);
+        double median = count % 2 ? paces[count / 2]
+                                  : (paces[count / 2 - 1] + paces[count / 2]) / 2.0;
+        for (uint32_t n = 0; n < build->node_total && rc == 0; n++) {
+            const build_node_t *node = &build->nodes[n];
+            if (!node->machine || !measured[n].paced || !(measured[n].pace > 0))
+                continue;
+            double relative = measured[n].pace / median;
+            //  What the units' noise alone makes a pace stray by (the
+            //  plan's own measure of it, scheduler.h).
+            double noise = SCHED_PLAN_NOISE / sqrt (measured[n].samples >= 1
+                                                    ? measured[n].samples : 1.0);
+            rc = store_learn_machine (self->store, build->suite_id, node->machine, relative,
+                                      measured[n].samples, noise, BUILDS_MACHINE_ALPHA,
+                                      BUILDS_MACHINE_SAMPLES_MAX, BUILDS_MACHINE_FIRST_SPREAD,
+                                      at_ms);
+            if (rc == 0)
+                log_info ("machine_learned suite=%s build=%s node=%u machine=%s pace=%.3f "
+                          "samples=%.1f", log_quote (build->suite), log_quote (build->key), n,
+                          log_quote (node->machine), relative, measured[n].samples);
+        }
+    }
+    free (paces);
+    free (measured);
+    return rc;
+}
+
 int
 builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **result)
 {
@@ -558,6 +649,7 @@ builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **result)
     attempt->no_wait = row.no_wait;
     attempt->stopped = row.stopped;
     attempt->seen_ms = util_mono_ms ();
+    s_node_machine (self, build, row.node_index, row.id, row.machine);
     row.last_reply = NULL;
     store_attempt_clear (&row);
     zhashx_insert (self->attempts, attempt_id, attempt);
@@ -568,12 +660,13 @@ builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **result)
 int
 builds_attempt_add (builds_t *self, build_t *build, uint32_t node_index,
                     const char *attempt_id, bool only_failed, bool no_wait,
-                    attempt_t **result)
+                    const char *machine, attempt_t **result)
 {
     int64_t id = 0;
     if (store_attempt_insert (self->store, build->id, node_index, attempt_id,
-                              util_wall_ms (), only_failed, no_wait, &id) != 0)
+                              util_wall_ms (), only_failed, no_wait, machine, &id) != 0)
         return -1;
+    s_node_machine (self, build, node_index, id, machine);
     attempt_t *attempt = util_calloc (1, sizeof *attempt);
     attempt->id = id;
     attempt->attempt = util_strdup (attempt_id);

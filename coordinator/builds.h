@@ -57,6 +57,14 @@ typedef struct {
     double paced_wall_ms;    //  their wall times
     double paced_predicted_ms;   //  their predicted unit times
     double paced_unit_squares;   //  the squares of their units' predictions
+    //  The machine of its latest attempt (NULL: not said) and that
+    //  machine's pace as the suite learned it (pace.c's prior until the
+    //  node reports here; prior_pace <= 0: none).
+    char *machine;           //  (owned)
+    int64_t machine_attempt; //  attempts.id that said it
+    double prior_pace;       //  relative to the other machines of its builds
+    double prior_samples;    //  how many units it rests on
+    double prior_spread;     //  how far a build's pace strays from it, relative
 } build_node_t;
 
 //  A failed unit waiting to run again on another node.
@@ -212,7 +220,14 @@ int builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **att
 //  Register a new attempt of a node in the store and in memory.
 int builds_attempt_add (builds_t *self, build_t *build, uint32_t node_index,
                         const char *attempt_id, bool only_failed, bool no_wait,
-                        attempt_t **attempt);
+                        const char *machine, attempt_t **attempt);
+
+//  Learn each machine's pace from the nodes of a finished build that
+//  reported batches (pace.c), relative to the median of the build's
+//  measured nodes (at least two), startup_ms being the runner start-up
+//  the plan used. Returns 0 or -1 on a store error.
+int builds_learn_machines (builds_t *self, const build_t *build, double startup_ms,
+                           int64_t at_ms);
 
 //  Remember the reply given to req, in memory and, unless it is a batch
 //  made for req (whose row says so: in_batch), in the store.

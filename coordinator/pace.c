@@ -10,8 +10,8 @@
 //  keeps them). How many units it rests on, weighted: (sum p)^2 / sum p^2
 //  of the units' predictions, so one long unit and many tiny ones count
 //  as about one, as their noise does.
-static void
-s_pace (const build_node_t *node, double startup_ms, sched_node_t *out)
+void
+pace_measure (const build_node_t *node, double startup_ms, sched_node_t *out)
 {
     double predicted = node->paced_predicted_ms + (double) node->paced_batches * startup_ms;
     out->paced = node->paced_batches > 0 && predicted > 0;
@@ -28,15 +28,29 @@ pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t le
     //  A node not yet measured is taken to run as the measured ones do on
     //  average: when the predictions are off for every node alike (a build
     //  without history), the first node to report must not look many
-    //  times faster than the others and take the whole queue.
-    double paced_sum = 0;
-    uint32_t paced = 0;
+    //  times faster than the others and take the whole queue. A machine's
+    //  known pace is relative to its builds' other machines: a node on it
+    //  runs at that times the pace of this build's (each measured node's
+    //  pace over its own machine's), measured or not.
+    double base_sum = 0;
+    uint32_t measured = 0;
     for (uint32_t n = 0; n < build->node_total; n++) {
         memset (&out[n], 0, sizeof out[n]);
-        s_pace (&build->nodes[n], startup_ms, &out[n]);
+        const build_node_t *node = &build->nodes[n];
+        pace_measure (node, startup_ms, &out[n]);
         if (out[n].paced) {
-            paced_sum += out[n].pace;
-            paced++;
+            base_sum += out[n].pace / (node->prior_pace > 0 ? node->prior_pace : 1.0);
+            measured++;
+        }
+    }
+    double base = measured > 0 ? base_sum / measured : 1.0;
+    for (uint32_t n = 0; n < build->node_total; n++) {
+        const build_node_t *node = &build->nodes[n];
+        if (!out[n].paced && node->prior_pace > 0) {
+            out[n].pace = node->prior_pace * base;
+            out[n].paced = true;
+            out[n].samples = node->prior_samples;
+            out[n].spread = node->prior_spread;
         }
     }
     //  Absent: heard from, but by no attempt that is still alive (told
@@ -56,8 +70,8 @@ pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t le
     for (uint32_t n = 0; n < build->node_total; n++) {
         const build_node_t *node = &build->nodes[n];
         sched_node_t *plan = &out[n];
-        if (!plan->paced && paced > 0)
-            plan->pace = paced_sum / paced;
+        if (!plan->paced)
+            plan->pace = base;
         if (n == asking)
             continue;
         plan->absent = heard[n] == 1;

@@ -15,11 +15,19 @@
 //  another node is busy until its running batches are predicted to end
 //  at its pace (0 once overdue).
 //  pace = the node's reported wall times / (their predictions plus one
-//  start-up each); before its first report, not paced, and the mean pace
-//  of the nodes that are (1 if none is).
+//  start-up each); before its first report, if its machine has a pace in
+//  the suite's history (node->prior_pace, relative to the other machines
+//  of its builds, resting on prior_samples units), paced, at that times
+//  the build's base pace, else not paced, at the base pace. The base: the
+//  mean over the measured nodes of their pace over their machine's (1 if
+//  none is measured).
 //  A node is absent if it was heard from but none of its attempts is alive
 //  (told done, or silent for more than lease_ms).
 void pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t lease_ms,
                  int64_t now, sched_node_t *out);
+
+//  The node's pace as measured in this build alone (its reported batches;
+//  out->paced false if none): pace, paced and samples of out are set.
+void pace_measure (const build_node_t *node, double startup_ms, sched_node_t *out);
 
 #endif

@@ -154,6 +154,7 @@ requests_internal_error (char **reply, size_t *reply_size)
 }
 
 static proto_msg_t *s_batch_msg (const build_t *build, const build_batch_t *batch);
+static void s_policy (requests_t *self, build_t *build, sched_policy_t *policy);
 
 //  Note that build changed in a way its parked requests may care about.
 static void
@@ -720,7 +721,7 @@ s_join (requests_t *self, const proto_msg_t *req, proto_msg_t **out, attempt_t *
         //  A regular-mode node never waits: its list is its share.
         if (builds_attempt_add (self->builds, build, req->node_index, req->attempt,
                                 req->only_failed, req->no_wait || build->regular,
-                                &attempt) != 0)
+                                req->machine, &attempt) != 0)
             return -1;
         if (s_plan_replay (self, build, attempt, &replay) != 0)
             return -1;
@@ -971,6 +972,14 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
     int finished = completion_check (self->builds, build, now);
     if (finished < 0)
         return -1;
+    if (finished == 1 && !build->regular) {
+        //  Each machine's pace, for the next builds' plans (queue mode's
+        //  batches are what the plan sizes by it).
+        sched_policy_t policy;
+        s_policy (self, build, &policy);
+        if (builds_learn_machines (self->builds, build, policy.startup_ms, now) != 0)
+            return -1;
+    }
     if (finished == 1) {
         const char *result = completion_result (build);
         const char *const words[4] = { "passed", "failed", "flaky", "stopped" };

@@ -67,6 +67,8 @@ typedef struct {
     bool paced;              //  pace was measured (the node reported a batch)
     double samples;          //  how many units the pace rests on (weighted by time)
     bool absent;             //  gone (silent past its lease, or told done): no capacity
+    double spread;           //  paced by its machine's history alone: how far that pace
+                             //  strays from build to build (relative); 0 otherwise
 } sched_node_t;
 
 //  Of its planned share, a node whose pace is measured leaves this much in
@@ -76,6 +78,12 @@ typedef struct {
 //  is less than two start-ups, which the extra batch would cost.
 #define SCHED_PLAN_RESERVE 0.05
 #define SCHED_PLAN_NOISE 0.2
+
+//  A node paced by its machine's history alone keeps back at least
+//  SCHED_PLAN_SPREADS times that pace's spread, and never more than an
+//  unpaced node would (1 - 1 / factor): a machine that strayed from its
+//  pace before may again.
+#define SCHED_PLAN_SPREADS 2.0
 
 //  The finish time (ms from now) at which the nodes, each free after its
 //  busy_ms and then paying one start-up at its pace, have together done

@@ -441,6 +441,44 @@ store_learn_startup (store_t *self, int64_t suite_id, double sample_ms, double a
 }
 
 int
+store_machine_pace (store_t *self, int64_t suite_id, const char *machine, store_machine_t *row)
+{
+    assert (machine && row);
+    sqlite3_stmt *stmt = self->stmt[STMT_MACHINE_GET];
+    int rc = s_step (self, stmt, sqlite3_bind_int64 (stmt, 1, suite_id)
+                                 | s_bind_text (stmt, 2, machine), "machine_get");
+    *row = (store_machine_t) { .pace = -1 };
+    if (rc == SQLITE_ROW) {
+        row->pace = sqlite3_column_double (stmt, 0);
+        row->samples = sqlite3_column_double (stmt, 1);
+        row->spread = sqlite3_column_double (stmt, 2);
+        row->builds = sqlite3_column_int64 (stmt, 3);
+    }
+    s_release (stmt);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_learn_machine (store_t *self, int64_t suite_id, const char *machine, double pace,
+                     double samples, double noise, double alpha, double cap,
+                     double first_spread, int64_t at_ms)
+{
+    assert (machine && pace > 0 && samples >= 0 && alpha > 0 && alpha <= 1);
+    assert (first_spread >= 0);
+    sqlite3_stmt *stmt = self->stmt[STMT_MACHINE_LEARN];
+    int bind = sqlite3_bind_int64 (stmt, 1, suite_id)
+             | s_bind_text (stmt, 2, machine)
+             | sqlite3_bind_double (stmt, 3, pace)
+             | sqlite3_bind_double (stmt, 4, samples)
+             | sqlite3_bind_double (stmt, 5, alpha)
+             | sqlite3_bind_double (stmt, 6, cap)
+             | sqlite3_bind_int64 (stmt, 7, at_ms)
+             | sqlite3_bind_double (stmt, 8, first_spread)
+             | sqlite3_bind_double (stmt, 9, noise);
+    return s_write (self, STMT_MACHINE_LEARN, bind, "machine_learn", true);
+}
+
+int
 store_file_sums (store_t *self, int64_t build_id, int64_t suite_id, double alpha, int64_t at_ms,
                  size_t *recorded)
 {
@@ -775,15 +813,17 @@ store_attempt_clear (store_attempt_t *row)
         return;
     free (row->attempt);
     free (row->last_reply);
+    free (row->machine);
     row->attempt = NULL;
     row->last_reply = NULL;
+    row->machine = NULL;
     row->last_reply_size = 0;
 }
 
 int
 store_attempt_insert (store_t *self, int64_t build_id, uint32_t node_index,
                       const char *attempt, int64_t at_ms, bool only_failed,
-                      bool no_wait, int64_t *attempt_id)
+                      bool no_wait, const char *machine, int64_t *attempt_id)
 {
     assert (attempt && attempt_id);
     sqlite3_stmt *stmt = self->stmt[STMT_ATTEMPT_INSERT];
@@ -792,7 +832,8 @@ store_attempt_insert (store_t *self, int64_t build_id, uint32_t node_index,
              | s_bind_text (stmt, 3, attempt)
              | sqlite3_bind_int64 (stmt, 4, at_ms)
              | sqlite3_bind_int (stmt, 5, only_failed ? 1 : 0)
-             | sqlite3_bind_int (stmt, 6, no_wait ? 1 : 0);
+             | sqlite3_bind_int (stmt, 6, no_wait ? 1 : 0)
+             | (machine ? s_bind_text (stmt, 7, machine) : sqlite3_bind_null (stmt, 7));
     if (s_write (self, STMT_ATTEMPT_INSERT, bind, "attempt_insert", false) != 0)
         return -1;
     *attempt_id = sqlite3_last_insert_rowid (self->db);
@@ -823,6 +864,8 @@ store_attempt_find (store_t *self, const char *attempt, store_attempt_t *row)
         row->only_failed = sqlite3_column_int (stmt, 5) != 0;
         row->no_wait = sqlite3_column_int (stmt, 6) != 0;
         row->stopped = sqlite3_column_int (stmt, 7) != 0;
+        if (sqlite3_column_type (stmt, 8) != SQLITE_NULL)
+            row->machine = s_column_text (stmt, 8);
     }
     s_release (stmt);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;

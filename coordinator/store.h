@@ -18,7 +18,7 @@
       units     (build_id, idx, name, predicted_ms, split_node, parent)
                                                         a build's list in queue order
       attempts  (id, build_id, node_index, attempt, started_ms, last_req, last_reply,
-                 only_failed, no_wait, stopped)
+                 only_failed, no_wait, stopped, machine)
       batches   (id, build_id, node_index, seq, attempt_id, created_ms,
                  reported_ms, wall_ms, exit_code, state, lease, kind, origin,
                  tests_ms, runs)
@@ -30,6 +30,8 @@
       samples   (id, suite_id, build_id, name, duration_ms, ok, at_ms)  raw history
       fallbacks (id, suite_id, build_key, node_index, node_total, units, at_ms)
                                                         nodes that ran split by name
+      machines  (suite_id, machine, pace, samples, spread, builds, updated_ms)
+                                                        each machine's pace, learned
 
     Every function returns 0 on success and -1 on a database error (logged
     with the SQLite message), unless it says otherwise.                    */
@@ -42,7 +44,7 @@
 
 typedef struct _store_t store_t;
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 //  Process-wide SQLite settings; call once, before the first store_open.
 //  Turns SQLite's memory statistics off: they take a global mutex on every
@@ -96,6 +98,27 @@ int store_suite_startup (store_t *self, int64_t suite_id, double *startup_ms, in
 //  Learn one start-up sample: new = old + alpha * (sample - old), the first
 //  taken as is.
 int store_learn_startup (store_t *self, int64_t suite_id, double sample_ms, double alpha);
+
+//  A machine's pace as a suite learned it.
+typedef struct {
+    double pace;             //  relative to its builds' other machines; -1: none
+    double samples;          //  how many units it rests on
+    double spread;           //  how far a build's pace strays from it, relative
+    int64_t builds;          //  builds learned from
+} store_machine_t;
+
+//  The pace the suite learned for machine (row->pace -1 if none).
+int store_machine_pace (store_t *self, int64_t suite_id, const char *machine,
+                        store_machine_t *row);
+
+//  Learn a machine's pace from one build, noise being how far the build's
+//  pace may stray by its units' noise alone: spread = old + alpha * (max
+//  (|pace - old pace| / old pace - noise, 0) - old), then pace = old +
+//  alpha * (pace - old); the first taken as is, with spread first_spread;
+//  samples add up to at most cap.
+int store_learn_machine (store_t *self, int64_t suite_id, const char *machine, double pace,
+                         double samples, double noise, double alpha, double cap,
+                         double first_spread, int64_t at_ms);
 
 //  For each file split into examples in the build whose every example has
 //  a sample from the build, record a sample of the file: the sum of each
@@ -189,6 +212,7 @@ typedef struct {
     bool only_failed;        //  replay only what did not pass
     bool no_wait;            //  done instead of wait
     bool stopped;            //  handed its batch back: gets no more work
+    char *machine;           //  the machine it runs on (owned), NULL if not said
 } store_attempt_t;
 
 void store_attempt_clear (store_attempt_t *row);
@@ -196,7 +220,7 @@ void store_attempt_clear (store_attempt_t *row);
 //  Insert an attempt; *attempt_id set.
 int store_attempt_insert (store_t *self, int64_t build_id, uint32_t node_index,
                           const char *attempt, int64_t at_ms, bool only_failed,
-                          bool no_wait, int64_t *attempt_id);
+                          bool no_wait, const char *machine, int64_t *attempt_id);
 
 //  Mark an attempt stopped (it handed its batch back).
 int store_attempt_stop (store_t *self, int64_t attempt_id);

@@ -161,9 +161,28 @@ static const char s_schema_v7[] =
     "CREATE INDEX batches_by_build ON batches (build_id);"
     "ALTER TABLE batches ADD COLUMN req INTEGER NOT NULL DEFAULT 0;";
 
+//  Schema version 8: machines. An attempt says which machine it runs on
+//  (NULL: not said), and a suite learns each machine's pace from the
+//  builds it finished (relative to the other machines of each build, a
+//  smoothed estimate resting on about samples units) and how far a
+//  build's strays from it (spread, relative, smoothed), so a node on a
+//  known machine is planned at its pace from its first batch on.
+static const char s_schema_v8[] =
+    "ALTER TABLE attempts ADD COLUMN machine TEXT;"
+    "CREATE TABLE machines ("
+    "  suite_id INTEGER NOT NULL REFERENCES suites (id),"
+    "  machine TEXT NOT NULL,"
+    "  pace REAL NOT NULL CHECK (pace > 0),"
+    "  samples REAL NOT NULL CHECK (samples >= 0),"
+    "  spread REAL NOT NULL CHECK (spread >= 0),"
+    "  builds INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (suite_id, machine)) WITHOUT ROWID;";
+
 //  s_migrations[v] takes a database from user_version v to v + 1.
 static const char *const s_migrations[] = { s_schema_v1, s_schema_v2, s_schema_v3, s_schema_v4,
-                                                s_schema_v5, s_schema_v6, s_schema_v7 };
+                                                s_schema_v5, s_schema_v6, s_schema_v7,
+                                                s_schema_v8 };
 _Static_assert (sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERSION,
                 "one migration per schema version");
 
@@ -178,7 +197,7 @@ typedef enum {
     STMT_BATCH_STATE, STMT_ATTEMPT_STOP, STMT_NODE_SUMMARY, STMT_SPLIT_FIND,
     STMT_BATCH_UNIT_OK, STMT_STARTUP_GET, STMT_STARTUP_LEARN,
     STMT_EXAMPLES_SUM, STMT_HAS_EXAMPLES, STMT_SUITE_MEDIAN, STMT_FILE_SUMS,
-    STMT_UNIT_PARENT, STMT_UNIT_PARENTS_LOAD,
+    STMT_UNIT_PARENT, STMT_UNIT_PARENTS_LOAD, STMT_MACHINE_GET, STMT_MACHINE_LEARN,
     STMT_COUNT
 } stmt_id_t;
 
@@ -221,11 +240,11 @@ static const char *const s_sql[STMT_COUNT] = {
         "SELECT idx, name, predicted_ms, split_node, parent FROM units WHERE build_id = ?1"
         " ORDER BY idx",
     [STMT_ATTEMPT_INSERT] =
-        "INSERT INTO attempts (build_id, node_index, attempt, started_ms, only_failed, no_wait)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO attempts (build_id, node_index, attempt, started_ms, only_failed, no_wait,"
+        " machine) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [STMT_ATTEMPT_FIND] =
-        "SELECT id, build_id, node_index, last_req, last_reply, only_failed, no_wait, stopped"
-        " FROM attempts WHERE attempt = ?1",
+        "SELECT id, build_id, node_index, last_req, last_reply, only_failed, no_wait, stopped,"
+        " machine FROM attempts WHERE attempt = ?1",
     [STMT_ATTEMPT_SAVE] = "UPDATE attempts SET last_req = ?2, last_reply = ?3 WHERE id = ?1",
     [STMT_BATCH_INSERT] =
         "INSERT INTO batches (build_id, node_index, seq, attempt_id, created_ms,"
@@ -257,6 +276,20 @@ static const char *const s_sql[STMT_COUNT] = {
         "SELECT idx, parent FROM units WHERE build_id = ?1 AND parent IS NOT NULL",
     [STMT_BATCH_UNIT_OK] = "UPDATE batch_units SET ok = ?3 WHERE batch_id = ?1 AND pos = ?2",
     [STMT_STARTUP_GET] = "SELECT startup_ms, startup_samples FROM suites WHERE id = ?1",
+    [STMT_MACHINE_GET] =
+        "SELECT pace, samples, spread, builds FROM machines"
+        " WHERE suite_id = ?1 AND machine = ?2",
+    //  ?3 the build's pace, ?4 its samples, ?5 alpha, ?6 the samples' cap,
+    //  ?8 the first spread, ?9 how far the build's pace may stray by its
+    //  units' noise alone. The SET expressions read the row as it was.
+    [STMT_MACHINE_LEARN] =
+        "INSERT INTO machines (suite_id, machine, pace, samples, spread, builds, updated_ms)"
+        " VALUES (?1, ?2, ?3, min (?4, ?6), ?8, 1, ?7)"
+        " ON CONFLICT (suite_id, machine) DO UPDATE SET"
+        " spread = spread + ?5 * (max (abs (excluded.pace - pace) / pace - ?9, 0) - spread),"
+        " pace = pace + ?5 * (excluded.pace - pace),"
+        " samples = min (samples + ?4, ?6), builds = builds + 1,"
+        " updated_ms = excluded.updated_ms",
     [STMT_STARTUP_LEARN] =
         "UPDATE suites SET startup_ms = CASE WHEN startup_ms IS NULL THEN ?2"
         " ELSE startup_ms + ?3 * (?2 - startup_ms) END,"

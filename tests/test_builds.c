@@ -82,7 +82,8 @@ s_make_build (fixture_t *fx, attempt_t **attempt)
     };
     assert_int_equal (builds_create (fx->builds, &spec, names, predicted, guessed, NULL, 8,
                                      &build), 0);
-    assert_int_equal (builds_attempt_add (fx->builds, build, 0, "att0", false, false, attempt), 0);
+    assert_int_equal (builds_attempt_add (fx->builds, build, 0, "att0", false, false, NULL,
+                                          attempt), 0);
     return build;
 }
 
@@ -91,7 +92,7 @@ s_attempt (fixture_t *fx, build_t *build, uint32_t node_index, const char *id)
 {
     attempt_t *attempt = NULL;
     assert_int_equal (builds_attempt_add (fx->builds, build, node_index, id, false, false,
-                                          &attempt), 0);
+                                          NULL, &attempt), 0);
     return attempt;
 }
 
@@ -768,7 +769,8 @@ s_make_guessed_build (fixture_t *fx, attempt_t **attempt)
     assert_int_equal (builds_create (fx->builds, &spec, names, predicted, guessed, NULL, 6,
                                      &build), 0);
     assert_int_equal (build->known_count, 1);
-    assert_int_equal (builds_attempt_add (fx->builds, build, 0, "att0", false, false, attempt), 0);
+    assert_int_equal (builds_attempt_add (fx->builds, build, 0, "att0", false, false, NULL,
+                                          attempt), 0);
     return build;
 }
 
@@ -994,7 +996,7 @@ test_attempt_options_load_back (void **state)
     assert_false (attempt->only_failed);
     attempt_t *options = NULL;
     assert_int_equal (builds_attempt_add (fx->builds, build, 1, "att-opt", true, true,
-                                          &options), 0);
+                                          NULL, &options), 0);
     assert_true (options->only_failed);
     assert_true (options->no_wait);
     assert_false (options->stopped);

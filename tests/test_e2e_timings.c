@@ -24,7 +24,10 @@
       names too long to be units are left out, counted, and their time
       kept in their file's sum;
     - a unit without history is predicted at the median of its folder,
-      else of the suite, else the default, and the agent says how many. */
+      else of the suite, else the default, and the agent says how many;
+    - each machine's pace (--machine) is learned per suite, relative to
+      its build's other machines, and plans a node on it from its first
+      batch in the next build.                                            */
 #include "e2e_fixture.h"
 
 #include <setjmp.h>
@@ -1021,6 +1024,84 @@ test_new_units_are_estimated (void **state)
                                            " AND u.predicted_ms = 1000"), 4);
 }
 
+//  Two nodes on two machines, one 3 times slower (the runner's sleeps, by
+//  $SLOW): the suite learns both machines' paces from the first build,
+//  relative to each other, and in the next build both nodes are paced
+//  from their first batch, each at its machine's pace.
+static void
+test_machine_pace_is_learned (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    const char *daemon[] = { "--runner-startup", "0", "--log-level", "debug", NULL };
+    e2e_fixture_daemon (fx, daemon);
+    for (int i = 0; i < 12; i++) {
+        char name[64];
+        snprintf (name, sizeof name, "m/u%02d_test.txt", i);
+        e2e_fixture_unit (fx, name, "ms=40\n");
+    }
+    const char *fast[] = { "--machine", "ci-fast", NULL };
+    const char *slow[] = { "--machine", "ci-slow", NULL };
+    const char *slow_env[] = { "SLOW=3", NULL };
+    for (int b = 1; b <= 2; b++) {
+        char build[16];
+        snprintf (build, sizeof build, "mach-%d", b);
+        e2e_agent_t agents[2] = {
+            { .tag = b == 1 ? "f1" : "f2", .suite = "mach", .build = build, .index = 0,
+              .total = 2, .pattern = "m/*_test.txt", .flags = fast },
+            { .tag = b == 1 ? "s1" : "s2", .suite = "mach", .build = build, .index = 1,
+              .total = 2, .pattern = "m/*_test.txt", .flags = slow, .env = slow_env }
+        };
+        for (int n = 0; n < 2; n++)
+            s_agent (fx, &agents[n]);
+        for (int n = 0; n < 2; n++)
+            e2e_fixture_expect_exit (fx, agents[n].tag, 0);
+        if (b == 1) {
+            //  Learned from the first build, relative to each other.
+            double fast_pace = e2e_fixture_real (fx, "SELECT pace FROM machines"
+                                                     " WHERE machine = 'ci-fast'");
+            double slow_pace = e2e_fixture_real (fx, "SELECT pace FROM machines"
+                                                     " WHERE machine = 'ci-slow'");
+            fprintf (stderr, "machine paces after one build: fast %.3f, slow %.3f\n",
+                     fast_pace, slow_pace);
+            assert_true (slow_pace / fast_pace > 2.0 && slow_pace / fast_pace < 4.0);
+            assert_true (slow_pace > 1.0 && fast_pace < 1.0);
+        }
+    }
+    //  Each attempt says its machine.
+    char *machines = e2e_fixture_lines (fx, "SELECT DISTINCT machine FROM attempts"
+                                            " ORDER BY machine");
+    assert_string_equal (machines, "ci-fast\nci-slow\n");
+    free (machines);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT builds FROM machines"
+                                           " WHERE machine = 'ci-slow'"), 2);
+    //  The plan: unmeasured in the first build, paced by their machines
+    //  from their first batch in the second, each at its machine's pace.
+    char *log = harness_read_file (fx->log);
+    assert_non_null (log);
+    const char *first[2][2] = {
+        { "batch_given build=mach-1 node=0 batch=1 ", "batch_given build=mach-1 node=1 batch=1 " },
+        { "batch_given build=mach-2 node=0 batch=1 ", "batch_given build=mach-2 node=1 batch=1 " }
+    };
+    for (int b = 0; b < 2; b++)
+        for (int n = 0; n < 2; n++) {
+            const char *line = strstr (log, first[b][n]);
+            assert_non_null (line);
+            const char *paced = strstr (line, "paced=");
+            assert_non_null (paced);
+            assert_true (strncmp (paced, b == 0 ? "paced=no" : "paced=yes", b == 0 ? 8 : 9) == 0);
+            if (b == 1) {
+                //  Nothing reported yet when both first batches are cut:
+                //  each node at its machine's relative pace.
+                const char *pace = strstr (line, " pace=");
+                assert_non_null (pace);
+                double value = strtod (pace + 6, NULL);
+                fprintf (stderr, "build 2, node %d, batch 1: pace %.2f\n", n, value);
+                assert_true (n == 1 ? value > 1.2 : value < 0.85);
+            }
+        }
+    free (log);
+}
+
 int
 main (void)
 {
@@ -1042,6 +1123,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_killed_runner_teaches_nothing, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_startup_is_learned, s_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_machine_pace_is_learned, s_setup,
+                                         e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_import_feeds_the_split, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_import_leaves_out_long_names, s_setup,

@@ -1,7 +1,8 @@
 /*  test_pace: what queue mode's plan knows of a build's nodes
     (coordinator/pace.c): each node's pace from its reported batches, how
     long a node is still busy, and the pace a node gets before it has
-    reported anything.                                                     */
+    reported anything (its machine's known pace, relative to the build's
+    measured nodes, or theirs).                                            */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,6 +115,52 @@ test_unmeasured_nodes_follow_the_measured (void **state)
 }
 
 static void
+test_known_machine_is_paced_from_the_start (void **state)
+{
+    (void) state;
+    world_t world;
+    s_world (&world);
+    //  Node 2's machine ran 1.5 times slower than its builds' others,
+    //  steadily (spread 0.05, over 25 units); nothing reported yet: paced
+    //  at 1.5 times the base of 1, and so is its spread passed on.
+    world.nodes[2].prior_pace = 1.5;
+    world.nodes[2].prior_samples = 25;
+    world.nodes[2].prior_spread = 0.05;
+    sched_node_t out[NODES];
+    pace_nodes (&world.build, 0, 100, 30000, 1000, out);
+    assert_true (out[2].paced);
+    assert_float_equal (out[2].pace, 1.5, 1e-9);
+    assert_float_equal (out[2].samples, 25, 1e-9);
+    assert_float_equal (out[2].spread, 0.05, 1e-9);
+    assert_false (out[0].paced);
+    assert_float_equal (out[0].spread, 0, 0);
+    //  This build runs 20% slower than predicted: node 0 (no machine
+    //  known) measured 1.2, node 1 (a machine of relative pace 0.8)
+    //  measured 0.96, so the base is the mean of 1.2 and 0.96 / 0.8: 1.2,
+    //  and node 2 runs at 1.5 x 1.2.
+    s_batch (&world, 0, 0, 360);
+    world.nodes[1].prior_pace = 0.8;
+    s_batch (&world, 1, 0, 288);
+    pace_nodes (&world.build, 0, 100, 30000, 1000, out);
+    assert_float_equal (out[0].pace, 1.2, 1e-9);
+    assert_float_equal (out[1].pace, 0.96, 1e-9);
+    assert_float_equal (out[2].pace, 1.8, 1e-9);
+    //  Measured, its own pace wins and the spread is gone.
+    s_batch (&world, 2, 0, 600);
+    pace_nodes (&world.build, 0, 100, 30000, 1000, out);
+    assert_float_equal (out[2].pace, 2.0, 1e-9);
+    assert_float_equal (out[2].spread, 0, 0);
+    //  With no machine known, an unmeasured node runs at the measured
+    //  nodes' mean, as before.
+    s_world (&world);
+    s_batch (&world, 0, 0, 360);
+    s_batch (&world, 1, 0, 240);
+    pace_nodes (&world.build, 0, 100, 30000, 1000, out);
+    assert_false (out[2].paced);
+    assert_float_equal (out[2].pace, 1.0, 1e-9);
+}
+
+static void
 test_busy_until_the_running_batch_ends (void **state)
 {
     (void) state;
@@ -173,6 +220,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_pace_from_reports),
         cmocka_unit_test (test_unmeasured_nodes_follow_the_measured),
+        cmocka_unit_test (test_known_machine_is_paced_from_the_start),
         cmocka_unit_test (test_busy_until_the_running_batch_ends),
         cmocka_unit_test (test_silent_and_finished_nodes_are_absent),
     };

@@ -1460,6 +1460,101 @@ test_join_options (void **state)
     }
 }
 
+//  The join's "machine": optional, 1..PROTO_MACHINE_MAX bytes of
+//  printable ASCII without spaces; NULL when not said.
+static void
+test_join_machine (void **state)
+{
+    proto_msg_t *msg = proto_msg_new (PROTO_JOIN);
+    proto_msg_set_str (&msg->attempt, "a1");
+    msg->req = 3;
+    proto_msg_set_str (&msg->suite, "acme/web");
+    proto_msg_set_str (&msg->build, "ci-9");
+    msg->node_total = 4;
+    proto_msg_set_str (&msg->commit, "c");
+    proto_msg_set_str (&msg->branch, "main");
+    proto_msg_set_str (&msg->mode, "queue");
+    proto_msg_set_units (msg, s_units, 3);
+    char digest[PROTO_DIGEST_LEN + 1];
+    proto_digest (s_units, 3, digest);
+    proto_msg_set_str (&msg->digest, digest);
+    const char *const base = "v,type,attempt,req,suite,build,node_index,node_total,commit,"
+                             "branch,mode,digest,units";
+    char keys[512];
+
+    //  Not said: not sent, decoded as NULL; empty is not said either.
+    proto_msg_t *copy = s_round_trip (msg, base);
+    assert_null (copy->machine);
+    proto_msg_destroy (&copy);
+    proto_msg_set_str (&msg->machine, "");
+    copy = s_round_trip (msg, base);
+    assert_null (copy->machine);
+    proto_msg_destroy (&copy);
+
+    //  Said: the same string back, from the edges of the allowed bytes.
+    snprintf (keys, sizeof keys, "%s,machine", base);
+    proto_msg_set_str (&msg->machine, "ci-runner-7.example:2!~");
+    copy = s_round_trip (msg, keys);
+    assert_non_null (copy->machine);
+    assert_string_equal (copy->machine, "ci-runner-7.example:2!~");
+    assert_true (copy->machine != msg->machine);
+    proto_msg_destroy (&copy);
+    char longest[PROTO_MACHINE_MAX + 1];
+    memset (longest, 'm', PROTO_MACHINE_MAX);
+    longest[PROTO_MACHINE_MAX] = 0;
+    proto_msg_set_str (&msg->machine, longest);
+    copy = s_round_trip (msg, keys);
+    assert_string_equal (copy->machine, longest);
+    proto_msg_destroy (&copy);
+    proto_msg_destroy (&msg);
+
+    //  Hand-made maps: what satcheld accepts and refuses.
+    kvs_t kvs;
+    s_join_kvs (&kvs);
+    msg = s_accepted (&kvs, __LINE__);
+    assert_null (msg->machine);
+    proto_msg_destroy (&msg);
+    kvs_set (&kvs, STR ("machine", "box-1"));
+    msg = s_accepted (&kvs, __LINE__);
+    assert_string_equal (msg->machine, "box-1");
+    proto_msg_destroy (&msg);
+    kvs_set (&kvs, STR ("machine", longest));
+    ACCEPTED (&kvs);
+
+    char too_long[PROTO_MACHINE_MAX + 2];
+    memset (too_long, 'm', PROTO_MACHINE_MAX + 1);
+    too_long[PROTO_MACHINE_MAX + 1] = 0;
+    kvs_set (&kvs, STR ("machine", too_long));
+    BAD (&kvs, "machine");
+    char expected[128];
+    snprintf (expected, sizeof expected, "machine is %d bytes, more than the %d allowed",
+              PROTO_MACHINE_MAX + 1, PROTO_MACHINE_MAX);
+    assert_string_equal (s_err.message, expected);
+
+    kvs_set (&kvs, STR ("machine", "ci runner"));
+    BAD (&kvs, "machine");
+    assert_message_has ("byte 0x20 at position 2");
+    const char *const bad[] = { "", " ", "a\tb", "a\x7f", "caf\xc3\xa9" };
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        kvs_set (&kvs, STR ("machine", bad[b]));
+        BAD (&kvs, "machine");
+    }
+    kvs_set (&kvs, STRN ("machine", "ab\0cd", 5));
+    BAD (&kvs, "machine");
+    assert_message_has ("NUL byte at position 2");
+    const kv_t wrong[] = { U ("machine", 1), NIL ("machine"), BIN ("machine", "box"),
+                           STRS ("machine", s_units, 1), BOOL ("machine", 1) };
+    for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
+        kvs_set (&kvs, wrong[w]);
+        BAD (&kvs, "machine");
+    }
+    s_join_kvs (&kvs);
+    kvs_add (&kvs, STR ("machine", "box-1"));
+    kvs_add (&kvs, STR ("machine", "box-1"));
+    BAD (&kvs, "machine");
+    assert_message_has ("appears more than once");
+}
+
 static void
 test_replies_validated (void **state)
 {
@@ -3062,6 +3157,7 @@ main (void)
         cmocka_unit_test_setup (test_next_report, s_setup),
         cmocka_unit_test_setup (test_heartbeat, s_setup),
         cmocka_unit_test_setup (test_join_options, s_setup),
+        cmocka_unit_test_setup (test_join_machine, s_setup),
         cmocka_unit_test_setup (test_replies_validated, s_setup),
         cmocka_unit_test_setup (test_replies_missing_fields, s_setup),
         cmocka_unit_test_setup (test_round_trip_join_examples, s_setup),

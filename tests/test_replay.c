@@ -73,7 +73,7 @@ s_attempt (fixture_t *fx, uint32_t node_index, const char *id, bool only_failed)
 {
     attempt_t *attempt = NULL;
     assert_int_equal (builds_attempt_add (fx->builds, fx->build, node_index, id, only_failed,
-                                          false, &attempt), 0);
+                                          false, NULL, &attempt), 0);
     return attempt;
 }
 

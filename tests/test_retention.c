@@ -298,7 +298,7 @@ s_build (store_t *store, int64_t suite, const char *key, int64_t created_ms, int
         char attempt[64];
         snprintf (attempt, sizeof attempt, "%s-node-%d", key, n);
         assert_int_equal (store_attempt_insert (store, row.id, (uint32_t) n, attempt, created_ms,
-                                                false, false, &attempts[n]), 0);
+                                                false, false, NULL, &attempts[n]), 0);
     }
     int64_t at = created_ms;
     uint32_t seq[NODES] = { 0 };

@@ -672,6 +672,176 @@ test_curve_keys (void **state)
     s_clean_env ();
 }
 
+//  The host name as the default machine would take it: NULL if it cannot
+//  be sent (gethostname failed, empty, too long, a byte outside 0x21..0x7e).
+static const char *
+s_usable_host_name (char *name, size_t size)
+{
+    if (gethostname (name, size) != 0)
+        return NULL;
+    name[size - 1] = 0;
+    size_t length = strlen (name);
+    if (length == 0 || length > 128)
+        return NULL;
+    for (size_t i = 0; i < length; i++)
+        if ((unsigned char) name[i] < 0x21 || (unsigned char) name[i] > 0x7e)
+            return NULL;
+    return name;
+}
+
+static void
+test_machine (void **state)
+{
+    run_options_t options;
+    //  The flag, and the flag over the variable.
+    const char *flag[] = { "--machine", "ci-runner-7", NULL };
+    assert_int_equal (s_env_with (flag, NULL, &options), RUN_OPTIONS_OK);
+    assert_string_equal (options.machine, "ci-runner-7");
+    assert_string_equal (options.sources.machine, "--machine");
+    assert_null (options.host_name);                //  not even read
+    run_options_clear (&options);
+    const char *var[] = { "SATCHEL_MACHINE", "box.example:2", NULL };
+    assert_int_equal (s_env_with (flag, var, &options), RUN_OPTIONS_OK);
+    assert_string_equal (options.machine, "ci-runner-7");
+    assert_string_equal (options.sources.machine, "--machine");
+    run_options_clear (&options);
+    //  The variable alone.
+    assert_int_equal (s_env_with (NULL, var, &options), RUN_OPTIONS_OK);
+    assert_string_equal (options.machine, "box.example:2");
+    assert_string_equal (options.sources.machine, "SATCHEL_MACHINE");
+    assert_null (options.host_name);
+    run_options_clear (&options);
+
+    //  Neither: the host name, if it can be sent.
+    char host[256];
+    const char *usable = s_usable_host_name (host, sizeof host);
+    assert_int_equal (s_env_with (NULL, NULL, &options), RUN_OPTIONS_OK);
+    assert_non_null (options.sources.machine);
+    if (usable) {
+        assert_non_null (options.machine);
+        assert_string_equal (options.machine, usable);
+        assert_string_equal (options.host_name, usable);
+        assert_string_equal (options.sources.machine, "default (the host name)");
+    }
+    else {
+        printf ("  (this host's name cannot be sent: '%s')\n", options.sources.machine);
+        assert_null (options.machine);
+        assert_int_equal (strncmp (options.sources.machine, "default: ", 9), 0);
+    }
+    run_options_clear (&options);
+    assert_null (options.host_name);
+    assert_null (options.machine);
+    //  So in strict mode too, as `satchel run` parses.
+    s_clean_env ();
+    const char *run[] = { "run", "--suite", "s", "--node-index", "0", "--node-total", "1",
+                          "--pattern", "*.rb", "--", "true", NULL };
+    assert_int_equal (s_resolve (RUN_OPTIONS_STRICT, run, &options), RUN_OPTIONS_OK);
+    if (usable)
+        assert_string_equal (options.machine, usable);
+    else
+        assert_null (options.machine);
+    run_options_clear (&options);
+    const char *run_flag[] = { "run", "--suite", "s", "--node-index", "0", "--node-total", "1",
+                               "--machine", "m1", "--pattern", "*.rb", "--", "true", NULL };
+    assert_int_equal (s_resolve (RUN_OPTIONS_STRICT, run_flag, &options), RUN_OPTIONS_OK);
+    assert_string_equal (options.machine, "m1");
+    run_options_clear (&options);
+
+    //  Empty says "no machine": as a flag (over the variable, too) and,
+    //  unlike the other variables, as SATCHEL_MACHINE.
+    const char *empty_flag[] = { "--machine", "", NULL };
+    assert_int_equal (s_env_with (empty_flag, var, &options), RUN_OPTIONS_OK);
+    assert_null (options.machine);
+    assert_string_equal (options.sources.machine, "--machine");
+    assert_null (options.host_name);
+    run_options_clear (&options);
+    const char *empty_var[] = { "SATCHEL_MACHINE", "", NULL };
+    assert_int_equal (s_env_with (NULL, empty_var, &options), RUN_OPTIONS_OK);
+    assert_null (options.machine);
+    assert_string_equal (options.sources.machine, "SATCHEL_MACHINE");
+    assert_null (options.host_name);
+    run_options_clear (&options);
+
+    //  The edges of what satcheld accepts: 128 bytes, and 0x21..0x7e.
+    char longest[130];
+    memset (longest, 'm', 128);
+    longest[128] = 0;
+    const char *at_max[] = { "--machine", longest, NULL };
+    assert_int_equal (s_env_with (at_max, NULL, &options), RUN_OPTIONS_OK);
+    assert_int_equal (strlen (options.machine), 128);
+    run_options_clear (&options);
+    const char *edges[] = { "--machine", "!~", NULL };
+    assert_int_equal (s_env_with (edges, NULL, &options), RUN_OPTIONS_OK);
+    assert_string_equal (options.machine, "!~");
+    run_options_clear (&options);
+}
+
+static void
+test_machine_refused (void **state)
+{
+    char too_long[130];
+    memset (too_long, 'm', 129);
+    too_long[129] = 0;
+    static const char *const why = "the machine name must be 1 to 128 bytes of printable "
+                                   "ASCII without spaces";
+    const struct {
+        const char *flag;        //  --machine's value, or NULL
+        const char *var;         //  SATCHEL_MACHINE's, or NULL
+        const char *needle;      //  in the message, besides why and --machine
+    } cases[] = {
+        { too_long, NULL, "this one is 129 bytes (--machine)" },
+        { "ci runner", NULL, "byte 0x20 (a space) at position 2 (--machine)" },
+        { " ", NULL, "byte 0x20 (a space) at position 0" },
+        { "a\tb", NULL, "byte 0x09 at position 1" },
+        { "a\x7f", NULL, "byte 0x7f at position 1" },
+        { "caf\xc3\xa9", NULL, "byte 0xc3 at position 3" },
+        { NULL, too_long, "this one is 129 bytes (SATCHEL_MACHINE)" },
+        { NULL, "my box", "(a space) at position 2 (SATCHEL_MACHINE)" },
+        //  A bad variable does not matter where the flag wins.
+        { "ok", "my box", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        s_clean_env ();
+        if (cases[i].var)
+            setenv ("SATCHEL_MACHINE", cases[i].var, 1);
+        const char *env_argv[] = { "env", "--machine", cases[i].flag, NULL };
+        const char *env_plain[] = { "env", NULL };
+        run_options_t options;
+        char err[2048];
+        run_options_result_t rc = s_resolve_err (RUN_OPTIONS_LENIENT,
+                                                 cases[i].flag ? env_argv : env_plain,
+                                                 &options, err, sizeof err);
+        if (!cases[i].needle) {
+            assert_int_equal (rc, RUN_OPTIONS_OK);
+            assert_string_equal (options.machine, cases[i].flag);
+            run_options_clear (&options);
+            continue;
+        }
+        run_options_clear (&options);
+        bool ok = rc == RUN_OPTIONS_USAGE && strstr (err, why) && strstr (err, "--machine")
+                  && strstr (err, cases[i].needle) && strstr (err, "Usage: satchel env");
+        if (!ok)
+            printf ("  case %zu: rc %d, stderr '%s', expected '%s'\n", i, rc, err,
+                    cases[i].needle);
+        assert_true (ok);
+        //  One message: the reason line, then the usage lines.
+        assert_non_null (strstr (err, "satchel: the machine name"));
+        assert_null (strstr (strstr (err, "satchel: ") + 1, "satchel: "));
+    }
+    //  `satchel run` refuses it alike, before anything runs.
+    s_clean_env ();
+    const char *run[] = { "run", "--suite", "s", "--node-index", "0", "--node-total", "1",
+                          "--machine", "a b", "--pattern", "*.rb", "--", "true", NULL };
+    run_options_t options;
+    char err[2048];
+    assert_int_equal (s_resolve_err (RUN_OPTIONS_STRICT, run, &options, err, sizeof err),
+                      RUN_OPTIONS_USAGE);
+    run_options_clear (&options);
+    assert_non_null (strstr (err, "(--machine)"));
+    assert_non_null (strstr (err, "Usage: satchel run"));
+    s_clean_env ();
+}
+
 int
 main (void)
 {
@@ -686,6 +856,8 @@ main (void)
         cmocka_unit_test (test_tests_sources),
         cmocka_unit_test (test_strict_still_requires),
         cmocka_unit_test (test_curve_keys),
+        cmocka_unit_test (test_machine),
+        cmocka_unit_test (test_machine_refused),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

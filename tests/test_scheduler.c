@@ -453,8 +453,8 @@ test_finish_equal_nodes (void **state)
 {
     //  4 free nodes at pace 1, 100 ms start-up each, 4000 ms of work:
     //  each does 1000 after its start-up, so all finish at 1100.
-    sched_node_t nodes[4] = { { 0, 1, false, 0, false }, { 0, 1, false, 0, false }, { 0, 1, false, 0, false },
-                              { 0, 1, false, 0, false } };
+    sched_node_t nodes[4] = { { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 },
+                              { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 } };
     assert_float_equal (sched_finish_ms (nodes, 4, 4000, 100), 1100, 0.01);
     assert_float_equal (sched_finish_ms (nodes, 4, 0, 100), 0, 0);
     assert_float_equal (sched_finish_ms (nodes, 0, 4000, 100), 0, 0);
@@ -466,11 +466,12 @@ test_finish_spreads_work (void **state)
     //  Node 1 is busy for 500 ms more, node 2 runs at 1.5 x: capacity by F
     //  is (F - 100) + (F - 500 - 100) + (F / 1.5 - 100) = 3000 gives
     //  F = 3800 / (2 + 2/3) = 1425.
-    sched_node_t nodes[3] = { { 0, 1, true, 10, false }, { 500, 1, true, 10, false }, { 0, 1.5, true, 10, false } };
+    sched_node_t nodes[3] = { { 0, 1, true, 10, false, 0 }, { 500, 1, true, 10, false, 0 },
+                              { 0, 1.5, true, 10, false, 0 } };
     double finish = sched_finish_ms (nodes, 3, 3000, 100);
     assert_float_equal (finish, 1425, 0.01);
     //  A nonsense pace (0, NaN) counts as 1 and cannot stall the search.
-    sched_node_t odd[2] = { { 0, 0, true, 1, false }, { 0, NAN, true, 1, false } };
+    sched_node_t odd[2] = { { 0, 0, true, 1, false, 0 }, { 0, NAN, true, 1, false, 0 } };
     assert_float_equal (sched_finish_ms (odd, 2, 2000, 0), 1000, 0.01);
     //  An absent node does nothing: the other does all 2000; if both are
     //  absent, both count (the one asking is never absent in practice).
@@ -498,7 +499,7 @@ test_plan_cautious_while_pace_guessed (void **state)
     //  whose pace is a guess takes 1 / factor (2) of it: 25 units.
     double queue[100];
     s_queue_fill (queue, 100, 10);
-    sched_node_t nodes[2] = { { 0, 1, false, 0, false }, { 0, 1, false, 0, false } };
+    sched_node_t nodes[2] = { { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 } };
     assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 25);
     //  A larger factor: more cautious still.
     policy.factor = 5;
@@ -518,8 +519,8 @@ test_plan_cautious_while_pace_guessed (void **state)
     policy.startup_ms = 1000;
     double four[4];
     s_queue_fill (four, 4, 1000);
-    sched_node_t idle[4] = { { 0, 1, false, 0, false }, { 0, 1, false, 0, false },
-                             { 0, 1, false, 0, false }, { 0, 1, false, 0, false } };
+    sched_node_t idle[4] = { { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 },
+                             { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 } };
     assert_int_equal (sched_batch_plan (four, 4, 4000, idle, 4, 0, &policy), 1);
     //  With two units left and the others busy for 10 s, the share of the
     //  asking node is all that is left: two start-ups' worth, both units.
@@ -538,7 +539,7 @@ test_plan_paced_takes_share (void **state)
     s_queue_fill (queue, 100, 10);
     //  Paced on 100 units: reserve 0.05 + 0.2 / 10 = 0.07 of a 500 ms
     //  share: 465 ms, 46 units.
-    sched_node_t nodes[2] = { { 0, 1, true, 100, false }, { 0, 1, true, 100, false } };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
     assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 46);
     //  The other node is 1.5 x slower: this one's share grows to 600 ms.
     nodes[1].pace = 1.5;
@@ -552,6 +553,26 @@ test_plan_paced_takes_share (void **state)
 }
 
 static void
+test_plan_paced_by_machine_keeps_spread_back (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 0;
+    double queue[100];
+    s_queue_fill (queue, 100, 10);
+    //  Paced by its machine's history alone, on 100 units: reserve 0.07 of
+    //  a 500 ms share (46 units), unless twice the spread is more: 0.1
+    //  keeps 20% back (40 units).
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0.02 }, { 0, 1, true, 100, false, 0 } };
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 46);
+    nodes[0].spread = 0.1;
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 40);
+    //  Never more than an unpaced node keeps back (1 - 1 / factor: half).
+    nodes[0].spread = 0.6;
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 25);
+}
+
+static void
 test_plan_no_reserve_below_two_startups (void **state)
 {
     sched_policy_t policy;
@@ -562,7 +583,7 @@ test_plan_no_reserve_below_two_startups (void **state)
     //  none. The node takes its whole share, 20 units.
     double queue[40];
     s_queue_fill (queue, 40, 10);
-    sched_node_t nodes[2] = { { 0, 1, true, 100, false }, { 0, 1, true, 100, false } };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
     assert_int_equal (sched_batch_plan (queue, 40, 400, nodes, 2, 0, &policy), 20);
     //  Near the end a share below two start-ups is still a share: of 100
     //  ms left each node takes 50, not sched_batch_take's 2 x 50.
@@ -1288,6 +1309,7 @@ main (void)
         cmocka_unit_test (test_finish_spreads_work),
         cmocka_unit_test (test_plan_cautious_while_pace_guessed),
         cmocka_unit_test (test_plan_paced_takes_share),
+        cmocka_unit_test (test_plan_paced_by_machine_keeps_spread_back),
         cmocka_unit_test (test_plan_no_reserve_below_two_startups),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

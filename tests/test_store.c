@@ -116,7 +116,7 @@ s_world (store_t *store, world_t *world)
     assert_int_equal (store_build_insert (store, &build), 0);
     world->build_id = build.id;
     assert_int_equal (store_attempt_insert (store, world->build_id, 0, "att-0", 1000, false,
-                                            false, &world->attempt_id), 0);
+                                            false, NULL, &world->attempt_id), 0);
 }
 
 static void
@@ -188,7 +188,7 @@ test_foreign_keys_enforced (void **state)
     //  No build 42: foreign_keys=ON refuses the rows.
     assert_int_equal (store_units_insert (store, 42, names, predicted, 1, NULL), -1);
     int64_t id = 0;
-    assert_int_equal (store_attempt_insert (store, 42, 0, "x", 1, false, false, &id), -1);
+    assert_int_equal (store_attempt_insert (store, 42, 0, "x", 1, false, false, NULL, &id), -1);
     store_build_t build = { .suite_id = 42, .build_key = "k", .node_total = 1 };
     assert_int_equal (store_build_insert (store, &build), -1);
     world_t world;
@@ -523,7 +523,7 @@ test_attempts (void **state)
 
     int64_t id = 0;
     assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-1 \xff", 5000, false,
-                                            false, &id), 0);
+                                            false, NULL, &id), 0);
     assert_true (id > 0);
     assert_int_not_equal (id, world.attempt_id);
 
@@ -575,7 +575,7 @@ test_attempts (void **state)
     //  The attempt id string is unique.
     int64_t dup = 0;
     assert_int_equal (store_attempt_insert (store, world.build_id, 0, "att-0", 6000, false, false,
-                                            &dup), -1);
+                                            NULL, &dup), -1);
     store_destroy (&store);
     assert_int_equal (s_other_count (fx->path, "attempts"), 2);
 }
@@ -590,7 +590,7 @@ test_batches (void **state)
     s_world (store, &world);
     int64_t attempt1 = 0;
     assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-1", 1000, false, false,
-                                            &attempt1), 0);
+                                            NULL, &attempt1), 0);
 
     uint32_t first_units[] = { 7, 2, 9, 0 };
     uint32_t second_units[] = { 5 };
@@ -941,7 +941,7 @@ test_no_statement_left_open (void **state)
     assert_int_equal (store_attempt_find (store, "nope", &attempt), 1);
     int64_t id = 0;
     assert_int_equal (store_attempt_insert (store, world.build_id, 0, "att-0", 1, false, false,
-                                            &id), -1);
+                                            NULL, &id), -1);
     uint32_t units[] = { 0 };
     assert_int_equal (store_batch_insert (store, world.build_id, 0, 1, 12345, units, 1, 1,
                                           &s_running, &id), -1);
@@ -1270,9 +1270,9 @@ test_attempt_options_and_stop (void **state)
     s_world (store, &world);
     int64_t failed_only = 0, no_wait = 0;
     assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-of", 2000, true,
-                                            false, &failed_only), 0);
+                                            false, NULL, &failed_only), 0);
     assert_int_equal (store_attempt_insert (store, world.build_id, 1, "att-nw", 3000, false,
-                                            true, &no_wait), 0);
+                                            true, NULL, &no_wait), 0);
 
     store_attempt_t row;
     assert_int_equal (store_attempt_find (store, "att-of", &row), 0);
@@ -1912,6 +1912,59 @@ s_own_estimate (const char *path, int64_t suite_id, const char *name)
 
 //  A file is recorded from its examples only when every one of them has a
 //  sample in the build, each example's latest.
+static void
+test_machine_pace (void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    int64_t web = 0, api = 0;
+    assert_int_equal (store_suite_ensure (store, "web", &web), 0);
+    assert_int_equal (store_suite_ensure (store, "api", &api), 0);
+    store_machine_t row;
+    assert_int_equal (store_machine_pace (store, web, "ci-7", &row), 0);
+    assert_true (row.pace == -1);
+    //  The first build: taken as is, samples up to the cap, the first spread.
+    assert_int_equal (store_learn_machine (store, web, "ci-7", 1.5, 40, 0.03, 0.25, 25, 0.1, 1000),
+                      0);
+    assert_int_equal (store_machine_pace (store, web, "ci-7", &row), 0);
+    assert_float_equal (row.pace, 1.5, 1e-12);
+    assert_float_equal (row.samples, 25, 1e-12);
+    assert_float_equal (row.spread, 0.1, 1e-12);
+    assert_int_equal (row.builds, 1);
+    //  A build at 1.2: it strayed 20% from 1.5, 17% more than noise 0.03
+    //  explains: spread 0.1 + 0.25 (0.17 - 0.1) = 0.1175; then pace 1.5 +
+    //  0.25 (1.2 - 1.5) = 1.425.
+    assert_int_equal (store_learn_machine (store, web, "ci-7", 1.2, 10, 0.03, 0.25, 25, 0.1, 2000),
+                      0);
+    assert_int_equal (store_machine_pace (store, web, "ci-7", &row), 0);
+    assert_float_equal (row.spread, 0.1175, 1e-12);
+    assert_float_equal (row.pace, 1.425, 1e-12);
+    assert_float_equal (row.samples, 25, 1e-12);
+    assert_int_equal (row.builds, 2);
+    //  A build within its noise: the spread shrinks by alpha.
+    assert_int_equal (store_learn_machine (store, web, "ci-7", 1.45, 10, 0.05, 0.25, 25, 0.1,
+                                           3000), 0);
+    assert_int_equal (store_machine_pace (store, web, "ci-7", &row), 0);
+    assert_float_equal (row.spread, 0.1175 * 0.75, 1e-12);
+    //  Per suite and per machine.
+    assert_int_equal (store_machine_pace (store, api, "ci-7", &row), 0);
+    assert_true (row.pace == -1);
+    assert_int_equal (store_machine_pace (store, web, "ci-8", &row), 0);
+    assert_true (row.pace == -1);
+    //  A suite that does not exist learns nothing.
+    assert_int_equal (store_learn_machine (store, api + 10, "ci-7", 1, 1, 0, 0.25, 25, 0.1, 1),
+                      -1);
+    store_destroy (&store);
+    //  It lasts.
+    store = store_open (fx->path);
+    assert_non_null (store);
+    assert_int_equal (store_machine_pace (store, web, "ci-7", &row), 0);
+    assert_float_equal (row.pace, 1.425 + 0.25 * (1.45 - 1.425), 1e-12);
+    assert_int_equal (row.builds, 3);
+    store_destroy (&store);
+}
+
 static void
 test_file_sums (void **state)
 {
@@ -2615,6 +2668,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_example_samples_and_sums, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_suite_median, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_suite_startup, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_machine_pace, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_file_sums, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_units_parents, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_build_known_examples, s_setup, s_teardown),
