@@ -1910,8 +1910,8 @@ s_own_estimate (const char *path, int64_t suite_id, const char *name)
     return value;
 }
 
-//  A file is recorded from its examples only when every one of them has a
-//  sample in the build, each example's latest.
+//  A machine's pace per suite: the first build's taken as is, then
+//  smoothed, with its spread beyond the units' noise; it lasts.
 static void
 test_machine_pace (void **state)
 {
@@ -1965,6 +1965,8 @@ test_machine_pace (void **state)
     store_destroy (&store);
 }
 
+//  A file is recorded from its examples only when every one of them has a
+//  sample in the build, each example's latest.
 static void
 test_file_sums (void **state)
 {
