@@ -37,7 +37,7 @@ typedef struct {
     int64_t builds;              //  builds deleted
     int64_t build_rows;          //  rows of those builds (units, batches, ...)
     int64_t samples;             //  samples deleted
-    int64_t timings;             //  estimates deleted
+    int64_t timings;             //  estimates (and machines' paces) deleted
     int64_t steps;               //  steps run
 } retention_stats_t;
 

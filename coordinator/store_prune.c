@@ -63,10 +63,20 @@ int
 store_prune_timings (store_t *self, int64_t before_ms, int64_t limit, int64_t *deleted)
 {
     *deleted = 0;
-    return s_exec (self, "prune_timings",
-                   "DELETE FROM timings WHERE (suite_id, name) IN (SELECT suite_id, name"
-                   " FROM timings WHERE updated_ms < ?1 LIMIT ?2)", before_ms, limit, NULL,
-                   deleted) < 0 ? -1 : 0;
+    if (s_exec (self, "prune_timings",
+                "DELETE FROM timings WHERE (suite_id, name) IN (SELECT suite_id, name"
+                " FROM timings WHERE updated_ms < ?1 LIMIT ?2)", before_ms, limit, NULL,
+                deleted) < 0)
+        return -1;
+    int64_t machines = 0;
+    if (*deleted < limit
+    &&  s_exec (self, "prune_machines",
+                "DELETE FROM machines WHERE (suite_id, machine) IN (SELECT suite_id, machine"
+                " FROM machines WHERE updated_ms < ?1 LIMIT ?2)", before_ms, limit - *deleted,
+                NULL, &machines) < 0)
+        return -1;
+    *deleted += machines;
+    return 0;
 }
 
 int

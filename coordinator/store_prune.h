@@ -28,7 +28,9 @@ int store_prune_samples (store_t *self, int64_t before_ms, int64_t limit, int64_
 int store_prune_fallbacks (store_t *self, int64_t before_ms, int64_t limit, int64_t *deleted);
 
 //  Delete up to limit timing rows (estimates) not updated since before_ms:
-//  units the suite no longer runs. Scans the table: call it rarely.
+//  units the suite no longer runs; then, within what is left of limit,
+//  machines' paces not learned since before_ms: machines the farm no
+//  longer has. Scans the tables: call it rarely.
 int store_prune_timings (store_t *self, int64_t before_ms, int64_t limit, int64_t *deleted);
 
 //  The build to prune next: one already marked, else the oldest due, which

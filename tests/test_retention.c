@@ -362,6 +362,13 @@ test_history_ages_out (void **state)
         assert_int_equal (store_commit (store), 0);
     }
     assert_int_equal (s_int (store, "SELECT count(*) FROM samples"), 60);
+    //  A machine of the farm on day 9, one retired after day 1.
+    assert_int_equal (store_begin (store), 0);
+    assert_int_equal (store_learn_machine (store, suite, "ci-kept", 1.2, 10, 0.05, 0.3, 25, 0.1,
+                                           EPOCH_MS + 9 * DAY_MS), 0);
+    assert_int_equal (store_learn_machine (store, suite, "ci-gone", 0.9, 10, 0.05, 0.3, 25, 0.1,
+                                           EPOCH_MS + 1 * DAY_MS), 0);
+    assert_int_equal (store_commit (store), 0);
 
     //  Forever: nothing goes.
     retention_config_t forever = { 0 };
@@ -379,9 +386,11 @@ test_history_ages_out (void **state)
     assert_int_equal (s_int (store, "SELECT min(at_ms) FROM samples"), EPOCH_MS + 5 * DAY_MS);
     assert_int_equal (s_int (store, "SELECT count(*) FROM timings WHERE name LIKE 'kept_%%'"), 5);
     assert_int_equal (s_int (store, "SELECT count(*) FROM timings WHERE name LIKE 'gone_%%'"), 0);
+    assert_int_equal (s_int (store, "SELECT count(*) FROM machines WHERE machine = 'ci-kept'"), 1);
+    assert_int_equal (s_int (store, "SELECT count(*) FROM machines WHERE machine = 'ci-gone'"), 0);
     const retention_stats_t *stats = retention_stats (retention);
     assert_int_equal (stats->samples, 35);
-    assert_int_equal (stats->timings, 5);
+    assert_int_equal (stats->timings, 6);
     //  The estimates that stay still answer.
     const char *names[] = { "kept_0", "gone_0" };
     double estimate[2];
