@@ -3,6 +3,7 @@
 
 #include "util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,24 +31,40 @@ pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t le
     //  without history), the first node to report must not look many
     //  times faster than the others and take the whole queue. A machine's
     //  known pace is relative to its builds' other machines: a node on it
-    //  runs at that times the pace of this build's (each measured node's
-    //  pace over its own machine's), measured or not.
-    double base_sum = 0;
+    //  runs at that times the build's pace (each measured node's pace over
+    //  its own machine's), which moves from 1 only by what the measured
+    //  units show beyond their noise (SCHED_PLAN_NOISE / sqrt (units), in
+    //  log space): two long files 10% over their machine's pace, within
+    //  their noise, must not make the whole farm look 10% slow and the
+    //  plan's finish 10% late; predictions 20 times off (no history)
+    //  still move it all the way.
+    double base_sum = 0, log_sum = 0, units = 0;
     uint32_t measured = 0;
     for (uint32_t n = 0; n < build->node_total; n++) {
         memset (&out[n], 0, sizeof out[n]);
         const build_node_t *node = &build->nodes[n];
         pace_measure (node, startup_ms, &out[n]);
         if (out[n].paced) {
-            base_sum += out[n].pace / (node->prior_pace > 0 ? node->prior_pace : 1.0);
+            double ratio = out[n].pace / (node->prior_pace > 0 ? node->prior_pace : 1.0);
+            base_sum += ratio;
             measured++;
+            if (ratio > 0 && isfinite (ratio)) {
+                double weight = out[n].samples >= 1 ? out[n].samples : 1.0;
+                log_sum += weight * log (ratio);
+                units += weight;
+            }
         }
     }
     double base = measured > 0 ? base_sum / measured : 1.0;
+    double known_base = 1.0;
+    if (units > 0) {
+        double mean = log_sum / units, noise = SCHED_PLAN_NOISE / sqrt (units);
+        known_base = fabs (mean) > noise ? exp (copysign (fabs (mean) - noise, mean)) : 1.0;
+    }
     for (uint32_t n = 0; n < build->node_total; n++) {
         const build_node_t *node = &build->nodes[n];
         if (!out[n].paced && node->prior_pace > 0) {
-            out[n].pace = node->prior_pace * base;
+            out[n].pace = node->prior_pace * known_base;
             out[n].paced = true;
             out[n].samples = node->prior_samples;
             out[n].spread = node->prior_spread;

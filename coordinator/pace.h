@@ -18,9 +18,10 @@
 //  start-up each); before its first report, if its machine has a pace in
 //  the suite's history (node->prior_pace, relative to the other machines
 //  of its builds, resting on prior_samples units), paced, at that times
-//  the build's base pace, else not paced, at the base pace. The base: the
-//  mean over the measured nodes of their pace over their machine's (1 if
-//  none is measured).
+//  the build's pace, else not paced, at the mean over the measured nodes
+//  of their pace over their machine's (1 if none is measured). The
+//  build's pace: the same, weighted by their units, in log space, less
+//  its noise (SCHED_PLAN_NOISE / sqrt (units)) towards 1.
 //  A node is absent if it was heard from but none of its attempts is alive
 //  (told done, or silent for more than lease_ms).
 void pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t lease_ms,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "pace.h"
@@ -136,15 +137,32 @@ test_known_machine_is_paced_from_the_start (void **state)
     assert_float_equal (out[0].spread, 0, 0);
     //  This build runs 20% slower than predicted: node 0 (no machine
     //  known) measured 1.2, node 1 (a machine of relative pace 0.8)
-    //  measured 0.96, so the base is the mean of 1.2 and 0.96 / 0.8: 1.2,
-    //  and node 2 runs at 1.5 x 1.2.
+    //  measured 0.96: each 1.2 times its machine's pace, on 2 units each.
+    //  The build's pace moves from 1 by that less the noise of 4 units
+    //  (0.2 / 2, in log space): node 2 runs at 1.5 x 1.2 x e^-0.1.
     s_batch (&world, 0, 0, 360);
     world.nodes[1].prior_pace = 0.8;
     s_batch (&world, 1, 0, 288);
     pace_nodes (&world.build, 0, 100, 30000, 1000, out);
     assert_float_equal (out[0].pace, 1.2, 1e-9);
     assert_float_equal (out[1].pace, 0.96, 1e-9);
-    assert_float_equal (out[2].pace, 1.8, 1e-9);
+    assert_float_equal (out[2].pace, 1.5 * 1.2 * exp (-0.1), 1e-9);
+    //  Within the noise (5% over, on 4 units): the machine's pace as is.
+    //  Predictions 20 times too high (no history): followed but for the
+    //  noise, not held near 1.
+    const struct { uint64_t walls[2]; double pace; } builds[] = {
+        { { 315, 252 }, 1.5 }, { { 15, 12 }, 1.5 * 0.05 * exp (0.1) }
+    };
+    for (size_t b = 0; b < 2; b++) {
+        s_world (&world);
+        world.nodes[1].prior_pace = 0.8;
+        world.nodes[2].prior_pace = 1.5;
+        world.nodes[2].prior_samples = 25;
+        s_batch (&world, 0, 0, builds[b].walls[0]);
+        s_batch (&world, 1, 0, builds[b].walls[1]);
+        pace_nodes (&world.build, 0, 100, 30000, 1000, out);
+        assert_float_equal (out[2].pace, builds[b].pace, 1e-9);
+    }
     //  Measured, its own pace wins and the spread is gone.
     s_batch (&world, 2, 0, 600);
     pace_nodes (&world.build, 0, 100, 30000, 1000, out);
