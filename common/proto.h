@@ -46,16 +46,17 @@
                             file (--list-cmd / --list-preset): the join
                             that would create the build may be answered
                             with expand
+        "machine"     str   absent: none; 1..128 printable ASCII bytes, no
+                            space: the machine the agent runs on
+                            (--machine, its host name by default), whose
+                            pace a suite's finished queue builds teach
+                            satcheld (coordinator/builds.c)
         "slow_ms"     uint  a file predicted longer than this is slow
                             (--slow-threshold), besides the 70% rule; 0 or
                             absent: only that rule
         "listed"      bool  this join answers an expand: "examples" hold
                             the examples of the slow files (maybe none, if
                             listing failed: the files then stay whole)
-        "machine"     str   1..128 printable ASCII bytes, no space: the
-                            machine the agent runs on (--machine, its host
-                            name by default), whose pace satcheld
-                            remembers from build to build of the suite
         "examples"    [str] example ids, each its file's name followed by
                             at least one more byte, unique, none a unit
         "example_file" [uint] one per example: the index in "units" of

@@ -29,9 +29,14 @@
 #define BUILDS_MACHINE_SAMPLES_MAX 25.0
 //  A machine seen in one build only is not yet known to be steady: its
 //  spread starts at 0.1 (a first batch keeps 20% of its share back,
-//  scheduler.h), and shrinks by 30% a build whose pace strays from it no
-//  more than the units' noise explains.
+//  scheduler.h), or a quarter of how far (log) its pace is from the
+//  others' if more, and shrinks by 30% a build whose pace strays from it
+//  no more than the units' noise explains.
 #define BUILDS_MACHINE_FIRST_SPREAD 0.1
+//  A machine's pace is learned within 1/4 to 4 times its build's others'.
+#define BUILDS_MACHINE_RANGE 4.0
+//  A build teaches only if at least 90% of its units had history.
+#define BUILDS_MACHINE_KNOWN 0.9
 
 struct _builds_t {
     builds_config_t config;  //  retry limits
@@ -320,6 +325,23 @@ s_count_reported (build_t *build)
 //  its list yet reserved for it, the rest queued in queue order. Running
 //  batches get a fresh lease period from now: their agents are
 //  reconnecting.
+static void s_node_machine (builds_t *self, build_t *build, uint32_t node_index,
+                            int64_t attempt_id, const char *machine);
+
+//  Each node's machine, from its attempts, oldest first (the latest wins).
+static int
+s_load_machines (builds_t *self, build_t *build)
+{
+    store_attempt_machine_t *rows = NULL;
+    size_t count = 0;
+    if (store_attempt_machines (self->store, build->id, &rows, &count) != 0)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        s_node_machine (self, build, rows[i].node_index, rows[i].id, rows[i].machine);
+    store_attempt_machines_free (rows, count);
+    return 0;
+}
+
 static int
 s_load (builds_t *self, int64_t build_id, build_t **result)
 {
@@ -395,6 +417,10 @@ s_load (builds_t *self, int64_t build_id, build_t **result)
         }
     }
     s_count_reported (build);
+    if (s_load_machines (self, build) != 0) {
+        free (in_live_retry);
+        goto cleanup;
+    }
     for (size_t i = 0; i < build->unit_count; i++) {
         uint32_t split = build->regular ? build->split_node[i] : STORE_NO_NODE;
         if (build->state[i] == UNIT_QUEUED && split < build->node_total
@@ -523,27 +549,38 @@ builds_create (builds_t *self, const builds_new_t *spec, char **names,
     return 0;
 }
 
-//  The node's machine is that of its latest attempt; its prior is the
-//  pace the suite learned for that machine. A store error only loses the
-//  prior.
+//  The node's machine is that of its latest attempt (NULL if it named
+//  none); its prior is the pace the suite learned for that machine. A
+//  node whose attempts named different machines (or one none) is mixed:
+//  its pace is no one machine's. A store error only loses the prior.
 static void
 s_node_machine (builds_t *self, build_t *build, uint32_t node_index, int64_t attempt_id,
                 const char *machine)
 {
-    if (!machine || node_index >= build->node_total)
+    if (node_index >= build->node_total)
         return;
     build_node_t *node = &build->nodes[node_index];
+    if (attempt_id == node->machine_attempt)
+        return;     //  the same attempt again (loaded, then found)
+    bool same = node->machine_attempt == 0
+             || (machine && node->machine ? strcmp (machine, node->machine) == 0
+                                          : !machine && !node->machine);
+    if (!same)
+        node->machine_mixed = true;
     if (attempt_id < node->machine_attempt)
         return;
     free (node->machine);
-    node->machine = util_strdup (machine);
+    node->machine = machine ? util_strdup (machine) : NULL;
     node->machine_attempt = attempt_id;
+    node->prior_pace = -1;
+    node->prior_samples = 0;
+    node->prior_spread = 0;
     store_machine_t row;
-    if (store_machine_pace (self->store, build->suite_id, machine, &row) != 0)
-        row.pace = -1;
-    node->prior_pace = row.pace;
-    node->prior_samples = row.samples;
-    node->prior_spread = row.spread;
+    if (machine && store_machine_pace (self->store, build->suite_id, machine, &row) == 0) {
+        node->prior_pace = row.pace;
+        node->prior_samples = row.samples;
+        node->prior_spread = row.spread;
+    }
 }
 
 static int
@@ -556,17 +593,23 @@ s_compare_double (const void *a, const void *b)
 int
 builds_learn_machines (builds_t *self, const build_t *build, double startup_ms, int64_t at_ms)
 {
+    //  Only a build that ran as it should and mostly from history teaches:
+    //  with guessed units a node's pace is which units it drew, and tests
+    //  that fail (or a build stopped) may end in no time at all.
+    if (build->regular || build->stopping || build->failing_count > 0
+    ||  (double) build->known_count < BUILDS_MACHINE_KNOWN * (double) build->unit_count)
+        return 0;
     //  A machine's pace is learned relative to the median of its build's
     //  nodes: what the whole build shares (predictions off for every
     //  node, a start-up estimate still being learned) is not the
     //  machine's. A build with fewer than two measured nodes tells none.
-    sched_node_t *measured = util_calloc (build->node_total ? build->node_total : 1,
-                                          sizeof (sched_node_t));
-    double *paces = util_calloc (build->node_total ? build->node_total : 1, sizeof (double));
+    uint32_t total = build->node_total;
+    sched_node_t *measured = util_calloc (total ? total : 1, sizeof (sched_node_t));
+    double *paces = util_calloc (total ? total : 1, sizeof (double));
     size_t count = 0;
-    for (uint32_t n = 0; n < build->node_total; n++) {
+    for (uint32_t n = 0; n < total; n++) {
         pace_measure (&build->nodes[n], startup_ms, &measured[n]);
-        if (measured[n].paced && measured[n].pace > 0)
+        if (measured[n].paced && measured[n].pace > 0 && isfinite (measured[n].pace))
             paces[count++] = measured[n].pace;
     }
     int rc = 0;
@@ -574,24 +617,46 @@ builds_learn_machines (builds_t *self, const build_t *build, double startup_ms, 
         qsort (paces, count, sizeof (double), s_compare_double);
         double median = count % 2 ? paces[count / 2]
                                   : (paces[count / 2 - 1] + paces[count / 2]) / 2.0;
-        for (uint32_t n = 0; n < build->node_total && rc == 0; n++) {
+        //  Nodes on one machine (jobs sharing a host) are learned once, from
+        //  their batches together.
+        bool *done = util_calloc (total ? total : 1, sizeof (bool));
+        for (uint32_t n = 0; n < total && rc == 0; n++) {
             const build_node_t *node = &build->nodes[n];
-            if (!node->machine || !measured[n].paced || !(measured[n].pace > 0))
+            if (done[n] || !node->machine || node->machine_mixed || !measured[n].paced)
                 continue;
-            double relative = measured[n].pace / median;
+            build_node_t sum = { 0 };
+            for (uint32_t m = n; m < total; m++) {
+                const build_node_t *other = &build->nodes[m];
+                if (done[m] || !other->machine || other->machine_mixed || !measured[m].paced
+                ||  strcmp (other->machine, node->machine) != 0)
+                    continue;
+                done[m] = true;
+                sum.paced_batches += other->paced_batches;
+                sum.paced_wall_ms += other->paced_wall_ms;
+                sum.paced_predicted_ms += other->paced_predicted_ms;
+                sum.paced_unit_squares += other->paced_unit_squares;
+            }
+            sched_node_t machine;
+            pace_measure (&sum, startup_ms, &machine);
+            double relative = machine.pace / median;
+            if (!machine.paced || !(relative > 0) || !isfinite (relative))
+                continue;
+            //  A pace far from the others' may be a fluke: bounded, and
+            //  first held as uncertain in proportion to how far it is.
+            relative = fmin (fmax (relative, 1.0 / BUILDS_MACHINE_RANGE), BUILDS_MACHINE_RANGE);
+            double first_spread = fmax (BUILDS_MACHINE_FIRST_SPREAD, fabs (log (relative)) / 4);
             //  What the units' noise alone makes a pace stray by (the
             //  plan's own measure of it, scheduler.h).
-            double noise = SCHED_PLAN_NOISE / sqrt (measured[n].samples >= 1
-                                                    ? measured[n].samples : 1.0);
+            double noise = SCHED_PLAN_NOISE / sqrt (machine.samples >= 1 ? machine.samples : 1.0);
             rc = store_learn_machine (self->store, build->suite_id, node->machine, relative,
-                                      measured[n].samples, noise, BUILDS_MACHINE_ALPHA,
-                                      BUILDS_MACHINE_SAMPLES_MAX, BUILDS_MACHINE_FIRST_SPREAD,
-                                      at_ms);
+                                      machine.samples, noise, BUILDS_MACHINE_ALPHA,
+                                      BUILDS_MACHINE_SAMPLES_MAX, first_spread, at_ms);
             if (rc == 0)
-                log_info ("machine_learned suite=%s build=%s node=%u machine=%s pace=%.3f "
-                          "samples=%.1f", log_quote (build->suite), log_quote (build->key), n,
-                          log_quote (node->machine), relative, measured[n].samples);
+                log_info ("machine_learned suite=%s build=%s machine=%s pace=%.3f samples=%.1f",
+                          log_quote (build->suite), log_quote (build->key),
+                          log_quote (node->machine), relative, machine.samples);
         }
+        free (done);
     }
     free (paces);
     free (measured);

@@ -62,6 +62,7 @@ typedef struct {
     //  node reports here; prior_pace <= 0: none).
     char *machine;           //  (owned)
     int64_t machine_attempt; //  attempts.id that said it
+    bool machine_mixed;      //  its attempts named different machines (or some none)
     double prior_pace;       //  relative to the other machines of its builds
     double prior_samples;    //  how many units it rests on
     double prior_spread;     //  how far a build's pace strays from it, relative
@@ -222,10 +223,13 @@ int builds_attempt_add (builds_t *self, build_t *build, uint32_t node_index,
                         const char *attempt_id, bool only_failed, bool no_wait,
                         const char *machine, attempt_t **attempt);
 
-//  Learn each machine's pace from the nodes of a finished build that
-//  reported batches (pace.c), relative to the median of the build's
-//  measured nodes (at least two), startup_ms being the runner start-up
-//  the plan used. Returns 0 or -1 on a store error.
+//  Learn each machine's pace from the nodes of a finished queue build
+//  that reported batches (pace.c), relative to the median of the build's
+//  measured nodes (at least two), the nodes of one machine together, a
+//  node whose attempts ran on different machines not at all, startup_ms
+//  being the runner start-up the plan used. Only a build that passed (or
+//  was flaky) with at least 90% of its units from history teaches.
+//  Returns 0 or -1 on a store error.
 int builds_learn_machines (builds_t *self, const build_t *build, double startup_ms,
                            int64_t at_ms);
 

@@ -247,7 +247,7 @@ sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
                    + (self->samples >= 1 ? SCHED_PLAN_NOISE / sqrt (self->samples)
                                          : SCHED_PLAN_NOISE);
     if (self->spread > 0)
-        reserve = fmin (fmax (reserve, SCHED_PLAN_SPREADS * self->spread), 1.0 - 1.0 / factor);
+        reserve = fmax (reserve, fmin (SCHED_PLAN_SPREADS * self->spread, 1.0 - 1.0 / factor));
     //  A reserve smaller than two start-ups costs more than it saves: the
     //  extra batch it makes takes a start-up somewhere.
     if (share * reserve < 2.0 * startup)

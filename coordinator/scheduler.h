@@ -79,10 +79,10 @@ typedef struct {
 #define SCHED_PLAN_RESERVE 0.05
 #define SCHED_PLAN_NOISE 0.2
 
-//  A node paced by its machine's history alone keeps back at least
-//  SCHED_PLAN_SPREADS times that pace's spread, and never more than an
-//  unpaced node would (1 - 1 / factor): a machine that strayed from its
-//  pace before may again.
+//  A node paced by its machine's history alone keeps back the reserve or
+//  SCHED_PLAN_SPREADS times that pace's spread, whichever is more, the
+//  latter never more than an unpaced node would (1 - 1 / factor): a
+//  machine that strayed from its pace before may again.
 #define SCHED_PLAN_SPREADS 2.0
 
 //  The finish time (ms from now) at which the nodes, each free after its

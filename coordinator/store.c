@@ -872,6 +872,41 @@ store_attempt_find (store_t *self, const char *attempt, store_attempt_t *row)
 }
 
 int
+store_attempt_machines (store_t *self, int64_t build_id, store_attempt_machine_t **rows,
+                        size_t *count)
+{
+    sqlite3_stmt *stmt = self->stmt[STMT_ATTEMPT_MACHINES];
+    *rows = NULL;
+    *count = 0;
+    int rc = s_step (self, stmt, sqlite3_bind_int64 (stmt, 1, build_id), "attempt_machines");
+    while (rc == SQLITE_ROW) {
+        *rows = util_realloc (*rows, (*count + 1) * sizeof (store_attempt_machine_t));
+        store_attempt_machine_t *row = &(*rows)[(*count)++];
+        row->id = sqlite3_column_int64 (stmt, 0);
+        row->node_index = (uint32_t) sqlite3_column_int64 (stmt, 1);
+        row->machine = sqlite3_column_type (stmt, 2) != SQLITE_NULL ? s_column_text (stmt, 2)
+                                                                     : NULL;
+        rc = s_step (self, stmt, SQLITE_OK, "attempt_machines");
+    }
+    s_release (stmt);
+    if (rc != SQLITE_DONE) {
+        store_attempt_machines_free (*rows, *count);
+        *rows = NULL;
+        *count = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_attempt_machines_free (store_attempt_machine_t *rows, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free (rows[i].machine);
+    free (rows);
+}
+
+int
 store_attempt_stop (store_t *self, int64_t attempt_id)
 {
     int bind = sqlite3_bind_int64 (self->stmt[STMT_ATTEMPT_STOP], 1, attempt_id);

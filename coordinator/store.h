@@ -222,6 +222,19 @@ int store_attempt_insert (store_t *self, int64_t build_id, uint32_t node_index,
                           const char *attempt, int64_t at_ms, bool only_failed,
                           bool no_wait, const char *machine, int64_t *attempt_id);
 
+//  The machine an attempt of a build said it runs on.
+typedef struct {
+    int64_t id;              //  attempts.id
+    uint32_t node_index;     //  its node
+    char *machine;           //  (owned), NULL if it said none
+} store_attempt_machine_t;
+
+//  Every attempt of the build, oldest first: *rows (count of them; free
+//  with store_attempt_machines_free).
+int store_attempt_machines (store_t *self, int64_t build_id, store_attempt_machine_t **rows,
+                            size_t *count);
+void store_attempt_machines_free (store_attempt_machine_t *rows, size_t count);
+
 //  Mark an attempt stopped (it handed its batch back).
 int store_attempt_stop (store_t *self, int64_t attempt_id);
 

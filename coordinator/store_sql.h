@@ -198,6 +198,7 @@ typedef enum {
     STMT_BATCH_UNIT_OK, STMT_STARTUP_GET, STMT_STARTUP_LEARN,
     STMT_EXAMPLES_SUM, STMT_HAS_EXAMPLES, STMT_SUITE_MEDIAN, STMT_FILE_SUMS,
     STMT_UNIT_PARENT, STMT_UNIT_PARENTS_LOAD, STMT_MACHINE_GET, STMT_MACHINE_LEARN,
+    STMT_ATTEMPT_MACHINES,
     STMT_COUNT
 } stmt_id_t;
 
@@ -276,6 +277,8 @@ static const char *const s_sql[STMT_COUNT] = {
         "SELECT idx, parent FROM units WHERE build_id = ?1 AND parent IS NOT NULL",
     [STMT_BATCH_UNIT_OK] = "UPDATE batch_units SET ok = ?3 WHERE batch_id = ?1 AND pos = ?2",
     [STMT_STARTUP_GET] = "SELECT startup_ms, startup_samples FROM suites WHERE id = ?1",
+    [STMT_ATTEMPT_MACHINES] =
+        "SELECT id, node_index, machine FROM attempts WHERE build_id = ?1 ORDER BY id",
     [STMT_MACHINE_GET] =
         "SELECT pace, samples, spread, builds FROM machines"
         " WHERE suite_id = ?1 AND machine = ?2",

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1493,6 +1494,107 @@ test_regular_mode_without_split_queues (void **state)
     assert_int_equal (batch->unit_count, 2);
 }
 
+//  A finished queue build of 4 units, all from history, on 3 nodes whose
+//  paces are set as if each had reported one batch (predicted 1000 ms over
+//  10 units, start-up 0).
+static build_t *
+s_machines_build (fixture_t *fx, const char *key, const char *const machines[3])
+{
+    char *names[] = { "u1", "u2", "u3", "u4" };
+    double predicted[] = { 1000, 1000, 1000, 1000 };
+    uint8_t guessed[] = { 0, 0, 0, 0 };
+    int64_t suite_id = 0;
+    assert_int_equal (store_suite_ensure (fx->store, "s", &suite_id), 0);
+    build_t *build = NULL;
+    builds_new_t spec = {
+        .suite_id = suite_id, .suite = "s", .key = key, .node_total = 3, .mode = "queue",
+        .commit = "c", .branch = "main", .digest = "0123456789012345678901234567890123456789"
+    };
+    assert_int_equal (builds_create (fx->builds, &spec, names, predicted, guessed, NULL, 4,
+                                     &build), 0);
+    const double walls[3] = { 1000, 1000, 2000 };
+    for (uint32_t n = 0; n < 3; n++) {
+        char id[32];
+        snprintf (id, sizeof id, "%s-att%u", key, n);
+        attempt_t *attempt = NULL;
+        assert_int_equal (builds_attempt_add (fx->builds, build, n, id, false, false,
+                                              machines[n], &attempt), 0);
+        build->nodes[n].paced_batches = 1;
+        build->nodes[n].paced_wall_ms = walls[n];
+        build->nodes[n].paced_predicted_ms = 1000;
+        build->nodes[n].paced_unit_squares = 1000.0 * 1000.0 / 10;
+    }
+    return build;
+}
+
+//  A finished build teaches each machine its pace relative to the build's
+//  median node, the nodes of one machine together; not a build that
+//  failed, stopped or ran mostly on guesses, nor a node whose attempts
+//  named different machines; and a build loaded back knows its nodes'
+//  machines.
+static void
+test_machines_learned_from_a_finished_build (void **state)
+{
+    fixture_t *fx = *state;
+    const char *const machines[3] = { "m-a", "m-a", "m-b" };
+    build_t *build = s_machines_build (fx, "mach-1", machines);
+    int64_t suite_id = build->suite_id;
+    store_machine_t row;
+    //  Not from a build that failed, stopped, or ran on guesses.
+    build->failing_count = 1;
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 1000), 0);
+    build->failing_count = 0;
+    build->stopping = true;
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 1000), 0);
+    build->stopping = false;
+    build->known_count = 3;
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 1000), 0);
+    assert_int_equal (store_machine_pace (fx->store, suite_id, "m-a", &row), 0);
+    assert_true (row.pace == -1);
+    build->known_count = 4;
+    //  Paces 1, 1 and 2: median 1. m-a's two nodes learned once, from
+    //  their batches together (2000 ms over 2000); m-b at 2, its first
+    //  spread a quarter of ln 2.
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 1000), 0);
+    assert_int_equal (store_machine_pace (fx->store, suite_id, "m-a", &row), 0);
+    assert_float_equal (row.pace, 1.0, 1e-12);
+    assert_int_equal (row.builds, 1);
+    assert_float_equal (row.samples, 20, 1e-9);
+    assert_float_equal (row.spread, 0.1, 1e-12);
+    assert_int_equal (store_machine_pace (fx->store, suite_id, "m-b", &row), 0);
+    assert_float_equal (row.pace, 2.0, 1e-12);
+    assert_float_equal (row.spread, log (2.0) / 4, 1e-12);
+
+    //  A second build: node 2 retried on another machine is mixed, and its
+    //  machines learn nothing from it; the new attempt's machine is the
+    //  node's, with its prior (none yet for m-c).
+    build = s_machines_build (fx, "mach-2", machines);
+    assert_float_equal (build->nodes[2].prior_pace, 2.0, 1e-12);
+    attempt_t *retried = NULL;
+    assert_int_equal (builds_attempt_add (fx->builds, build, 2, "mach-2-retry", false, false,
+                                          "m-c", &retried), 0);
+    assert_true (build->nodes[2].machine_mixed);
+    assert_string_equal (build->nodes[2].machine, "m-c");
+    assert_true (build->nodes[2].prior_pace < 0);
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 2000), 0);
+    assert_int_equal (store_machine_pace (fx->store, suite_id, "m-b", &row), 0);
+    assert_int_equal (row.builds, 1);
+    assert_int_equal (store_machine_pace (fx->store, suite_id, "m-c", &row), 0);
+    assert_true (row.pace == -1);
+    assert_int_equal (store_machine_pace (fx->store, suite_id, "m-a", &row), 0);
+    assert_int_equal (row.builds, 2);
+
+    //  Loaded back (a restart): every node's machine and prior, from its
+    //  attempts, before any of them asks again.
+    builds_forget_all (fx->builds);
+    assert_int_equal (builds_find (fx->builds, suite_id, "mach-2", &build), 0);
+    assert_string_equal (build->nodes[0].machine, "m-a");
+    assert_float_equal (build->nodes[0].prior_pace, 1.0, 1e-12);
+    assert_false (build->nodes[0].machine_mixed);
+    assert_string_equal (build->nodes[2].machine, "m-c");
+    assert_true (build->nodes[2].machine_mixed);
+}
+
 int
 main (void)
 {
@@ -1531,6 +1633,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_regular_report_counts_first_runs, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_queue_build_unchanged, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_machines_learned_from_a_finished_build, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_regular_mode_without_split_queues, s_setup,
                                          s_teardown),
     };

@@ -25,9 +25,10 @@
       kept in their file's sum;
     - a unit without history is predicted at the median of its folder,
       else of the suite, else the default, and the agent says how many;
-    - each machine's pace (--machine) is learned per suite, relative to
-      its build's other machines, and plans a node on it from its first
-      batch in the next build.                                            */
+    - each machine's pace (--machine) is learned per suite from builds on
+      history (not from one on guesses), relative to its build's other
+      machines, and plans a node on it from its first batch in the next
+      build.                                                              */
 #include "e2e_fixture.h"
 
 #include <setjmp.h>
@@ -1025,9 +1026,10 @@ test_new_units_are_estimated (void **state)
 }
 
 //  Two nodes on two machines, one 3 times slower (the runner's sleeps, by
-//  $SLOW): the suite learns both machines' paces from the first build,
-//  relative to each other, and in the next build both nodes are paced
-//  from their first batch, each at its machine's pace.
+//  $SLOW). The first build, on guesses (no history), teaches no machine;
+//  the second, from history, teaches both, relative to each other; in the
+//  third both nodes are paced from their first batch, each at its
+//  machine's pace.
 static void
 test_machine_pace_is_learned (void **state)
 {
@@ -1042,26 +1044,30 @@ test_machine_pace_is_learned (void **state)
     const char *fast[] = { "--machine", "ci-fast", NULL };
     const char *slow[] = { "--machine", "ci-slow", NULL };
     const char *slow_env[] = { "SLOW=3", NULL };
-    for (int b = 1; b <= 2; b++) {
-        char build[16];
+    for (int b = 0; b <= 2; b++) {
+        char build[16], fast_tag[8], slow_tag[8];
         snprintf (build, sizeof build, "mach-%d", b);
+        snprintf (fast_tag, sizeof fast_tag, "f%d", b);
+        snprintf (slow_tag, sizeof slow_tag, "s%d", b);
         e2e_agent_t agents[2] = {
-            { .tag = b == 1 ? "f1" : "f2", .suite = "mach", .build = build, .index = 0,
+            { .tag = fast_tag, .suite = "mach", .build = build, .index = 0,
               .total = 2, .pattern = "m/*_test.txt", .flags = fast },
-            { .tag = b == 1 ? "s1" : "s2", .suite = "mach", .build = build, .index = 1,
+            { .tag = slow_tag, .suite = "mach", .build = build, .index = 1,
               .total = 2, .pattern = "m/*_test.txt", .flags = slow, .env = slow_env }
         };
         for (int n = 0; n < 2; n++)
             s_agent (fx, &agents[n]);
         for (int n = 0; n < 2; n++)
             e2e_fixture_expect_exit (fx, agents[n].tag, 0);
+        if (b == 0)
+            assert_int_equal (e2e_fixture_int (fx, "SELECT count(*) FROM machines"), 0);
         if (b == 1) {
             //  Learned from the first build, relative to each other.
             double fast_pace = e2e_fixture_real (fx, "SELECT pace FROM machines"
                                                      " WHERE machine = 'ci-fast'");
             double slow_pace = e2e_fixture_real (fx, "SELECT pace FROM machines"
                                                      " WHERE machine = 'ci-slow'");
-            fprintf (stderr, "machine paces after one build: fast %.3f, slow %.3f\n",
+            fprintf (stderr, "machine paces after a build: fast %.3f, slow %.3f\n",
                      fast_pace, slow_pace);
             assert_true (slow_pace / fast_pace > 2.0 && slow_pace / fast_pace < 4.0);
             assert_true (slow_pace > 1.0 && fast_pace < 1.0);
@@ -1074,13 +1080,13 @@ test_machine_pace_is_learned (void **state)
     free (machines);
     assert_int_equal (e2e_fixture_int (fx, "SELECT builds FROM machines"
                                            " WHERE machine = 'ci-slow'"), 2);
-    //  The plan: unmeasured in the first build, paced by their machines
-    //  from their first batch in the second, each at its machine's pace.
+    //  The plan: unmeasured in the second build, paced by their machines
+    //  from their first batch in the third, each at its machine's pace.
     char *log = harness_read_file (fx->log);
     assert_non_null (log);
     const char *first[2][2] = {
         { "batch_given build=mach-1 node=0 batch=1 ", "batch_given build=mach-1 node=1 batch=1 " },
-        { "batch_given build=mach-2 node=0 batch=1 ", "batch_given build=mach-2 node=1 batch=1 " }
+        { "batch_given build=mach-2 node=0 batch=1 ", "batch_given build=mach-2 node=1 batch=1 " },
     };
     for (int b = 0; b < 2; b++)
         for (int n = 0; n < 2; n++) {

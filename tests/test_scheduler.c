@@ -570,6 +570,10 @@ test_plan_paced_by_machine_keeps_spread_back (void **state)
     //  Never more than an unpaced node keeps back (1 - 1 / factor: half).
     nodes[0].spread = 0.6;
     assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 25);
+    //  Nor less than the reserve, whatever the factor: at factor 1 an
+    //  unpaced node keeps nothing back, yet this one keeps its 7%.
+    policy.factor = 1;
+    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 46);
 }
 
 static void
