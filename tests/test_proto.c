@@ -1461,6 +1461,10 @@ test_join_options (void **state)
 }
 
 //  The join's "machine": optional, 1..PROTO_MACHINE_MAX bytes of
+//  The keys of s_plain_join's message, in the order they are sent.
+#define S_PLAIN_JOIN_KEYS "v,type,attempt,req,suite,build,node_index,node_total,commit," \
+                          "branch,mode,digest,units"
+
 //  A join of s_units with nothing optional set, as the round trips of
 //  the join's optional fields start from.
 static proto_msg_t *
@@ -1487,8 +1491,7 @@ static void
 test_join_machine (void **state)
 {
     proto_msg_t *msg = s_plain_join ();
-    const char *const base = "v,type,attempt,req,suite,build,node_index,node_total,commit,"
-                             "branch,mode,digest,units";
+    const char *const base = S_PLAIN_JOIN_KEYS;
     char keys[512];
 
     //  Not said: not sent, decoded as NULL; empty is not said either.
@@ -1839,8 +1842,7 @@ static void
 test_round_trip_join_examples (void **state)
 {
     proto_msg_t *msg = s_plain_join ();
-    const char *const base = "v,type,attempt,req,suite,build,node_index,node_total,commit,"
-                             "branch,mode,digest,units";
+    const char *const base = S_PLAIN_JOIN_KEYS;
     char keys[512];
 
     //  None of them: none sent, the defaults decoded.
