@@ -972,15 +972,12 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
     int finished = completion_check (self->builds, build, now);
     if (finished < 0)
         return -1;
-    if (finished == 1 && !build->regular) {
-        //  Each machine's pace, for the next builds' plans (queue mode's
-        //  batches are what the plan sizes by it).
+    if (finished == 1) {
+        //  Each machine's pace, for the next builds' plans.
         sched_policy_t policy;
         s_policy (self, build, &policy);
         if (builds_learn_machines (self->builds, build, policy.startup_ms, now) != 0)
             return -1;
-    }
-    if (finished == 1) {
         const char *result = completion_result (build);
         const char *const words[4] = { "passed", "failed", "flaky", "stopped" };
         for (size_t i = 0; i < 4; i++)
