@@ -88,6 +88,7 @@ s_runner_startup (config_t *c, const char *v)
     if (s_seconds (v, 0, 3600 * 1000, &ms) != 0)
         return -1;
     c->server.requests.policy.startup_ms = (double) ms;
+    c->server.requests.startup_given = true;
     return 0;
 }
 

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  The least spread a machine's pace is trusted with once a node on it has
+//  measured its own: however steady its builds were, a build may differ.
+#define PACE_SPREAD_FLOOR 0.02
+
 //  A node's measured pace, from its reported batches' sums (builds.c
 //  keeps them). How many units it rests on, weighted: (sum p)^2 / sum p^2
 //  of the units' predictions, so one long unit and many tiny ones count
@@ -63,11 +67,31 @@ pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t le
     }
     for (uint32_t n = 0; n < build->node_total; n++) {
         const build_node_t *node = &build->nodes[n];
-        if (!out[n].paced && node->prior_pace > 0) {
-            out[n].pace = node->prior_pace * known_base;
+        if (!(node->prior_pace > 0))
+            continue;
+        double prior = node->prior_pace * known_base;
+        if (!out[n].paced) {
+            out[n].pace = prior;
             out[n].paced = true;
             out[n].samples = node->prior_samples;
             out[n].spread = node->prior_spread;
+        }
+        else
+        if (node->prior_spread > 0 && out[n].pace > 0 && isfinite (out[n].pace)) {
+            //  Measured on a machine whose pace is known: a first batch of
+            //  four long files 7% under their predictions is mostly their
+            //  noise, not a faster machine, and a node that believed it
+            //  would take too much of the queue and end last. Both paces
+            //  weighed by how sure they are, in log space: the measured
+            //  one as its units (SCHED_PLAN_NOISE / sqrt (units)), the
+            //  machine's as its spread from build to build, as that many
+            //  units' worth.
+            double spread = fmax (node->prior_spread, PACE_SPREAD_FLOOR);
+            double prior_units = SCHED_PLAN_NOISE * SCHED_PLAN_NOISE / (spread * spread);
+            double measured_units = out[n].samples >= 1 ? out[n].samples : 1.0;
+            out[n].pace = exp ((prior_units * log (prior) + measured_units * log (out[n].pace))
+                               / (prior_units + measured_units));
+            out[n].samples = measured_units + prior_units;
         }
     }
     //  Absent: heard from, but by no attempt that is still alive (told

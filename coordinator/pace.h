@@ -21,7 +21,12 @@
 //  the build's pace, else not paced, at the mean over the measured nodes
 //  of their pace over their machine's (1 if none is measured). The
 //  build's pace: the same, weighted by their units, in log space, less
-//  its noise (SCHED_PLAN_NOISE / sqrt (units)) towards 1.
+//  its noise (SCHED_PLAN_NOISE / sqrt (units)) towards 1. Once a node on
+//  a known machine has reported, its pace is its measured one and its
+//  machine's (that times the build's pace) weighed in log space: the
+//  measured as its units, the machine's as (SCHED_PLAN_NOISE / its
+//  spread)^2 units, the spread taken as at least 0.02; samples is their
+//  sum.
 //  A node is absent if it was heard from but none of its attempts is alive
 //  (told done, or silent for more than lease_ms).
 void pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t lease_ms,

@@ -828,6 +828,30 @@ s_return (requests_t *self, attempt_t *attempt, build_batch_t *batch, bool holde
     return 0;
 }
 
+//  Without a report the agent shares a batch's whole wall time over its
+//  units, the runner's start-ups included: a batch of small tests would
+//  teach each of them a good part of a start-up, the next build would
+//  predict them long, and its plan would think the farm slower than it is.
+//  The factor that takes the start-ups out first, when the start-up is a
+//  measurement (learned from reports, or given with --runner-startup)
+//  and not the default guess; never below a tenth of the wall time.
+static double
+s_shared_scale (requests_t *self, build_t *build, const proto_msg_t *req)
+{
+    sched_policy_t policy;
+    s_policy (self, build, &policy);
+    if (!self->config.startup_given && build->startup_ms < 0)
+        return 1.0;
+    double sum = 0;
+    for (size_t i = 0; i < req->report_time_count; i++)
+        sum += (double) req->report_times_ms[i];
+    if (!(sum > 0))
+        return 1.0;
+    double wall = (double) req->report_wall_ms;
+    double tests = wall - policy.startup_ms * (double) req->report_runs;
+    return fmin (1.0, fmax (0.1 * wall, tests) / sum);
+}
+
 //  What a report teaches the history. Only whole runs count: a runner
 //  killed by a signal did not finish its units, and a unit the test report
 //  does not have ran not at all or not to the end, so their times would
@@ -835,8 +859,9 @@ s_return (requests_t *self, attempt_t *attempt, build_batch_t *batch, bool holde
 //  sample. When every unit of a batch was measured by the report, the
 //  rest of the wall time is the runner's own: its start-up, learned per
 //  suite. Sets *tests_ms to the sum of the units' times if every one was
-//  measured, else -1 (the batch's report keeps it). Returns 0 or -1 on a
-//  store error.
+//  measured, else -1 (the batch's report keeps it). Without a report the
+//  shared times lose the start-ups first (s_shared_scale). Returns 0 or
+//  -1 on a store error.
 static int
 s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg_t *req,
          const int8_t *unit_ok, int64_t now, int64_t *tests_ms)
@@ -846,9 +871,10 @@ s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg
     bool completed = req->report_exit >= 0;
     bool all_measured = unit_ok != NULL && completed;
     uint64_t measured_ms = 0;
+    double shared_scale = unit_ok || !completed ? 1.0 : s_shared_scale (self, build, req);
     for (size_t i = 0; completed && i < batch->unit_count; i++) {
-        uint64_t ms = req->report_times_ms[i];
-        if ((unit_ok && unit_ok[i] < 0) || ms > req->report_wall_ms + 1) {
+        uint64_t ms = (uint64_t) ((double) req->report_times_ms[i] * shared_scale + 0.5);
+        if ((unit_ok && unit_ok[i] < 0) || req->report_times_ms[i] > req->report_wall_ms + 1) {
             all_measured = false;
             continue;
         }

@@ -15,12 +15,15 @@
 #include "scheduler.h"
 #include "store.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
     proto_limits_t limits;   //  checks on every incoming frame
     sched_policy_t policy;   //  batch sizing and estimates
+    bool startup_given;      //  policy.startup_ms was configured (--runner-startup), not a
+                             //  default: shared wall times leave it out
     double alpha;            //  weight of a new sample in the smoothed estimate
     size_t max_cached;       //  finished builds kept in memory beyond this are dropped
     leases_config_t leases;  //  lease length and ceiling

@@ -709,7 +709,8 @@ s_reload (server_t *self)
         bool differs;
     } checks[] = {
         { "log-level", level != log_level () },
-        { "runner-startup", was->policy.startup_ms != now->policy.startup_ms },
+        { "runner-startup", was->policy.startup_ms != now->policy.startup_ms
+                            || was->startup_given != now->startup_given },
         { "batch-factor", was->policy.factor != now->policy.factor },
         { "max-batch-units", was->policy.max_batch_units != now->policy.max_batch_units },
         { "default-estimate", was->policy.default_ms != now->policy.default_ms },

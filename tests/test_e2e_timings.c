@@ -18,7 +18,10 @@
       when the batch falls back to shares; a runner killed by a signal
       teaches nothing and its units failed;
     - the runner's start-up is learned per suite, as the rest of the wall
-      time of measured batches, smoothed, and sizes later batches;
+      time of measured batches, smoothed, and sizes later batches; without
+      a report, a batch's wall time is shared over its units less the
+      start-ups when the start-up is known (--runner-startup), whole when
+      it is the default guess;
     - `satchel import` loads each timing-file format into the history, a
       bad file imports nothing, and a regular split uses what was loaded;
       names too long to be units are left out, counted, and their time
@@ -759,6 +762,55 @@ test_startup_is_learned (void **state)
     assert_true (learned >= STARTUP - MARGIN && learned <= STARTUP + MARGIN);
 }
 
+//  Without a report, each unit learns its share of the batch's wall time
+//  less the runner's start-ups if the start-up is known (given with
+//  --runner-startup here); the default guess is not taken out. Three
+//  units of 50 ms, a runner that starts in 400 ms: taken out, each learns
+//  about 50 ms; kept, each learns at least half of 400 + 2 x 50 (batches
+//  of one or two units).
+static void
+s_shared_build (e2e_fixture_t *fx, const char *const *daemon, double *least, double *most)
+{
+    enum { COUNT = 3, UNIT_MS = 50, STARTUP = 400 };
+    e2e_fixture_daemon (fx, daemon);
+    for (int i = 0; i < COUNT; i++) {
+        char name[64], body[32];
+        snprintf (name, sizeof name, "t/o/u%d_test.txt", i);
+        snprintf (body, sizeof body, "ms=%d\n", UNIT_MS);
+        e2e_fixture_unit (fx, name, body);
+    }
+    char report[1024];
+    snprintf (report, sizeof report, "%s/unread.xml", fx->dir);
+    command_t command;
+    s_command (&command, report);
+    const char *flags[] = { NULL };
+    s_overhead_build (fx, "shared", STARTUP, flags, &command);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings"), COUNT);
+    *least = e2e_fixture_real (fx, "SELECT min (estimate_ms) FROM timings");
+    *most = e2e_fixture_real (fx, "SELECT max (estimate_ms) FROM timings");
+    fprintf (stderr, "learned without a report: %.0f-%.0f ms a unit\n", *least, *most);
+}
+
+static void
+test_shared_times_leave_out_a_known_startup (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    const char *daemon[] = { "--runner-startup", "0.4", NULL };
+    double least, most;
+    s_shared_build (fx, daemon, &least, &most);
+    assert_true (least >= 45);
+    assert_true (most <= 150);
+}
+
+static void
+test_shared_times_keep_a_guessed_startup (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    double least, most;
+    s_shared_build (fx, NULL, &least, &most);
+    assert_true (least >= 240);
+}
+
 // --------------------------------------------------------------------------
 //  e. satchel import: every format, all or nothing, then a regular split
 //  on the imported times.
@@ -1129,6 +1181,10 @@ main (void)
         cmocka_unit_test_setup_teardown (test_killed_runner_teaches_nothing, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_startup_is_learned, s_setup, e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_shared_times_leave_out_a_known_startup, s_setup,
+                                         e2e_fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_shared_times_keep_a_guessed_startup, s_setup,
+                                         e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_machine_pace_is_learned, s_setup,
                                          e2e_fixture_teardown),
         cmocka_unit_test_setup_teardown (test_import_feeds_the_split, s_setup,

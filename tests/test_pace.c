@@ -179,6 +179,42 @@ test_known_machine_is_paced_from_the_start (void **state)
 }
 
 static void
+test_measured_node_on_a_known_machine_leans_on_it (void **state)
+{
+    (void) state;
+    world_t world;
+    s_world (&world);
+    //  Node 0's machine runs at 1, steadily (spread 0.05: as sure as 16
+    //  units' noise of 0.2); its first batch, 2 units, ran 10% under
+    //  (270 ms for 200 predicted plus a start-up of 100). Two units' noise
+    //  is most of that: the plan takes 0.9 weighed 2 against 16.
+    world.nodes[0].prior_pace = 1.0;
+    world.nodes[0].prior_samples = 25;
+    world.nodes[0].prior_spread = 0.05;
+    s_batch (&world, 0, 0, 270);
+    sched_node_t out[NODES];
+    pace_nodes (&world.build, 1, 100, 30000, 1000, out);
+    assert_true (out[0].paced);
+    assert_float_equal (out[0].pace, pow (0.9, 2.0 / 18.0), 1e-9);
+    assert_float_equal (out[0].samples, 18, 1e-9);
+    //  What it measured alone is still 0.9 (what the machine learns from).
+    sched_node_t alone;
+    pace_measure (&world.nodes[0], 100, &alone);
+    assert_float_equal (alone.pace, 0.9, 1e-9);
+    //  However steady the machine was, it counts as no surer than a
+    //  spread of 0.02 (100 units).
+    world.nodes[0].prior_spread = 0.001;
+    pace_nodes (&world.build, 1, 100, 30000, 1000, out);
+    assert_float_equal (out[0].pace, pow (0.9, 2.0 / 102.0), 1e-9);
+    //  A machine that strays much (spread 0.4: a quarter of a unit's
+    //  worth) leaves the measured pace almost as is.
+    world.nodes[0].prior_spread = 0.4;
+    pace_nodes (&world.build, 1, 100, 30000, 1000, out);
+    assert_float_equal (out[0].pace, pow (0.9, 2.0 / 2.25), 1e-9);
+    assert_true (out[0].pace < 0.92);
+}
+
+static void
 test_busy_until_the_running_batch_ends (void **state)
 {
     (void) state;
@@ -239,6 +275,7 @@ main (void)
         cmocka_unit_test (test_pace_from_reports),
         cmocka_unit_test (test_unmeasured_nodes_follow_the_measured),
         cmocka_unit_test (test_known_machine_is_paced_from_the_start),
+        cmocka_unit_test (test_measured_node_on_a_known_machine_leans_on_it),
         cmocka_unit_test (test_busy_until_the_running_batch_ends),
         cmocka_unit_test (test_silent_and_finished_nodes_are_absent),
     };
