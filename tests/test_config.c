@@ -122,6 +122,7 @@ test_file_sets_every_kind (void **state)
     assert_string_equal (c->db, "/var/lib/satchel/x.db");
     assert_int_equal (c->log_level, LOG_LEVEL_DEBUG);
     assert_true (c->server.requests.policy.startup_ms == 2500);
+    assert_true (c->server.requests.startup_given);
     assert_true (c->server.requests.policy.factor == 3);
     assert_int_equal (c->server.requests.limits.max_units, 20000);
     assert_true (c->server.max_rate == 0);
@@ -321,6 +322,8 @@ test_example_file (void **state)
                       defaults.requests.retry.requeue_budget);
     assert_true (got->requests.policy.factor == defaults.requests.policy.factor);
     assert_true (got->requests.policy.startup_ms == defaults.requests.policy.startup_ms);
+    //  Uncommented, the example's start-up is given: no longer a guess.
+    assert_true (got->requests.startup_given);
     assert_true (got->retention.keep_days == defaults.retention.keep_days);
     assert_true (got->retention.keep_builds_days == defaults.retention.keep_builds_days);
     assert_false (fx->config.insecure);
