@@ -664,6 +664,18 @@ s_overhead_build (e2e_fixture_t *fx, const char *tag, int startup_ms, const char
     free (err);
 }
 
+//  The overhead suite's units: count files of unit_ms each.
+static void
+s_overhead_units (e2e_fixture_t *fx, int count, int unit_ms)
+{
+    for (int i = 0; i < count; i++) {
+        char name[64], body[32];
+        snprintf (name, sizeof name, "t/o/u%d_test.txt", i);
+        snprintf (body, sizeof body, "ms=%d\n", unit_ms);
+        e2e_fixture_unit (fx, name, body);
+    }
+}
+
 static void
 test_startup_is_learned (void **state)
 {
@@ -677,12 +689,7 @@ test_startup_is_learned (void **state)
         BUILDS = 8,             //  builds of the 400 ms runner before the value is checked
         MORE_BUILDS = 12        //  at most this many more, if the machine's load spoiled some
     };
-    for (int i = 0; i < COUNT; i++) {
-        char name[64], body[32];
-        snprintf (name, sizeof name, "t/o/u%d_test.txt", i);
-        snprintf (body, sizeof body, "ms=%d\n", UNIT_MS);
-        e2e_fixture_unit (fx, name, body);
-    }
+    s_overhead_units (fx, COUNT, UNIT_MS);
     char report[1024];
     snprintf (report, sizeof report, "%s/overhead.xml", fx->dir);
     command_t command;
@@ -773,12 +780,7 @@ s_shared_build (e2e_fixture_t *fx, const char *const *daemon, double *least, dou
 {
     enum { COUNT = 3, UNIT_MS = 50, STARTUP = 400 };
     e2e_fixture_daemon (fx, daemon);
-    for (int i = 0; i < COUNT; i++) {
-        char name[64], body[32];
-        snprintf (name, sizeof name, "t/o/u%d_test.txt", i);
-        snprintf (body, sizeof body, "ms=%d\n", UNIT_MS);
-        e2e_fixture_unit (fx, name, body);
-    }
+    s_overhead_units (fx, COUNT, UNIT_MS);
     char report[1024];
     snprintf (report, sizeof report, "%s/unread.xml", fx->dir);
     command_t command;

@@ -115,6 +115,16 @@ test_unmeasured_nodes_follow_the_measured (void **state)
     }
 }
 
+//  Node n runs on a machine the suite's history knows: its pace relative
+//  to its builds' other machines, the units it rests on, its spread.
+static void
+s_known_machine (world_t *world, uint32_t n, double pace, double samples, double spread)
+{
+    world->nodes[n].prior_pace = pace;
+    world->nodes[n].prior_samples = samples;
+    world->nodes[n].prior_spread = spread;
+}
+
 static void
 test_known_machine_is_paced_from_the_start (void **state)
 {
@@ -124,9 +134,7 @@ test_known_machine_is_paced_from_the_start (void **state)
     //  Node 2's machine ran 1.5 times slower than its builds' others,
     //  steadily (spread 0.05, over 25 units); nothing reported yet: paced
     //  at 1.5 times the base of 1, and so is its spread passed on.
-    world.nodes[2].prior_pace = 1.5;
-    world.nodes[2].prior_samples = 25;
-    world.nodes[2].prior_spread = 0.05;
+    s_known_machine (&world, 2, 1.5, 25, 0.05);
     sched_node_t out[NODES];
     pace_nodes (&world.build, 0, 100, 30000, 1000, out);
     assert_true (out[2].paced);
@@ -188,9 +196,7 @@ test_measured_node_on_a_known_machine_leans_on_it (void **state)
     //  units' noise of 0.2); its first batch, 2 units, ran 10% under
     //  (270 ms for 200 predicted plus a start-up of 100). Two units' noise
     //  is most of that: the plan takes 0.9 weighed 2 against 16.
-    world.nodes[0].prior_pace = 1.0;
-    world.nodes[0].prior_samples = 25;
-    world.nodes[0].prior_spread = 0.05;
+    s_known_machine (&world, 0, 1.0, 25, 0.05);
     s_batch (&world, 0, 0, 270);
     sched_node_t out[NODES];
     pace_nodes (&world.build, 1, 100, 30000, 1000, out);
