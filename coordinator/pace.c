@@ -85,9 +85,10 @@ pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t le
             //  weighed by how sure they are, in log space: the measured
             //  one as its units (SCHED_PLAN_NOISE / sqrt (units)), the
             //  machine's as its spread from build to build, as that many
-            //  units' worth.
+            //  units' worth, but no more than the units it rests on.
             double spread = fmax (node->prior_spread, PACE_SPREAD_FLOOR);
-            double prior_units = SCHED_PLAN_NOISE * SCHED_PLAN_NOISE / (spread * spread);
+            double prior_units = fmin (SCHED_PLAN_NOISE * SCHED_PLAN_NOISE / (spread * spread),
+                                       node->prior_samples >= 1 ? node->prior_samples : 1.0);
             double measured_units = out[n].samples >= 1 ? out[n].samples : 1.0;
             out[n].pace = exp ((prior_units * log (prior) + measured_units * log (out[n].pace))
                                / (prior_units + measured_units));

@@ -25,8 +25,8 @@
 //  a known machine has reported, its pace is its measured one and its
 //  machine's (that times the build's pace) weighed in log space: the
 //  measured as its units, the machine's as (SCHED_PLAN_NOISE / its
-//  spread)^2 units, the spread taken as at least 0.02; samples is their
-//  sum.
+//  spread)^2 units, the spread taken as at least 0.02, at most its
+//  prior_samples; samples is their sum.
 //  A node is absent if it was heard from but none of its attempts is alive
 //  (told done, or silent for more than lease_ms).
 void pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t lease_ms,

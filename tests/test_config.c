@@ -93,6 +93,8 @@ test_defaults_without_a_file (void **state)
     assert_int_equal (fx->config.log_level, LOG_LEVEL_INFO);
     assert_false (fx->config.insecure);
     assert_null (fx->config.db);
+    //  The runner's start-up is the default guess, not given.
+    assert_false (fx->config.server.requests.startup_given);
 }
 
 static void

@@ -800,8 +800,10 @@ test_shared_times_leave_out_a_known_startup (void **state)
     const char *daemon[] = { "--runner-startup", "0.4", NULL };
     double least, most;
     s_shared_build (fx, daemon, &least, &most);
+    //  A unit's share of its runner's own overhead (sh, a loaded machine)
+    //  stays; the start-up's 400 ms would not fit under 220.
     assert_true (least >= 45);
-    assert_true (most <= 150);
+    assert_true (most <= 220);
 }
 
 static void
