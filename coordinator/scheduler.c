@@ -183,9 +183,11 @@ s_by_begin (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double
-sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
-                 double startup_ms)
+//  sched_finish_ms, but a node past the first to begin joins only if its
+//  part of the work is worth least_ms (predicted) at least.
+static double
+s_finish (const sched_node_t *nodes, uint32_t count, double remaining_ms, double startup_ms,
+          double least_ms)
 {
     if (count == 0 || !(remaining_ms > 0))
         return 0;
@@ -210,14 +212,25 @@ sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
     qsort (workers, used, sizeof (s_worker_t), s_by_begin);
     double rates = 0, weighted = 0, finish = 0;
     for (uint32_t k = 0; k < used; k++) {
+        double with = (remaining_ms + weighted + workers[k].rate * workers[k].begin)
+                    / (rates + workers[k].rate);
+        if (k > 0 && (with - workers[k].begin) * workers[k].rate < least_ms)
+            break;
         rates += workers[k].rate;
         weighted += workers[k].rate * workers[k].begin;
-        finish = (remaining_ms + weighted) / rates;
+        finish = with;
         if (k + 1 == used || finish <= workers[k + 1].begin)
             break;
     }
     free (workers);
     return finish;
+}
+
+double
+sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
+                 double startup_ms)
+{
+    return s_finish (nodes, count, remaining_ms, startup_ms, 0);
 }
 
 size_t
@@ -233,7 +246,11 @@ sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
         return sched_batch_take (queue_ms, remaining, remaining_ms, count, policy);
 
     double startup = policy->startup_ms > 0 ? policy->startup_ms : 0;
-    double finish = sched_finish_ms (nodes, count, remaining_ms, startup);
+    //  A node whose part of what is left would be worth less than half a
+    //  start-up is left out of the plan: the nodes that come back first
+    //  take its part, rather than each of the last tiny units paying its
+    //  own start-up on a node that may come back later than predicted.
+    double finish = s_finish (nodes, count, remaining_ms, startup, 0.5 * startup);
     const sched_node_t *self = &nodes[asking];
     double busy = self->busy_ms > 0 ? self->busy_ms : 0;
     double share = (finish - busy) / s_pace (self) - startup;

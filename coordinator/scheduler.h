@@ -94,7 +94,9 @@ double sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remain
                         double startup_ms);
 
 //  Queue mode's batch for node asking: its share of the remaining work if
-//  all nodes are to finish together (sched_finish_ms), all of it but
+//  all nodes are to finish together (sched_finish_ms, but a node other
+//  than the first to begin counts only if its part would be worth half a
+//  start-up), all of it but
 //  its reserve once the node's pace is measured, 1 / factor of it
 //  while the pace is a guess (but at least two start-ups' worth, or all
 //  that is left, unless that exceeds the share by more than half a

@@ -601,6 +601,28 @@ test_plan_no_reserve_below_two_startups (void **state)
                       sched_batch_take (queue, 40, 400, 2, &policy));
 }
 
+static void
+test_plan_leaves_out_a_share_below_half_a_startup (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 100;
+    //  60 ms left, node 0 free, nodes 1 and 2 back in 10 and 20 ms: shared
+    //  by all three, each part (30, 25 and 20 ms) would cost a start-up of
+    //  100. Node 1's part is worth less than half a start-up: nodes 1 and
+    //  2 are left out, and node 0 takes all six units.
+    double queue[60];
+    s_queue_fill (queue, 60, 10);
+    sched_node_t nodes[3] = { { 0, 1, true, 100, false, 0 }, { 10, 1, true, 100, false, 0 },
+                              { 20, 1, true, 100, false, 0 } };
+    assert_int_equal (sched_batch_plan (queue, 6, 60, nodes, 3, 0, &policy), 6);
+    //  With 600 ms left every part is worth a start-up: node 0 takes its
+    //  share of (600 + 100 + 110 + 120) / 3 = 310 ms, less its start-up.
+    assert_int_equal (sched_batch_plan (queue, 60, 600, nodes, 3, 0, &policy), 21);
+    //  sched_finish_ms itself counts every node that begins in time.
+    assert_true (fabs (sched_finish_ms (nodes, 3, 60, 100) - 130) < 1e-9);
+}
+
 //  --------------------------------------------------------------------------
 //  sched_batch_take
 
@@ -1315,6 +1337,7 @@ main (void)
         cmocka_unit_test (test_plan_paced_takes_share),
         cmocka_unit_test (test_plan_paced_by_machine_keeps_spread_back),
         cmocka_unit_test (test_plan_no_reserve_below_two_startups),
+        cmocka_unit_test (test_plan_leaves_out_a_share_below_half_a_startup),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
