@@ -1188,7 +1188,8 @@ s_hand_out (requests_t *self, attempt_t *attempt, uint64_t req, int64_t now, pro
         sched_node_t *nodes = util_calloc (build->node_total, sizeof (sched_node_t));
         pace_nodes (build, attempt->node_index, policy.startup_ms, self->config.leases.lease_ms,
                     now, nodes);
-        size_t take = sched_batch_plan (build->queue_ms + build->queue_head, waiting,
+        size_t take = sched_batch_plan (build->queue_ms + build->queue_head,
+                                        build->queue + build->queue_head, waiting,
                                         build->remaining_ms, nodes, build->node_total,
                                         attempt->node_index, &policy);
         //  Only for the debug line: the plan is not worked out twice otherwise.

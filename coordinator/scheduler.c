@@ -141,6 +141,44 @@ s_take (const double *queue_ms, size_t remaining, double target, const sched_pol
     return taken;
 }
 
+//  After s_take's prefix of taken units stopped at one too long for the
+//  room left, go on down the queue and take the units that still fit,
+//  moving them up behind the prefix (queue_ms and units alike, the others
+//  keeping their order), until SCHED_FILL_LOOKAHEAD entries did not fit.
+//  Returns the new count.
+static size_t
+s_fill (double *queue_ms, uint32_t *units, size_t remaining, size_t taken, double target,
+        const sched_policy_t *policy)
+{
+    size_t limit = policy->max_batch_units > 0 ? policy->max_batch_units : 1;
+    if (limit > remaining)
+        limit = remaining;
+    double sum = 0;
+    for (size_t i = 0; i < taken; i++)
+        sum += queue_ms[i];
+    double skipped_ms[SCHED_FILL_LOOKAHEAD];
+    uint32_t skipped_units[SCHED_FILL_LOOKAHEAD];
+    size_t skipped = 0;
+    //  taken + skipped is i throughout: entry i moves to taken, or aside.
+    for (size_t i = taken; i < remaining && taken < limit && skipped < SCHED_FILL_LOOKAHEAD;
+         i++) {
+        if (sum + queue_ms[i] <= target) {
+            sum += queue_ms[i];
+            queue_ms[taken] = queue_ms[i];
+            units[taken] = units[i];
+            taken++;
+        }
+        else {
+            skipped_ms[skipped] = queue_ms[i];
+            skipped_units[skipped] = units[i];
+            skipped++;
+        }
+    }
+    memcpy (queue_ms + taken, skipped_ms, skipped * sizeof (double));
+    memcpy (units + taken, skipped_units, skipped * sizeof (uint32_t));
+    return taken;
+}
+
 size_t
 sched_batch_take (const double *queue_ms, size_t remaining, double remaining_ms,
                   uint32_t nodes, const sched_policy_t *policy)
@@ -234,7 +272,7 @@ sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
 }
 
 size_t
-sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
+sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double remaining_ms,
                   const sched_node_t *nodes, uint32_t count, uint32_t asking,
                   const sched_policy_t *policy)
 {
@@ -287,7 +325,12 @@ sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
     //  No other floor of two start-ups, unlike sched_batch_take: near the
     //  end a batch larger than the node's share would end after the others.
     target = fmax (target, policy->min_batch_ms);
-    return s_take (queue_ms, remaining, target, policy);
+    size_t taken = s_take (queue_ms, remaining, target, policy);
+    //  A batch that stops at a long unit with room left would leave that
+    //  room to another batch: the node's next, after one more start-up,
+    //  sized on the pace of its first alone. Units behind it that fit
+    //  fill the room; the long one stays first for the next node.
+    return units ? s_fill (queue_ms, units, remaining, taken, target, policy) : taken;
 }
 
 //  A node and its load, in a binary min-heap ordered by (load, node).

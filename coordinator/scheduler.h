@@ -85,6 +85,11 @@ typedef struct {
 //  machine that strayed from its pace before may again.
 #define SCHED_PLAN_SPREADS 2.0
 
+//  How far past a unit too long for its batch sched_batch_plan looks for
+//  units that fit: bounded, so a request costs the same on a queue of
+//  100,000 units.
+#define SCHED_FILL_LOOKAHEAD 256
+
 //  The finish time (ms from now) at which the nodes, each free after its
 //  busy_ms and then paying one start-up at its pace, have together done
 //  remaining_ms of predicted work: the moment they would all finish
@@ -101,11 +106,13 @@ double sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remain
 //  while the pace is a guess (but at least two start-ups' worth, or all
 //  that is left, unless that exceeds the share by more than half a
 //  start-up); never below min_batch_ms.
-//  Takes units from the front of
-//  the queue as
-//  sched_batch_take does. Without nodes (or asking out of range), as
-//  sched_batch_take.
-size_t sched_batch_plan (const double *queue_ms, size_t remaining, double remaining_ms,
+//  Takes units from the front of the queue as sched_batch_take does; with
+//  units (the queue's unit indices, beside queue_ms), where a unit too long
+//  for the room left stops it, also the units of the next
+//  SCHED_FILL_LOOKAHEAD entries that still fit, moved up (in both arrays)
+//  so that the batch is the first entries returned. Without nodes (or
+//  asking out of range), as sched_batch_take.
+size_t sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double remaining_ms,
                          const sched_node_t *nodes, uint32_t count, uint32_t asking,
                          const sched_policy_t *policy);
 

@@ -105,7 +105,7 @@ test_unmeasured_nodes_follow_the_measured (void **state)
     sched_policy_t policy;
     sched_policy_default (&policy);
     policy.startup_ms = 0;
-    assert_int_equal (sched_batch_plan (queue, UNITS, 600, out, NODES, 0, &policy), 1);
+    assert_int_equal (sched_batch_plan (queue, NULL, UNITS, 600, out, NODES, 0, &policy), 1);
     //  With no node measured, every pace is 1.
     s_world (&world);
     pace_nodes (&world.build, 0, 100, 30000, 1000, out);

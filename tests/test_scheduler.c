@@ -500,19 +500,19 @@ test_plan_cautious_while_pace_guessed (void **state)
     double queue[100];
     s_queue_fill (queue, 100, 10);
     sched_node_t nodes[2] = { { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 } };
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 25);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 25);
     //  A larger factor: more cautious still.
     policy.factor = 5;
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 10);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 10);
     //  But worth two start-ups: with 200 ms ones, the share is 500 and the
     //  batch 400, not 100.
     policy.startup_ms = 200;
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 40);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 40);
     //  Or all that is left, when that is less: 1000 ms of work against a
     //  start-up of 30 s is one batch, not two start-ups (500 ms past the
     //  node's share, less than half a start-up).
     policy.startup_ms = 30000;
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 100);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 100);
     //  Not more than half a start-up past the share: four units of 1 s on
     //  four nodes and a start-up of 1 s, a share is one unit, and each
     //  node takes one, not two.
@@ -521,12 +521,12 @@ test_plan_cautious_while_pace_guessed (void **state)
     s_queue_fill (four, 4, 1000);
     sched_node_t idle[4] = { { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 },
                              { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 } };
-    assert_int_equal (sched_batch_plan (four, 4, 4000, idle, 4, 0, &policy), 1);
+    assert_int_equal (sched_batch_plan (four, NULL, 4, 4000, idle, 4, 0, &policy), 1);
     //  With two units left and the others busy for 10 s, the share of the
     //  asking node is all that is left: two start-ups' worth, both units.
     for (int n = 1; n < 4; n++)
         idle[n].busy_ms = 10000;
-    assert_int_equal (sched_batch_plan (four, 2, 2000, idle, 4, 0, &policy), 2);
+    assert_int_equal (sched_batch_plan (four, NULL, 2, 2000, idle, 4, 0, &policy), 2);
 }
 
 static void
@@ -540,16 +540,16 @@ test_plan_paced_takes_share (void **state)
     //  Paced on 100 units: reserve 0.05 + 0.2 / 10 = 0.07 of a 500 ms
     //  share: 465 ms, 46 units.
     sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 46);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 46);
     //  The other node is 1.5 x slower: this one's share grows to 600 ms.
     nodes[1].pace = 1.5;
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 55);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 55);
     //  and the slow node's shrinks to 400 ms (of its predicted time).
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 1, &policy), 37);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 1, &policy), 37);
     //  A pace measured on one unit leaves a larger reserve (0.25): 375 ms.
     nodes[1].pace = 1;
     nodes[0].samples = 1;
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 37);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 37);
 }
 
 static void
@@ -564,16 +564,16 @@ test_plan_paced_by_machine_keeps_spread_back (void **state)
     //  a 500 ms share (46 units), unless twice the spread is more: 0.1
     //  keeps 20% back (40 units).
     sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0.02 }, { 0, 1, true, 100, false, 0 } };
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 46);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 46);
     nodes[0].spread = 0.1;
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 40);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 40);
     //  Never more than an unpaced node keeps back (1 - 1 / factor: half).
     nodes[0].spread = 0.6;
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 25);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 25);
     //  Nor less than the reserve, whatever the factor: at factor 1 an
     //  unpaced node keeps nothing back, yet this one keeps its 7%.
     policy.factor = 1;
-    assert_int_equal (sched_batch_plan (queue, 100, 1000, nodes, 2, 0, &policy), 46);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 46);
 }
 
 static void
@@ -588,16 +588,16 @@ test_plan_no_reserve_below_two_startups (void **state)
     double queue[40];
     s_queue_fill (queue, 40, 10);
     sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
-    assert_int_equal (sched_batch_plan (queue, 40, 400, nodes, 2, 0, &policy), 20);
+    assert_int_equal (sched_batch_plan (queue, NULL, 40, 400, nodes, 2, 0, &policy), 20);
     //  Near the end a share below two start-ups is still a share: of 100
     //  ms left each node takes 50, not sched_batch_take's 2 x 50.
-    assert_int_equal (sched_batch_plan (queue, 10, 100, nodes, 2, 0, &policy), 5);
+    assert_int_equal (sched_batch_plan (queue, NULL, 10, 100, nodes, 2, 0, &policy), 5);
     assert_int_equal (sched_batch_take (queue, 10, 100, 2, &policy), 10);
     //  Nothing left: nothing taken; without nodes, as sched_batch_take.
-    assert_int_equal (sched_batch_plan (queue, 0, 0, nodes, 2, 0, &policy), 0);
-    assert_int_equal (sched_batch_plan (queue, 40, 400, NULL, 2, 0, &policy),
+    assert_int_equal (sched_batch_plan (queue, NULL, 0, 0, nodes, 2, 0, &policy), 0);
+    assert_int_equal (sched_batch_plan (queue, NULL, 40, 400, NULL, 2, 0, &policy),
                       sched_batch_take (queue, 40, 400, 2, &policy));
-    assert_int_equal (sched_batch_plan (queue, 40, 400, nodes, 2, 7, &policy),
+    assert_int_equal (sched_batch_plan (queue, NULL, 40, 400, nodes, 2, 7, &policy),
                       sched_batch_take (queue, 40, 400, 2, &policy));
 }
 
@@ -615,12 +615,60 @@ test_plan_leaves_out_a_share_below_half_a_startup (void **state)
     s_queue_fill (queue, 60, 10);
     sched_node_t nodes[3] = { { 0, 1, true, 100, false, 0 }, { 10, 1, true, 100, false, 0 },
                               { 20, 1, true, 100, false, 0 } };
-    assert_int_equal (sched_batch_plan (queue, 6, 60, nodes, 3, 0, &policy), 6);
+    assert_int_equal (sched_batch_plan (queue, NULL, 6, 60, nodes, 3, 0, &policy), 6);
     //  With 600 ms left every part is worth a start-up: node 0 takes its
     //  share of (600 + 100 + 110 + 120) / 3 = 310 ms, less its start-up.
-    assert_int_equal (sched_batch_plan (queue, 60, 600, nodes, 3, 0, &policy), 21);
+    assert_int_equal (sched_batch_plan (queue, NULL, 60, 600, nodes, 3, 0, &policy), 21);
     //  sched_finish_ms itself counts every node that begins in time.
     assert_true (fabs (sched_finish_ms (nodes, 3, 60, 100) - 130) < 1e-9);
+}
+
+static void
+test_plan_fills_past_a_long_unit (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 50;
+    //  Two free nodes, 800 ms left: a share of 400 ms, no reserve (less
+    //  than two start-ups). 300 ms fits, 250 ms more does not: the batch
+    //  goes on past it to 60 and 40 ms (400 in all), and leaves 120 and 30.
+    double queue[6] = { 300, 250, 120, 60, 40, 30 };
+    uint32_t units[6] = { 0, 1, 2, 3, 4, 5 };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
+    assert_int_equal (sched_batch_plan (queue, NULL, 6, 800, nodes, 2, 0, &policy), 1);
+    assert_int_equal (sched_batch_plan (queue, units, 6, 800, nodes, 2, 0, &policy), 3);
+    //  The batch is the front of the queue; the units passed over keep
+    //  their order behind it, each time beside its unit.
+    const uint32_t order[6] = { 0, 3, 4, 1, 2, 5 };
+    const double ms[6] = { 300, 60, 40, 250, 120, 30 };
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal (units[i], order[i]);
+        assert_true (queue[i] == ms[i]);
+    }
+}
+
+static void
+test_plan_fill_looks_so_far (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 50;
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
+    //  100 ms, then units too long for the 400 ms share, then a 10 ms one:
+    //  found behind SCHED_FILL_LOOKAHEAD - 1 long ones, not behind as many.
+    enum { LONGEST = SCHED_FILL_LOOKAHEAD + 2 };
+    double queue[LONGEST];
+    uint32_t units[LONGEST];
+    for (size_t skipped = SCHED_FILL_LOOKAHEAD - 1; skipped <= SCHED_FILL_LOOKAHEAD; skipped++) {
+        size_t count = skipped + 2;
+        for (size_t i = 0; i < count; i++) {
+            queue[i] = i == 0 ? 100 : i == count - 1 ? 10 : 1000;
+            units[i] = (uint32_t) i;
+        }
+        size_t taken = sched_batch_plan (queue, units, count, 800, nodes, 2, 0, &policy);
+        assert_int_equal (taken, skipped < SCHED_FILL_LOOKAHEAD ? 2 : 1);
+        assert_int_equal (units[taken - 1], taken == 2 ? count - 1 : 0);
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -1338,6 +1386,8 @@ main (void)
         cmocka_unit_test (test_plan_paced_by_machine_keeps_spread_back),
         cmocka_unit_test (test_plan_no_reserve_below_two_startups),
         cmocka_unit_test (test_plan_leaves_out_a_share_below_half_a_startup),
+        cmocka_unit_test (test_plan_fills_past_a_long_unit),
+        cmocka_unit_test (test_plan_fill_looks_so_far),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
