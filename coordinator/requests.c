@@ -1194,8 +1194,8 @@ s_hand_out (requests_t *self, attempt_t *attempt, uint64_t req, int64_t now, pro
                                         attempt->node_index, &policy);
         //  Only for the debug line: the plan is not worked out twice otherwise.
         double finish = log_level () >= LOG_LEVEL_DEBUG
-                      ? sched_finish_ms (nodes, build->node_total, build->remaining_ms,
-                                         policy.startup_ms)
+                      ? sched_plan_finish_ms (nodes, build->node_total, build->remaining_ms,
+                                              policy.startup_ms)
                       : -1;
         sched_node_t asking = nodes[attempt->node_index];
         free (nodes);

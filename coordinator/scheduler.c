@@ -156,6 +156,8 @@ s_fill (double *queue_ms, uint32_t *units, size_t remaining, size_t taken, doubl
     double sum = 0;
     for (size_t i = 0; i < taken; i++)
         sum += queue_ms[i];
+    if (!(sum < target))
+        return taken;       //  no room (one unit longer than the target)
     double skipped_ms[SCHED_FILL_LOOKAHEAD];
     uint32_t skipped_units[SCHED_FILL_LOOKAHEAD];
     size_t skipped = 0;
@@ -250,15 +252,17 @@ s_finish (const sched_node_t *nodes, uint32_t count, double remaining_ms, double
     qsort (workers, used, sizeof (s_worker_t), s_by_begin);
     double rates = 0, weighted = 0, finish = 0;
     for (uint32_t k = 0; k < used; k++) {
+        if (k > 0 && finish <= workers[k].begin)
+            break;
         double with = (remaining_ms + weighted + workers[k].rate * workers[k].begin)
                     / (rates + workers[k].rate);
+        //  Each node on its own: a slow node's small part does not keep a
+        //  faster one that begins after it out.
         if (k > 0 && (with - workers[k].begin) * workers[k].rate < least_ms)
-            break;
+            continue;
         rates += workers[k].rate;
         weighted += workers[k].rate * workers[k].begin;
         finish = with;
-        if (k + 1 == used || finish <= workers[k + 1].begin)
-            break;
     }
     free (workers);
     return finish;
@@ -269,6 +273,18 @@ sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
                  double startup_ms)
 {
     return s_finish (nodes, count, remaining_ms, startup_ms, 0);
+}
+
+double
+sched_plan_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
+                      double startup_ms)
+{
+    //  A node whose part of what is left would be worth less than half a
+    //  start-up is left out: the nodes that come back first take its part,
+    //  rather than each of the last tiny units paying its own start-up on
+    //  a node that may come back later than predicted.
+    double startup = startup_ms > 0 ? startup_ms : 0;
+    return s_finish (nodes, count, remaining_ms, startup, 0.5 * startup);
 }
 
 size_t
@@ -284,11 +300,10 @@ sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double re
         return sched_batch_take (queue_ms, remaining, remaining_ms, count, policy);
 
     double startup = policy->startup_ms > 0 ? policy->startup_ms : 0;
-    //  A node whose part of what is left would be worth less than half a
-    //  start-up is left out of the plan: the nodes that come back first
-    //  take its part, rather than each of the last tiny units paying its
-    //  own start-up on a node that may come back later than predicted.
-    double finish = s_finish (nodes, count, remaining_ms, startup, 0.5 * startup);
+    //  Left out of the finish itself, the asking node has no share, and
+    //  still takes one unit below: a node told to wait and ask again might
+    //  find the queue as it is (tried: no earlier end).
+    double finish = sched_plan_finish_ms (nodes, count, remaining_ms, startup);
     const sched_node_t *self = &nodes[asking];
     double busy = self->busy_ms > 0 ? self->busy_ms : 0;
     double share = (finish - busy) / s_pace (self) - startup;

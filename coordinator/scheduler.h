@@ -1,7 +1,8 @@
 /*  scheduler.h: scheduling policy, as pure functions of unit names, predicted
     times and node counts. No I/O, no state: easy to test and deterministic.
 
-    Queue mode hands units out longest first (sched_order). Each batch is
+    Queue mode hands units out longest first (sched_order; a batch that a
+    long unit stops fills its room from the units behind it). Each batch is
     sized by predicted time, not by count: the asking node's share of the
     remaining work if all nodes, each at its measured pace, are to finish
     together (sched_batch_plan; coordinator/pace.c measures the nodes), so
@@ -85,9 +86,9 @@ typedef struct {
 //  machine that strayed from its pace before may again.
 #define SCHED_PLAN_SPREADS 2.0
 
-//  How far past a unit too long for its batch sched_batch_plan looks for
-//  units that fit: bounded, so a request costs the same on a queue of
-//  100,000 units.
+//  How many entries that do not fit sched_batch_plan passes over (the one
+//  that stopped the batch first) looking for units that do: bounded, so a
+//  request costs the same on a queue of 100,000 units.
 #define SCHED_FILL_LOOKAHEAD 256
 
 //  The finish time (ms from now) at which the nodes, each free after its
@@ -98,20 +99,26 @@ typedef struct {
 double sched_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
                         double startup_ms);
 
+//  The finish sched_batch_plan plans for: as sched_finish_ms, but a node
+//  other than the first to begin counts only if its part of the work
+//  would be worth half a start-up (predicted), each node judged on its own.
+double sched_plan_finish_ms (const sched_node_t *nodes, uint32_t count, double remaining_ms,
+                             double startup_ms);
+
 //  Queue mode's batch for node asking: its share of the remaining work if
-//  all nodes are to finish together (sched_finish_ms, but a node other
-//  than the first to begin counts only if its part would be worth half a
-//  start-up), all of it but
+//  all nodes are to finish together (sched_plan_finish_ms), all of it but
 //  its reserve once the node's pace is measured, 1 / factor of it
 //  while the pace is a guess (but at least two start-ups' worth, or all
 //  that is left, unless that exceeds the share by more than half a
-//  start-up); never below min_batch_ms.
+//  start-up); never below min_batch_ms, and at least one unit (even for a
+//  node left out of the finish).
 //  Takes units from the front of the queue as sched_batch_take does; with
 //  units (the queue's unit indices, beside queue_ms), where a unit too long
-//  for the room left stops it, also the units of the next
-//  SCHED_FILL_LOOKAHEAD entries that still fit, moved up (in both arrays)
-//  so that the batch is the first entries returned. Without nodes (or
-//  asking out of range), as sched_batch_take.
+//  for the room left stops it, goes on down the queue taking the units
+//  that still fit until SCHED_FILL_LOOKAHEAD entries did not, moved up (in
+//  both arrays) so that the batch is the first entries returned and those
+//  passed over follow it in their order. Without nodes (or asking out of
+//  range), as sched_batch_take.
 size_t sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double remaining_ms,
                          const sched_node_t *nodes, uint32_t count, uint32_t asking,
                          const sched_policy_t *policy);

@@ -608,9 +608,10 @@ test_plan_leaves_out_a_share_below_half_a_startup (void **state)
     sched_policy_default (&policy);
     policy.startup_ms = 100;
     //  60 ms left, node 0 free, nodes 1 and 2 back in 10 and 20 ms: shared
-    //  by all three, each part (30, 25 and 20 ms) would cost a start-up of
-    //  100. Node 1's part is worth less than half a start-up: nodes 1 and
-    //  2 are left out, and node 0 takes all six units.
+    //  by all three, the parts (30, 20 and 10 ms) would each cost a
+    //  start-up of 100. Node 1's part is worth less than half a start-up
+    //  even beside node 0 alone (25 ms), node 2's as well (20 ms): both are
+    //  left out, and node 0 takes all six units.
     double queue[60];
     s_queue_fill (queue, 60, 10);
     sched_node_t nodes[3] = { { 0, 1, true, 100, false, 0 }, { 10, 1, true, 100, false, 0 },
@@ -621,6 +622,17 @@ test_plan_leaves_out_a_share_below_half_a_startup (void **state)
     assert_int_equal (sched_batch_plan (queue, NULL, 60, 600, nodes, 3, 0, &policy), 21);
     //  sched_finish_ms itself counts every node that begins in time.
     assert_true (fabs (sched_finish_ms (nodes, 3, 60, 100) - 130) < 1e-9);
+    assert_true (fabs (sched_plan_finish_ms (nodes, 3, 60, 100) - 160) < 1e-9);
+    //  Each node on its own: a slow node that begins first does not keep
+    //  out a node that begins after it. 500 ms left; node 0 alone would
+    //  finish at 600. Node 1 (pace 4, free: begins at 400) would make it
+    //  (500 + 100 + 100) / 1.25 = 560, a part of 160 / 4 = 40 ms: left
+    //  out. Node 2 (pace 1, begins at 320 + 100) makes it
+    //  (500 + 100 + 420) / 2 = 510, a part of 90 ms: in.
+    nodes[1].busy_ms = 0;
+    nodes[1].pace = 4;
+    nodes[2].busy_ms = 320;
+    assert_true (fabs (sched_plan_finish_ms (nodes, 3, 500, 100) - 510) < 1e-9);
 }
 
 static void
@@ -645,6 +657,14 @@ test_plan_fills_past_a_long_unit (void **state)
         assert_int_equal (units[i], order[i]);
         assert_true (queue[i] == ms[i]);
     }
+    //  No more than max_batch_units: 300, then only the 60.
+    double capped[6] = { 300, 250, 120, 60, 40, 30 };
+    uint32_t capped_units[6] = { 0, 1, 2, 3, 4, 5 };
+    policy.max_batch_units = 2;
+    assert_int_equal (sched_batch_plan (capped, capped_units, 6, 800, nodes, 2, 0, &policy), 2);
+    const uint32_t capped_order[6] = { 0, 3, 1, 2, 4, 5 };
+    for (int i = 0; i < 6; i++)
+        assert_int_equal (capped_units[i], capped_order[i]);
 }
 
 static void
@@ -668,6 +688,11 @@ test_plan_fill_looks_so_far (void **state)
         size_t taken = sched_batch_plan (queue, units, count, 800, nodes, 2, 0, &policy);
         assert_int_equal (taken, skipped < SCHED_FILL_LOOKAHEAD ? 2 : 1);
         assert_int_equal (units[taken - 1], taken == 2 ? count - 1 : 0);
+        //  Those passed over follow the batch in their order.
+        for (size_t i = taken; i < count; i++) {
+            assert_int_equal (units[i], taken == 2 ? i - 1 : i);
+            assert_true (queue[i] == (units[i] == count - 1 ? 10 : 1000));
+        }
     }
 }
 
