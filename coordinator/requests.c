@@ -838,10 +838,10 @@ s_return (requests_t *self, attempt_t *attempt, build_batch_t *batch, bool holde
 static double
 s_shared_scale (requests_t *self, build_t *build, const proto_msg_t *req)
 {
-    sched_policy_t policy;
-    s_policy (self, build, &policy);
     if (!self->config.startup_given && build->startup_ms < 0)
         return 1.0;
+    sched_policy_t policy;
+    s_policy (self, build, &policy);
     double sum = 0;
     for (size_t i = 0; i < req->report_time_count; i++)
         sum += (double) req->report_times_ms[i];

@@ -122,9 +122,11 @@ sched_order (const char *const *names, const double *predicted,
 }
 
 //  Take units from the front of the queue while their sum stays within
-//  target: at least one, at most the policy's max_batch_units.
+//  target: at least one, at most the policy's max_batch_units. Their sum
+//  goes to *sum_out if not NULL.
 static size_t
-s_take (const double *queue_ms, size_t remaining, double target, const sched_policy_t *policy)
+s_take (const double *queue_ms, size_t remaining, double target, const sched_policy_t *policy,
+        double *sum_out)
 {
     //  "At least one" wins over a max_batch_units of 0: a batch that takes
     //  nothing would stall the queue.
@@ -138,24 +140,23 @@ s_take (const double *queue_ms, size_t remaining, double target, const sched_pol
         sum += queue_ms[taken];
         taken++;
     }
+    if (sum_out)
+        *sum_out = sum;
     return taken;
 }
 
-//  After s_take's prefix of taken units stopped at one too long for the
-//  room left, go on down the queue and take the units that still fit,
-//  moving them up behind the prefix (queue_ms and units alike, the others
-//  keeping their order), until SCHED_FILL_LOOKAHEAD entries did not fit.
-//  Returns the new count.
+//  After s_take's prefix of taken units (their sum: sum) stopped at one
+//  too long for the room left, go on down the queue and take the units
+//  that still fit, moving them up behind the prefix (queue_ms and units
+//  alike, the others keeping their order), until SCHED_FILL_LOOKAHEAD
+//  entries did not fit. Returns the new count.
 static size_t
-s_fill (double *queue_ms, uint32_t *units, size_t remaining, size_t taken, double target,
-        const sched_policy_t *policy)
+s_fill (double *queue_ms, uint32_t *units, size_t remaining, size_t taken, double sum,
+        double target, const sched_policy_t *policy)
 {
     size_t limit = policy->max_batch_units > 0 ? policy->max_batch_units : 1;
     if (limit > remaining)
         limit = remaining;
-    double sum = 0;
-    for (size_t i = 0; i < taken; i++)
-        sum += queue_ms[i];
     if (!(sum < target))
         return taken;       //  no room (one unit longer than the target)
     double skipped_ms[SCHED_FILL_LOOKAHEAD];
@@ -199,7 +200,7 @@ sched_batch_take (const double *queue_ms, size_t remaining, double remaining_ms,
     //  poison the target.
     target = fmax (target, policy->min_batch_ms);
     target = fmax (target, 2.0 * policy->startup_ms);
-    return s_take (queue_ms, remaining, target, policy);
+    return s_take (queue_ms, remaining, target, policy, NULL);
 }
 
 //  The pace of a node, never zero or negative (a bad measurement counts as 1).
@@ -340,12 +341,13 @@ sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double re
     //  No other floor of two start-ups, unlike sched_batch_take: near the
     //  end a batch larger than the node's share would end after the others.
     target = fmax (target, policy->min_batch_ms);
-    size_t taken = s_take (queue_ms, remaining, target, policy);
+    double sum;
+    size_t taken = s_take (queue_ms, remaining, target, policy, &sum);
     //  A batch that stops at a long unit with room left would leave that
     //  room to another batch: the node's next, after one more start-up,
     //  sized on the pace of its first alone. Units behind it that fit
     //  fill the room; the long one stays first for the next node.
-    return units ? s_fill (queue_ms, units, remaining, taken, target, policy) : taken;
+    return units ? s_fill (queue_ms, units, remaining, taken, sum, target, policy) : taken;
 }
 
 //  A node and its load, in a binary min-heap ordered by (load, node).
