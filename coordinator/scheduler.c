@@ -121,6 +121,17 @@ sched_order (const char *const *names, const double *predicted,
     free (keys);
 }
 
+//  Whether a unit of ms fits beside sum within target. Within its last
+//  bits: a share worked out to be all that is left (through paces and
+//  start-ups) and the build's running sum of what is left can each be a
+//  rounding off the queue's own sum, and the last unit must not stay
+//  behind for a batch of its own; no unit is that small (SCHED_FLOOR_MS).
+static bool
+s_fits (double sum, double ms, double target)
+{
+    return sum + ms <= target * (1.0 + 1e-9);
+}
+
 //  Take units from the front of the queue while their sum stays within
 //  target: at least one, at most the policy's max_batch_units. Their sum
 //  goes to *sum_out if not NULL.
@@ -136,7 +147,7 @@ s_take (const double *queue_ms, size_t remaining, double target, const sched_pol
 
     size_t taken = 1;
     double sum = queue_ms[0];
-    while (taken < limit && sum + queue_ms[taken] <= target) {
+    while (taken < limit && s_fits (sum, queue_ms[taken], target)) {
         sum += queue_ms[taken];
         taken++;
     }
@@ -165,7 +176,7 @@ s_fill (double *queue_ms, uint32_t *units, size_t remaining, size_t taken, doubl
     //  taken + skipped is i throughout: entry i moves to taken, or aside.
     for (size_t i = taken; i < remaining && taken < limit && skipped < SCHED_FILL_LOOKAHEAD;
          i++) {
-        if (sum + queue_ms[i] <= target) {
+        if (s_fits (sum, queue_ms[i], target)) {
             sum += queue_ms[i];
             queue_ms[taken] = queue_ms[i];
             units[taken] = units[i];

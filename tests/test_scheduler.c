@@ -668,6 +668,35 @@ test_plan_fills_past_a_long_unit (void **state)
 }
 
 static void
+test_plan_alone_takes_all_left (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 85;
+    //  The slow node 0 is the only one free; the others are busy long
+    //  after it could do all that is left: its share is all of it. The
+    //  build's running sum of what is left (added to and taken from unit
+    //  by unit) may differ from the queue's own sum in its last bits: the
+    //  last unit must not stay behind for a batch of its own.
+    double queue[123];
+    double sum = 0;
+    for (int i = 0; i < 123; i++) {
+        queue[i] = i < 122 ? 3.1 - 0.017 * i : 1.0;
+        sum += queue[i];
+    }
+    sched_node_t nodes[8];
+    for (int n = 0; n < 8; n++)
+        nodes[n] = (sched_node_t) { 10000, 1, true, 100, false, 0 };
+    nodes[0] = (sched_node_t) { 0, 1.49, true, 100, false, 0 };
+    assert_int_equal (sched_batch_plan (queue, NULL, 123, sum, nodes, 8, 0, &policy), 123);
+    assert_int_equal (sched_batch_plan (queue, NULL, 123, sum * (1 - 1e-12), nodes, 8, 0,
+                                        &policy), 123);
+    //  A real unit beyond the share still stays: 1 ms less is not rounding.
+    assert_int_equal (sched_batch_plan (queue, NULL, 123, sum - 1.0, nodes, 8, 0, &policy),
+                      122);
+}
+
+static void
 test_plan_fill_looks_so_far (void **state)
 {
     sched_policy_t policy;
@@ -1413,6 +1442,7 @@ main (void)
         cmocka_unit_test (test_plan_leaves_out_a_share_below_half_a_startup),
         cmocka_unit_test (test_plan_fills_past_a_long_unit),
         cmocka_unit_test (test_plan_fill_looks_so_far),
+        cmocka_unit_test (test_plan_alone_takes_all_left),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
