@@ -299,6 +299,30 @@ sched_plan_finish_ms (const sched_node_t *nodes, uint32_t count, double remainin
     return s_finish (nodes, count, remaining_ms, startup, 0.5 * startup);
 }
 
+//  Whether a unit of unit_ms, which would take node asking past finish,
+//  is another node's (not absent) to end: by the finish, or sooner by
+//  more than a unit's noise (SCHED_PLAN_NOISE). Each begins after its
+//  busy time and one start-up, and works at its pace.
+static bool
+s_sooner_elsewhere (const sched_node_t *nodes, uint32_t count, uint32_t asking,
+                    double unit_ms, double startup_ms, double finish)
+{
+    const sched_node_t *self = &nodes[asking];
+    double busy = self->busy_ms > 0 ? self->busy_ms : 0;
+    double own = busy + (startup_ms + unit_ms) * s_pace (self);
+    if (own <= finish)
+        return false;
+    double by = fmax (finish, own - SCHED_PLAN_NOISE * (startup_ms + unit_ms) * s_pace (self));
+    for (uint32_t n = 0; n < count; n++) {
+        if (n == asking || nodes[n].absent)
+            continue;
+        busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
+        if (busy + (startup_ms + unit_ms) * s_pace (&nodes[n]) <= by)
+            return true;
+    }
+    return false;
+}
+
 size_t
 sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double remaining_ms,
                   const sched_node_t *nodes, uint32_t count, uint32_t asking,
@@ -352,6 +376,15 @@ sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double re
     //  No other floor of two start-ups, unlike sched_batch_take: near the
     //  end a batch larger than the node's share would end after the others.
     target = fmax (target, policy->min_batch_ms);
+    //  A first unit that would take this node past the finish goes to a
+    //  node that would end it sooner (a slow node asking while faster ones
+    //  have yet to begin): this node takes the units behind it that fit.
+    if (units && queue_ms[0] > target
+        && s_sooner_elsewhere (nodes, count, asking, queue_ms[0], startup, finish)) {
+        size_t behind = s_fill (queue_ms, units, remaining, 0, 0, target, policy);
+        if (behind > 0)
+            return behind;
+    }
     double sum;
     size_t taken = s_take (queue_ms, remaining, target, policy, &sum);
     //  A batch that stops at a long unit with room left would leave that

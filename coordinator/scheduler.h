@@ -117,8 +117,12 @@ double sched_plan_finish_ms (const sched_node_t *nodes, uint32_t count, double r
 //  for the room left stops it, goes on down the queue taking the units
 //  that still fit until SCHED_FILL_LOOKAHEAD entries did not, moved up (in
 //  both arrays) so that the batch is the first entries returned and those
-//  passed over follow it in their order. Without nodes (or asking out of
-//  range), as sched_batch_take.
+//  passed over follow it in their order. With units, a first unit that
+//  would take the asking node past the finish while another node would
+//  end it by then, or sooner by more than SCHED_PLAN_NOISE of its time,
+//  is left first for that node and the batch is the units behind it that
+//  fit (if any). Without nodes (or asking out of range), as
+//  sched_batch_take.
 size_t sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double remaining_ms,
                          const sched_node_t *nodes, uint32_t count, uint32_t asking,
                          const sched_policy_t *policy);

@@ -697,6 +697,54 @@ test_plan_alone_takes_all_left (void **state)
 }
 
 static void
+test_plan_long_unit_to_a_faster_node (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 100;
+    //  Node 0 is 1.5 x slower than node 1, which has yet to begin: the
+    //  plan finishes at (6,000 + 100 + 150 / 1.5) / (1 + 1 / 1.5) = 3,720,
+    //  node 0's share is 3,720 / 1.5 - 100 = 2,380 ms. The 3,000 ms unit
+    //  would take it to 4,650, but node 1 would end it at 3,100: node 0
+    //  takes the units behind it that fit (900, 800 and 600).
+    double queue[5] = { 3000, 900, 800, 700, 600 };
+    uint32_t units[5] = { 0, 1, 2, 3, 4 };
+    sched_node_t nodes[2] = { { 0, 1.5, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
+    assert_true (fabs (sched_plan_finish_ms (nodes, 2, 6000, 100) - 3720) < 1e-9);
+    assert_int_equal (sched_batch_plan (queue, units, 5, 6000, nodes, 2, 0, &policy), 3);
+    const uint32_t order[5] = { 1, 2, 4, 0, 3 };
+    for (int i = 0; i < 5; i++)
+        assert_int_equal (units[i], order[i]);
+    //  A unit no node can end by the finish goes to one that would end it
+    //  sooner by more than its noise (SCHED_PLAN_NOISE). Start-ups of 900
+    //  ms, node 1 busy for 300: the finish is (4,800 + 1,200 + 1,350 /
+    //  1.5) / (1 + 1 / 1.5) = 4,140, node 0's share 1,860. The 3,000 ms
+    //  unit would end at 5,850 on node 0, at 4,200 on node 1: node 0 takes
+    //  the four behind it.
+    policy.startup_ms = 900;
+    double rest[5] = { 3000, 600, 500, 400, 300 };
+    for (uint32_t i = 0; i < 5; i++)
+        units[i] = i;
+    nodes[1].busy_ms = 300;
+    assert_int_equal (sched_batch_plan (rest, units, 5, 4800, nodes, 2, 0, &policy), 4);
+    assert_int_equal (units[4], 0);
+    //  Node 1 nearly as slow (1.4, free): it would end the unit at 5,460,
+    //  within a fifth of node 0's 5,850. Node 0 takes it, alone.
+    const double again[5] = { 3000, 600, 500, 400, 300 };
+    memcpy (rest, again, sizeof rest);
+    for (uint32_t i = 0; i < 5; i++)
+        units[i] = i;
+    nodes[1] = (sched_node_t) { 0, 1.4, true, 100, false, 0 };
+    assert_int_equal (sched_batch_plan (rest, units, 5, 4800, nodes, 2, 0, &policy), 1);
+    assert_int_equal (units[0], 0);
+    //  Nor does a node whose pace is a guess pass a unit on to another guess.
+    nodes[0] = (sched_node_t) { 0, 1, false, 0, false, 0 };
+    nodes[1] = (sched_node_t) { 0, 1, false, 0, false, 0 };
+    assert_int_equal (sched_batch_plan (rest, units, 5, 4800, nodes, 2, 0, &policy), 1);
+    assert_int_equal (units[0], 0);
+}
+
+static void
 test_plan_fill_looks_so_far (void **state)
 {
     sched_policy_t policy;
@@ -1442,6 +1490,7 @@ main (void)
         cmocka_unit_test (test_plan_leaves_out_a_share_below_half_a_startup),
         cmocka_unit_test (test_plan_fills_past_a_long_unit),
         cmocka_unit_test (test_plan_fill_looks_so_far),
+        cmocka_unit_test (test_plan_long_unit_to_a_faster_node),
         cmocka_unit_test (test_plan_alone_takes_all_left),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
