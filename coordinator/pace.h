@@ -28,7 +28,8 @@
 //  spread)^2 units, the spread taken as at least 0.02, at most its
 //  prior_samples; samples is their sum.
 //  A node is absent if it was heard from but none of its attempts is alive
-//  (told done, or silent for more than lease_ms).
+//  (told done, or silent for more than lease_ms); late if it was never
+//  heard from though some node of the build has reported a batch.
 void pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t lease_ms,
                  int64_t now, sched_node_t *out);
 

@@ -129,7 +129,9 @@ sched_order (const char *const *names, const double *predicted,
 static bool
 s_fits (double sum, double ms, double target)
 {
-    return sum + ms <= target * (1.0 + 1e-9);
+    //  Relative for large targets, absolute (a thousandth of the floor)
+    //  for a queue of 100,000 units whose running sum drifted by 1e-6 ms.
+    return sum + ms <= target + fmax (target * 1e-9, 1e-3 * SCHED_FLOOR_MS);
 }
 
 //  Take units from the front of the queue while their sum stays within
@@ -300,9 +302,12 @@ sched_plan_finish_ms (const sched_node_t *nodes, uint32_t count, double remainin
 }
 
 //  Whether a unit of unit_ms, which would take node asking past finish,
-//  is another node's (not absent) to end: by the finish, or sooner by
-//  more than a unit's noise (SCHED_PLAN_NOISE). Each begins after its
-//  busy time and one start-up, and works at its pace.
+//  is another node's to end: by the finish, or sooner by at least a
+//  unit's noise (SCHED_PLAN_NOISE) of asking's own time for it. Each
+//  begins after its busy time and one start-up, and works at its pace.
+//  Not a node gone (absent), nor one never heard from once the build's
+//  first batches are in (late): it may never come, and the unit would
+//  wait for it until nothing else fits.
 static bool
 s_sooner_elsewhere (const sched_node_t *nodes, uint32_t count, uint32_t asking,
                     double unit_ms, double startup_ms, double finish)
@@ -314,7 +319,7 @@ s_sooner_elsewhere (const sched_node_t *nodes, uint32_t count, uint32_t asking,
         return false;
     double by = fmax (finish, own - SCHED_PLAN_NOISE * (startup_ms + unit_ms) * s_pace (self));
     for (uint32_t n = 0; n < count; n++) {
-        if (n == asking || nodes[n].absent)
+        if (n == asking || nodes[n].absent || nodes[n].late)
             continue;
         busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
         if (busy + (startup_ms + unit_ms) * s_pace (&nodes[n]) <= by)
@@ -378,8 +383,9 @@ sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double re
     target = fmax (target, policy->min_batch_ms);
     //  A first unit that would take this node past the finish goes to a
     //  node that would end it sooner (a slow node asking while faster ones
-    //  have yet to begin): this node takes the units behind it that fit.
-    if (units && queue_ms[0] > target
+    //  have yet to begin): this node takes the units behind it that fit,
+    //  or, if none do, the long one after all.
+    if (units && !s_fits (0, queue_ms[0], target)
         && s_sooner_elsewhere (nodes, count, asking, queue_ms[0], startup, finish)) {
         size_t behind = s_fill (queue_ms, units, remaining, 0, 0, target, policy);
         if (behind > 0)

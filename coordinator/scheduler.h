@@ -70,6 +70,8 @@ typedef struct {
     bool absent;             //  gone (silent past its lease, or told done): no capacity
     double spread;           //  paced by its machine's history alone: how far that pace
                              //  strays from build to build (relative); 0 otherwise
+    bool late;               //  never heard from, though a batch of the build has been
+                             //  reported: may be starting still, or may never come
 } sched_node_t;
 
 //  Of its planned share, a node whose pace is measured leaves this much in
@@ -118,11 +120,13 @@ double sched_plan_finish_ms (const sched_node_t *nodes, uint32_t count, double r
 //  that still fit until SCHED_FILL_LOOKAHEAD entries did not, moved up (in
 //  both arrays) so that the batch is the first entries returned and those
 //  passed over follow it in their order. With units, a first unit that
-//  would take the asking node past the finish while another node would
-//  end it by then, or sooner by more than SCHED_PLAN_NOISE of its time,
-//  is left first for that node and the batch is the units behind it that
-//  fit (if any). Without nodes (or asking out of range), as
-//  sched_batch_take.
+//  would take the asking node past the finish, while another node (not
+//  absent, not late; one never heard from is taken to begin at once)
+//  would end it by then or sooner by at least SCHED_PLAN_NOISE of the
+//  asking node's own time for it (start-up and unit, at its pace), is
+//  left first for that node and the batch is the units behind it that
+//  fit; if none fit, the node takes it after all. Without nodes (or
+//  asking out of range), as sched_batch_take.
 size_t sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double remaining_ms,
                          const sched_node_t *nodes, uint32_t count, uint32_t asking,
                          const sched_policy_t *policy);

@@ -246,7 +246,7 @@ test_busy_until_the_running_batch_ends (void **state)
 }
 
 static void
-test_silent_and_finished_nodes_are_absent (void **state)
+test_silent_finished_and_late_nodes (void **state)
 {
     (void) state;
     world_t world;
@@ -274,6 +274,20 @@ test_silent_and_finished_nodes_are_absent (void **state)
     pace_nodes (&world.build, UINT32_MAX, 100, 30000, 20000, out);
     assert_false (out[1].absent);
     assert_false (out[2].absent);
+    assert_false (out[1].late);
+    //  Once a batch of the build is in (node 0's), nodes 1 and 2, never
+    //  heard from, are late; still not absent. Node 0 is neither.
+    s_batch (&world, 0, 0, 300);
+    pace_nodes (&world.build, UINT32_MAX, 100, 30000, 20000, out);
+    assert_false (out[0].late);
+    assert_true (out[1].late);
+    assert_true (out[2].late);
+    assert_false (out[1].absent);
+    //  Heard from, node 1 is not late.
+    world.build.contact_count = 2;
+    pace_nodes (&world.build, UINT32_MAX, 100, 30000, 20000, out);
+    assert_false (out[1].late);
+    assert_true (out[2].late);
 }
 
 int
@@ -285,7 +299,7 @@ main (void)
         cmocka_unit_test (test_known_machine_is_paced_from_the_start),
         cmocka_unit_test (test_measured_node_on_a_known_machine_leans_on_it),
         cmocka_unit_test (test_busy_until_the_running_batch_ends),
-        cmocka_unit_test (test_silent_and_finished_nodes_are_absent),
+        cmocka_unit_test (test_silent_finished_and_late_nodes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -453,8 +453,8 @@ test_finish_equal_nodes (void **state)
 {
     //  4 free nodes at pace 1, 100 ms start-up each, 4000 ms of work:
     //  each does 1000 after its start-up, so all finish at 1100.
-    sched_node_t nodes[4] = { { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 },
-                              { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 } };
+    sched_node_t nodes[4] = { { 0, 1, false, 0, false, 0, false }, { 0, 1, false, 0, false, 0, false },
+                              { 0, 1, false, 0, false, 0, false }, { 0, 1, false, 0, false, 0, false } };
     assert_float_equal (sched_finish_ms (nodes, 4, 4000, 100), 1100, 0.01);
     assert_float_equal (sched_finish_ms (nodes, 4, 0, 100), 0, 0);
     assert_float_equal (sched_finish_ms (nodes, 0, 4000, 100), 0, 0);
@@ -466,12 +466,12 @@ test_finish_spreads_work (void **state)
     //  Node 1 is busy for 500 ms more, node 2 runs at 1.5 x: capacity by F
     //  is (F - 100) + (F - 500 - 100) + (F / 1.5 - 100) = 3000 gives
     //  F = 3800 / (2 + 2/3) = 1425.
-    sched_node_t nodes[3] = { { 0, 1, true, 10, false, 0 }, { 500, 1, true, 10, false, 0 },
-                              { 0, 1.5, true, 10, false, 0 } };
+    sched_node_t nodes[3] = { { 0, 1, true, 10, false, 0, false }, { 500, 1, true, 10, false, 0, false },
+                              { 0, 1.5, true, 10, false, 0, false } };
     double finish = sched_finish_ms (nodes, 3, 3000, 100);
     assert_float_equal (finish, 1425, 0.01);
     //  A nonsense pace (0, NaN) counts as 1 and cannot stall the search.
-    sched_node_t odd[2] = { { 0, 0, true, 1, false, 0 }, { 0, NAN, true, 1, false, 0 } };
+    sched_node_t odd[2] = { { 0, 0, true, 1, false, 0, false }, { 0, NAN, true, 1, false, 0, false } };
     assert_float_equal (sched_finish_ms (odd, 2, 2000, 0), 1000, 0.01);
     //  An absent node does nothing: the other does all 2000; if both are
     //  absent, both count (the one asking is never absent in practice).
@@ -499,7 +499,7 @@ test_plan_cautious_while_pace_guessed (void **state)
     //  whose pace is a guess takes 1 / factor (2) of it: 25 units.
     double queue[100];
     s_queue_fill (queue, 100, 10);
-    sched_node_t nodes[2] = { { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 } };
+    sched_node_t nodes[2] = { { 0, 1, false, 0, false, 0, false }, { 0, 1, false, 0, false, 0, false } };
     assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 25);
     //  A larger factor: more cautious still.
     policy.factor = 5;
@@ -519,8 +519,8 @@ test_plan_cautious_while_pace_guessed (void **state)
     policy.startup_ms = 1000;
     double four[4];
     s_queue_fill (four, 4, 1000);
-    sched_node_t idle[4] = { { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 },
-                             { 0, 1, false, 0, false, 0 }, { 0, 1, false, 0, false, 0 } };
+    sched_node_t idle[4] = { { 0, 1, false, 0, false, 0, false }, { 0, 1, false, 0, false, 0, false },
+                             { 0, 1, false, 0, false, 0, false }, { 0, 1, false, 0, false, 0, false } };
     assert_int_equal (sched_batch_plan (four, NULL, 4, 4000, idle, 4, 0, &policy), 1);
     //  With two units left and the others busy for 10 s, the share of the
     //  asking node is all that is left: two start-ups' worth, both units.
@@ -539,7 +539,7 @@ test_plan_paced_takes_share (void **state)
     s_queue_fill (queue, 100, 10);
     //  Paced on 100 units: reserve 0.05 + 0.2 / 10 = 0.07 of a 500 ms
     //  share: 465 ms, 46 units.
-    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0, false }, { 0, 1, true, 100, false, 0, false } };
     assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 46);
     //  The other node is 1.5 x slower: this one's share grows to 600 ms.
     nodes[1].pace = 1.5;
@@ -563,7 +563,7 @@ test_plan_paced_by_machine_keeps_spread_back (void **state)
     //  Paced by its machine's history alone, on 100 units: reserve 0.07 of
     //  a 500 ms share (46 units), unless twice the spread is more: 0.1
     //  keeps 20% back (40 units).
-    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0.02 }, { 0, 1, true, 100, false, 0 } };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0.02, false }, { 0, 1, true, 100, false, 0, false } };
     assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 46);
     nodes[0].spread = 0.1;
     assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 40);
@@ -587,7 +587,7 @@ test_plan_no_reserve_below_two_startups (void **state)
     //  none. The node takes its whole share, 20 units.
     double queue[40];
     s_queue_fill (queue, 40, 10);
-    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0, false }, { 0, 1, true, 100, false, 0, false } };
     assert_int_equal (sched_batch_plan (queue, NULL, 40, 400, nodes, 2, 0, &policy), 20);
     //  Near the end a share below two start-ups is still a share: of 100
     //  ms left each node takes 50, not sched_batch_take's 2 x 50.
@@ -614,8 +614,8 @@ test_plan_leaves_out_a_share_below_half_a_startup (void **state)
     //  left out, and node 0 takes all six units.
     double queue[60];
     s_queue_fill (queue, 60, 10);
-    sched_node_t nodes[3] = { { 0, 1, true, 100, false, 0 }, { 10, 1, true, 100, false, 0 },
-                              { 20, 1, true, 100, false, 0 } };
+    sched_node_t nodes[3] = { { 0, 1, true, 100, false, 0, false }, { 10, 1, true, 100, false, 0, false },
+                              { 20, 1, true, 100, false, 0, false } };
     assert_int_equal (sched_batch_plan (queue, NULL, 6, 60, nodes, 3, 0, &policy), 6);
     //  With 600 ms left every part is worth a start-up: node 0 takes its
     //  share of (600 + 100 + 110 + 120) / 3 = 310 ms, less its start-up.
@@ -646,7 +646,7 @@ test_plan_fills_past_a_long_unit (void **state)
     //  goes on past it to 60 and 40 ms (400 in all), and leaves 120 and 30.
     double queue[6] = { 300, 250, 120, 60, 40, 30 };
     uint32_t units[6] = { 0, 1, 2, 3, 4, 5 };
-    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0, false }, { 0, 1, true, 100, false, 0, false } };
     assert_int_equal (sched_batch_plan (queue, NULL, 6, 800, nodes, 2, 0, &policy), 1);
     assert_int_equal (sched_batch_plan (queue, units, 6, 800, nodes, 2, 0, &policy), 3);
     //  The batch is the front of the queue; the units passed over keep
@@ -686,11 +686,15 @@ test_plan_alone_takes_all_left (void **state)
     }
     sched_node_t nodes[8];
     for (int n = 0; n < 8; n++)
-        nodes[n] = (sched_node_t) { 10000, 1, true, 100, false, 0 };
-    nodes[0] = (sched_node_t) { 0, 1.49, true, 100, false, 0 };
+        nodes[n] = (sched_node_t) { 10000, 1, true, 100, false, 0, false };
+    nodes[0] = (sched_node_t) { 0, 1.49, true, 100, false, 0, false };
     assert_int_equal (sched_batch_plan (queue, NULL, 123, sum, nodes, 8, 0, &policy), 123);
     assert_int_equal (sched_batch_plan (queue, NULL, 123, sum * (1 - 1e-12), nodes, 8, 0,
                                         &policy), 123);
+    //  A running sum over 100,000 units drifts by about 1e-6 ms, far more
+    //  than 1e-9 of what is left at the end: a ten-thousandth of a ms off.
+    assert_int_equal (sched_batch_plan (queue, NULL, 123, sum - 1e-4, nodes, 8, 0, &policy),
+                      123);
     //  A real unit beyond the share still stays: 1 ms less is not rounding.
     assert_int_equal (sched_batch_plan (queue, NULL, 123, sum - 1.0, nodes, 8, 0, &policy),
                       122);
@@ -709,7 +713,7 @@ test_plan_long_unit_to_a_faster_node (void **state)
     //  takes the units behind it that fit (900, 800 and 600).
     double queue[5] = { 3000, 900, 800, 700, 600 };
     uint32_t units[5] = { 0, 1, 2, 3, 4 };
-    sched_node_t nodes[2] = { { 0, 1.5, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
+    sched_node_t nodes[2] = { { 0, 1.5, true, 100, false, 0, false }, { 0, 1, true, 100, false, 0, false } };
     assert_true (fabs (sched_plan_finish_ms (nodes, 2, 6000, 100) - 3720) < 1e-9);
     assert_int_equal (sched_batch_plan (queue, units, 5, 6000, nodes, 2, 0, &policy), 3);
     const uint32_t order[5] = { 1, 2, 4, 0, 3 };
@@ -734,14 +738,53 @@ test_plan_long_unit_to_a_faster_node (void **state)
     memcpy (rest, again, sizeof rest);
     for (uint32_t i = 0; i < 5; i++)
         units[i] = i;
-    nodes[1] = (sched_node_t) { 0, 1.4, true, 100, false, 0 };
+    nodes[1] = (sched_node_t) { 0, 1.4, true, 100, false, 0, false };
     assert_int_equal (sched_batch_plan (rest, units, 5, 4800, nodes, 2, 0, &policy), 1);
     assert_int_equal (units[0], 0);
-    //  Nor does a node whose pace is a guess pass a unit on to another guess.
-    nodes[0] = (sched_node_t) { 0, 1, false, 0, false, 0 };
-    nodes[1] = (sched_node_t) { 0, 1, false, 0, false, 0 };
+    //  Nor do nodes whose paces are the same guess pass a unit on.
+    nodes[0] = (sched_node_t) { 0, 1, false, 0, false, 0, false };
+    nodes[1] = (sched_node_t) { 0, 1, false, 0, false, 0, false };
     assert_int_equal (sched_batch_plan (rest, units, 5, 4800, nodes, 2, 0, &policy), 1);
     assert_int_equal (units[0], 0);
+}
+
+static void
+test_plan_long_unit_stays_without_a_faster_node (void **state)
+{
+    sched_policy_t policy;
+    sched_policy_default (&policy);
+    policy.startup_ms = 100;
+    //  Node 0 asks; nodes 2 and 3 are as slow as it (1.5), node 1 would
+    //  be faster (1). Node 0 would end the 3,000 ms unit at 4,650; any of
+    //  these finishes is earlier, so the rule asks whether node 1 ends it
+    //  by 3,720 (a fifth sooner). It does not pass the unit on when node 1
+    //  is gone (absent: finish 6,300 / 2 = 3,150), never heard from though
+    //  the build's first batches are in (late: it still counts for the
+    //  finish, (6,000 + 400) / 3 = 2,133), or busy for 2,000 ms (it would
+    //  end the unit at 5,100; finish 2,800). Node 0 takes the unit, and
+    //  the queue keeps its order.
+    sched_node_t nodes[4];
+    for (int n = 0; n < 4; n++)
+        nodes[n] = (sched_node_t) { 0, 1.5, true, 100, false, 0, false };
+    const double finish[3] = { 3150, 6400.0 / 3, 2800 };
+    for (int c = 0; c < 3; c++) {
+        double queue[5] = { 3000, 900, 800, 700, 600 };
+        uint32_t units[5] = { 0, 1, 2, 3, 4 };
+        nodes[1] = (sched_node_t) { c == 2 ? 2000 : 0, 1, true, 100, c == 0, 0, c == 1 };
+        assert_true (fabs (sched_plan_finish_ms (nodes, 4, 6000, 100) - finish[c]) < 1e-9);
+        assert_int_equal (sched_batch_plan (queue, units, 5, 6000, nodes, 4, 0, &policy), 1);
+        for (uint32_t i = 0; i < 5; i++)
+            assert_int_equal (units[i], i);
+    }
+    //  Node 1 free and faster: the rule passes the unit on, but nothing
+    //  behind it fits node 0's share ((5,950 + 400) / 3 = 2,117: 1,311):
+    //  node 0 takes the long unit after all.
+    double two[2] = { 3000, 2950 };
+    uint32_t units[2] = { 0, 1 };
+    nodes[1] = (sched_node_t) { 0, 1, true, 100, false, 0, false };
+    assert_int_equal (sched_batch_plan (two, units, 2, 5950, nodes, 4, 0, &policy), 1);
+    assert_int_equal (units[0], 0);
+    assert_true (two[0] == 3000);
 }
 
 static void
@@ -750,7 +793,7 @@ test_plan_fill_looks_so_far (void **state)
     sched_policy_t policy;
     sched_policy_default (&policy);
     policy.startup_ms = 50;
-    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0 }, { 0, 1, true, 100, false, 0 } };
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0, false }, { 0, 1, true, 100, false, 0, false } };
     //  100 ms, then units too long for the 400 ms share, then a 10 ms one:
     //  found behind SCHED_FILL_LOOKAHEAD - 1 long ones, not behind as many.
     enum { LONGEST = SCHED_FILL_LOOKAHEAD + 2 };
@@ -1491,6 +1534,7 @@ main (void)
         cmocka_unit_test (test_plan_fills_past_a_long_unit),
         cmocka_unit_test (test_plan_fill_looks_so_far),
         cmocka_unit_test (test_plan_long_unit_to_a_faster_node),
+        cmocka_unit_test (test_plan_long_unit_stays_without_a_faster_node),
         cmocka_unit_test (test_plan_alone_takes_all_left),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
