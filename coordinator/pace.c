@@ -109,11 +109,6 @@ pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t le
         if (heard[contact->node_index] == 0)
             heard[contact->node_index] = 1;
     }
-    //  Once a batch of the build is in, a node never heard from is late.
-    bool reported = false;
-    for (uint32_t n = 0; n < build->node_total; n++)
-        if (build->nodes[n].paced_batches > 0)
-            reported = true;
     for (uint32_t n = 0; n < build->node_total; n++) {
         const build_node_t *node = &build->nodes[n];
         sched_node_t *plan = &out[n];
@@ -122,7 +117,9 @@ pace_nodes (const build_t *build, uint32_t asking, double startup_ms, int64_t le
         if (n == asking)
             continue;
         plan->absent = heard[n] == 1;
-        plan->late = heard[n] == 0 && reported;
+        //  Once a batch of the build is in (a node measured), a node never
+        //  heard from is late.
+        plan->late = heard[n] == 0 && measured > 0;
         for (size_t b = node->live_from; b < node->batch_count; b++) {
             const build_batch_t *batch = &node->batches[b];
             if (batch->state != STORE_BATCH_RUNNING)

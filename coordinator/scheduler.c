@@ -134,6 +134,16 @@ s_fits (double sum, double ms, double target)
     return sum + ms <= target + fmax (target * 1e-9, 1e-3 * SCHED_FLOOR_MS);
 }
 
+//  The most units one batch may take of remaining: "at least one" wins
+//  over a max_batch_units of 0, since a batch that takes nothing would
+//  stall the queue.
+static size_t
+s_limit (size_t remaining, const sched_policy_t *policy)
+{
+    size_t limit = policy->max_batch_units > 0 ? policy->max_batch_units : 1;
+    return limit < remaining ? limit : remaining;
+}
+
 //  Take units from the front of the queue while their sum stays within
 //  target: at least one, at most the policy's max_batch_units. Their sum
 //  goes to *sum_out if not NULL.
@@ -141,12 +151,7 @@ static size_t
 s_take (const double *queue_ms, size_t remaining, double target, const sched_policy_t *policy,
         double *sum_out)
 {
-    //  "At least one" wins over a max_batch_units of 0: a batch that takes
-    //  nothing would stall the queue.
-    size_t limit = policy->max_batch_units > 0 ? policy->max_batch_units : 1;
-    if (limit > remaining)
-        limit = remaining;
-
+    size_t limit = s_limit (remaining, policy);
     size_t taken = 1;
     double sum = queue_ms[0];
     while (taken < limit && s_fits (sum, queue_ms[taken], target)) {
@@ -167,9 +172,7 @@ static size_t
 s_fill (double *queue_ms, uint32_t *units, size_t remaining, size_t taken, double sum,
         double target, const sched_policy_t *policy)
 {
-    size_t limit = policy->max_batch_units > 0 ? policy->max_batch_units : 1;
-    if (limit > remaining)
-        limit = remaining;
+    size_t limit = s_limit (remaining, policy);
     if (!(sum < target))
         return taken;       //  no room (one unit longer than the target)
     double skipped_ms[SCHED_FILL_LOOKAHEAD];
@@ -313,15 +316,15 @@ s_sooner_elsewhere (const sched_node_t *nodes, uint32_t count, uint32_t asking,
                     double unit_ms, double startup_ms, double finish)
 {
     const sched_node_t *self = &nodes[asking];
-    double busy = self->busy_ms > 0 ? self->busy_ms : 0;
-    double own = busy + (startup_ms + unit_ms) * s_pace (self);
+    double work = (startup_ms + unit_ms) * s_pace (self);
+    double own = (self->busy_ms > 0 ? self->busy_ms : 0) + work;
     if (own <= finish)
         return false;
-    double by = fmax (finish, own - SCHED_PLAN_NOISE * (startup_ms + unit_ms) * s_pace (self));
+    double by = fmax (finish, own - SCHED_PLAN_NOISE * work);
     for (uint32_t n = 0; n < count; n++) {
         if (n == asking || nodes[n].absent || nodes[n].late)
             continue;
-        busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
+        double busy = nodes[n].busy_ms > 0 ? nodes[n].busy_ms : 0;
         if (busy + (startup_ms + unit_ms) * s_pace (&nodes[n]) <= by)
             return true;
     }
