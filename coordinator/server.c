@@ -49,6 +49,8 @@ typedef struct {
     int type;                          //  for metrics: the request's type, 0 if unread
     char result[PROTO_CODE_MAX];       //  and its result, "ok" or the error code
     int64_t received_us;               //  when it arrived (monotonic)
+    zmq_msg_t payload;                 //  the request's frame
+    access_peer_t peer;                //  who sent it
     char *parked_frame;                //  parked: a copy of the request (owned), else NULL
     size_t parked_size;
     access_peer_t parked_peer;         //  and who sent it
@@ -66,10 +68,8 @@ struct _server_t {
     requests_t *requests;        //  request handlers
     parked_list_t *parked;       //  requests held without a reply
     pending_t *pending;          //  max_group slots
-    zmq_msg_t payload;           //  scratch frame for receiving
     clients_t *clients;          //  authorized agent keys (CurveZMQ), or NULL
     zap_t *zap;                  //  answers CurveZMQ handshakes, or NULL: plain text
-    access_peer_t peer;          //  scratch: who sent the request in payload
     access_mode_t access;        //  what access_peer_read looks at (keys, address, nothing)
     rate_t *rate;                //  requests per second per connection, or NULL: no limit
     uint64_t rate_refused;       //  requests answered busy for their rate, for the log
@@ -184,6 +184,8 @@ server_new (const server_config_t *config)
         self->config.max_group = 1;
     self->signal_fd = -1;
     self->pending = util_calloc (self->config.max_group, sizeof (pending_t));
+    for (size_t i = 0; i < self->config.max_group; i++)
+        zmq_msg_init (&self->pending[i].payload);
     self->rate = config->max_rate > 0 ? rate_new (config->max_rate) : NULL;
 
     sigset_t set = s_signals ();
@@ -255,10 +257,8 @@ server_new (const server_config_t *config)
             goto fail;
         }
     }
-    zmq_msg_init (&self->payload);
     return self;
 fail:
-    zmq_msg_init (&self->payload);
     server_destroy (&self);
     return NULL;
 }
@@ -285,7 +285,9 @@ server_destroy (server_t **self_p)
     store_destroy (&self->store);
     if (self->signal_fd >= 0)
         close (self->signal_fd);
-    zmq_msg_close (&self->payload);
+    if (self->pending)
+        for (size_t i = 0; i < self->config.max_group; i++)
+            zmq_msg_close (&self->pending[i].payload);
     free (self->pending);
     free (self);
     *self_p = NULL;
@@ -302,10 +304,12 @@ s_pending_clear (pending_t *slot)
     slot->reply_size = 0;
     free (slot->parked_frame);
     slot->parked_frame = NULL;
+    zmq_msg_close (&slot->payload);
+    zmq_msg_init (&slot->payload);
 }
 
 //  Receive one whole message without waiting. Returns 1 if slot holds a
-//  request (payload in self->payload), 0 if nothing is waiting, -1 if a
+//  request (payload in slot->payload), 0 if nothing is waiting, -1 if a
 //  message arrived that cannot be answered (dropped).
 static int
 s_receive (server_t *self, pending_t *slot)
@@ -341,16 +345,14 @@ s_receive (server_t *self, pending_t *slot)
             return -1;
         }
     }
-    zmq_msg_close (&self->payload);
-    zmq_msg_init (&self->payload);
-    if (zmq_msg_recv (&self->payload, socket, 0) < 0) {
+    if (zmq_msg_recv (&slot->payload, socket, 0) < 0) {
         s_pending_clear (slot);
         return -1;
     }
     //  Who sent it: every frame of a message carries its connection's
     //  properties, which with CurveZMQ the ZAP handler set.
-    access_peer_read (&self->peer, &self->payload, self->access);
-    if (zmq_msg_more (&self->payload)) {
+    access_peer_read (&slot->peer, &slot->payload, self->access);
+    if (zmq_msg_more (&slot->payload)) {
         //  A request is one frame; swallow the rest and answer with an error.
         zmq_msg_t rest;
         zmq_msg_init (&rest);
@@ -403,8 +405,10 @@ s_busy (server_t *self, pending_t *slot)
 static void
 s_handle_group (server_t *self)
 {
+    //  What has arrived by now is the group; what comes while it is
+    //  handled waits for the next, so the agents answered first are
+    //  already busy with their replies while it is.
     size_t count = 0;
-    bool failed = store_begin (self->store) != 0;
     while (count < self->config.max_group) {
         pending_t *slot = &self->pending[count];
         int rc = s_receive (self, slot);
@@ -414,6 +418,12 @@ s_handle_group (server_t *self)
             continue;
         count++;
         slot->received_us = util_mono_us ();
+    }
+    if (count == 0)
+        return;
+    bool failed = store_begin (self->store) != 0;
+    for (size_t i = 0; i < count; i++) {
+        pending_t *slot = &self->pending[i];
         slot->type = 0;
         snprintf (slot->result, sizeof slot->result, "%s", PROTO_ERR_BAD_REQUEST);
         if (slot->reply)
@@ -426,12 +436,12 @@ s_handle_group (server_t *self)
             snprintf (slot->result, sizeof slot->result, "%s", PROTO_ERR_BUSY);
             continue;
         }
-        const void *data = zmq_msg_data (&self->payload);
-        size_t size = zmq_msg_size (&self->payload);
-        requests_park (self->requests, parked_count (self->parked) + count <= PARKED_MAX, false);
+        const void *data = zmq_msg_data (&slot->payload);
+        size_t size = zmq_msg_size (&slot->payload);
+        requests_park (self->requests, parked_count (self->parked) + i + 1 <= PARKED_MAX, false);
         if (failed)
             requests_internal_error (&slot->reply, &slot->reply_size);
-        else if (requests_handle_as (self->requests, data, size, &self->peer, &slot->reply,
+        else if (requests_handle_as (self->requests, data, size, &slot->peer, &slot->reply,
                                      &slot->reply_size) != 0)
             failed = true;
         requests_park (self->requests, false, false);
@@ -446,7 +456,7 @@ s_handle_group (server_t *self)
             slot->parked_frame = util_malloc (size ? size : 1);
             memcpy (slot->parked_frame, data, size);
             slot->parked_size = size;
-            slot->parked_peer = self->peer;
+            slot->parked_peer = slot->peer;
         }
         if (!failed) {
             const char *result = NULL;
