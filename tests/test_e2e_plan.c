@@ -6,7 +6,11 @@
       behind it that fit, and the unit it passed over is the next node's
       first: satcheld moves the units' names with their times (the fill of
       sched_batch_plan, as coordinator/requests.c wires it);
-    - the build then runs to its end with every unit handed out once.      */
+    - a unit too long for a slow machine's room waits for a machine that
+      would end it sooner: the paces satcheld learned in an earlier build
+      (SATCHEL_MACHINE) reach the plan, and the slow node asking first
+      takes the units behind the long one;
+    - each build then runs to its end with every unit handed out once.     */
 #include "e2e_client.h"
 #include "e2e_fixture.h"
 #include "proto.h"
@@ -21,6 +25,8 @@
 #include <string.h>
 
 #define DEADLINE_MS 60000
+//  The runner's start-up each daemon is told (--runner-startup 0.1).
+#define STARTUP_MS 100.0
 
 //  a_long_test 600 ms, b_next_test 500 ms, c01_test..c29_test 100 ms each:
 //  4,000 ms in all, listed (and ordered, equal times by name) so.
@@ -49,36 +55,146 @@ s_names (char **names)
     }
 }
 
+//  History for suite: each of names (count of them) takes ms, imported by
+//  `satchel import` from a Knapsack Pro file.
 static void
-s_import (e2e_fixture_t *fx, char **names)
+s_import (e2e_fixture_t *fx, const char *suite, char **names, const double *ms, int count)
 {
-    char json[2048];
-    size_t used = (size_t) snprintf (json, sizeof json, "{\"%s\": 0.6, \"%s\": 0.5", names[0],
-                                     names[1]);
-    for (int i = 2; i < UNITS; i++)
-        used += (size_t) snprintf (json + used, sizeof json - used, ", \"%s\": 0.1", names[i]);
+    char json[4096];
+    size_t used = (size_t) snprintf (json, sizeof json, "{");
+    for (int i = 0; i < count; i++)
+        used += (size_t) snprintf (json + used, sizeof json - used, "%s\"%s\": %.3f",
+                                   i ? ", " : "", names[i], ms[i] / 1000.0);
+    assert_true (used + 3 < sizeof json);
     snprintf (json + used, sizeof json - used, "}\n");
-    char *file = e2e_fixture_path (fx, "plan.json");
+    char *file = e2e_fixture_path (fx, "history.json");
     assert_int_equal (harness_write_file (file, json), 0);
     const char *args[] = { "--format", "knapsack", file, NULL };
-    free (e2e_fixture_import (fx, "import", "plan", args, 0));
+    free (e2e_fixture_import (fx, "import", suite, args, 0));
     free (file);
 }
 
-//  Which of names the batch holds: seen[i] counts unit i; fails on a name
-//  not in the suite.
-static void
-s_count (const proto_msg_t *batch, char **names, int *seen)
+//  Node index of 2 of build joins (on machine, if not NULL) with names
+//  and asks for its first batch, which it returns.
+static proto_msg_t *
+s_join_and_ask (zsock_t *socket, const char *attempt, uint64_t *req, const char *suite,
+                const char *build, uint32_t index, char **names, int count,
+                const char *machine)
 {
-    for (size_t u = 0; u < batch->unit_count; u++) {
-        int found = -1;
-        for (int i = 0; i < UNITS; i++)
-            if (strcmp (batch->units[u], names[i]) == 0)
-                found = i;
-        if (found < 0)
-            fail_msg ("unit %s is not the suite's", batch->units[u]);
-        seen[found]++;
+    proto_msg_t *join = e2e_join (attempt, (*req)++, suite, build, index, 2,
+                                  (const char *const *) names, (size_t) count);
+    if (machine)
+        proto_msg_set_str (&join->machine, machine);
+    proto_msg_t *joined = e2e_call (socket, join);
+    assert_int_equal (joined->type, PROTO_JOINED);
+    proto_msg_destroy (&joined);
+    proto_msg_destroy (&join);
+    proto_msg_t *next = proto_msg_new (PROTO_NEXT);
+    proto_msg_set_str (&next->attempt, attempt);
+    next->req = (*req)++;
+    proto_msg_t *batch = e2e_call (socket, next);
+    proto_msg_destroy (&next);
+    assert_int_equal (batch->type, PROTO_BATCH);
+    return batch;
+}
+
+//  Fails unless each of names (count of them) was handed out once; frees
+//  the names.
+static void
+s_each_once (char **names, int count, const int *seen)
+{
+    for (int i = 0; i < count; i++) {
+        if (seen[i] != 1)
+            fail_msg ("%s handed out %d times", names[i], seen[i]);
+        free (names[i]);
     }
+}
+
+//  Where name is in names (count of them); fails on a name not there.
+static int
+s_index (char **names, int count, const char *name)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp (name, names[i]) == 0)
+            return i;
+    fail_msg ("unit %s is not the suite's", name);
+    return -1;
+}
+
+//  Which of names (count of them) the batch holds: seen[i] counts unit i.
+static void
+s_count (const proto_msg_t *batch, char **names, int count, int *seen)
+{
+    for (size_t u = 0; u < batch->unit_count; u++)
+        seen[s_index (names, count, batch->units[u])]++;
+}
+
+//  The report of batch by a node running pace times as slow as the
+//  units' times (unit_ms, by name) and the runner's start-up say; with
+//  no unit_ms, 1 ms a unit.
+static proto_msg_t *
+s_report (const char *attempt, uint64_t req, const proto_msg_t *batch, char **names,
+          int count, const double *unit_ms, double pace)
+{
+    proto_msg_t *report = e2e_report (attempt, req, batch->batch, batch->lease,
+                                      batch->unit_count, 0);
+    if (!unit_ms)
+        return report;
+    double wall = STARTUP_MS;
+    for (size_t u = 0; u < batch->unit_count; u++) {
+        double ms = unit_ms[s_index (names, count, batch->units[u])];
+        report->report_times_ms[u] = (uint64_t) (pace * ms);
+        wall += ms;
+    }
+    report->report_wall_ms = (uint64_t) (pace * wall);
+    return report;
+}
+
+//  Two nodes to the end: each reports its batch (s_report) and takes the
+//  next; a node told to wait asks again; a node with nothing left may be
+//  held until the other's batch is in, so replies are awaited a while at
+//  a time, not forever. Fails unless both are told done.
+static void
+s_to_the_end (zsock_t **sockets, const char **attempts, uint64_t *req, proto_msg_t **batch,
+              char **names, int count, int *seen, const double *unit_ms, const double *paces)
+{
+    bool done[2] = { false, false }, sent[2] = { false, false };
+    int64_t until = harness_now_ms () + DEADLINE_MS;
+    while (!(done[0] && done[1]) && harness_now_ms () < until) {
+        for (int n = 0; n < 2; n++) {
+            if (done[n])
+                continue;
+            if (!sent[n]) {
+                proto_msg_t *ask = batch[n]
+                                 ? s_report (attempts[n], req[n]++, batch[n], names, count,
+                                             unit_ms, paces ? paces[n] : 1.0)
+                                 : proto_msg_new (PROTO_NEXT);
+                if (!batch[n]) {
+                    proto_msg_set_str (&ask->attempt, attempts[n]);
+                    ask->req = req[n]++;
+                }
+                e2e_send (sockets[n], ask);
+                proto_msg_destroy (&ask);
+                proto_msg_destroy (&batch[n]);
+                sent[n] = true;
+            }
+            proto_msg_t *reply = e2e_reply_within (sockets[n], 200);
+            if (!reply)
+                continue;
+            sent[n] = false;
+            if (reply->type == PROTO_BATCH) {
+                s_count (reply, names, count, seen);
+                batch[n] = reply;
+                continue;
+            }
+            if (reply->type == PROTO_DONE)
+                done[n] = true;
+            else
+                assert_int_equal (reply->type, PROTO_WAIT);
+            proto_msg_destroy (&reply);
+        }
+    }
+    assert_true (done[0] && done[1]);
 }
 
 static bool
@@ -98,7 +214,10 @@ test_fill_moves_names_with_times (void **state)
     e2e_fixture_daemon (fx, extra);
     char *names[UNITS];
     s_names (names);
-    s_import (fx, names);
+    double ms[UNITS] = { 600, 500 };
+    for (int i = 2; i < UNITS; i++)
+        ms[i] = 100;
+    s_import (fx, "plan", names, ms, UNITS);
 
     //  Node 0 of 2 asks first, no pace measured: both nodes would finish
     //  together at (4,000 + 2 x 100) / 2 = 2,100 ms, node 0's share is
@@ -112,19 +231,9 @@ test_fill_moves_names_with_times (void **state)
     int seen[UNITS] = { 0 };
     for (uint32_t n = 0; n < 2; n++) {
         sockets[n] = e2e_connect (fx->daemon.endpoint);
-        proto_msg_t *join = e2e_join (attempts[n], req[n]++, "plan", "b1", n, 2,
-                                      (const char *const *) names, UNITS);
-        proto_msg_t *joined = e2e_call (sockets[n], join);
-        assert_int_equal (joined->type, PROTO_JOINED);
-        proto_msg_destroy (&joined);
-        proto_msg_destroy (&join);
-        proto_msg_t *next = proto_msg_new (PROTO_NEXT);
-        proto_msg_set_str (&next->attempt, attempts[n]);
-        next->req = req[n]++;
-        batch[n] = e2e_call (sockets[n], next);
-        proto_msg_destroy (&next);
-        assert_int_equal (batch[n]->type, PROTO_BATCH);
-        s_count (batch[n], names, seen);
+        batch[n] = s_join_and_ask (sockets[n], attempts[n], &req[n], "plan", "b1", n, names,
+                                   UNITS, NULL);
+        s_count (batch[n], names, UNITS, seen);
     }
     assert_int_equal (batch[0]->unit_count, 5);
     assert_string_equal (batch[0]->units[0], "a_long_test");
@@ -137,54 +246,89 @@ test_fill_moves_names_with_times (void **state)
     assert_true (batch[1]->unit_count > 1);
     assert_false (s_holds (batch[1], "c01_test"));
 
-    //  To the end: each node reports its batch (1 ms a unit) and takes the
-    //  next; a node told to wait asks again; a node with nothing left may
-    //  be held until the other's batch is in, so replies are awaited a
-    //  while at a time, not forever.
-    bool done[2] = { false, false }, sent[2] = { false, false };
-    int64_t until = harness_now_ms () + DEADLINE_MS;
-    while (!(done[0] && done[1]) && harness_now_ms () < until) {
-        for (int n = 0; n < 2; n++) {
-            if (done[n])
-                continue;
-            if (!sent[n]) {
-                proto_msg_t *ask = batch[n]
-                                 ? e2e_report (attempts[n], req[n]++, batch[n]->batch,
-                                               batch[n]->lease, batch[n]->unit_count, 0)
-                                 : proto_msg_new (PROTO_NEXT);
-                if (!batch[n]) {
-                    proto_msg_set_str (&ask->attempt, attempts[n]);
-                    ask->req = req[n]++;
-                }
-                e2e_send (sockets[n], ask);
-                proto_msg_destroy (&ask);
-                proto_msg_destroy (&batch[n]);
-                sent[n] = true;
-            }
-            proto_msg_t *reply = e2e_reply_within (sockets[n], 200);
-            if (!reply)
-                continue;
-            sent[n] = false;
-            if (reply->type == PROTO_BATCH) {
-                s_count (reply, names, seen);
-                batch[n] = reply;
-                continue;
-            }
-            if (reply->type == PROTO_DONE)
-                done[n] = true;
-            else
-                assert_int_equal (reply->type, PROTO_WAIT);
-            proto_msg_destroy (&reply);
-        }
-    }
-    assert_true (done[0] && done[1]);
-    for (int i = 0; i < UNITS; i++) {
-        if (seen[i] != 1)
-            fail_msg ("%s handed out %d times", names[i], seen[i]);
-        free (names[i]);
-    }
+    s_to_the_end (sockets, attempts, req, batch, names, UNITS, seen, NULL, NULL);
+    s_each_once (names, UNITS, seen);
     assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM builds WHERE finished_ms > 0"
                                            " AND result = 'passed'"), 1);
+    for (int n = 0; n < 2; n++)
+        zsock_destroy (&sockets[n]);
+    e2e_fixture_pass (fx);
+}
+
+//  Build m1 teaches satcheld two machines: slow-box runs everything twice
+//  as long as fast-box. In build m2 node 0, on slow-box, asks first, while
+//  fast-box has yet to begin. The plan's finish is about 1,870 ms
+//  (4,000 ms of work and two start-ups of 100 at paces 1.33 and 0.67,
+//  relative to their median); long_test (2,000) would take slow-box
+//  2,800 and fast-box 1,400. So node 0 takes 100 ms units from behind it,
+//  and long_test is node 1's first.
+static void
+test_long_unit_waits_for_a_faster_machine (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    const char *extra[] = { "--runner-startup", "0.1", NULL };
+    e2e_fixture_daemon (fx, extra);
+    enum { FIRST = 10, SECOND = 21 };
+    char *names[FIRST + SECOND];
+    double ms[FIRST + SECOND];
+    for (int i = 0; i < FIRST; i++) {
+        char name[32];
+        snprintf (name, sizeof name, "m%02d_test", i + 1);
+        names[i] = strdup (name);
+        ms[i] = 200;
+    }
+    names[FIRST] = strdup ("long_test");
+    ms[FIRST] = 2000;
+    for (int i = 1; i < SECOND; i++) {
+        char name[32];
+        snprintf (name, sizeof name, "short%02d_test", i);
+        names[FIRST + i] = strdup (name);
+        ms[FIRST + i] = 100;
+    }
+    s_import (fx, "machines", names, ms, FIRST + SECOND);
+
+    const char *machines[2] = { "slow-box", "fast-box" };
+    const double paces[2] = { 2.0, 1.0 };
+    zsock_t *sockets[2];
+    proto_msg_t *batch[2];
+    for (int n = 0; n < 2; n++)
+        sockets[n] = e2e_connect (fx->daemon.endpoint);
+
+    //  m1: m01_test..m10_test, each node at its machine's pace.
+    const char *first[2] = { "m1-n0", "m1-n1" };
+    uint64_t req[2] = { 1, 1 };
+    int seen[FIRST + SECOND] = { 0 };
+    for (uint32_t n = 0; n < 2; n++) {
+        batch[n] = s_join_and_ask (sockets[n], first[n], &req[n], "machines", "m1", n, names,
+                                   FIRST, machines[n]);
+        s_count (batch[n], names, FIRST, seen);
+    }
+    s_to_the_end (sockets, first, req, batch, names, FIRST, seen, ms, paces);
+    s_each_once (names, FIRST, seen);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM machines"
+                                           " WHERE machine = 'slow-box' AND pace > 1.3"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM machines"
+                                           " WHERE machine = 'fast-box' AND pace < 0.7"), 1);
+
+    //  m2: long_test and short01..20, slow-box first.
+    char **units = names + FIRST;
+    const double *units_ms = ms + FIRST;
+    const char *second[2] = { "m2-n0", "m2-n1" };
+    req[0] = req[1] = 1;
+    memset (seen, 0, sizeof seen);
+    batch[0] = s_join_and_ask (sockets[0], second[0], &req[0], "machines", "m2", 0, units,
+                               SECOND, machines[0]);
+    s_count (batch[0], units, SECOND, seen);
+    assert_true (batch[0]->unit_count >= 1);
+    assert_false (s_holds (batch[0], "long_test"));
+    batch[1] = s_join_and_ask (sockets[1], second[1], &req[1], "machines", "m2", 1, units,
+                               SECOND, machines[1]);
+    s_count (batch[1], units, SECOND, seen);
+    assert_string_equal (batch[1]->units[0], "long_test");
+    s_to_the_end (sockets, second, req, batch, units, SECOND, seen, units_ms, paces);
+    s_each_once (units, SECOND, seen);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM builds WHERE finished_ms > 0"
+                                           " AND result = 'passed'"), 2);
     for (int n = 0; n < 2; n++)
         zsock_destroy (&sockets[n]);
     e2e_fixture_pass (fx);
@@ -195,6 +339,8 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_fill_moves_names_with_times, s_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_long_unit_waits_for_a_faster_machine, s_setup,
                                          e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
