@@ -197,6 +197,18 @@ s_to_the_end (zsock_t **sockets, const char **attempts, uint64_t *req, proto_msg
     assert_true (done[0] && done[1]);
 }
 
+//  The test's end: as many builds finished and passed as it says, the
+//  two nodes' sockets closed.
+static void
+s_end (e2e_fixture_t *fx, zsock_t **sockets, int passed)
+{
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM builds WHERE finished_ms > 0"
+                                           " AND result = 'passed'"), passed);
+    for (int n = 0; n < 2; n++)
+        zsock_destroy (&sockets[n]);
+    e2e_fixture_pass (fx);
+}
+
 static bool
 s_holds (const proto_msg_t *batch, const char *name)
 {
@@ -248,11 +260,7 @@ test_fill_moves_names_with_times (void **state)
 
     s_to_the_end (sockets, attempts, req, batch, names, UNITS, seen, NULL, NULL);
     s_each_once (names, UNITS, seen);
-    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM builds WHERE finished_ms > 0"
-                                           " AND result = 'passed'"), 1);
-    for (int n = 0; n < 2; n++)
-        zsock_destroy (&sockets[n]);
-    e2e_fixture_pass (fx);
+    s_end (fx, sockets, 1);
 }
 
 //  Build m1 teaches satcheld two machines: slow-box runs everything twice
@@ -327,11 +335,7 @@ test_long_unit_waits_for_a_faster_machine (void **state)
     assert_string_equal (batch[1]->units[0], "long_test");
     s_to_the_end (sockets, second, req, batch, units, SECOND, seen, units_ms, paces);
     s_each_once (units, SECOND, seen);
-    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM builds WHERE finished_ms > 0"
-                                           " AND result = 'passed'"), 2);
-    for (int n = 0; n < 2; n++)
-        zsock_destroy (&sockets[n]);
-    e2e_fixture_pass (fx);
+    s_end (fx, sockets, 2);
 }
 
 int
