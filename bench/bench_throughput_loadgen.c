@@ -108,18 +108,34 @@ s_receive (node_t *node, const proto_limits_t *limits)
     return msg;
 }
 
+//  Which nodes have a reply waiting: one zmq_poll finds every node ready
+//  at that moment, and they are served in turn before the next poll. A
+//  poll a reply costs as much as all the sockets: with 256 of them the
+//  load generator, not the daemon, was what was measured.
+typedef struct {
+    unsigned cursor;             //  the next scan starts here
+    unsigned ready[AGENTS_MAX];  //  found ready by the last poll
+    unsigned ready_count;        //  how many
+    unsigned served;             //  of which handed out
+} poller_t;
+
 //  Wait for one reply on any waiting node, at most STALL_MS and never past
-//  deadline_us, nor past wake_us (0: no wake-up). The scan starts after the
-//  node served last, so no node is always served first. Returns the node's
+//  deadline_us, nor past wake_us (0: no wake-up). A scan starts after the
+//  node found last, so no node is always served first. Returns the node's
 //  index, -2 at wake_us, -1 on timeout or error.
 static int
-s_poll (node_t *nodes, unsigned count, unsigned *cursor, int64_t deadline_us, int64_t wake_us)
+s_poll (node_t *nodes, unsigned count, poller_t *poller, int64_t deadline_us, int64_t wake_us)
 {
+    while (poller->served < poller->ready_count) {
+        unsigned i = poller->ready[poller->served++];
+        if (nodes[i].waiting)
+            return (int) i;
+    }
     static zmq_pollitem_t items[AGENTS_MAX];
     static unsigned map[AGENTS_MAX];
     unsigned n_items = 0;
     for (unsigned j = 0; j < count; j++) {
-        unsigned i = (*cursor + j) % count;
+        unsigned i = (poller->cursor + j) % count;
         if (nodes[i].waiting) {
             items[n_items] = (zmq_pollitem_t) { nodes[i].socket, 0, ZMQ_POLLIN, 0 };
             map[n_items++] = i;
@@ -142,11 +158,13 @@ s_poll (node_t *nodes, unsigned count, unsigned *cursor, int64_t deadline_us, in
         int rc = zmq_poll (items, (int) n_items, (long) (left > 1000 ? 1000 : left));
         if ((rc < 0 && zmq_errno () != EINTR) || bench_interrupted ())
             return -1;
-        for (unsigned k = 0; rc > 0 && k < n_items; k++) {
-            if (items[k].revents & ZMQ_POLLIN) {
-                *cursor = map[k] + 1;
-                return (int) map[k];
-            }
+        poller->ready_count = poller->served = 0;
+        for (unsigned k = 0; rc > 0 && k < n_items; k++)
+            if (items[k].revents & ZMQ_POLLIN)
+                poller->ready[poller->ready_count++] = map[k];
+        if (poller->ready_count > 0) {
+            poller->cursor = poller->ready[poller->ready_count - 1] + 1;
+            return (int) poller->ready[poller->served++];
         }
     }
 }
@@ -241,9 +259,10 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
         if (s_send (&nodes[i], join) != 0)
             goto cleanup;
     }
-    unsigned cursor = 0;
+    static poller_t poller;
+    memset (&poller, 0, sizeof poller);
     for (unsigned joined = 0; joined < agent_count; joined++) {
-        int i = s_poll (nodes, agent_count, &cursor, deadline, 0);
+        int i = s_poll (nodes, agent_count, &poller, deadline, 0);
         if (i < 0) {
             fprintf (stderr, "bench_throughput: no joined reply in time\n");
             goto cleanup;
@@ -289,7 +308,7 @@ throughput_loadgen (const char *endpoint, char **names, unsigned unit_count,
             if (wake == 0 || nodes[k].due_us < wake)
                 wake = nodes[k].due_us;
         }
-        int i = s_poll (nodes, agent_count, &cursor, deadline, wake);
+        int i = s_poll (nodes, agent_count, &poller, deadline, wake);
         if (i == -2)
             continue;
         if (i < 0 && bench_interrupted ())
@@ -419,12 +438,14 @@ throughput_echo (const char *endpoint, unsigned agent_count, int64_t window_ms, 
         nodes[i].waiting = true;
     }
     //  Round trips until the window closes, then the replies in flight.
-    unsigned cursor = 0, waiting = agent_count;
+    static poller_t poller;
+    memset (&poller, 0, sizeof poller);
+    unsigned waiting = agent_count;
     uint64_t trips = 0;
     zmq_msg_t reply;
     zmq_msg_init (&reply);
     while (waiting > 0) {
-        int i = s_poll (nodes, agent_count, &cursor, deadline, 0);
+        int i = s_poll (nodes, agent_count, &poller, deadline, 0);
         if (i < 0) {
             fprintf (stderr, "bench_throughput: the echo stalled\n");
             zmq_msg_close (&reply);
