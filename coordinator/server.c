@@ -323,7 +323,10 @@ s_receive (server_t *self, pending_t *slot)
         int flags = slot->envelope_count == 0 ? ZMQ_DONTWAIT : 0;
         if (zmq_msg_recv (frame, socket, flags) < 0) {
             zmq_msg_close (frame);
-            return slot->envelope_count == 0 ? 0 : -1;
+            if (slot->envelope_count == 0)
+                return 0;
+            s_pending_clear (slot);     //  the frames that did come
+            return -1;
         }
         slot->envelope_count++;
         bool more = zmq_msg_more (frame);
