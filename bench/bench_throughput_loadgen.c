@@ -119,10 +119,11 @@ typedef struct {
     unsigned served;             //  of which handed out
 } poller_t;
 
-//  Wait for one reply on any waiting node, at most STALL_MS and never past
-//  deadline_us, nor past wake_us (0: no wake-up). A scan starts after the
-//  node found last, so no node is always served first. Returns the node's
-//  index, -2 at wake_us, -1 on timeout or error.
+//  One node with a reply: one the last poll found and not yet served (its
+//  reply is there, whatever the time), else wait for one, at most STALL_MS
+//  and never past deadline_us, nor past wake_us (0: no wake-up). A scan
+//  starts after the node found last, so no node is always served first.
+//  Returns the node's index, -2 at wake_us, -1 on timeout or error.
 static int
 s_poll (node_t *nodes, unsigned count, poller_t *poller, int64_t deadline_us, int64_t wake_us)
 {
