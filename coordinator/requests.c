@@ -828,15 +828,33 @@ s_return (requests_t *self, attempt_t *attempt, build_batch_t *batch, bool holde
     return 0;
 }
 
+//  The pace of the machine an attempt runs on, as earlier builds learned
+//  it (relative to the farm's median machine), or 1 if none is known.
+//  History keeps each unit's time on a median machine: a unit that ran on
+//  a machine 1.5 times slower would otherwise be predicted too long (15%
+//  after one build, at alpha 0.3), and the node that drew it next would
+//  look fast to the plan and come back early for another batch.
+static double
+s_machine_pace (const build_t *build, const attempt_t *attempt)
+{
+    if (attempt->node_index >= build->node_total)
+        return 1.0;
+    const build_node_t *node = &build->nodes[attempt->node_index];
+    bool known = node->machine_attempt == attempt->id && node->prior_pace > 0
+              && isfinite (node->prior_pace);
+    return known ? node->prior_pace : 1.0;
+}
+
 //  Without a report the agent shares a batch's whole wall time over its
 //  units, the runner's start-ups included: a batch of small tests would
 //  teach each of them a good part of a start-up, the next build would
 //  predict them long, and its plan would think the farm slower than it is.
 //  The factor that takes the start-ups out first, when the start-up is a
 //  measurement (learned from reports, or given with --runner-startup)
-//  and not the default guess; never below a tenth of the wall time.
+//  and not the default guess; never below a tenth of the wall time. A
+//  start-up takes machine_pace times as long on the batch's machine.
 static double
-s_shared_scale (requests_t *self, build_t *build, const proto_msg_t *req)
+s_shared_scale (requests_t *self, build_t *build, const proto_msg_t *req, double machine_pace)
 {
     if (!self->config.startup_given && build->startup_ms < 0)
         return 1.0;
@@ -848,7 +866,7 @@ s_shared_scale (requests_t *self, build_t *build, const proto_msg_t *req)
     if (!(sum > 0))
         return 1.0;
     double wall = (double) req->report_wall_ms;
-    double tests = wall - policy.startup_ms * (double) req->report_runs;
+    double tests = wall - policy.startup_ms * machine_pace * (double) req->report_runs;
     return fmin (1.0, fmax (0.1 * wall, tests) / sum);
 }
 
@@ -860,18 +878,23 @@ s_shared_scale (requests_t *self, build_t *build, const proto_msg_t *req)
 //  rest of the wall time is the runner's own: its start-up, learned per
 //  suite. Sets *tests_ms to the sum of the units' times if every one was
 //  measured, else -1 (the batch's report keeps it). Without a report the
-//  shared times lose the start-ups first (s_shared_scale). Returns 0 or
-//  -1 on a store error.
+//  shared times lose the start-ups first (s_shared_scale). History and
+//  the suite's start-up learn the times as a median machine would take
+//  them (s_machine_pace); *tests_ms is what this machine took. Returns 0
+//  or -1 on a store error.
 static int
-s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg_t *req,
-         const int8_t *unit_ok, int64_t now, int64_t *tests_ms)
+s_learn (requests_t *self, const attempt_t *attempt, build_batch_t *batch,
+         const proto_msg_t *req, const int8_t *unit_ok, int64_t now, int64_t *tests_ms)
 {
     *tests_ms = -1;
+    build_t *build = attempt->build;
     store_t *store = builds_store (self->builds);
     bool completed = req->report_exit >= 0;
     bool all_measured = unit_ok != NULL && completed;
     uint64_t measured_ms = 0;
-    double shared_scale = unit_ok || !completed ? 1.0 : s_shared_scale (self, build, req);
+    double machine_pace = s_machine_pace (build, attempt);
+    double shared_scale = unit_ok || !completed ? 1.0
+                        : s_shared_scale (self, build, req, machine_pace);
     for (size_t i = 0; completed && i < batch->unit_count; i++) {
         uint64_t ms = (uint64_t) ((double) req->report_times_ms[i] * shared_scale + 0.5);
         if ((unit_ok && unit_ok[i] < 0) || req->report_times_ms[i] > req->report_wall_ms + 1) {
@@ -881,10 +904,11 @@ s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg
         uint32_t idx = batch->unit_idx[i];
         bool ok = unit_ok ? unit_ok[i] == 1 : req->report_exit == 0;
         const char *parent = build->parents ? build->parents[idx] : NULL;
+        double median_ms = (double) ms / machine_pace;
         if (store_record_sample_of (store, build->suite_id, build->id, build->names[idx], parent,
-                                    (double) ms, ok, self->config.alpha, now) != 0)
+                                    median_ms, ok, self->config.alpha, now) != 0)
             return -1;
-        builds_learn_guess (build, idx, (double) ms);
+        builds_learn_guess (build, idx, median_ms);
         measured_ms += ms;
     }
     //  Every batch keeps its runner starts (what a report on the build
@@ -894,7 +918,8 @@ s_learn (requests_t *self, build_t *build, build_batch_t *batch, const proto_msg
     *tests_ms = (int64_t) measured_ms;
     if (measured_ms > req->report_wall_ms)
         return 0;       //  a report that claims more than the wall time (parallel runners)
-    double startup = (double) (req->report_wall_ms - measured_ms) / (double) req->report_runs;
+    double startup = (double) (req->report_wall_ms - measured_ms) / (double) req->report_runs
+                   / machine_pace;
     if (store_learn_startup (store, build->suite_id, startup, self->config.alpha) != 0)
         return -1;
     double learned = startup;
@@ -962,7 +987,7 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
                        : req->report_status[i] == PROTO_UNIT_FAILED ? 0 : -1;
     }
     int64_t tests_ms = -1;
-    int rc = s_learn (self, build, batch, req, unit_ok, now, &tests_ms);
+    int rc = s_learn (self, attempt, batch, req, unit_ok, now, &tests_ms);
     if (rc == 0 && builds_batch_report (self->builds, build, attempt->node_index, batch, holder,
                                         req->report_wall_ms, req->report_exit, unit_ok,
                                         tests_ms, req->report_runs, now) < 0)

@@ -10,7 +10,9 @@
       would end it sooner: the paces satcheld learned in an earlier build
       (SATCHEL_MACHINE) reach the plan, and the slow node asking first
       takes the units behind the long one;
-    - each build then runs to its end with every unit handed out once.     */
+    - each build then runs to its end with every unit handed out once;
+    - history keeps each unit's time as a machine of the farm's median pace
+      would take it, whichever machine ran it.                             */
 #include "e2e_client.h"
 #include "e2e_fixture.h"
 #include "proto.h"
@@ -352,6 +354,20 @@ test_long_unit_waits_for_a_faster_machine (void **state)
     assert_string_equal (batch[1]->units[0], "long_test");
     s_to_the_end (sockets, second, req, batch, units, SECOND, seen, units_ms, paces);
     s_each_once (units, SECOND, seen);
+
+    //  History keeps a unit's time on the median machine, whichever ran
+    //  it: 1.5 times the imported times here (slow-box's 2 over its 1.333,
+    //  fast-box's 1 over its 0.667). Both machines ran units of m2 (above),
+    //  and as they reported them slow-box's would be 2 and fast-box's 1
+    //  times the imported ones.
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples s"
+                                           " JOIN builds b ON b.id = s.build_id"
+                                           " WHERE b.build_key = 'm2'"), SECOND);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples s"
+                                           " JOIN builds b ON b.id = s.build_id"
+                                           " WHERE b.build_key = 'm2' AND abs (s.duration_ms"
+                                           " - CASE s.name WHEN 'long_test' THEN 1500 ELSE 150"
+                                           " END) > 1"), 0);
     s_end (fx, sockets, 2);
 }
 

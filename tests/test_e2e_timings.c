@@ -1082,7 +1082,10 @@ test_new_units_are_estimated (void **state)
 }
 
 //  Two nodes on two machines, one 3 times slower (the runner's sleeps, by
-//  $SLOW). The first build, on guesses (no history), teaches no machine;
+//  $SLOW). Units of 100 ms: the runner's own few ms a unit, which $SLOW
+//  does not stretch, grow on a loaded machine (tests run in parallel),
+//  and with units of 40 ms they once made the slow one look only 1.86
+//  times slower. The first build, on guesses (no history), teaches no machine;
 //  the second, from history, teaches both, relative to each other; in the
 //  third both nodes are paced from their first batch, each at its
 //  machine's pace.
@@ -1095,7 +1098,7 @@ test_machine_pace_is_learned (void **state)
     for (int i = 0; i < 12; i++) {
         char name[64];
         snprintf (name, sizeof name, "m/u%02d_test.txt", i);
-        e2e_fixture_unit (fx, name, "ms=40\n");
+        e2e_fixture_unit (fx, name, "ms=100\n");
     }
     const char *fast[] = { "--machine", "ci-fast", NULL };
     const char *slow[] = { "--machine", "ci-slow", NULL };
