@@ -830,7 +830,7 @@ s_return (requests_t *self, attempt_t *attempt, build_batch_t *batch, bool holde
 
 //  The pace of the machine an attempt runs on, as earlier builds learned
 //  it (relative to the farm's median machine), or 1 if none is known.
-//  History keeps each unit's time on a median machine: a unit that ran on
+//  Estimates learn each unit's time on a median machine: a unit that ran on
 //  a machine 1.5 times slower would otherwise be predicted too long (15%
 //  after one build, at alpha 0.3), and the node that drew it next would
 //  look fast to the plan and come back early for another batch.
@@ -878,10 +878,10 @@ s_shared_scale (requests_t *self, build_t *build, const proto_msg_t *req, double
 //  rest of the wall time is the runner's own: its start-up, learned per
 //  suite. Sets *tests_ms to the sum of the units' times if every one was
 //  measured, else -1 (the batch's report keeps it). Without a report the
-//  shared times lose the start-ups first (s_shared_scale). History and
-//  the suite's start-up learn the times as a median machine would take
-//  them (s_machine_pace); *tests_ms is what this machine took. Returns 0
-//  or -1 on a store error.
+//  shared times lose the start-ups first (s_shared_scale). Samples keep
+//  the times as they were, with the machine's pace; estimates and the
+//  suite's start-up learn them as a median machine would take them
+//  (s_machine_pace). Returns 0 or -1 on a store error.
 static int
 s_learn (requests_t *self, const attempt_t *attempt, build_batch_t *batch,
          const proto_msg_t *req, const int8_t *unit_ok, int64_t now, int64_t *tests_ms)
@@ -904,11 +904,11 @@ s_learn (requests_t *self, const attempt_t *attempt, build_batch_t *batch,
         uint32_t idx = batch->unit_idx[i];
         bool ok = unit_ok ? unit_ok[i] == 1 : req->report_exit == 0;
         const char *parent = build->parents ? build->parents[idx] : NULL;
-        double median_ms = (double) ms / machine_pace;
-        if (store_record_sample_of (store, build->suite_id, build->id, build->names[idx], parent,
-                                    median_ms, ok, self->config.alpha, now) != 0)
+        if (store_record_sample_paced (store, build->suite_id, build->id, build->names[idx],
+                                       parent, (double) ms, machine_pace, ok, self->config.alpha,
+                                       now) != 0)
             return -1;
-        builds_learn_guess (build, idx, median_ms);
+        builds_learn_guess (build, idx, (double) ms / machine_pace);
         measured_ms += ms;
     }
     //  Every batch keeps its runner starts (what a report on the build

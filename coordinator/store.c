@@ -24,6 +24,7 @@
 #include "util.h"
 
 #include <assert.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,8 +532,18 @@ store_record_sample_of (store_t *self, int64_t suite_id, int64_t build_id, const
                         const char *parent, double duration_ms, bool ok, double alpha,
                         int64_t at_ms)
 {
+    return store_record_sample_paced (self, suite_id, build_id, name, parent, duration_ms, 1.0,
+                                      ok, alpha, at_ms);
+}
+
+int
+store_record_sample_paced (store_t *self, int64_t suite_id, int64_t build_id,
+                           const char *name, const char *parent, double duration_ms,
+                           double pace, bool ok, double alpha, int64_t at_ms)
+{
     assert (name);
     assert (alpha > 0 && alpha <= 1);
+    assert (pace > 0 && isfinite (pace));
     bool owned;
     if (s_own_begin (self, &owned) != 0)
         return -1;
@@ -543,13 +554,14 @@ store_record_sample_of (store_t *self, int64_t suite_id, int64_t build_id, const
              | s_bind_text (stmt, 3, name)
              | sqlite3_bind_double (stmt, 4, duration_ms)
              | sqlite3_bind_int (stmt, 5, ok ? 1 : 0)
-             | sqlite3_bind_int64 (stmt, 6, at_ms);
+             | sqlite3_bind_int64 (stmt, 6, at_ms)
+             | sqlite3_bind_double (stmt, 7, pace);
     int result = s_write (self, STMT_SAMPLE_INSERT, bind, "sample_insert", false);
     if (result == 0) {
         stmt = self->stmt[STMT_TIMING_UPSERT];
         bind = sqlite3_bind_int64 (stmt, 1, suite_id)
              | s_bind_text (stmt, 2, name)
-             | sqlite3_bind_double (stmt, 3, duration_ms)
+             | sqlite3_bind_double (stmt, 3, duration_ms / pace)
              | sqlite3_bind_double (stmt, 4, alpha)
              | sqlite3_bind_int64 (stmt, 5, at_ms)
              | (parent ? s_bind_text (stmt, 6, parent) : sqlite3_bind_null (stmt, 6));

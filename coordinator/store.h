@@ -27,7 +27,7 @@
       batch_units (batch_id, pos, unit_idx, ok)         a batch's units in order
       timings   (suite_id, name, estimate_ms, samples, updated_ms, parent)
                                                         smoothed history
-      samples   (id, suite_id, build_id, name, duration_ms, ok, at_ms)  raw history
+      samples   (id, suite_id, build_id, name, duration_ms, ok, at_ms, pace)  raw history
       fallbacks (id, suite_id, build_key, node_index, node_total, units, at_ms)
                                                         nodes that ran split by name
       machines  (suite_id, machine, pace, samples, spread, builds, updated_ms)
@@ -44,7 +44,7 @@
 
 typedef struct _store_t store_t;
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 //  Process-wide SQLite settings; call once, before the first store_open.
 //  Turns SQLite's memory statistics off: they take a global mutex on every
@@ -86,6 +86,13 @@ int store_record_sample (store_t *self, int64_t suite_id, int64_t build_id,
 int store_record_sample_of (store_t *self, int64_t suite_id, int64_t build_id, const char *name,
                             const char *parent, double duration_ms, bool ok, double alpha,
                             int64_t at_ms);
+
+//  The same, for a run on a machine of pace (its pace relative to the
+//  farm's median machine; 1: none known): the sample keeps duration_ms
+//  and pace, the estimate learns duration_ms / pace.
+int store_record_sample_paced (store_t *self, int64_t suite_id, int64_t build_id,
+                               const char *name, const char *parent, double duration_ms,
+                               double pace, bool ok, double alpha, int64_t at_ms);
 
 //  Median estimate of the suite's files (not examples), or -1 in
 //  *median_ms if it has none.

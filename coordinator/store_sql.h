@@ -179,10 +179,17 @@ static const char s_schema_v8[] =
     "  updated_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (suite_id, machine)) WITHOUT ROWID;";
 
+//  Schema version 9: a sample keeps the pace of the machine that ran it
+//  (1: none known), while duration_ms stays the time it took there. The
+//  unit's estimate learns duration_ms / pace: its time on a machine of
+//  the farm's median pace.
+static const char s_schema_v9[] =
+    "ALTER TABLE samples ADD COLUMN pace REAL NOT NULL DEFAULT 1 CHECK (pace > 0);";
+
 //  s_migrations[v] takes a database from user_version v to v + 1.
 static const char *const s_migrations[] = { s_schema_v1, s_schema_v2, s_schema_v3, s_schema_v4,
                                                 s_schema_v5, s_schema_v6, s_schema_v7,
-                                                s_schema_v8 };
+                                                s_schema_v8, s_schema_v9 };
 _Static_assert (sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERSION,
                 "one migration per schema version");
 
@@ -217,8 +224,8 @@ static const char *const s_sql[STMT_COUNT] = {
                           " (SELECT count(*) FROM samples WHERE suite_id = ?1)",
     [STMT_ESTIMATE] = "SELECT estimate_ms FROM timings WHERE suite_id = ?1 AND name = ?2",
     [STMT_SAMPLE_INSERT] =
-        "INSERT INTO samples (suite_id, build_id, name, duration_ms, ok, at_ms)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO samples (suite_id, build_id, name, duration_ms, ok, at_ms, pace)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     //  In DO UPDATE a bare column is the stored row, excluded.x the new one.
     [STMT_TIMING_UPSERT] =
         "INSERT INTO timings (suite_id, name, estimate_ms, samples, updated_ms, parent)"
@@ -316,9 +323,10 @@ static const char *const s_sql[STMT_COUNT] = {
         " LIMIT 2 - (SELECT count (*) FROM timings WHERE suite_id = ?1 AND parent IS NULL) % 2"
         " OFFSET ((SELECT count (*) FROM timings WHERE suite_id = ?1 AND parent IS NULL) - 1) / 2)",
     //  Per split file of a build whose every example has a sample in it:
-    //  the sum of each example's latest sample, the file's own time.
+    //  the sum of each example's latest sample, the file's own time (on a
+    //  machine of the median pace, as its examples' estimates learn them).
     [STMT_FILE_SUMS] =
-        "SELECT u.parent, sum ((SELECT s.duration_ms FROM samples s"
+        "SELECT u.parent, sum ((SELECT s.duration_ms / s.pace FROM samples s"
         "   WHERE s.suite_id = ?2 AND s.name = u.name AND s.build_id = ?1"
         "   ORDER BY s.id DESC LIMIT 1)), count (*),"
         " count ((SELECT 1 FROM samples s WHERE s.suite_id = ?2 AND s.name = u.name"

@@ -11,8 +11,8 @@
       (SATCHEL_MACHINE) reach the plan, and the slow node asking first
       takes the units behind the long one;
     - each build then runs to its end with every unit handed out once;
-    - history keeps each unit's time as a machine of the farm's median pace
-      would take it, whichever machine ran it.                             */
+    - each sample keeps the time its machine took, and the estimates learn
+      the time on a machine of the farm's median pace, whichever ran it.   */
 #include "e2e_client.h"
 #include "e2e_fixture.h"
 #include "proto.h"
@@ -355,19 +355,26 @@ test_long_unit_waits_for_a_faster_machine (void **state)
     s_to_the_end (sockets, second, req, batch, units, SECOND, seen, units_ms, paces);
     s_each_once (units, SECOND, seen);
 
-    //  History keeps a unit's time on the median machine, whichever ran
-    //  it: 1.5 times the imported times here (slow-box's 2 over its 1.333,
-    //  fast-box's 1 over its 0.667). Both machines ran units of m2 (above),
-    //  and as they reported them slow-box's would be 2 and fast-box's 1
-    //  times the imported ones.
-    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples s"
-                                           " JOIN builds b ON b.id = s.build_id"
-                                           " WHERE b.build_key = 'm2'"), SECOND);
+    //  Each sample keeps the time as its machine took it, and its
+    //  machine's pace; the estimates learn the time on the median machine,
+    //  whichever ran the unit: 1.5 times the imported times here
+    //  (slow-box's 2 over its 1.333, fast-box's 1 over its 0.667), so each
+    //  estimate moved from the imported time t to t + 0.3 x 0.5 t. Both
+    //  machines ran units of m2 (above); learned as they ran, slow-box's
+    //  would have moved to 1.3 t and fast-box's stayed at t.
     assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples s"
                                            " JOIN builds b ON b.id = s.build_id"
                                            " WHERE b.build_key = 'm2' AND abs (s.duration_ms"
+                                           " - CASE s.name WHEN 'long_test' THEN 1000 ELSE 100"
+                                           " END * CASE WHEN s.pace > 1 THEN 2 ELSE 1 END) <= 1"
+                                           " AND abs (s.duration_ms / s.pace"
                                            " - CASE s.name WHEN 'long_test' THEN 1500 ELSE 150"
-                                           " END) > 1"), 0);
+                                           " END) <= 1"), SECOND);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM timings"
+                                           " WHERE (name = 'long_test' OR name LIKE 'short%%')"
+                                           " AND abs (estimate_ms - CASE name"
+                                           " WHEN 'long_test' THEN 1150 ELSE 115 END) <= 1"),
+                      SECOND);
     s_end (fx, sockets, 2);
 }
 
