@@ -663,6 +663,22 @@ builds_learn_machines (builds_t *self, const build_t *build, double startup_ms, 
     return rc;
 }
 
+//  The pace the suite learned for the machine an attempt runs on (0:
+//  none). The node's latest attempt has it already; an older one may be
+//  on another machine, and still report.
+static double
+s_attempt_pace (builds_t *self, const build_t *build, uint32_t node_index, int64_t attempt_id,
+                const char *machine)
+{
+    if (node_index < build->node_total && build->nodes[node_index].machine_attempt == attempt_id)
+        return build->nodes[node_index].prior_pace > 0 ? build->nodes[node_index].prior_pace : 0;
+    store_machine_t row;
+    if (machine && store_machine_pace (self->store, build->suite_id, machine, &row) == 0
+    &&  row.pace > 0)
+        return row.pace;
+    return 0;
+}
+
 int
 builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **result)
 {
@@ -715,6 +731,7 @@ builds_attempt_find (builds_t *self, const char *attempt_id, attempt_t **result)
     attempt->stopped = row.stopped;
     attempt->seen_ms = util_mono_ms ();
     s_node_machine (self, build, row.node_index, row.id, row.machine);
+    attempt->machine_pace = s_attempt_pace (self, build, row.node_index, row.id, row.machine);
     row.last_reply = NULL;
     store_attempt_clear (&row);
     zhashx_insert (self->attempts, attempt_id, attempt);
@@ -740,6 +757,7 @@ builds_attempt_add (builds_t *self, build_t *build, uint32_t node_index,
     attempt->only_failed = only_failed;
     attempt->no_wait = no_wait;
     attempt->seen_ms = util_mono_ms ();
+    attempt->machine_pace = s_attempt_pace (self, build, node_index, id, machine);
     zhashx_insert (self->attempts, attempt_id, attempt);
     *result = attempt;
     return 0;

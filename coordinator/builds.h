@@ -157,6 +157,7 @@ typedef struct {
     bool stopped;            //  handed its batch back: no more work
     size_t plan_pos;         //  node batch index from which to look for its planned batches
     int64_t seen_ms;         //  its last request, monotonic
+    double machine_pace;     //  the pace the suite learned for its machine; 0: none
 } attempt_t;
 
 typedef struct _builds_t builds_t;

@@ -835,14 +835,10 @@ s_return (requests_t *self, attempt_t *attempt, build_batch_t *batch, bool holde
 //  after one build, at alpha 0.3), and the node that drew it next would
 //  look fast to the plan and come back early for another batch.
 static double
-s_machine_pace (const build_t *build, const attempt_t *attempt)
+s_machine_pace (const attempt_t *attempt)
 {
-    if (attempt->node_index >= build->node_total)
-        return 1.0;
-    const build_node_t *node = &build->nodes[attempt->node_index];
-    bool known = node->machine_attempt == attempt->id && node->prior_pace > 0
-              && isfinite (node->prior_pace);
-    return known ? node->prior_pace : 1.0;
+    return attempt->machine_pace > 0 && isfinite (attempt->machine_pace) ? attempt->machine_pace
+                                                                          : 1.0;
 }
 
 //  Without a report the agent shares a batch's whole wall time over its
@@ -892,7 +888,7 @@ s_learn (requests_t *self, const attempt_t *attempt, build_batch_t *batch,
     bool completed = req->report_exit >= 0;
     bool all_measured = unit_ok != NULL && completed;
     uint64_t measured_ms = 0;
-    double machine_pace = s_machine_pace (build, attempt);
+    double machine_pace = s_machine_pace (attempt);
     double shared_scale = unit_ok || !completed ? 1.0
                         : s_shared_scale (self, build, req, machine_pace);
     for (size_t i = 0; completed && i < batch->unit_count; i++) {

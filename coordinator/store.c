@@ -487,7 +487,8 @@ store_file_sums (store_t *self, int64_t build_id, int64_t suite_id, double alpha
     //  the open SELECT reads.
     sqlite3_stmt *stmt = self->stmt[STMT_FILE_SUMS];
     char **files = NULL;
-    double *sums = NULL;
+    double *sums = NULL;         //  on a machine of the median pace
+    double *measured = NULL;     //  as the examples' machines took them
     size_t count = 0;
     *recorded = 0;
     int rc = s_step (self, stmt, sqlite3_bind_int64 (stmt, 1, build_id)
@@ -496,8 +497,10 @@ store_file_sums (store_t *self, int64_t build_id, int64_t suite_id, double alpha
         if (sqlite3_column_int64 (stmt, 2) == sqlite3_column_int64 (stmt, 3)) {
             files = util_realloc (files, (count + 1) * sizeof (char *));
             sums = util_realloc (sums, (count + 1) * sizeof (double));
+            measured = util_realloc (measured, (count + 1) * sizeof (double));
             files[count] = s_column_text (stmt, 0);
             sums[count] = sqlite3_column_double (stmt, 1);
+            measured[count] = sqlite3_column_double (stmt, 4);
             count++;
         }
         rc = s_step (self, stmt, SQLITE_OK, "file_sums");
@@ -505,9 +508,14 @@ store_file_sums (store_t *self, int64_t build_id, int64_t suite_id, double alpha
     s_release (stmt);
     int result = rc == SQLITE_DONE ? 0 : -1;
     for (size_t i = 0; i < count; i++) {
+        //  The file's sample keeps its measured time; its pace is what
+        //  makes the estimate learn the median machine's sum.
+        bool paced = sums[i] > 0 && measured[i] > 0;
         if (result == 0
-        &&  store_record_sample (self, suite_id, build_id, files[i], sums[i], true, alpha,
-                                 at_ms) == 0)
+        &&  store_record_sample_paced (self, suite_id, build_id, files[i], NULL,
+                                       paced ? measured[i] : sums[i],
+                                       paced ? measured[i] / sums[i] : 1.0, true, alpha,
+                                       at_ms) == 0)
             (*recorded)++;
         else
             result = -1;
@@ -515,6 +523,7 @@ store_file_sums (store_t *self, int64_t build_id, int64_t suite_id, double alpha
     }
     free (files);
     free (sums);
+    free (measured);
     return result;
 }
 

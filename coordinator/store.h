@@ -129,7 +129,9 @@ int store_learn_machine (store_t *self, int64_t suite_id, const char *machine, d
 
 //  For each file split into examples in the build whose every example has
 //  a sample from the build, record a sample of the file: the sum of each
-//  example's latest. *recorded says how many files. Returns 0 or -1.
+//  example's latest, as measured, with the pace that makes the file's
+//  estimate learn their sum on a median machine. *recorded says how many
+//  files. Returns 0 or -1.
 int store_file_sums (store_t *self, int64_t build_id, int64_t suite_id, double alpha,
                      int64_t at_ms, size_t *recorded);
 

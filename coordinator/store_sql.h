@@ -323,14 +323,18 @@ static const char *const s_sql[STMT_COUNT] = {
         " LIMIT 2 - (SELECT count (*) FROM timings WHERE suite_id = ?1 AND parent IS NULL) % 2"
         " OFFSET ((SELECT count (*) FROM timings WHERE suite_id = ?1 AND parent IS NULL) - 1) / 2)",
     //  Per split file of a build whose every example has a sample in it:
-    //  the sum of each example's latest sample, the file's own time (on a
-    //  machine of the median pace, as its examples' estimates learn them).
+    //  the sum of each example's latest sample, the file's own time, as
+    //  measured and on a machine of the median pace (as its examples'
+    //  estimates learn them).
     [STMT_FILE_SUMS] =
         "SELECT u.parent, sum ((SELECT s.duration_ms / s.pace FROM samples s"
         "   WHERE s.suite_id = ?2 AND s.name = u.name AND s.build_id = ?1"
         "   ORDER BY s.id DESC LIMIT 1)), count (*),"
         " count ((SELECT 1 FROM samples s WHERE s.suite_id = ?2 AND s.name = u.name"
-        "   AND s.build_id = ?1))"
+        "   AND s.build_id = ?1)),"
+        " sum ((SELECT s.duration_ms FROM samples s"
+        "   WHERE s.suite_id = ?2 AND s.name = u.name AND s.build_id = ?1"
+        "   ORDER BY s.id DESC LIMIT 1))"
         " FROM units u WHERE u.build_id = ?1 AND u.parent IS NOT NULL GROUP BY u.parent",
 };
 

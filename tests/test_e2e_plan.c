@@ -234,6 +234,37 @@ s_holds (const proto_msg_t *batch, const char *name)
     return false;
 }
 
+//  Two machines, slow-box running everything twice as long as fast-box.
+static const char *const s_machines[2] = { "slow-box", "fast-box" };
+static const double s_paces[2] = { 2.0, 1.0 };
+
+//  Build m1 of suite "machines": node 0 on slow-box and node 1 on fast-box
+//  run names (count of them; freed here), each at its machine's pace, and
+//  satcheld learns the two machines, 1.333 and 0.667 relative to their
+//  median.
+static void
+s_teach_machines (e2e_fixture_t *fx, zsock_t **sockets, char **names, const double *ms,
+                  int count)
+{
+    const char *first[2] = { "m1-n0", "m1-n1" };
+    uint64_t req[2] = { 1, 1 };
+    proto_msg_t *batch[2];
+    int *seen = calloc ((size_t) count, sizeof (int));
+    assert_non_null (seen);
+    for (uint32_t n = 0; n < 2; n++) {
+        batch[n] = s_join_and_ask (sockets[n], first[n], &req[n], "machines", "m1", n, names,
+                                   count, s_machines[n]);
+        s_count (batch[n], names, count, seen);
+    }
+    s_to_the_end (sockets, first, req, batch, names, count, seen, ms, s_paces);
+    s_each_once (names, count, seen);
+    free (seen);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM machines"
+                                           " WHERE machine = 'slow-box' AND pace > 1.3"), 1);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM machines"
+                                           " WHERE machine = 'fast-box' AND pace < 0.7"), 1);
+}
+
 static void
 test_fill_moves_names_with_times (void **state)
 {
@@ -313,38 +344,21 @@ test_long_unit_waits_for_a_faster_machine (void **state)
     }
     s_import (fx, "machines", names, ms, FIRST + SECOND);
 
-    const char *machines[2] = { "slow-box", "fast-box" };
-    const double paces[2] = { 2.0, 1.0 };
     zsock_t *sockets[2];
     proto_msg_t *batch[2];
     for (int n = 0; n < 2; n++)
         sockets[n] = e2e_connect (fx->daemon.endpoint);
-
-    //  m1: m01_test..m10_test, each node at its machine's pace.
-    const char *first[2] = { "m1-n0", "m1-n1" };
-    uint64_t req[2] = { 1, 1 };
-    int seen[FIRST + SECOND] = { 0 };
-    for (uint32_t n = 0; n < 2; n++) {
-        batch[n] = s_join_and_ask (sockets[n], first[n], &req[n], "machines", "m1", n, names,
-                                   FIRST, machines[n]);
-        s_count (batch[n], names, FIRST, seen);
-    }
-    s_to_the_end (sockets, first, req, batch, names, FIRST, seen, ms, paces);
-    s_each_once (names, FIRST, seen);
-    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM machines"
-                                           " WHERE machine = 'slow-box' AND pace > 1.3"), 1);
-    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM machines"
-                                           " WHERE machine = 'fast-box' AND pace < 0.7"), 1);
+    s_teach_machines (fx, sockets, names, ms, FIRST);
 
     //  m2: long_test and short01..17; fast-box joins, slow-box asks first.
     char **units = names + FIRST;
     const double *units_ms = ms + FIRST;
     const char *second[2] = { "m2-n0", "m2-n1" };
-    req[0] = req[1] = 1;
-    memset (seen, 0, sizeof seen);
-    s_join (sockets[1], second[1], &req[1], "machines", "m2", 1, units, SECOND, machines[1]);
+    uint64_t req[2] = { 1, 1 };
+    int seen[SECOND] = { 0 };
+    s_join (sockets[1], second[1], &req[1], "machines", "m2", 1, units, SECOND, s_machines[1]);
     batch[0] = s_join_and_ask (sockets[0], second[0], &req[0], "machines", "m2", 0, units,
-                               SECOND, machines[0]);
+                               SECOND, s_machines[0]);
     s_count (batch[0], units, SECOND, seen);
     assert_true (batch[0]->unit_count > 0);
     for (size_t u = 0; u < batch[0]->unit_count; u++)
@@ -352,7 +366,7 @@ test_long_unit_waits_for_a_faster_machine (void **state)
     batch[1] = s_ask (sockets[1], second[1], &req[1]);
     s_count (batch[1], units, SECOND, seen);
     assert_string_equal (batch[1]->units[0], "long_test");
-    s_to_the_end (sockets, second, req, batch, units, SECOND, seen, units_ms, paces);
+    s_to_the_end (sockets, second, req, batch, units, SECOND, seen, units_ms, s_paces);
     s_each_once (units, SECOND, seen);
 
     //  Each sample keeps the time as its machine took it, and its
@@ -378,6 +392,63 @@ test_long_unit_waits_for_a_faster_machine (void **state)
     s_end (fx, sockets, 2);
 }
 
+//  A node's first attempt, on slow-box, is replaced by a second on fast-box
+//  (a job retried on another machine) while its batch runs, and reports
+//  that batch after all: the samples are slow-box's, at slow-box's pace,
+//  not at fast-box's nor at none because the node's latest attempt is on
+//  another machine.
+static void
+test_late_report_keeps_its_machine (void **state)
+{
+    e2e_fixture_t *fx = *state;
+    const char *extra[] = { "--runner-startup", "0.1", NULL };
+    e2e_fixture_daemon (fx, extra);
+    enum { COUNT = 10 };
+    char *names[COUNT];
+    double ms[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        char name[32];
+        snprintf (name, sizeof name, "m%02d_test", i + 1);
+        names[i] = strdup (name);
+        ms[i] = 200;
+    }
+    s_import (fx, "machines", names, ms, COUNT);
+    zsock_t *sockets[2];
+    for (int n = 0; n < 2; n++)
+        sockets[n] = e2e_connect (fx->daemon.endpoint);
+    char *teach[COUNT];
+    for (int i = 0; i < COUNT; i++)
+        teach[i] = strdup (names[i]);
+    s_teach_machines (fx, sockets, teach, ms, COUNT);
+
+    uint64_t req[2] = { 1, 1 };
+    proto_msg_t *batch = s_join_and_ask (sockets[0], "m3-slow", &req[0], "machines", "m3", 0,
+                                         names, COUNT, s_machines[0]);
+    assert_true (batch->unit_count > 0);
+    s_join (sockets[1], "m3-fast", &req[1], "machines", "m3", 0, names, COUNT, s_machines[1]);
+    proto_msg_t *report = s_report ("m3-slow", req[0]++, batch, names, COUNT, ms, s_paces[0]);
+    proto_msg_t *reply = e2e_call (sockets[0], report);
+    proto_msg_destroy (&reply);
+    proto_msg_destroy (&report);
+
+    double slow = e2e_fixture_real (fx, "SELECT pace FROM machines WHERE machine = 'slow-box'");
+    char query[512];
+    snprintf (query, sizeof query, "SELECT count (*) FROM samples s JOIN builds b"
+                                   " ON b.id = s.build_id WHERE b.build_key = 'm3'"
+                                   " AND abs (s.pace - %.17g) < 1e-9 AND s.duration_ms = 400",
+              slow);
+    assert_int_equal (e2e_fixture_int (fx, "%s", query), (int) batch->unit_count);
+    assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM samples s JOIN builds b"
+                                           " ON b.id = s.build_id WHERE b.build_key = 'm3'"),
+                      (int) batch->unit_count);
+    proto_msg_destroy (&batch);
+    for (int i = 0; i < COUNT; i++)
+        free (names[i]);
+    for (int n = 0; n < 2; n++)
+        zsock_destroy (&sockets[n]);
+    e2e_fixture_pass (fx);
+}
+
 int
 main (void)
 {
@@ -385,6 +456,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_fill_moves_names_with_times, s_setup,
                                          e2e_fixture_teardown_dump),
         cmocka_unit_test_setup_teardown (test_long_unit_waits_for_a_faster_machine, s_setup,
+                                         e2e_fixture_teardown_dump),
+        cmocka_unit_test_setup_teardown (test_late_report_keeps_its_machine, s_setup,
                                          e2e_fixture_teardown_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

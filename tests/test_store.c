@@ -1965,16 +1965,59 @@ test_machine_pace (void **state)
     store_destroy (&store);
 }
 
+//  The fixture's store, opened, with the suite "web" in it (*suite).
+static store_t *
+s_web_store (fixture_t *fx, int64_t *suite)
+{
+    store_t *store = store_open (fx->path);
+    assert_non_null (store);
+    assert_int_equal (store_suite_ensure (store, "web", suite), 0);
+    return store;
+}
+
+//  A sample on a machine of pace p keeps its measured time and p; the
+//  estimate learns time / p (the median machine's). A split file's sample
+//  from its examples does the same: its measured sum, and the pace that
+//  makes its estimate the sum of its examples' median-machine times.
+static void
+test_paced_samples (void **state)
+{
+    fixture_t *fx = *state;
+    int64_t suite = 0;
+    store_t *store = s_web_store (fx, &suite);
+    int64_t build = s_split_build (store, suite, "b1");
+    //  f:1 on a machine twice the median's pace, f:2 on a median one.
+    assert_int_equal (store_record_sample_paced (store, suite, build, "f:1", "f", 60, 2.0, true,
+                                                 0.5, 1000), 0);
+    assert_int_equal (store_record_sample_paced (store, suite, build, "f:2", "f", 12, 1.0, true,
+                                                 0.5, 1000), 0);
+    assert_int_equal (store_record_sample_paced (store, suite, build, "h", NULL, 90, 1.5, true,
+                                                 0.5, 1000), 0);
+    size_t recorded = 0;
+    assert_int_equal (store_file_sums (store, build, suite, 0.5, 2000, &recorded), 0);
+    assert_int_equal (recorded, 1);
+    assert_true (s_own_estimate (fx->path, suite, "f:1") == 30);
+    assert_true (s_own_estimate (fx->path, suite, "h") == 60);
+    //  f: measured 60 + 12, on the median machine 30 + 12.
+    assert_true (s_own_estimate (fx->path, suite, "f") == 42);
+    store_destroy (&store);
+    sqlite3 *db = s_raw_open (fx->path);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM samples WHERE (name = 'f:1'"
+                                     " AND duration_ms = 60 AND pace = 2) OR (name = 'h'"
+                                     " AND duration_ms = 90 AND pace = 1.5) OR (name = 'f'"
+                                     " AND duration_ms = 72 AND abs (pace - 72.0 / 42) < 1e-12)"),
+                      3);
+    sqlite3_close (db);
+}
+
 //  A file is recorded from its examples only when every one of them has a
 //  sample in the build, each example's latest.
 static void
 test_file_sums (void **state)
 {
     fixture_t *fx = *state;
-    store_t *store = store_open (fx->path);
-    assert_non_null (store);
     int64_t suite = 0;
-    assert_int_equal (store_suite_ensure (store, "web", &suite), 0);
+    store_t *store = s_web_store (fx, &suite);
     int64_t build = s_split_build (store, suite, "b1");
     int64_t earlier = s_split_build (store, suite, "b0");
     size_t recorded = 99;
@@ -2671,6 +2714,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_suite_median, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_suite_startup, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_machine_pace, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_paced_samples, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_file_sums, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_units_parents, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_build_known_examples, s_setup, s_teardown),
