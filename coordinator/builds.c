@@ -590,8 +590,42 @@ s_compare_double (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+//  The samples this build's nodes on machine (first_node's and the later
+//  ones') recorded while no pace was known for it (all of them: a node's
+//  machine pace is fixed when its attempt starts) take the pace it was
+//  just learned at, so that the units they ran are not learned as long
+//  as that machine took them (a slow machine's first build would make the
+//  next ones' predictions of its units long).
+static int
+s_repace_machine (builds_t *self, const build_t *build, uint32_t first_node, double pace,
+                  double alpha, size_t *repaced)
+{
+    const char *machine = build->nodes[first_node].machine;
+    for (uint32_t m = first_node; m < build->node_total; m++) {
+        const build_node_t *node = &build->nodes[m];
+        if (!node->machine || node->machine_mixed || node->prior_pace > 0
+        ||  strcmp (node->machine, machine) != 0)
+            continue;
+        for (size_t b = 0; b < node->batch_count; b++) {
+            const build_batch_t *batch = &node->batches[b];
+            if (!batch->reported)
+                continue;
+            for (size_t i = 0; i < batch->unit_count; i++) {
+                bool changed = false;
+                if (store_repace_sample (self->store, build->suite_id, build->id,
+                                         build->names[batch->unit_idx[i]], pace, alpha,
+                                         &changed) != 0)
+                    return -1;
+                *repaced += changed;
+            }
+        }
+    }
+    return 0;
+}
+
 int
-builds_learn_machines (builds_t *self, const build_t *build, double startup_ms, int64_t at_ms)
+builds_learn_machines (builds_t *self, const build_t *build, double startup_ms, double alpha,
+                       int64_t at_ms)
 {
     //  Only a build that ran as it should and mostly from history teaches:
     //  with guessed units a node's pace is which units it drew, and tests
@@ -651,10 +685,17 @@ builds_learn_machines (builds_t *self, const build_t *build, double startup_ms, 
             rc = store_learn_machine (self->store, build->suite_id, node->machine, relative,
                                       machine.samples, noise, BUILDS_MACHINE_ALPHA,
                                       BUILDS_MACHINE_SAMPLES_MAX, first_spread, at_ms);
+            //  Its samples of the build learned as a median machine's if
+            //  it was not known to be one: within its noise of the median,
+            //  the correction would be noise too, and costs a statement a
+            //  unit while the build's last node waits for its reply.
+            size_t repaced = 0;
+            if (rc == 0 && node->prior_pace <= 0 && fabs (relative - 1.0) > noise)
+                rc = s_repace_machine (self, build, n, relative, alpha, &repaced);
             if (rc == 0)
-                log_info ("machine_learned suite=%s build=%s machine=%s pace=%.3f samples=%.1f",
-                          log_quote (build->suite), log_quote (build->key),
-                          log_quote (node->machine), relative, machine.samples);
+                log_info ("machine_learned suite=%s build=%s machine=%s pace=%.3f samples=%.1f "
+                          "repaced=%zu", log_quote (build->suite), log_quote (build->key),
+                          log_quote (node->machine), relative, machine.samples, repaced);
         }
         free (done);
     }

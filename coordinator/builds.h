@@ -229,10 +229,12 @@ int builds_attempt_add (builds_t *self, build_t *build, uint32_t node_index,
 //  measured nodes (at least two), the nodes of one machine together, a
 //  node whose attempts ran on different machines not at all, startup_ms
 //  being the runner start-up the plan used. Only a build that passed (or
-//  was flaky) with at least 90% of its units from history teaches.
-//  Returns 0 or -1 on a store error.
+//  was flaky) with at least 90% of its units from history teaches. A
+//  machine no pace was known for when its nodes began has their samples
+//  of the build re-paced (store_repace_sample, alpha as the estimates
+//  learn). Returns 0 or -1 on a store error.
 int builds_learn_machines (builds_t *self, const build_t *build, double startup_ms,
-                           int64_t at_ms);
+                           double alpha, int64_t at_ms);
 
 //  Remember the reply given to req, in memory and, unless it is a batch
 //  made for req (whose row says so: in_batch), in the store.

@@ -1023,7 +1023,8 @@ s_report (requests_t *self, attempt_t *attempt, const proto_msg_t *req, proto_ms
         //  Each machine's pace, for the next builds' plans.
         sched_policy_t policy;
         s_policy (self, build, &policy);
-        if (builds_learn_machines (self->builds, build, policy.startup_ms, now) != 0)
+        if (builds_learn_machines (self->builds, build, policy.startup_ms,
+                                   self->config.alpha, now) != 0)
             return -1;
         const char *result = completion_result (build);
         const char *const words[4] = { "passed", "failed", "flaky", "stopped" };

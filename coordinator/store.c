@@ -579,6 +579,50 @@ store_record_sample_paced (store_t *self, int64_t suite_id, int64_t build_id,
     return s_own_end (self, owned, result);
 }
 
+int
+store_repace_sample (store_t *self, int64_t suite_id, int64_t build_id, const char *name,
+                     double pace, double alpha, bool *changed)
+{
+    assert (name && changed);
+    assert (pace > 0 && isfinite (pace) && alpha > 0 && alpha <= 1);
+    *changed = false;
+    sqlite3_stmt *stmt = self->stmt[STMT_SAMPLE_UNPACED];
+    int bind = sqlite3_bind_int64 (stmt, 1, suite_id)
+             | s_bind_text (stmt, 2, name)
+             | sqlite3_bind_int64 (stmt, 3, build_id);
+    int rc = s_step (self, stmt, bind, "sample_unpaced");
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+    double duration_ms = rc == SQLITE_ROW ? sqlite3_column_double (stmt, 1) : 0;
+    if (rc == SQLITE_ROW) {
+        rc = s_step (self, stmt, SQLITE_OK, "sample_unpaced");
+        if (rc == SQLITE_ROW)
+            id = 0;         //  two of them
+    }
+    s_release (stmt);
+    if (rc < 0)
+        return -1;
+    if (id == 0)
+        return 0;
+    bool owned;
+    if (s_own_begin (self, &owned) != 0)
+        return -1;
+    stmt = self->stmt[STMT_SAMPLE_REPACE];
+    int result = s_write (self, STMT_SAMPLE_REPACE,
+                          sqlite3_bind_int64 (stmt, 1, id) | sqlite3_bind_double (stmt, 2, pace),
+                          "sample_repace", true);
+    if (result == 0) {
+        stmt = self->stmt[STMT_TIMING_REPACE];
+        bind = sqlite3_bind_int64 (stmt, 1, suite_id)
+             | s_bind_text (stmt, 2, name)
+             | sqlite3_bind_double (stmt, 3, alpha)
+             | sqlite3_bind_double (stmt, 4, duration_ms / pace - duration_ms);
+        result = s_write (self, STMT_TIMING_REPACE, bind, "timing_repace", false);
+    }
+    result = s_own_end (self, owned, result);
+    *changed = result == 0;
+    return result;
+}
+
 void
 store_build_clear (store_build_t *row)
 {

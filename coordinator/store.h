@@ -94,6 +94,15 @@ int store_record_sample_paced (store_t *self, int64_t suite_id, int64_t build_id
                                const char *name, const char *parent, double duration_ms,
                                double pace, bool ok, double alpha, int64_t at_ms);
 
+//  A machine first learned at the end of a build: its sample of name in
+//  that build, recorded with pace 1 (none known then), takes pace, and
+//  the unit's estimate moves as if the sample had been learned with it.
+//  Nothing changes if the build has no such sample, or more than one (the
+//  unit ran on two nodes: which machine ran which is not kept). *changed
+//  says whether one changed.
+int store_repace_sample (store_t *self, int64_t suite_id, int64_t build_id, const char *name,
+                         double pace, double alpha, bool *changed);
+
 //  Median estimate of the suite's files (not examples), or -1 in
 //  *median_ms if it has none.
 int store_suite_median (store_t *self, int64_t suite_id, double *median_ms);

@@ -205,7 +205,7 @@ typedef enum {
     STMT_BATCH_UNIT_OK, STMT_STARTUP_GET, STMT_STARTUP_LEARN,
     STMT_EXAMPLES_SUM, STMT_HAS_EXAMPLES, STMT_SUITE_MEDIAN, STMT_FILE_SUMS,
     STMT_UNIT_PARENT, STMT_UNIT_PARENTS_LOAD, STMT_MACHINE_GET, STMT_MACHINE_LEARN,
-    STMT_ATTEMPT_MACHINES,
+    STMT_ATTEMPT_MACHINES, STMT_SAMPLE_UNPACED, STMT_SAMPLE_REPACE, STMT_TIMING_REPACE,
     STMT_COUNT
 } stmt_id_t;
 
@@ -233,6 +233,20 @@ static const char *const s_sql[STMT_COUNT] = {
         " estimate_ms = estimate_ms + ?4 * (excluded.estimate_ms - estimate_ms),"
         " samples = samples + 1, updated_ms = excluded.updated_ms,"
         " parent = coalesce (excluded.parent, parent)",
+    //  A build's samples of a unit that no machine's pace was known for
+    //  (pace 1): two at most, since only one is re-paced. By name: by
+    //  build, the planner's choice, would read all the build's samples
+    //  for each unit.
+    [STMT_SAMPLE_UNPACED] =
+        "SELECT id, duration_ms FROM samples INDEXED BY samples_by_name"
+        " WHERE suite_id = ?1 AND name = ?2 AND build_id = ?3 AND pace = 1 LIMIT 2",
+    [STMT_SAMPLE_REPACE] = "UPDATE samples SET pace = ?2 WHERE id = ?1",
+    //  The step the sample made, made again with its pace: alpha of the
+    //  difference, all of it if the sample was the unit's first.
+    [STMT_TIMING_REPACE] =
+        "UPDATE timings SET estimate_ms = estimate_ms"
+        " + (CASE WHEN samples = 1 THEN 1.0 ELSE ?3 END) * ?4"
+        " WHERE suite_id = ?1 AND name = ?2",
     [STMT_BUILD_FIND] =
         "SELECT " BUILD_COLUMNS " FROM builds WHERE suite_id = ?1 AND build_key = ?2",
     [STMT_BUILD_GET] = "SELECT " BUILD_COLUMNS " FROM builds WHERE id = ?1 AND pruned = 0",

@@ -1542,20 +1542,20 @@ test_machines_learned_from_a_finished_build (void **state)
     store_machine_t row;
     //  Not from a build that failed, stopped, or ran on guesses.
     build->failing_count = 1;
-    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 1000), 0);
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 0.3, 1000), 0);
     build->failing_count = 0;
     build->stopping = true;
-    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 1000), 0);
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 0.3, 1000), 0);
     build->stopping = false;
     build->known_count = 3;
-    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 1000), 0);
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 0.3, 1000), 0);
     assert_int_equal (store_machine_pace (fx->store, suite_id, "m-a", &row), 0);
     assert_true (row.pace == -1);
     build->known_count = 4;
     //  Paces 1, 1 and 2: median 1. m-a's two nodes learned once, from
     //  their batches together (2000 ms over 2000); m-b at 2, its first
     //  spread a quarter of ln 2.
-    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 1000), 0);
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 0.3, 1000), 0);
     assert_int_equal (store_machine_pace (fx->store, suite_id, "m-a", &row), 0);
     assert_float_equal (row.pace, 1.0, 1e-12);
     assert_int_equal (row.builds, 1);
@@ -1576,7 +1576,7 @@ test_machines_learned_from_a_finished_build (void **state)
     assert_true (build->nodes[2].machine_mixed);
     assert_string_equal (build->nodes[2].machine, "m-c");
     assert_true (build->nodes[2].prior_pace < 0);
-    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 2000), 0);
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 0.3, 2000), 0);
     assert_int_equal (store_machine_pace (fx->store, suite_id, "m-b", &row), 0);
     assert_int_equal (row.builds, 1);
     assert_int_equal (store_machine_pace (fx->store, suite_id, "m-c", &row), 0);

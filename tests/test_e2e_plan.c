@@ -239,9 +239,12 @@ static const char *const s_machines[2] = { "slow-box", "fast-box" };
 static const double s_paces[2] = { 2.0, 1.0 };
 
 //  Build m1 of suite "machines": node 0 on slow-box and node 1 on fast-box
-//  run names (count of them; freed here), each at its machine's pace, and
-//  satcheld learns the two machines, 1.333 and 0.667 relative to their
-//  median.
+//  run names (count of them; freed here; imported at 200 ms each), each at
+//  its machine's pace, and satcheld learns the two machines, 1.333 and
+//  0.667 relative to their median. Neither was known while m1 ran, so its
+//  samples were recorded with no pace (1); at its end each takes its
+//  machine's, and every estimate moves as if learned with it: 200 + 0.3 x
+//  (300 - 200), 230, where slow-box's units would have stayed at 260.
 static void
 s_teach_machines (e2e_fixture_t *fx, zsock_t **sockets, char **names, const double *ms,
                   int count)
@@ -263,6 +266,17 @@ s_teach_machines (e2e_fixture_t *fx, zsock_t **sockets, char **names, const doub
                                            " WHERE machine = 'slow-box' AND pace > 1.3"), 1);
     assert_int_equal (e2e_fixture_int (fx, "SELECT count (*) FROM machines"
                                            " WHERE machine = 'fast-box' AND pace < 0.7"), 1);
+    double slow = e2e_fixture_real (fx, "SELECT pace FROM machines WHERE machine = 'slow-box'");
+    double fast = e2e_fixture_real (fx, "SELECT pace FROM machines WHERE machine = 'fast-box'");
+    char query[640];
+    snprintf (query, sizeof query, "SELECT count (*) FROM samples s JOIN builds b"
+                                   " ON b.id = s.build_id JOIN timings t ON t.name = s.name"
+                                   " WHERE b.build_key = 'm1' AND abs (s.pace - CASE"
+                                   " s.duration_ms WHEN 400 THEN %.17g WHEN 200 THEN %.17g"
+                                   " END) < 1e-9 AND abs (t.estimate_ms - (200 + 0.3"
+                                   " * (s.duration_ms / s.pace - 200))) < 1e-6"
+                                   " AND abs (t.estimate_ms - 230) < 10", slow, fast);
+    assert_int_equal (e2e_fixture_int (fx, "%s", query), count);
 }
 
 static void

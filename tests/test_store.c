@@ -2010,6 +2010,58 @@ test_paced_samples (void **state)
     sqlite3_close (db);
 }
 
+//  A build's sample recorded while its machine's pace was unknown (1) takes
+//  the pace learned at the build's end, and the estimate moves as if it
+//  had been learned with it: all the way for a unit's only sample, alpha
+//  of the way otherwise. Two such samples of one unit, a sample that
+//  had a pace already, or another build's, stay as they are.
+static void
+test_repaced_samples (void **state)
+{
+    fixture_t *fx = *state;
+    int64_t suite = 0;
+    store_t *store = s_web_store (fx, &suite);
+    int64_t earlier = s_split_build (store, suite, "b0");
+    int64_t build = s_split_build (store, suite, "b1");
+    assert_int_equal (store_record_sample (store, suite, build, "a", 90, true, 0.5, 1000), 0);
+    assert_int_equal (store_record_sample (store, suite, earlier, "b", 100, true, 0.5, 900), 0);
+    assert_int_equal (store_record_sample (store, suite, build, "b", 150, true, 0.5, 1000), 0);
+    assert_int_equal (store_record_sample (store, suite, build, "c", 60, true, 0.5, 1000), 0);
+    assert_int_equal (store_record_sample (store, suite, build, "c", 60, true, 0.5, 1100), 0);
+    assert_int_equal (store_record_sample_paced (store, suite, build, "d", NULL, 150, 1.5, true,
+                                                 0.5, 1000), 0);
+    assert_true (s_own_estimate (fx->path, suite, "b") == 125);
+
+    bool changed = false;
+    assert_int_equal (store_repace_sample (store, suite, build, "a", 1.5, 0.5, &changed), 0);
+    assert_true (changed);
+    assert_int_equal (store_repace_sample (store, suite, build, "b", 1.5, 0.5, &changed), 0);
+    assert_true (changed);
+    //  Learned at 1.5 in the first place: 100 + 0.5 x (150 / 1.5 - 100).
+    assert_true (s_own_estimate (fx->path, suite, "b") == 100);
+    assert_true (s_own_estimate (fx->path, suite, "a") == 60);
+    //  Once only; not c (which machine ran which run is not kept), not d.
+    assert_int_equal (store_repace_sample (store, suite, build, "b", 1.5, 0.5, &changed), 0);
+    assert_false (changed);
+    assert_int_equal (store_repace_sample (store, suite, build, "c", 1.5, 0.5, &changed), 0);
+    assert_false (changed);
+    assert_int_equal (store_repace_sample (store, suite, build, "d", 1.5, 0.5, &changed), 0);
+    assert_false (changed);
+    assert_int_equal (store_repace_sample (store, suite, earlier, "a", 1.5, 0.5, &changed), 0);
+    assert_false (changed);
+    assert_true (s_own_estimate (fx->path, suite, "b") == 100);
+    assert_true (s_own_estimate (fx->path, suite, "c") == 60);
+    assert_true (s_own_estimate (fx->path, suite, "d") == 100);
+    store_destroy (&store);
+    sqlite3 *db = s_raw_open (fx->path);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM samples WHERE pace = 1.5"), 3);
+    assert_int_equal (s_raw_int (db, "SELECT count(*) FROM samples WHERE pace = 1.5 AND"
+                                     " ((name = 'a' AND duration_ms = 90) OR (name = 'b' AND"
+                                     " duration_ms = 150) OR (name = 'd' AND duration_ms = 150))"),
+                      3);
+    sqlite3_close (db);
+}
+
 //  A file is recorded from its examples only when every one of them has a
 //  sample in the build, each example's latest.
 static void
@@ -2715,6 +2767,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_suite_startup, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_machine_pace, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_paced_samples, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_repaced_samples, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_file_sums, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_units_parents, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_build_known_examples, s_setup, s_teardown),
