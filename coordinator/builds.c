@@ -22,13 +22,13 @@
 
 //  A machine's pace from build to build: smoothed as unit estimates are
 //  (new = old + 0.3 x (build's - old)), and resting on at most 25 units,
-//  so a machine's history never counts as more certain than a quarter of
-//  a share's reserve (scheduler.h: 0.2 / sqrt (25) = 4%) makes it: its
-//  speed drifts (load, hardware) in ways one build's units do not show.
+//  so a machine's history never makes a share's reserve less than 4%
+//  (scheduler.h: 0.2 / sqrt (25)): its speed drifts (load, hardware) in
+//  ways one build's units do not show.
 #define BUILDS_MACHINE_ALPHA 0.3
 #define BUILDS_MACHINE_SAMPLES_MAX 25.0
 //  A machine seen in one build only is not yet known to be steady: its
-//  spread starts at 0.1 (a first batch keeps 20% of its share back,
+//  spread starts at 0.1 (a first batch keeps 10% of its share back,
 //  scheduler.h), or a quarter of how far (log) its pace is from the
 //  others' if more, and shrinks by 30% a build whose pace strays from it
 //  no more than the units' noise explains.

@@ -354,14 +354,14 @@ sched_batch_plan (double *queue_ms, uint32_t *units, size_t remaining, double re
     //  A node whose pace is still a guess takes 1 / factor of its share: if
     //  it is slower than guessed, what it holds cannot make the build late.
     //  A node whose pace is measured takes its share but a reserve, which
-    //  the last small batches spread over whichever nodes come back first
-    //  (predictions of single units are only so good).
+    //  the last small batches spread over whichever nodes come back first:
+    //  as much as its pace is uncertain, from the units it rests on or
+    //  from how far its machine strayed before, whichever is more.
     double factor = policy->factor >= 1 ? policy->factor : 1.0;
-    double reserve = SCHED_PLAN_RESERVE
-                   + (self->samples >= 1 ? SCHED_PLAN_NOISE / sqrt (self->samples)
-                                         : SCHED_PLAN_NOISE);
+    double reserve = self->samples >= 1 ? SCHED_PLAN_NOISE / sqrt (self->samples)
+                                        : SCHED_PLAN_NOISE;
     if (self->spread > 0)
-        reserve = fmax (reserve, fmin (SCHED_PLAN_SPREADS * self->spread, 1.0 - 1.0 / factor));
+        reserve = fmax (reserve, fmin (self->spread, 1.0 - 1.0 / factor));
     //  A reserve smaller than two start-ups costs more than it saves: the
     //  extra batch it makes takes a start-up somewhere.
     if (share * reserve < 2.0 * startup)

@@ -75,18 +75,14 @@ typedef struct {
 } sched_node_t;
 
 //  Of its planned share, a node whose pace is measured leaves this much in
-//  the queue for the last, small batches: SCHED_PLAN_RESERVE, plus
-//  SCHED_PLAN_NOISE / sqrt (samples) for a pace measured on few units (a
-//  unit's time varies from run to run; ~20% is common); none when that
-//  is less than two start-ups, which the extra batch would cost.
-#define SCHED_PLAN_RESERVE 0.05
+//  the queue for the last, small batches: SCHED_PLAN_NOISE / sqrt
+//  (samples), what a pace measured on that many units may be off by (a
+//  unit's time varies from run to run; ~20% is common), or, for a node
+//  paced by its machine's history, that pace's spread if more (never more
+//  than an unpaced node keeps back, 1 - 1 / factor: a machine that
+//  strayed from its pace before may again); none when that is less than
+//  two start-ups, which the extra batch would cost.
 #define SCHED_PLAN_NOISE 0.2
-
-//  A node paced by its machine's history alone keeps back the reserve or
-//  SCHED_PLAN_SPREADS times that pace's spread, whichever is more, the
-//  latter never more than an unpaced node would (1 - 1 / factor): a
-//  machine that strayed from its pace before may again.
-#define SCHED_PLAN_SPREADS 2.0
 
 //  How many entries that do not fit sched_batch_plan passes over (the one
 //  that stopped the batch first) looking for units that do: bounded, so a

@@ -537,19 +537,20 @@ test_plan_paced_takes_share (void **state)
     policy.startup_ms = 0;
     double queue[100];
     s_queue_fill (queue, 100, 10);
-    //  Paced on 100 units: reserve 0.05 + 0.2 / 10 = 0.07 of a 500 ms
-    //  share: 465 ms, 46 units.
+    //  Paced on 100 units: reserve 0.2 / 10 = 0.02 of a 500 ms share:
+    //  490 ms, 49 units.
     sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0, false }, { 0, 1, true, 100, false, 0, false } };
-    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 46);
-    //  The other node is 1.5 x slower: this one's share grows to 600 ms.
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 49);
+    //  The other node is 1.5 x slower: this one's share grows to 600 ms
+    //  (588 ms kept).
     nodes[1].pace = 1.5;
-    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 55);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 58);
     //  and the slow node's shrinks to 400 ms (of its predicted time).
-    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 1, &policy), 37);
-    //  A pace measured on one unit leaves a larger reserve (0.25): 375 ms.
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 1, &policy), 39);
+    //  A pace measured on four units leaves a larger reserve (0.1): 450 ms.
     nodes[1].pace = 1;
-    nodes[0].samples = 1;
-    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 37);
+    nodes[0].samples = 4;
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 45);
 }
 
 static void
@@ -560,20 +561,20 @@ test_plan_paced_by_machine_keeps_spread_back (void **state)
     policy.startup_ms = 0;
     double queue[100];
     s_queue_fill (queue, 100, 10);
-    //  Paced by its machine's history alone, on 100 units: reserve 0.07 of
-    //  a 500 ms share (46 units), unless twice the spread is more: 0.1
-    //  keeps 20% back (40 units).
-    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0.02, false }, { 0, 1, true, 100, false, 0, false } };
-    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 46);
+    //  Paced by its machine's history alone, on 100 units: reserve 0.02 of
+    //  a 500 ms share (49 units), unless the spread is more: 0.1 keeps
+    //  10% back (45 units).
+    sched_node_t nodes[2] = { { 0, 1, true, 100, false, 0.01, false }, { 0, 1, true, 100, false, 0, false } };
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 49);
     nodes[0].spread = 0.1;
-    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 40);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 45);
     //  Never more than an unpaced node keeps back (1 - 1 / factor: half).
     nodes[0].spread = 0.6;
     assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 25);
-    //  Nor less than the reserve, whatever the factor: at factor 1 an
-    //  unpaced node keeps nothing back, yet this one keeps its 7%.
+    //  Nor less than its units' reserve, whatever the factor: at factor 1
+    //  an unpaced node keeps nothing back, yet this one keeps its 2%.
     policy.factor = 1;
-    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 46);
+    assert_int_equal (sched_batch_plan (queue, NULL, 100, 1000, nodes, 2, 0, &policy), 49);
 }
 
 static void
@@ -583,7 +584,7 @@ test_plan_no_reserve_below_two_startups (void **state)
     sched_policy_default (&policy);
     policy.startup_ms = 50;
     //  2 nodes, 400 ms of work: each node's share is 200 ms after its
-    //  start-up; a reserve of 7% of it (14 ms) is less than two start-ups:
+    //  start-up; a reserve of 2% of it (4 ms) is less than two start-ups:
     //  none. The node takes its whole share, 20 units.
     double queue[40];
     s_queue_fill (queue, 40, 10);
