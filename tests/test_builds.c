@@ -1595,6 +1595,47 @@ test_machines_learned_from_a_finished_build (void **state)
     assert_true (build->nodes[2].machine_mixed);
 }
 
+//  A machine no pace was known for has its samples of the build re-paced
+//  when the build teaches it one: m-b (twice its build's median) has; m-a,
+//  within its units' noise of the median (0.98, noise 0.2 / sqrt (20)),
+//  has not: that correction would be noise too.
+static void
+test_machine_first_build_repaced (void **state)
+{
+    fixture_t *fx = *state;
+    const char *const machines[3] = { "m-a", "m-a", "m-b" };
+    build_t *build = s_machines_build (fx, "mach-r", machines);
+    //  Node paces 1, 1.04 and 2: median 1.04, m-a 1.02 / 1.04, m-b 2 / 1.04.
+    build->nodes[1].paced_wall_ms = 1040;
+    const char *names[3];
+    for (uint32_t n = 0; n < 3; n++) {
+        char id[32];
+        snprintf (id, sizeof id, "mach-r-att%u", n);
+        attempt_t *attempt = NULL;
+        assert_int_equal (builds_attempt_find (fx->builds, id, &attempt), 0);
+        build_batch_t *batch = s_from_queue (fx, build, attempt, 1);
+        batch->reported = true;
+        names[n] = build->names[batch->unit_idx[0]];
+        assert_int_equal (store_record_sample (fx->store, build->suite_id, build->id, names[n],
+                                               n == 2 ? 2000 : 1000, true, 0.3, 1000), 0);
+    }
+    assert_int_equal (builds_learn_machines (fx->builds, build, 0, 0.3, 1000), 0);
+    double estimates[3];
+    assert_int_equal (store_estimates (fx->store, build->suite_id, names, 3, estimates), 0);
+    assert_float_equal (estimates[0], 1000, 1e-9);
+    assert_float_equal (estimates[1], 1000, 1e-9);
+    //  Its only sample: all the way to 2000 / (2 / 1.04).
+    assert_float_equal (estimates[2], 1040, 1e-6);
+    //  m-b's sample has its pace now; m-a's are still at none.
+    bool changed = true;
+    assert_int_equal (store_repace_sample (fx->store, build->suite_id, build->id, names[2], 2,
+                                           0.3, &changed), 0);
+    assert_false (changed);
+    assert_int_equal (store_repace_sample (fx->store, build->suite_id, build->id, names[0], 2,
+                                           0.3, &changed), 0);
+    assert_true (changed);
+}
+
 int
 main (void)
 {
@@ -1634,6 +1675,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_queue_build_unchanged, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_machines_learned_from_a_finished_build, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_machine_first_build_repaced, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_regular_mode_without_split_queues, s_setup,
                                          s_teardown),
